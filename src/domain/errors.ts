@@ -1,0 +1,83 @@
+/**
+ * Every failure Engram reports has a stable machine-readable code. Errors know nothing of HTTP:
+ * the API's error mapper turns a kind into a status, and anything unexpected into a generic 500.
+ */
+export type ErrorKind =
+  | 'invalid_input'
+  | 'unauthenticated'
+  | 'not_found'
+  | 'too_large'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'conflict'
+  | 'internal';
+
+export interface DomainErrorOptions {
+  readonly details?: unknown;
+  readonly cause?: unknown;
+  /** Whether trying the same operation again later may succeed. Defaults by kind. */
+  readonly retryable?: boolean;
+}
+
+export class DomainError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly details: unknown;
+  readonly retryable: boolean;
+
+  constructor(kind: ErrorKind, code: string, message: string, options: DomainErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.kind = kind;
+    this.code = code;
+    this.details = options.details;
+    this.retryable = options.retryable ?? kind === 'unavailable';
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super('invalid_input', 'invalid_input', message, { details });
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super('not_found', 'not_found', `${what} was not found`);
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'a valid X-API-Key header is required') {
+    super('unauthenticated', 'unauthenticated', message);
+  }
+}
+
+/** A store, queue or model that Engram depends on cannot be reached right now. */
+export class DependencyUnavailableError extends DomainError {
+  readonly dependency: string;
+  constructor(dependency: string, cause?: unknown) {
+    super('unavailable', 'dependency_unavailable', `${dependency} is unavailable`, {
+      cause,
+      details: { dependency },
+    });
+    this.dependency = dependency;
+  }
+}
+
+/** The vectors already stored were made by another embedding model than the configured one. */
+export class EmbeddingModelMismatchError extends DomainError {
+  constructor(stored: string, configured: string) {
+    super(
+      'conflict',
+      'embedding_model_mismatch',
+      `stored vectors were made by "${stored}" but the configured embedder is "${configured}"; ` +
+        'use the same ENGRAM_EMBEDDER settings or a fresh data store',
+      { details: { stored, configured }, retryable: false },
+    );
+  }
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

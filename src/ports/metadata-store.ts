@@ -1,0 +1,122 @@
+import type { ApiKeyRecord } from '../domain/api-key.js';
+import type { Memory, EmbeddedMemory, MemoryDraft } from '../domain/memory.js';
+import type { TaskError, TaskSummary, WriteTask } from '../domain/task.js';
+import type { EmbeddingModelInfo } from './embedder.js';
+
+export interface NewWriteTask {
+  readonly taskId: string;
+  readonly draft: MemoryDraft;
+  /** With a key, accepting the same (tenant, key) again returns the first task instead. */
+  readonly idempotencyKey: string | null;
+}
+
+export interface AcceptedTask {
+  readonly taskId: string;
+  readonly memoryId: string;
+  readonly seq: number;
+  /** True when an earlier task with the same idempotency key was returned. */
+  readonly replayed: boolean;
+}
+
+export interface PendingTaskRef {
+  readonly taskId: string;
+  readonly tenantId: string;
+}
+
+export interface TaskRepository {
+  /** Stores the tasks in one transaction, in order, each with a fresh position in the write order. */
+  accept(tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]>;
+  find(tenantId: string, taskId: string): Promise<TaskSummary | null>;
+  /** Marks the still-pending tasks among these as processing, counts the attempt, and returns them. */
+  claim(taskIds: readonly string[]): Promise<WriteTask[]>;
+  complete(taskIds: readonly string[]): Promise<void>;
+  fail(taskId: string, error: TaskError): Promise<void>;
+  /** Pending tasks not touched since `before`, oldest first: what recovery drives again. */
+  findStale(before: Date, limit: number): Promise<PendingTaskRef[]>;
+  countPending(): Promise<number>;
+}
+
+export type ApplyOutcome =
+  | { readonly applied: true; readonly previousUserId: string | null }
+  | { readonly applied: false; readonly reason: 'superseded' | 'erased' };
+
+export interface HistoryCursor {
+  readonly createdAt: Date;
+  readonly ordinal: number;
+}
+
+export interface HistoryQuery {
+  readonly tenantId: string;
+  readonly sessionId: string;
+  readonly userId?: string;
+  readonly limit: number;
+  readonly after?: HistoryCursor;
+}
+
+export interface HistoryPage {
+  readonly items: Memory[];
+  readonly next: HistoryCursor | null;
+}
+
+export interface RemovedMemory {
+  readonly id: string;
+  readonly userId: string;
+}
+
+export interface MemoryRepository {
+  /**
+   * Writes this version of the memory unless a later write or delete of the same id, or an erasure
+   * of its user, has already landed. Applying the same version twice is harmless.
+   */
+  apply(memory: EmbeddedMemory): Promise<ApplyOutcome>;
+  get(tenantId: string, id: string): Promise<Memory | null>;
+  getMany(tenantId: string, ids: readonly string[]): Promise<Memory[]>;
+  getEmbedded(tenantId: string, id: string): Promise<EmbeddedMemory | null>;
+  findHistory(query: HistoryQuery): Promise<HistoryPage>;
+  /** Deletes one memory (its text and vector are dropped); null when there is none. */
+  remove(tenantId: string, id: string): Promise<RemovedMemory | null>;
+  /** Erases every memory of a user, and makes writes accepted before now never land. */
+  eraseUser(tenantId: string, userId: string): Promise<number>;
+  /** Live memory ids of one user, for reconciliation with the vector store. */
+  listIds(tenantId: string, userId: string): Promise<string[]>;
+}
+
+export interface StoredApiKey {
+  readonly record: ApiKeyRecord;
+  readonly secretHash: Buffer;
+}
+
+export interface NewApiKey {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string | null;
+  readonly secretHash: Buffer;
+}
+
+export interface ApiKeyRepository {
+  create(key: NewApiKey): Promise<ApiKeyRecord>;
+  /** Creates the key unless one with this id exists already. */
+  ensure(key: NewApiKey): Promise<void>;
+  /** An unrevoked key by id. */
+  findActive(id: string): Promise<StoredApiKey | null>;
+  list(): Promise<ApiKeyRecord[]>;
+  /** True when a key was revoked by this call. */
+  revoke(id: string): Promise<boolean>;
+  touch(id: string, at: Date): Promise<void>;
+}
+
+/**
+ * Memories, tasks and keys, in PostgreSQL or the embedded PGlite. Connectivity failures surface as
+ * DependencyUnavailableError('postgres').
+ */
+export interface MetadataStore {
+  readonly tasks: TaskRepository;
+  readonly memories: MemoryRepository;
+  readonly apiKeys: ApiKeyRepository;
+  /** Applies pending migrations; safe when several processes start at once. */
+  migrate(): Promise<void>;
+  /** Records which model makes the vectors; throws EmbeddingModelMismatchError if another one did. */
+  bindModel(model: EmbeddingModelInfo): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,44 @@
+import type { SearchScope } from '../domain/filters.js';
+import type { Metadata, Role } from '../domain/memory.js';
+import type { EmbeddingModelInfo } from './embedder.js';
+
+export interface VectorRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly role: Role;
+  readonly createdAt: Date;
+  readonly metadata: Metadata;
+  readonly embedding: Float32Array;
+}
+
+export interface VectorQuery {
+  readonly scope: SearchScope;
+  readonly embedding: Float32Array;
+  readonly topK: number;
+}
+
+export interface VectorMatch {
+  readonly id: string;
+  /** Cosine similarity, higher is closer. */
+  readonly score: number;
+}
+
+/**
+ * Holds the vectors. Every call is scoped to one tenant and user: no query can reach another's
+ * vectors. Connectivity failures surface as DependencyUnavailableError('chroma').
+ */
+export interface VectorStore {
+  /** Records which model makes the vectors; throws EmbeddingModelMismatchError if another one did. */
+  bindModel(model: EmbeddingModelInfo): Promise<void>;
+  /** Inserts or replaces by id: the same id never yields two vectors. */
+  upsert(records: readonly VectorRecord[]): Promise<void>;
+  query(query: VectorQuery): Promise<VectorMatch[]>;
+  remove(tenantId: string, userId: string, ids: readonly string[]): Promise<void>;
+  removeUser(tenantId: string, userId: string): Promise<void>;
+  /** Ids held for one user, for reconciliation with the metadata store. */
+  listIds(tenantId: string, userId: string): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
