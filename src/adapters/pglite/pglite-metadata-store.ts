@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { Logger } from '../../ports/logger.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { PgliteSqlClient } from './pglite-sql-client.js';
+
+export interface PgliteMetadataStoreOptions {
+  /**
+   * Folder of the embedded database, created if missing. It holds the lock file and the
+   * database itself in `pgdata/`.
+   */
+  readonly dataDir: string;
+  readonly logger: Logger;
+}
+
+/**
+ * The metadata store in an embedded PGlite. Locks the folder first: a second opener, in this
+ * process or another, gets a DataDirBusyError (code `data_dir_busy`). Call `migrate()` before use.
+ */
+export async function createPgliteMetadataStore(options: PgliteMetadataStoreOptions): Promise<MetadataStore> {
+  const lock = await lockDataDir(options.dataDir, options.logger);
+  let client: PgliteSqlClient | null = null;
+  try {
+    client = new PgliteSqlClient(await PGlite.create({ dataDir: join(options.dataDir, 'pgdata') }));
+    return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release() });
+  } catch (error) {
+    await client?.close();
+    await lock.release();
+    throw error;
+  }
+}

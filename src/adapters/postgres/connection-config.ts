@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import type { ConnectionOptions } from 'node:tls';
+import { ValidationError } from '../../domain/errors.js';
+
+/** URL parameters that decide TLS here rather than in the driver, whose reading differs from libpq's. */
+const TLS_PARAMETERS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslnegotiation', 'uselibpqcompat'];
+
+export interface PostgresConnection {
+  /** The URL without its TLS parameters: the driver would otherwise override `ssl` with them. */
+  readonly connectionString: string;
+  /** False for a plain connection. */
+  readonly ssl: false | ConnectionOptions;
+}
+
+/**
+ * Reads `sslmode` the way libpq documents it, as far as a driver without fallback can:
+ * `disable`, `allow` and `prefer` connect in plain text; `require` encrypts without checking the
+ * certificate; `verify-ca` checks it against the CA; `verify-full` also checks the host name.
+ * The CA comes from `sslrootcert` in the URL, else `caFile`, else the system's trusted roots.
+ */
+export async function postgresConnection(url: string, caFile?: string): Promise<PostgresConnection> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ValidationError('DATABASE_URL is not a valid URL');
+  }
+  const sslmode = parsed.searchParams.get('sslmode') ?? 'prefer';
+  const caPath = parsed.searchParams.get('sslrootcert') ?? caFile;
+  for (const name of TLS_PARAMETERS) parsed.searchParams.delete(name);
+  const connectionString = parsed.toString();
+
+  switch (sslmode) {
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      return { connectionString, ssl: false };
+    case 'require':
+      return { connectionString, ssl: { rejectUnauthorized: false } };
+    case 'verify-ca':
+      return {
+        connectionString,
+        ssl: { rejectUnauthorized: true, ...(await trustedRoots(caPath)), checkServerIdentity: () => undefined },
+      };
+    case 'verify-full':
+      return { connectionString, ssl: { rejectUnauthorized: true, ...(await trustedRoots(caPath)) } };
+    default:
+      throw new ValidationError(
+        `sslmode "${sslmode}" in DATABASE_URL is not one of disable, allow, prefer, require, verify-ca, verify-full`,
+      );
+  }
+}
+
+async function trustedRoots(caPath: string | undefined): Promise<{ ca?: string }> {
+  if (caPath === undefined || caPath === '' || caPath === 'system') return {};
+  try {
+    return { ca: await readFile(caPath, 'utf8') };
+  } catch (error) {
+    throw new ValidationError(`cannot read the PostgreSQL CA certificate file ${caPath}`, {
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
+}

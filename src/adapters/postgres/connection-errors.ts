@@ -1,0 +1,40 @@
+import { DependencyUnavailableError } from '../../domain/errors.js';
+
+/** Socket-level failures: the server is not there, or went away. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/**
+ * Server states that a later attempt may find gone: connection exceptions (class 08), shutdown
+ * and startup (57P01–57P03), too many connections (53300).
+ */
+function isUnavailableSqlState(code: string): boolean {
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+}
+
+function errorCode(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return null;
+  return typeof error.code === 'string' ? error.code : null;
+}
+
+export function isConnectionFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code !== null && (NETWORK_CODES.has(code) || isUnavailableSqlState(code))) return true;
+  // node-postgres reports a dropped or timed-out connection by message only.
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+export function asDependencyError(error: unknown): unknown {
+  return isConnectionFailure(error) ? new DependencyUnavailableError('postgres', error) : error;
+}

@@ -1,0 +1,36 @@
+import type { Logger } from '../../ports/logger.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
+import { postgresConnection } from './connection-config.js';
+import { PostgresSqlClient } from './postgres-sql-client.js';
+
+export interface PostgresMetadataStoreOptions {
+  /** A `postgres://` URL; `sslmode` and `sslrootcert` are honoured (see postgresConnection). */
+  readonly url: string;
+  /** Connections kept open at most. Default 10. */
+  readonly poolSize?: number;
+  /** CA certificate file for `sslmode=verify-ca|verify-full` when the URL names none. Default: system roots. */
+  readonly caFile?: string;
+  /** How long to wait for a connection before reporting postgres unavailable, in ms. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The metadata store in a PostgreSQL server. Connects at once, so an unreachable server fails
+ * here with DependencyUnavailableError('postgres'); call `migrate()` before use.
+ */
+export async function createPostgresMetadataStore(options: PostgresMetadataStoreOptions): Promise<MetadataStore> {
+  const client = new PostgresSqlClient({
+    connection: await postgresConnection(options.url, options.caFile),
+    poolSize: options.poolSize,
+    connectTimeoutMs: options.connectTimeoutMs,
+    logger: options.logger,
+  });
+  try {
+    return await createSqlMetadataStore({ client, logger: options.logger });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}

@@ -1,0 +1,215 @@
+import type { EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
+import type {
+  ApplyOutcome,
+  HistoryPage,
+  HistoryQuery,
+  MemoryRepository,
+  RemovedMemory,
+} from '../../ports/metadata-store.js';
+import type { RowScope } from './row-scope.js';
+import { bytesToEmbedding, embeddingToBytes, toDate, toNumber } from './values.js';
+
+interface MemoryRow {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  session_id: string;
+  role: Role;
+  text: string;
+  metadata: Metadata;
+  created_at: unknown;
+  updated_at: unknown;
+  version: unknown;
+}
+
+const MEMORY_COLUMNS = 'tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version';
+
+function toMemory(row: MemoryRow): Memory {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    sessionId: row.session_id,
+    role: row.role,
+    text: row.text,
+    metadata: row.metadata,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    version: toNumber(row.version),
+  };
+}
+
+/**
+ * Apply and erase of one user exclude each other: without it, an erasure could miss a row that an
+ * apply accepted before it inserts concurrently. Applies only share the lock among themselves.
+ */
+const LOCK_USER_SHARED = 'SELECT pg_advisory_xact_lock_shared(hashtext($1), hashtext($2))';
+const LOCK_USER_EXCLUSIVE = 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))';
+
+export class SqlMemoryRepository implements MemoryRepository {
+  constructor(private readonly scope: RowScope) {}
+
+  apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
+    return this.scope.tenant(memory.tenantId, async (tx): Promise<ApplyOutcome> => {
+      await tx.query(LOCK_USER_SHARED, [memory.tenantId, memory.userId]);
+      const erasures = await tx.query(
+        'SELECT 1 FROM user_erasures WHERE tenant_id = $1 AND user_id = $2 AND version > $3',
+        [memory.tenantId, memory.userId, memory.version],
+      );
+      if (erasures.length > 0) return { applied: false, reason: 'erased' };
+
+      const previous = await tx.query<{ user_id: string; version: unknown }>(
+        'SELECT user_id, version FROM memories WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+        [memory.tenantId, memory.id],
+      );
+      const before = previous[0];
+      if (before !== undefined && toNumber(before.version) > memory.version) {
+        return { applied: false, reason: 'superseded' };
+      }
+
+      // The version guard stays in the statement: a row inserted concurrently after the lookup
+      // above is still only replaced by a later version.
+      const written = await tx.query(
+        `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
+                               created_at, updated_at, version, deleted)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, false)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET
+           user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
+           text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
+           created_at = excluded.created_at, updated_at = excluded.updated_at,
+           version = excluded.version, deleted = false
+         WHERE memories.version <= excluded.version
+         RETURNING 1`,
+        [
+          memory.tenantId,
+          memory.id,
+          memory.userId,
+          memory.sessionId,
+          memory.role,
+          memory.text,
+          embeddingToBytes(memory.embedding),
+          JSON.stringify(memory.metadata),
+          memory.createdAt,
+          memory.updatedAt,
+          memory.version,
+        ],
+      );
+      if (written.length === 0) return { applied: false, reason: 'superseded' };
+      return { applied: true, previousUserId: before?.user_id ?? null };
+    });
+  }
+
+  async get(tenantId: string, id: string): Promise<Memory | null> {
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<MemoryRow>(
+        `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
+        [tenantId, id],
+      ),
+    );
+    const row = rows[0];
+    return row === undefined ? null : toMemory(row);
+  }
+
+  async getMany(tenantId: string, ids: readonly string[]): Promise<Memory[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<MemoryRow>(
+        `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
+        [tenantId, [...ids]],
+      ),
+    );
+    return rows.map(toMemory);
+  }
+
+  async getEmbedded(tenantId: string, id: string): Promise<EmbeddedMemory | null> {
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<MemoryRow & { embedding: unknown }>(
+        `SELECT ${MEMORY_COLUMNS}, embedding FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
+        [tenantId, id],
+      ),
+    );
+    const row = rows[0];
+    return row === undefined ? null : { ...toMemory(row), embedding: bytesToEmbedding(row.embedding) };
+  }
+
+  async findHistory(query: HistoryQuery): Promise<HistoryPage> {
+    const params: unknown[] = [query.tenantId, query.sessionId];
+    const conditions = ['tenant_id = $1', 'session_id = $2', 'NOT deleted'];
+    if (query.userId !== undefined) {
+      params.push(query.userId);
+      conditions.push(`user_id = $${params.length}`);
+    }
+    if (query.after !== undefined) {
+      params.push(query.after.createdAt, query.after.ordinal);
+      conditions.push(`(created_at, ordinal) > ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
+    }
+    // One row more than asked tells whether there is a next page without counting.
+    params.push(query.limit + 1);
+    const rows = await this.scope.tenant(query.tenantId, (tx) =>
+      tx.query<MemoryRow & { ordinal: unknown }>(
+        `SELECT ${MEMORY_COLUMNS}, ordinal FROM memories
+         WHERE ${conditions.join(' AND ')}
+         ORDER BY created_at, ordinal
+         LIMIT $${params.length}`,
+        params,
+      ),
+    );
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    const next =
+      rows.length > query.limit && last !== undefined
+        ? { createdAt: toDate(last.created_at), ordinal: toNumber(last.ordinal) }
+        : null;
+    return { items: page.map(toMemory), next };
+  }
+
+  async remove(tenantId: string, id: string): Promise<RemovedMemory | null> {
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<{ id: string; user_id: string }>(
+        `UPDATE memories
+         SET deleted = true, text = NULL, embedding = NULL, metadata = NULL,
+             version = nextval('write_seq'), updated_at = now()
+         WHERE tenant_id = $1 AND id = $2 AND NOT deleted
+         RETURNING id, user_id`,
+        [tenantId, id],
+      ),
+    );
+    const row = rows[0];
+    return row === undefined ? null : { id: row.id, userId: row.user_id };
+  }
+
+  eraseUser(tenantId: string, userId: string): Promise<number> {
+    return this.scope.tenant(tenantId, async (tx) => {
+      await tx.query(LOCK_USER_EXCLUSIVE, [tenantId, userId]);
+      // Every write accepted before this number is refused from now on.
+      const [erasure] = await tx.query<{ version: unknown }>(
+        `INSERT INTO user_erasures (tenant_id, user_id, version, erased_at)
+         VALUES ($1, $2, nextval('write_seq'), now())
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET version = excluded.version, erased_at = excluded.erased_at
+         RETURNING version`,
+        [tenantId, userId],
+      );
+      const [erased] = await tx.query<{ count: unknown }>(
+        `WITH erased AS (
+           UPDATE memories
+           SET deleted = true, text = NULL, embedding = NULL, metadata = NULL, version = $3, updated_at = now()
+           WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
+           RETURNING 1
+         )
+         SELECT count(*) AS count FROM erased`,
+        [tenantId, userId, erasure?.version],
+      );
+      return toNumber(erased?.count ?? 0);
+    });
+  }
+
+  async listIds(tenantId: string, userId: string): Promise<string[]> {
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<{ id: string }>(
+        'SELECT id FROM memories WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted ORDER BY id',
+        [tenantId, userId],
+      ),
+    );
+    return rows.map((row) => row.id);
+  }
+}

@@ -1,0 +1,28 @@
+import { DomainError, EmbeddingModelMismatchError } from '../../domain/errors.js';
+import type { EmbeddingModelInfo } from '../../ports/embedder.js';
+import type { SqlClient } from './sql-client.js';
+
+const SETTING = 'embedding_model';
+
+function describe(model: EmbeddingModelInfo): string {
+  return `${model.id} (${model.dimensions} dimensions)`;
+}
+
+/** The first model to bind is recorded; every later one has to be the same. */
+export async function bindEmbeddingModel(client: SqlClient, model: EmbeddingModelInfo): Promise<void> {
+  const wanted = { id: model.id, dimensions: model.dimensions };
+  await client.query(
+    'INSERT INTO engram_settings (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO NOTHING',
+    [SETTING, JSON.stringify(wanted)],
+  );
+  const rows = await client.query<{ value: EmbeddingModelInfo }>('SELECT value FROM engram_settings WHERE key = $1', [
+    SETTING,
+  ]);
+  const stored = rows[0]?.value;
+  if (stored === undefined) {
+    throw new DomainError('internal', 'model_binding_lost', 'the embedding model binding was not stored');
+  }
+  if (stored.id !== wanted.id || stored.dimensions !== wanted.dimensions) {
+    throw new EmbeddingModelMismatchError(describe(stored), describe(wanted));
+  }
+}

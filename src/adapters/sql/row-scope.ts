@@ -1,0 +1,55 @@
+import { SCOPED_ROLE } from './migrations/0002-row-level-security.js';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
+
+/**
+ * Opens the transactions that row-level security expects: each one declares, before anything
+ * else, which tenant it acts for, or that it is a worker-side statement over every tenant.
+ */
+export class RowScope {
+  private switchRole = false;
+
+  constructor(private readonly client: SqlClient) {}
+
+  /**
+   * Decides whether scoped transactions switch to the scoped role: needed when the connecting
+   * user is a superuser or bypasses row security, possible once migrations made the role.
+   */
+  async refresh(): Promise<void> {
+    const rows = await this.client.query<{ switch_role: boolean | null }>(
+      `SELECT CASE
+         WHEN NOT (me.rolsuper OR me.rolbypassrls) THEN false
+         WHEN scoped.oid IS NULL OR to_regclass('memories') IS NULL THEN false
+         ELSE pg_has_role(current_user, scoped.oid, 'MEMBER')
+              AND has_table_privilege(scoped.oid, 'memories', 'SELECT')
+       END AS switch_role
+       FROM pg_roles me LEFT JOIN pg_roles scoped ON scoped.rolname = $1
+       WHERE me.rolname = current_user`,
+      [SCOPED_ROLE],
+    );
+    this.switchRole = rows[0]?.switch_role === true;
+  }
+
+  /** Runs `work` seeing only this tenant's rows. */
+  tenant<T>(tenantId: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.run(tenantId, '', work);
+  }
+
+  /** Runs `work` over every tenant: only for the worker's task bookkeeping. */
+  system<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.run('', 'system', work);
+  }
+
+  private run<T>(tenantId: string, scope: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.client.transaction(async (tx) => {
+      // Transaction-local settings: a pooled connection carries nothing over to its next user.
+      await tx.query(
+        this.switchRole
+          ? `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true),
+                    set_config('role', $3, true)`
+          : `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true)`,
+        this.switchRole ? [tenantId, scope, SCOPED_ROLE] : [tenantId, scope],
+      );
+      return work(tx);
+    });
+  }
+}

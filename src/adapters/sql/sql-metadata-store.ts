@@ -1,0 +1,54 @@
+import { DependencyUnavailableError, isDomainError } from '../../domain/errors.js';
+import type { EmbeddingModelInfo } from '../../ports/embedder.js';
+import type { Logger } from '../../ports/logger.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { SqlApiKeyRepository } from './api-key-repository.js';
+import { SqlMemoryRepository } from './memory-repository.js';
+import { runMigrations } from './migrate.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { bindEmbeddingModel } from './model-binding.js';
+import { RowScope } from './row-scope.js';
+import type { SqlClient } from './sql-client.js';
+import { SqlTaskRepository } from './task-repository.js';
+
+export interface SqlMetadataStoreOptions {
+  readonly client: SqlClient;
+  readonly logger: Logger;
+  /** Runs once the store is closed, after the client: e.g. releasing a data folder lock. Default: nothing. */
+  readonly onClose?: () => Promise<void>;
+}
+
+/** The metadata store over any SqlClient: PostgreSQL and PGlite differ only in the client. */
+export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): Promise<MetadataStore> {
+  const { client, logger } = options;
+  const scope = new RowScope(client);
+  await scope.refresh();
+  let closing: Promise<void> | null = null;
+
+  return {
+    tasks: new SqlTaskRepository(scope),
+    memories: new SqlMemoryRepository(scope),
+    apiKeys: new SqlApiKeyRepository(client),
+    async migrate() {
+      await runMigrations(client, MIGRATIONS, logger);
+      await scope.refresh();
+    },
+    bindModel(model: EmbeddingModelInfo) {
+      return bindEmbeddingModel(client, model);
+    },
+    async ping() {
+      try {
+        await client.query('SELECT 1');
+      } catch (error) {
+        throw isDomainError(error) ? error : new DependencyUnavailableError('postgres', error);
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        await client.close();
+        await options.onClose?.();
+      })();
+      return closing;
+    },
+  };
+}

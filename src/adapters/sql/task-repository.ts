@@ -1,0 +1,189 @@
+import { DomainError } from '../../domain/errors.js';
+import type { MemoryDraft } from '../../domain/memory.js';
+import type { TaskError, TaskStatus, TaskSummary, WriteTask } from '../../domain/task.js';
+import type { AcceptedTask, NewWriteTask, PendingTaskRef, TaskRepository } from '../../ports/metadata-store.js';
+import type { RowScope } from './row-scope.js';
+import type { SqlExecutor } from './sql-client.js';
+import { toDate, toNumber } from './values.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Task ids are uuids; anything else cannot name a task, and would make the cast fail. */
+function uuidsOnly(ids: readonly string[]): string[] {
+  return ids.filter((id) => UUID.test(id));
+}
+
+interface TaskRow {
+  task_id: string;
+  tenant_id: string;
+  memory_id: string;
+  status: TaskStatus;
+  seq: unknown;
+  attempts: unknown;
+  error_code: string | null;
+  error_message: string | null;
+  draft: unknown;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+interface StoredDraft extends Omit<MemoryDraft, 'createdAt'> {
+  readonly createdAt: string;
+}
+
+function reviveDraft(value: unknown): MemoryDraft | null {
+  if (value === null || value === undefined) return null;
+  const stored = (typeof value === 'string' ? JSON.parse(value) : value) as StoredDraft;
+  return { ...stored, createdAt: new Date(stored.createdAt) };
+}
+
+function taskError(row: Pick<TaskRow, 'error_code' | 'error_message'>): TaskError | null {
+  return row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' };
+}
+
+function toWriteTask(row: TaskRow): WriteTask {
+  return {
+    taskId: row.task_id,
+    tenantId: row.tenant_id,
+    memoryId: row.memory_id,
+    status: row.status,
+    seq: toNumber(row.seq),
+    attempts: toNumber(row.attempts),
+    error: taskError(row),
+    draft: reviveDraft(row.draft),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+const PENDING = `status IN ('queued', 'processing')`;
+
+export class SqlTaskRepository implements TaskRepository {
+  constructor(private readonly scope: RowScope) {}
+
+  async accept(tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]> {
+    if (tasks.length === 0) return [];
+    const tenants = new Set(tasks.map((task) => task.draft.tenantId));
+    const [onlyTenant] = tenants;
+    const work = async (tx: SqlExecutor): Promise<AcceptedTask[]> => {
+      // One statement for the whole batch. Rows go in list order, so sequence numbers do too; a
+      // key that exists already (or twice in the batch) inserts nothing, even when another
+      // transaction holds it uncommitted: the conflict check waits for it.
+      const inserted = await tx.query<{ task_id: string; seq: unknown }>(
+        `INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key)
+         SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+              WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, position)
+         ORDER BY position
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+         RETURNING task_id, seq`,
+        [
+          tasks.map((task) => task.taskId),
+          tasks.map((task) => task.draft.tenantId),
+          tasks.map((task) => task.draft.id),
+          tasks.map((task) => task.draft.userId),
+          tasks.map((task) => JSON.stringify(task.draft)),
+          tasks.map((task) => task.idempotencyKey),
+        ],
+      );
+      const seqOf = new Map(inserted.map((row) => [row.task_id, toNumber(row.seq)]));
+      const replays = tasks.filter((task) => !seqOf.has(task.taskId));
+      // A separate statement: it takes a fresh snapshot, so it sees a key committed concurrently.
+      const existing =
+        replays.length === 0
+          ? []
+          : await tx.query<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; idempotency_key: string }>(
+              `SELECT task_id, tenant_id, memory_id, seq, idempotency_key FROM write_tasks
+               WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+              [replays.map((task) => task.draft.tenantId), replays.map((task) => task.idempotencyKey)],
+            );
+      const byKey = new Map(existing.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row]));
+      return tasks.map((task) => {
+        const seq = seqOf.get(task.taskId);
+        if (seq !== undefined) return { taskId: task.taskId, memoryId: task.draft.id, seq, replayed: false };
+        const first = byKey.get(`${task.draft.tenantId}\u0000${task.idempotencyKey ?? ''}`);
+        if (first === undefined) {
+          throw new DomainError('internal', 'task_not_stored', `write task ${task.taskId} was neither stored nor replayed`);
+        }
+        return { taskId: first.task_id, memoryId: first.memory_id, seq: toNumber(first.seq), replayed: true };
+      });
+    };
+    // A batch of one tenant (the API's only kind) is checked against that tenant's rows.
+    return tenants.size === 1 && onlyTenant !== undefined ? this.scope.tenant(onlyTenant, work) : this.scope.system(work);
+  }
+
+  async find(tenantId: string, taskId: string): Promise<TaskSummary | null> {
+    if (!UUID.test(taskId)) return null;
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<Pick<TaskRow, 'task_id' | 'memory_id' | 'status' | 'error_code' | 'error_message'>>(
+        `SELECT task_id, memory_id, status, error_code, error_message FROM write_tasks
+         WHERE tenant_id = $1 AND task_id = $2`,
+        [tenantId, taskId],
+      ),
+    );
+    const row = rows[0];
+    if (row === undefined) return null;
+    return { taskId: row.task_id, memoryId: row.memory_id, status: row.status, error: taskError(row) };
+  }
+
+  async claim(taskIds: readonly string[]): Promise<WriteTask[]> {
+    const ids = uuidsOnly(taskIds);
+    if (ids.length === 0) return [];
+    const rows = await this.scope.system((tx) =>
+      tx.query<TaskRow>(
+        `UPDATE write_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
+         WHERE task_id = ANY($1::uuid[]) AND ${PENDING}
+         RETURNING task_id, tenant_id, memory_id, status, seq, attempts, error_code, error_message,
+                   draft, created_at, updated_at`,
+        [ids],
+      ),
+    );
+    // Write order, so that a batch applies its writes of one memory oldest first.
+    return rows.map(toWriteTask).sort((a, b) => a.seq - b.seq);
+  }
+
+  async complete(taskIds: readonly string[]): Promise<void> {
+    const ids = uuidsOnly(taskIds);
+    if (ids.length === 0) return;
+    await this.scope.system((tx) =>
+      tx.query(
+        `UPDATE write_tasks
+         SET status = 'completed', draft = NULL, error_code = NULL, error_message = NULL, updated_at = now()
+         WHERE task_id = ANY($1::uuid[]) AND ${PENDING}`,
+        [ids],
+      ),
+    );
+  }
+
+  async fail(taskId: string, error: TaskError): Promise<void> {
+    if (!UUID.test(taskId)) return;
+    await this.scope.system((tx) =>
+      tx.query(
+        `UPDATE write_tasks
+         SET status = 'failed', draft = NULL, error_code = $2, error_message = $3, updated_at = now()
+         WHERE task_id = $1 AND ${PENDING}`,
+        [taskId, error.code, error.message],
+      ),
+    );
+  }
+
+  async findStale(before: Date, limit: number): Promise<PendingTaskRef[]> {
+    const rows = await this.scope.system((tx) =>
+      tx.query<{ task_id: string; tenant_id: string }>(
+        `SELECT task_id, tenant_id FROM write_tasks
+         WHERE ${PENDING} AND updated_at < $1
+         ORDER BY updated_at, seq
+         LIMIT $2`,
+        [before, limit],
+      ),
+    );
+    return rows.map((row) => ({ taskId: row.task_id, tenantId: row.tenant_id }));
+  }
+
+  async countPending(): Promise<number> {
+    const rows = await this.scope.system((tx) =>
+      tx.query<{ pending: unknown }>(`SELECT count(*) AS pending FROM write_tasks WHERE ${PENDING}`),
+    );
+    return toNumber(rows[0]?.pending ?? 0);
+  }
+}

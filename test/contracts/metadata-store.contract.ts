@@ -1,0 +1,584 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
+import type { EmbeddedMemory, MemoryDraft } from '../../src/domain/memory.js';
+import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
+import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
+import { RowScope } from '../../src/adapters/sql/row-scope.js';
+import type { SqlClient } from '../../src/adapters/sql/sql-client.js';
+
+/** Makes a store over a fresh, empty database that nothing else uses. */
+export type MetadataStoreFactory = () => Promise<MetadataStore>;
+
+function draft(tenantId: string, fields: Partial<MemoryDraft> = {}): MemoryDraft {
+  return {
+    id: randomUUID(),
+    tenantId,
+    userId: 'user-1',
+    sessionId: 'session-1',
+    role: 'user',
+    text: 'I prefer window seats',
+    createdAt: new Date('2025-03-01T10:00:00.000Z'),
+    metadata: { topic: 'travel', priority: 2, pinned: true },
+    ...fields,
+  };
+}
+
+function newTask(memory: MemoryDraft, idempotencyKey: string | null = null): NewWriteTask {
+  return { taskId: randomUUID(), draft: memory, idempotencyKey };
+}
+
+function embedded(memory: MemoryDraft, version: number, embedding = new Float32Array([0.5, -0.25, 1])): EmbeddedMemory {
+  return { ...memory, version, updatedAt: new Date(), embedding };
+}
+
+/** The behaviour every MetadataStore has to show, whatever database is behind it. */
+export function metadataStoreContract(name: string, open: MetadataStoreFactory): void {
+  describe(`${name} metadata store`, () => {
+    let store: MetadataStore;
+    let tenant: string;
+    const newTenant = () => `tenant-${randomUUID()}`;
+
+    before(async () => {
+      store = await open();
+      await store.migrate();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    /** A real position in the write order, as the worker gets it from an accepted task. */
+    async function nextSeq(memory: MemoryDraft): Promise<number> {
+      const [accepted] = await store.tasks.accept([newTask(memory)]);
+      assert.ok(accepted);
+      return accepted.seq;
+    }
+
+    describe('migrations', () => {
+      it('can run again without changing anything', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant);
+        await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        await store.migrate();
+        assert.equal((await store.memories.get(tenant, memory.id))?.text, memory.text);
+      });
+
+      it('answers a ping', async () => {
+        await store.ping();
+      });
+    });
+
+    describe('tasks', () => {
+      it('accepts a batch in one go, with write positions in list order', async () => {
+        tenant = newTenant();
+        const tasks = Array.from({ length: 250 }, (_, index) => newTask(draft(tenant, { id: `m-${index}` })));
+        const accepted = await store.tasks.accept(tasks);
+        assert.equal(accepted.length, 250);
+        accepted.forEach((task, index) => {
+          assert.equal(task.taskId, tasks[index]?.taskId);
+          assert.equal(task.memoryId, `m-${index}`);
+          assert.equal(task.replayed, false);
+        });
+        const seqs = accepted.map((task) => task.seq);
+        assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+        assert.equal(new Set(seqs).size, seqs.length);
+      });
+
+      it('returns the first task again for a repeated idempotency key, without a second row', async () => {
+        tenant = newTenant();
+        const [first] = await store.tasks.accept([newTask(draft(tenant, { id: 'a' }), 'key-1')]);
+        const retry = newTask(draft(tenant, { id: 'b' }), 'key-1');
+        const [again] = await store.tasks.accept([retry]);
+        assert.deepEqual(again, { ...first, replayed: true });
+        assert.equal(await store.tasks.find(tenant, retry.taskId), null);
+      });
+
+      it('stores a key repeated within one batch once', async () => {
+        tenant = newTenant();
+        const accepted = await store.tasks.accept([
+          newTask(draft(tenant), 'dup'),
+          newTask(draft(tenant), null),
+          newTask(draft(tenant), 'dup'),
+        ]);
+        assert.equal(accepted[2]?.taskId, accepted[0]?.taskId);
+        assert.deepEqual(
+          accepted.map((task) => task.replayed),
+          [false, false, true],
+        );
+      });
+
+      it('stores one task when the same key arrives many times at once', async () => {
+        tenant = newTenant();
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.tasks.accept([newTask(draft(tenant, { id: 'same' }), 'racing')])),
+        );
+        const accepted = results.flat();
+        assert.equal(new Set(accepted.map((task) => task.taskId)).size, 1);
+        assert.equal(accepted.filter((task) => !task.replayed).length, 1);
+      });
+
+      it('keeps idempotency keys apart per tenant', async () => {
+        const [one] = await store.tasks.accept([newTask(draft(newTenant()), 'shared-key')]);
+        const [two] = await store.tasks.accept([newTask(draft(newTenant()), 'shared-key')]);
+        assert.notEqual(one?.taskId, two?.taskId);
+        assert.equal(two?.replayed, false);
+      });
+
+      it("finds a task for its own tenant only", async () => {
+        tenant = newTenant();
+        const task = newTask(draft(tenant, { id: 'mine' }));
+        await store.tasks.accept([task]);
+        assert.deepEqual(await store.tasks.find(tenant, task.taskId), {
+          taskId: task.taskId,
+          memoryId: 'mine',
+          status: 'queued',
+          error: null,
+        });
+        assert.equal(await store.tasks.find(newTenant(), task.taskId), null);
+        assert.equal(await store.tasks.find(tenant, randomUUID()), null);
+        assert.equal(await store.tasks.find(tenant, 'not-a-task-id'), null);
+      });
+
+      it('claims pending tasks with their draft, counting each attempt', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant);
+        const task = newTask(memory);
+        const [accepted] = await store.tasks.accept([task]);
+        const [claimed] = await store.tasks.claim([task.taskId, randomUUID(), 'junk']);
+        assert.equal(claimed?.status, 'processing');
+        assert.equal(claimed?.attempts, 1);
+        assert.equal(claimed?.seq, accepted?.seq);
+        assert.equal(claimed?.tenantId, tenant);
+        assert.deepEqual(claimed?.draft, memory);
+        assert.ok(claimed?.draft?.createdAt instanceof Date);
+        const [reclaimed] = await store.tasks.claim([task.taskId]);
+        assert.equal(reclaimed?.attempts, 2);
+      });
+
+      it('completes tasks, which then are not claimed again', async () => {
+        tenant = newTenant();
+        const tasks = [newTask(draft(tenant)), newTask(draft(tenant))];
+        await store.tasks.accept(tasks);
+        const pendingBefore = await store.tasks.countPending();
+        await store.tasks.claim(tasks.map((task) => task.taskId));
+        await store.tasks.complete(tasks.map((task) => task.taskId));
+        assert.equal((await store.tasks.find(tenant, tasks[0]!.taskId))?.status, 'completed');
+        assert.deepEqual(await store.tasks.claim(tasks.map((task) => task.taskId)), []);
+        assert.equal(await store.tasks.countPending(), pendingBefore - 2);
+      });
+
+      it('records why a task failed, and never claims it again', async () => {
+        tenant = newTenant();
+        const task = newTask(draft(tenant));
+        await store.tasks.accept([task]);
+        await store.tasks.fail(task.taskId, { code: 'embedding_failed', message: 'the model refused the text' });
+        assert.deepEqual(await store.tasks.find(tenant, task.taskId), {
+          taskId: task.taskId,
+          memoryId: task.draft.id,
+          status: 'failed',
+          error: { code: 'embedding_failed', message: 'the model refused the text' },
+        });
+        assert.deepEqual(await store.tasks.claim([task.taskId]), []);
+        await store.tasks.complete([task.taskId]);
+        assert.equal((await store.tasks.find(tenant, task.taskId))?.status, 'failed');
+      });
+
+      it('finds pending tasks untouched since a moment, oldest first', async () => {
+        tenant = newTenant();
+        const older = newTask(draft(tenant));
+        const newer = newTask(draft(tenant));
+        const touched = newTask(draft(tenant));
+        const done = newTask(draft(tenant));
+        await store.tasks.accept([older]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await store.tasks.accept([newer, touched, done]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const cutoff = new Date();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await store.tasks.claim([touched.taskId]);
+        await store.tasks.claim([done.taskId]);
+        await store.tasks.complete([done.taskId]);
+
+        const mine = new Set([older, newer, touched, done].map((task) => task.taskId));
+        const stale = (await store.tasks.findStale(cutoff, 100_000)).filter((ref) => mine.has(ref.taskId));
+        assert.deepEqual(stale, [
+          { taskId: older.taskId, tenantId: tenant },
+          { taskId: newer.taskId, tenantId: tenant },
+        ]);
+        assert.equal((await store.tasks.findStale(cutoff, 1)).length, 1);
+      });
+
+      it('counts pending tasks', async () => {
+        const before = await store.tasks.countPending();
+        await store.tasks.accept([newTask(draft(newTenant())), newTask(draft(newTenant()))]);
+        assert.equal(await store.tasks.countPending(), before + 2);
+      });
+    });
+
+    describe('memories', () => {
+      it('stores a memory and gives it back, vector included', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant);
+        const vector = new Float32Array([0.1, -3.5, 1e-7, 42, -0]);
+        const version = await nextSeq(memory);
+        assert.deepEqual(await store.memories.apply(embedded(memory, version, vector)), {
+          applied: true,
+          previousUserId: null,
+        });
+        const stored = await store.memories.getEmbedded(tenant, memory.id);
+        assert.deepEqual(stored?.embedding, vector);
+        const plain = await store.memories.get(tenant, memory.id);
+        assert.deepEqual({ ...plain, updatedAt: undefined }, { ...memory, version, updatedAt: undefined });
+        assert.ok(plain?.updatedAt instanceof Date);
+        assert.equal('embedding' in (plain ?? {}), false);
+      });
+
+      it('stores a vector that is a view into a larger buffer', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant);
+        const backing = new Float32Array([9, 8, 7, 6, 5]);
+        await store.memories.apply(embedded(memory, await nextSeq(memory), backing.subarray(1, 4)));
+        assert.deepEqual((await store.memories.getEmbedded(tenant, memory.id))?.embedding, new Float32Array([8, 7, 6]));
+      });
+
+      it('applies the same version twice harmlessly', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant);
+        const version = await nextSeq(memory);
+        await store.memories.apply(embedded(memory, version));
+        assert.deepEqual(await store.memories.apply(embedded(memory, version)), {
+          applied: true,
+          previousUserId: memory.userId,
+        });
+        assert.deepEqual(await store.memories.listIds(tenant, memory.userId), [memory.id]);
+      });
+
+      it('ignores an older version that arrives after a newer one', async () => {
+        tenant = newTenant();
+        const old = draft(tenant, { id: 'fact', text: 'lives in Lyon' });
+        const current = { ...old, text: 'lives in Porto' };
+        const oldVersion = await nextSeq(old);
+        const newVersion = await nextSeq(current);
+        await store.memories.apply(embedded(current, newVersion));
+        assert.deepEqual(await store.memories.apply(embedded(old, oldVersion)), {
+          applied: false,
+          reason: 'superseded',
+        });
+        assert.equal((await store.memories.get(tenant, 'fact'))?.text, 'lives in Porto');
+      });
+
+      it("reports the previous owner when a newer version moves a memory to another user", async () => {
+        tenant = newTenant();
+        const first = draft(tenant, { id: 'moving', userId: 'alice' });
+        await store.memories.apply(embedded(first, await nextSeq(first)));
+        const moved = { ...first, userId: 'bob' };
+        assert.deepEqual(await store.memories.apply(embedded(moved, await nextSeq(moved))), {
+          applied: true,
+          previousUserId: 'alice',
+        });
+        assert.deepEqual(await store.memories.listIds(tenant, 'alice'), []);
+        assert.deepEqual(await store.memories.listIds(tenant, 'bob'), ['moving']);
+      });
+
+      it('removes a memory, and an older write of it stays removed', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant, { userId: 'carol' });
+        const acceptedBeforeDelete = await nextSeq(memory);
+        await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'carol' });
+        assert.equal(await store.memories.get(tenant, memory.id), null);
+        assert.equal(await store.memories.getEmbedded(tenant, memory.id), null);
+        assert.equal(await store.memories.remove(tenant, memory.id), null);
+        assert.deepEqual(await store.memories.apply(embedded(memory, acceptedBeforeDelete)), {
+          applied: false,
+          reason: 'superseded',
+        });
+        assert.equal(await store.memories.get(tenant, memory.id), null);
+      });
+
+      it('brings a removed memory back with a write accepted after the removal', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant);
+        await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        await store.memories.remove(tenant, memory.id);
+        const rewritten = { ...memory, text: 'back again' };
+        assert.equal((await store.memories.apply(embedded(rewritten, await nextSeq(rewritten)))).applied, true);
+        assert.equal((await store.memories.get(tenant, memory.id))?.text, 'back again');
+      });
+
+      it('returns null when removing what does not exist', async () => {
+        assert.equal(await store.memories.remove(newTenant(), 'nothing-here'), null);
+      });
+
+      it('erases a user, refusing writes accepted before the erasure and taking later ones', async () => {
+        tenant = newTenant();
+        const kept = draft(tenant, { userId: 'other' });
+        const memories = [draft(tenant, { userId: 'dave' }), draft(tenant, { userId: 'dave' })];
+        for (const memory of [...memories, kept]) await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        const late = draft(tenant, { userId: 'dave', id: 'late' });
+        const acceptedBefore = await nextSeq(late);
+
+        assert.equal(await store.memories.eraseUser(tenant, 'dave'), 2);
+        assert.deepEqual(await store.memories.listIds(tenant, 'dave'), []);
+        assert.deepEqual(await store.memories.listIds(tenant, 'other'), [kept.id]);
+        assert.deepEqual(await store.memories.apply(embedded(late, acceptedBefore)), {
+          applied: false,
+          reason: 'erased',
+        });
+        assert.equal(await store.memories.get(tenant, 'late'), null);
+
+        const acceptedAfter = await nextSeq(late);
+        assert.equal((await store.memories.apply(embedded(late, acceptedAfter))).applied, true);
+        assert.deepEqual(await store.memories.listIds(tenant, 'dave'), ['late']);
+        assert.equal(await store.memories.eraseUser(tenant, 'nobody'), 0);
+      });
+
+      it('gets many memories in one call, skipping unknown and removed ids', async () => {
+        tenant = newTenant();
+        const memories = [draft(tenant), draft(tenant), draft(tenant)];
+        for (const memory of memories) await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        await store.memories.remove(tenant, memories[2]!.id);
+        const found = await store.memories.getMany(tenant, [...memories.map((m) => m.id), 'unknown']);
+        assert.deepEqual(found.map((memory) => memory.id).sort(), [memories[0]!.id, memories[1]!.id].sort());
+        assert.deepEqual(await store.memories.getMany(tenant, []), []);
+      });
+    });
+
+    describe('history', () => {
+      it('pages through a session oldest first, keeping insertion order among equal times', async () => {
+        tenant = newTenant();
+        const sameTime = new Date('2025-05-05T12:00:00.000Z');
+        const turns = [
+          draft(tenant, { id: 'turn-1', createdAt: new Date('2025-05-05T11:59:59.000Z') }),
+          draft(tenant, { id: 'turn-z', createdAt: sameTime }),
+          draft(tenant, { id: 'turn-a', createdAt: sameTime, role: 'assistant' }),
+          draft(tenant, { id: 'turn-m', createdAt: sameTime }),
+          draft(tenant, { id: 'turn-5', createdAt: new Date('2025-05-05T12:00:01.000Z') }),
+        ];
+        for (const turn of turns) await store.memories.apply(embedded(turn, await nextSeq(turn)));
+        // An update must not move a turn: order among equal times is the first insert's.
+        const edited = { ...turns[1]!, text: 'edited' };
+        await store.memories.apply(embedded(edited, await nextSeq(edited)));
+        await store.memories.apply(embedded(draft(tenant, { sessionId: 'elsewhere' }), await nextSeq(turns[0]!)));
+
+        const seen: string[] = [];
+        let page = await store.memories.findHistory({ tenantId: tenant, sessionId: 'session-1', limit: 2 });
+        seen.push(...page.items.map((item) => item.id));
+        while (page.next !== null) {
+          page = await store.memories.findHistory({
+            tenantId: tenant,
+            sessionId: 'session-1',
+            limit: 2,
+            after: page.next,
+          });
+          seen.push(...page.items.map((item) => item.id));
+        }
+        assert.deepEqual(seen, ['turn-1', 'turn-z', 'turn-a', 'turn-m', 'turn-5']);
+        assert.equal(page.items.length, 1);
+      });
+
+      it('says there is no next page when the last page is exactly full', async () => {
+        tenant = newTenant();
+        for (const index of [1, 2]) {
+          const turn = draft(tenant, { id: `t${index}`, createdAt: new Date(Date.UTC(2025, 0, index)) });
+          await store.memories.apply(embedded(turn, await nextSeq(turn)));
+        }
+        const page = await store.memories.findHistory({ tenantId: tenant, sessionId: 'session-1', limit: 2 });
+        assert.equal(page.items.length, 2);
+        assert.equal(page.next, null);
+      });
+
+      it('filters by user and leaves out removed turns', async () => {
+        tenant = newTenant();
+        const mine = draft(tenant, { userId: 'erin' });
+        const removed = draft(tenant, { userId: 'erin', createdAt: new Date('2025-03-02T00:00:00.000Z') });
+        const theirs = draft(tenant, { userId: 'frank' });
+        for (const memory of [mine, removed, theirs]) await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        await store.memories.remove(tenant, removed.id);
+        const page = await store.memories.findHistory({ tenantId: tenant, sessionId: 'session-1', userId: 'erin', limit: 10 });
+        assert.deepEqual(
+          page.items.map((item) => item.id),
+          [mine.id],
+        );
+        assert.equal(page.next, null);
+      });
+    });
+
+    describe('tenant isolation', () => {
+      it('never reads, changes or erases another tenant’s memory with the same ids', async () => {
+        const [red, blue] = [newTenant(), newTenant()];
+        const redMemory = draft(red, { id: 'shared-id', userId: 'shared-user', text: 'red secret' });
+        const blueMemory = draft(blue, { id: 'shared-id', userId: 'shared-user', text: 'blue secret' });
+        await store.memories.apply(embedded(redMemory, await nextSeq(redMemory)));
+        await store.memories.apply(embedded(blueMemory, await nextSeq(blueMemory)));
+
+        assert.equal((await store.memories.get(red, 'shared-id'))?.text, 'red secret');
+        assert.deepEqual(
+          (await store.memories.getMany(red, ['shared-id'])).map((memory) => memory.text),
+          ['red secret'],
+        );
+        assert.equal((await store.memories.getEmbedded(red, 'shared-id'))?.tenantId, red);
+        const history = await store.memories.findHistory({ tenantId: red, sessionId: 'session-1', limit: 10 });
+        assert.deepEqual(
+          history.items.map((item) => item.text),
+          ['red secret'],
+        );
+        assert.equal(await store.memories.get(newTenant(), 'shared-id'), null);
+
+        await store.memories.remove(red, 'shared-id');
+        assert.equal((await store.memories.get(blue, 'shared-id'))?.text, 'blue secret');
+        const again = { ...redMemory, text: 'red again' };
+        await store.memories.apply(embedded(again, await nextSeq(again)));
+        assert.equal(await store.memories.eraseUser(red, 'shared-user'), 1);
+        assert.deepEqual(await store.memories.listIds(blue, 'shared-user'), ['shared-id']);
+        // The erasure in one tenant does not block the same user id in another.
+        const later = { ...blueMemory, text: 'blue later' };
+        assert.equal((await store.memories.apply(embedded(later, await nextSeq(later)))).applied, true);
+      });
+    });
+
+    describe('API keys', () => {
+      const key = (fields: { id?: string; tenantId?: string; name?: string | null } = {}) => ({
+        id: fields.id ?? `key-${randomUUID()}`,
+        tenantId: fields.tenantId ?? 'default',
+        name: fields.name ?? 'ci',
+        secretHash: Buffer.from(randomUUID()),
+      });
+
+      it('creates a key and finds it while it is active', async () => {
+        const created = key({ tenantId: 'acme' });
+        const record = await store.apiKeys.create(created);
+        assert.equal(record.id, created.id);
+        assert.equal(record.tenantId, 'acme');
+        assert.equal(record.name, 'ci');
+        assert.equal(record.lastUsedAt, null);
+        assert.equal(record.revokedAt, null);
+        const found = await store.apiKeys.findActive(created.id);
+        assert.deepEqual(found?.record, record);
+        assert.deepEqual(found?.secretHash, created.secretHash);
+        assert.ok((await store.apiKeys.list()).some((listed) => listed.id === created.id));
+        await assert.rejects(store.apiKeys.create(created), { code: 'api_key_exists' });
+      });
+
+      it('revokes a key once', async () => {
+        const created = key();
+        await store.apiKeys.create(created);
+        assert.equal(await store.apiKeys.revoke(created.id), true);
+        assert.equal(await store.apiKeys.revoke(created.id), false);
+        assert.equal(await store.apiKeys.revoke('never-existed'), false);
+        assert.equal(await store.apiKeys.findActive(created.id), null);
+        const listed = (await store.apiKeys.list()).find((record) => record.id === created.id);
+        assert.ok(listed?.revokedAt instanceof Date);
+      });
+
+      it('ensures a key without replacing one that exists', async () => {
+        const original = key({ name: 'first' });
+        await store.apiKeys.ensure(original);
+        await store.apiKeys.ensure({ ...original, name: 'second', secretHash: Buffer.from('other') });
+        const found = await store.apiKeys.findActive(original.id);
+        assert.equal(found?.record.name, 'first');
+        assert.deepEqual(found?.secretHash, original.secretHash);
+      });
+
+      it('remembers when a key was last used', async () => {
+        const created = key();
+        await store.apiKeys.create(created);
+        const at = new Date('2025-06-01T08:00:00.000Z');
+        await store.apiKeys.touch(created.id, at);
+        await store.apiKeys.touch(created.id, new Date('2025-05-01T08:00:00.000Z'));
+        assert.deepEqual((await store.apiKeys.findActive(created.id))?.record.lastUsedAt, at);
+      });
+    });
+
+    describe('embedding model binding', () => {
+      it('accepts the model it was bound to and refuses any other', async () => {
+        await store.bindModel({ id: 'use-lite@0.2.0', dimensions: 512 });
+        await store.bindModel({ id: 'use-lite@0.2.0', dimensions: 512 });
+        await assert.rejects(store.bindModel({ id: 'openai:text-embedding-3-small', dimensions: 512 }), EmbeddingModelMismatchError);
+        await assert.rejects(store.bindModel({ id: 'use-lite@0.2.0', dimensions: 384 }), {
+          code: 'embedding_model_mismatch',
+        });
+      });
+    });
+  });
+}
+
+/** A store and the SQL connection under it, to check what a careless statement could see. */
+export interface SqlStoreUnderTest {
+  readonly client: SqlClient;
+  readonly store: MetadataStore;
+}
+
+/**
+ * Row-level security of a SQL metadata store: defence in depth under the repositories' own
+ * `WHERE tenant_id`, so these statements deliberately leave it out.
+ */
+export function rowSecurityContract(name: string, open: () => Promise<SqlStoreUnderTest>): void {
+  describe(`${name} row-level security`, () => {
+    let client: SqlClient;
+    let store: MetadataStore;
+    let scope: RowScope;
+    const [red, blue] = [`red-${randomUUID()}`, `blue-${randomUUID()}`];
+
+    before(async () => {
+      ({ client, store } = await open());
+      await store.migrate();
+      scope = new RowScope(client);
+      await scope.refresh();
+      for (const tenantId of [red, blue]) {
+        const memory = draft(tenantId, { id: 'same-id', userId: 'same-user' });
+        const [accepted] = await store.tasks.accept([newTask(memory, 'same-key')]);
+        await store.memories.apply(embedded(memory, accepted!.seq));
+        await store.memories.eraseUser(tenantId, 'gone-user');
+      }
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    it('shows a tenant-scoped statement only its tenant’s rows, even without a tenant condition', async () => {
+      for (const table of ['memories', 'write_tasks', 'user_erasures']) {
+        const rows = await scope.tenant(red, (tx) => tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM ${table}`));
+        assert.deepEqual(
+          rows.map((row) => row.tenant_id),
+          [red],
+          table,
+        );
+      }
+    });
+
+    it('lets a tenant-scoped statement change only its tenant’s rows', async () => {
+      const changed = await scope.tenant(red, (tx) => tx.query(`UPDATE memories SET role = 'system' RETURNING 1`));
+      assert.equal(changed.length, 1);
+      assert.equal((await store.memories.get(blue, 'same-id'))?.role, 'user');
+    });
+
+    it('refuses a row written into another tenant', async () => {
+      await assert.rejects(
+        scope.tenant(red, (tx) =>
+          tx.query(
+            `INSERT INTO user_erasures (tenant_id, user_id, version) VALUES ($1, 'someone', 1)`,
+            [blue],
+          ),
+        ),
+        /row-level security/,
+      );
+    });
+
+    it('shows the worker’s system-wide statements every tenant', async () => {
+      const rows = await scope.system((tx) =>
+        tx.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM memories WHERE tenant_id = ANY($1)', [[red, blue]]),
+      );
+      assert.equal(rows.length, 2);
+    });
+
+    it('shows the scoped role nothing when no tenant is named', async () => {
+      const rows = await client.transaction(async (tx) => {
+        await tx.query(`SELECT set_config('role', $1, true)`, [SCOPED_ROLE]);
+        return tx.query('SELECT 1 FROM memories UNION ALL SELECT 1 FROM write_tasks UNION ALL SELECT 1 FROM user_erasures');
+      });
+      assert.deepEqual(rows, []);
+    });
+  });
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
+import { PgliteSqlClient } from '../../src/adapters/pglite/pglite-sql-client.js';
+import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
+import { isDomainError } from '../../src/domain/errors.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
+import { silentLogger } from '../support/logger.js';
+
+const folders: string[] = [];
+after(async () => {
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+});
+
+async function freshFolder(): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'engram-pglite-'));
+  folders.push(folder);
+  return folder;
+}
+
+function openStore(dataDir: string): Promise<MetadataStore> {
+  return createPgliteMetadataStore({ dataDir, logger: silentLogger() });
+}
+
+/** A pid that surely belongs to no running process: one of a child that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  assert.ok(child.pid !== undefined);
+  return child.pid;
+}
+
+metadataStoreContract('PGlite', async () => openStore(await freshFolder()));
+
+rowSecurityContract('PGlite', async () => {
+  const client = new PgliteSqlClient(await PGlite.create({ dataDir: join(await freshFolder(), 'pgdata') }));
+  return { client, store: await createSqlMetadataStore({ client, logger: silentLogger() }) };
+});
+
+describe('PGlite data folder', () => {
+  let dataDir: string;
+  let store: MetadataStore;
+  const tenant = `tenant-${randomUUID()}`;
+
+  before(async () => {
+    dataDir = await freshFolder();
+    store = await openStore(dataDir);
+    await store.migrate();
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  it('refuses a second opener, naming the process that holds it and the way out', async () => {
+    await assert.rejects(openStore(dataDir), (error: unknown) => {
+      assert.ok(isDomainError(error));
+      assert.equal(error.code, 'data_dir_busy');
+      assert.match(error.message, new RegExp(`process ${process.pid}\\b`));
+      assert.match(error.message, /DATABASE_URL/);
+      return true;
+    });
+  });
+
+  it('refuses it when the lock names a live process of this machine', async () => {
+    const other = await freshFolder();
+    await writeFile(join(other, 'engram.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), since: '' }));
+    await assert.rejects(openStore(other), { code: 'data_dir_busy', message: new RegExp(`process ${process.ppid}\\b`) });
+  });
+
+  it('gives the folder up when closed', async () => {
+    const draft = {
+      id: 'kept',
+      tenantId: tenant,
+      userId: 'u1',
+      sessionId: 's1',
+      role: 'user' as const,
+      text: 'persisted',
+      createdAt: new Date(),
+      metadata: {},
+    };
+    const [accepted] = await store.tasks.accept([{ taskId: randomUUID(), draft, idempotencyKey: null }]);
+    await store.memories.apply({ ...draft, version: accepted!.seq, updatedAt: new Date(), embedding: new Float32Array([1]) });
+    await store.close();
+    await store.close();
+    await assert.rejects(readFile(join(dataDir, 'engram.lock')), { code: 'ENOENT' });
+  });
+
+  it('takes over a lock left by a process that is gone, keeping what was written', async () => {
+    const stale = JSON.stringify({ pid: deadPid(), host: hostname(), since: '2020-01-01T00:00:00.000Z' });
+    await writeFile(join(dataDir, 'engram.lock'), stale);
+    store = await openStore(dataDir);
+    const lock = JSON.parse(await readFile(join(dataDir, 'engram.lock'), 'utf8')) as { pid: number };
+    assert.equal(lock.pid, process.pid);
+    await store.migrate();
+    assert.equal((await store.memories.get(tenant, 'kept'))?.text, 'persisted');
+  });
+});

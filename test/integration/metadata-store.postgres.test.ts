@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { postgresConnection } from '../../src/adapters/postgres/connection-config.js';
+import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
+import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-client.js';
+import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
+import { DependencyUnavailableError } from '../../src/domain/errors.js';
+import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
+import { freePort } from '../support/free-port.js';
+import { silentLogger } from '../support/logger.js';
+import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function freshDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  return database;
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A login role without superuser rights, and a database it owns, as a managed service would give. */
+async function databaseOwnedByPlainRole(): Promise<{ url: string; role: string }> {
+  const suffix = randomUUID().replaceAll('-', '').slice(0, 16);
+  const role = `engram_owner_${suffix}`;
+  const name = `engram_test_owned_${suffix}`;
+  await admin(async (client) => {
+    await client.query(`CREATE ROLE ${role} LOGIN`);
+    await client.query(`CREATE DATABASE ${name} OWNER ${role}`);
+  });
+  cleanups.push(() =>
+    admin(async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.query(`DROP ROLE IF EXISTS ${role}`);
+    }),
+  );
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.username = role;
+  url.pathname = `/${name}`;
+  return { url: url.toString(), role };
+}
+
+metadataStoreContract('PostgreSQL', async () =>
+  createPostgresMetadataStore({ url: (await freshDatabase()).url, logger: silentLogger() }),
+);
+
+metadataStoreContract('PostgreSQL, connected as a non-superuser owner,', async () =>
+  createPostgresMetadataStore({ url: (await databaseOwnedByPlainRole()).url, poolSize: 4, logger: silentLogger() }),
+);
+
+rowSecurityContract('PostgreSQL, connected as a superuser,', async () => {
+  const { url } = await freshDatabase();
+  const client = new PostgresSqlClient({ connection: await postgresConnection(url), logger: silentLogger() });
+  return { client, store: await createSqlMetadataStore({ client, logger: silentLogger() }) };
+});
+
+describe('PostgreSQL row-level security for a plain login role', () => {
+  let database: TestDatabase;
+  let reader: pg.Client;
+  const tenant = `tenant-${randomUUID()}`;
+
+  before(async () => {
+    database = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url: database.url, logger: silentLogger() });
+    await store.migrate();
+    const [accepted] = await store.tasks.accept([
+      {
+        taskId: randomUUID(),
+        idempotencyKey: null,
+        draft: {
+          id: 'm1',
+          tenantId: tenant,
+          userId: 'u1',
+          sessionId: 's1',
+          role: 'user',
+          text: 'hello',
+          createdAt: new Date(),
+          metadata: {},
+        },
+      },
+    ]);
+    assert.ok(accepted);
+    await store.close();
+
+    const role = `engram_reader_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    await admin(async (client) => {
+      await client.query(`CREATE ROLE ${role} LOGIN IN ROLE engram_app`);
+    });
+    cleanups.push(() => admin(async (client) => void (await client.query(`DROP ROLE IF EXISTS ${role}`))));
+    const url = new URL(database.url);
+    url.username = role;
+    reader = new pg.Client({ connectionString: url.toString() });
+    await reader.connect();
+    cleanups.push(() => reader.end());
+  });
+
+  it('sees no row of any tenant when it names none', async () => {
+    const { rows } = await reader.query<{ count: string }>('SELECT count(*) AS count FROM write_tasks');
+    assert.equal(rows[0]?.count, '0');
+  });
+
+  it('sees a tenant’s rows once it names that tenant', async () => {
+    await reader.query('BEGIN');
+    try {
+      await reader.query(`SELECT set_config('engram.tenant_id', $1, true)`, [tenant]);
+      const { rows } = await reader.query<{ memory_id: string }>('SELECT memory_id FROM write_tasks');
+      assert.deepEqual(
+        rows.map((row) => row.memory_id),
+        ['m1'],
+      );
+    } finally {
+      await reader.query('ROLLBACK');
+    }
+  });
+});
+
+describe('PostgreSQL migrations', () => {
+  it('are applied once when several processes start at the same time', async () => {
+    const { url } = await freshDatabase();
+    const stores = await Promise.all(
+      [1, 2, 3].map(() => createPostgresMetadataStore({ url, poolSize: 2, logger: silentLogger() })),
+    );
+    try {
+      await Promise.all(stores.map((store) => store.migrate()));
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const applied = await client
+        .query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
+        .finally(() => client.end());
+      assert.deepEqual(
+        applied.rows.map((row) => row.version),
+        [1, 2],
+      );
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
+
+describe('PostgreSQL connectivity', () => {
+  it('reports an unreachable server as postgres being unavailable', async () => {
+    const url = `postgres://postgres@127.0.0.1:${await freePort()}/engram`;
+    await assert.rejects(
+      createPostgresMetadataStore({ url, connectTimeoutMs: 1_000, logger: silentLogger() }),
+      (error: unknown) => error instanceof DependencyUnavailableError && error.dependency === 'postgres',
+    );
+  });
+
+  it('reports a ping as postgres being unavailable once the server drops and refuses connections', async () => {
+    const { url, name } = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
+    try {
+      await store.ping();
+      await admin((client) =>
+        client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]),
+      );
+      await refuseNewConnections(name);
+      await assert.rejects(store.ping(), { code: 'dependency_unavailable' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** Makes new connections to the database fail, as a stopped server would. */
+async function refuseNewConnections(name: string): Promise<void> {
+  await admin((client) => client.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`));
+}
+
+describe('PostgreSQL TLS settings from the URL', () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'engram-ca-'));
+    cleanups.push(() => rm(folder, { recursive: true, force: true }));
+  });
+
+  it('connects in plain text when no sslmode is given or it is disabled', async () => {
+    assert.equal((await postgresConnection('postgres://u@db:5432/engram')).ssl, false);
+    assert.equal((await postgresConnection('postgres://u@db:5432/engram?sslmode=disable')).ssl, false);
+  });
+
+  it('encrypts without checking the certificate for sslmode=require', async () => {
+    const connection = await postgresConnection('postgres://u:p@db:5432/engram?sslmode=require');
+    assert.deepEqual(connection.ssl, { rejectUnauthorized: false });
+    assert.equal(connection.connectionString, 'postgres://u:p@db:5432/engram');
+  });
+
+  it('verifies against the CA file named in the URL, or else in the options, for sslmode=verify-full', async () => {
+    const fromUrl = join(folder, 'url-ca.pem');
+    const fromOption = join(folder, 'option-ca.pem');
+    await writeFile(fromUrl, 'URL CA');
+    await writeFile(fromOption, 'OPTION CA');
+    const named = await postgresConnection(`postgres://db/engram?sslmode=verify-full&sslrootcert=${fromUrl}`, fromOption);
+    assert.deepEqual(named.ssl, { rejectUnauthorized: true, ca: 'URL CA' });
+    const optional = await postgresConnection('postgres://db/engram?sslmode=verify-full', fromOption);
+    assert.deepEqual(optional.ssl, { rejectUnauthorized: true, ca: 'OPTION CA' });
+    const system = await postgresConnection('postgres://db/engram?sslmode=verify-full');
+    assert.deepEqual(system.ssl, { rejectUnauthorized: true });
+  });
+
+  it('refuses an unknown sslmode and a CA file that cannot be read', async () => {
+    await assert.rejects(postgresConnection('postgres://db/engram?sslmode=sometimes'), { code: 'invalid_input' });
+    await assert.rejects(postgresConnection('postgres://db/engram?sslmode=verify-full', join(folder, 'missing.pem')), {
+      code: 'invalid_input',
+    });
+  });
+});
