@@ -1,0 +1,62 @@
+import type { DetectedEntity, PiiEntityType, Redaction } from '../../domain/pii.js';
+import type { Redactor } from '../../ports/redactor.js';
+import { findAddresses } from './detectors/address.js';
+import { findCreditCards } from './detectors/credit-card.js';
+import { findEmails } from './detectors/email.js';
+import { findIbans } from './detectors/iban.js';
+import { findIpAddresses } from './detectors/ip-address.js';
+import { findPersons } from './detectors/person.js';
+import { findPhones } from './detectors/phone.js';
+import { findSecrets } from './detectors/secret.js';
+import { findSsns } from './detectors/ssn.js';
+import { resolveOverlaps } from './resolve-overlaps.js';
+import type { Detector } from './span.js';
+
+export interface RedactorOptions {
+  /** The entity types to replace with their placeholder. Every type is still detected, so that an
+   * unchosen span (a street named after a person) keeps a chosen one from being cut in half. */
+  readonly entities: readonly PiiEntityType[];
+}
+
+const DETECTORS: readonly Detector[] = [
+  findSecrets,
+  findEmails,
+  findIbans,
+  findCreditCards,
+  findSsns,
+  findIpAddresses,
+  findPhones,
+  findAddresses,
+  findPersons,
+];
+
+/** Every entity of every type in the text: non-overlapping spans sorted by start. */
+export function detect(text: string): DetectedEntity[] {
+  if (text.length === 0) return [];
+  return resolveOverlaps(DETECTORS.flatMap((find) => find(text)));
+}
+
+export function placeholder(type: PiiEntityType): string {
+  return `[${type}]`;
+}
+
+/** Replaces the given spans (sorted, non-overlapping) with their placeholders. */
+export function applyRedaction(text: string, entities: readonly DetectedEntity[]): string {
+  let out = '';
+  let cursor = 0;
+  for (const entity of entities) {
+    out += text.slice(cursor, entity.start) + placeholder(entity.type);
+    cursor = entity.end;
+  }
+  return out + text.slice(cursor);
+}
+
+export function createRedactor(options: RedactorOptions): Redactor {
+  const chosen = new Set(options.entities);
+  return {
+    redact(text: string): Redaction {
+      const entities = detect(text).filter((entity) => chosen.has(entity.type));
+      return { text: applyRedaction(text, entities), entities };
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DetectedEntity } from '../../../src/domain/pii.js';
+import { findAddresses } from '../../../src/adapters/redaction/detectors/address.js';
+import { findCreditCards } from '../../../src/adapters/redaction/detectors/credit-card.js';
+import { findEmails } from '../../../src/adapters/redaction/detectors/email.js';
+import { findIbans } from '../../../src/adapters/redaction/detectors/iban.js';
+import { findIpAddresses } from '../../../src/adapters/redaction/detectors/ip-address.js';
+import { findPersons } from '../../../src/adapters/redaction/detectors/person.js';
+import { findPhones } from '../../../src/adapters/redaction/detectors/phone.js';
+import { findSecrets } from '../../../src/adapters/redaction/detectors/secret.js';
+import { findSsns } from '../../../src/adapters/redaction/detectors/ssn.js';
+
+type Find = (text: string) => DetectedEntity[];
+
+const values = (find: Find, text: string): string[] => find(text).map((e) => text.slice(e.start, e.end));
+
+function finds(find: Find, text: string, expected: string): void {
+  assert.ok(values(find, text).includes(expected), `expected "${expected}" in ${JSON.stringify(values(find, text))} for "${text}"`);
+}
+
+function findsNothing(find: Find, text: string): void {
+  assert.deepEqual(values(find, text), [], text);
+}
+
+describe('email detector', () => {
+  it('finds plain, tagged and internationalised addresses', () => {
+    finds(findEmails, 'write to a.b+c@mail.example.com.', 'a.b+c@mail.example.com');
+    finds(findEmails, 'zoë@exämple.de', 'zoë@exämple.de');
+  });
+  it('ignores handles and addresses without a domain suffix', () => {
+    findsNothing(findEmails, 'ping @maria or user@localhost');
+  });
+});
+
+describe('phone detector', () => {
+  it('finds US and international formats', () => {
+    for (const phone of ['(555) 123-4567', '555.123.4567', '+1-555-123-4567', '+44 20 7946 0958', '+49 30 123456']) {
+      finds(findPhones, `reach me at ${phone} today`, phone);
+    }
+  });
+  it('finds local formats next to a phone word, with extensions', () => {
+    finds(findPhones, 'call 0477 11 28 98', '0477 11 28 98');
+    finds(findPhones, '877-547-3967x793 fax', '877-547-3967x793');
+  });
+  it('ignores dates, times and numbers without a phone word', () => {
+    findsNothing(findPhones, 'On 2024-03-15 at 14:30:45 we sold 1234 5678 units');
+  });
+});
+
+describe('credit card detector', () => {
+  it('finds Luhn-valid numbers plain, spaced and dashed', () => {
+    finds(findCreditCards, 'card 4111111111111111', '4111111111111111');
+    finds(findCreditCards, 'card 5500 0000 0000 0004 exp', '5500 0000 0000 0004');
+    finds(findCreditCards, 'amex 3782-822463-10005', '3782-822463-10005');
+  });
+  it('rejects numbers that fail Luhn, repeat one digit, or start with an unissued digit', () => {
+    findsNothing(findCreditCards, '4111 1111 1111 1112 and 0000 0000 0000 0000 and 9111111111111111');
+  });
+});
+
+describe('ssn detector', () => {
+  it('finds the dashed form alone and other forms after a context word', () => {
+    finds(findSsns, 'id 123-45-6789', '123-45-6789');
+    finds(findSsns, 'my SSN: 123456789', '123456789');
+  });
+  it('rejects numbers never issued and bare nine digits', () => {
+    findsNothing(findSsns, '000-12-3456 666-12-3456 912-34-5678 123-00-4567 123-45-0000 and 123456789');
+  });
+});
+
+describe('iban detector', () => {
+  it('finds compact, grouped and lowercase IBANs', () => {
+    finds(findIbans, 'IBAN GB82WEST12345698765432.', 'GB82WEST12345698765432');
+    finds(findIbans, 'to DE89 3704 0044 0532 0130 00 now', 'DE89 3704 0044 0532 0130 00');
+    finds(findIbans, 'gb82west12345698765432', 'gb82west12345698765432');
+  });
+  it('rejects a wrong check digit or a wrong length', () => {
+    findsNothing(findIbans, 'GB83WEST12345698765432 and GB82WEST1234569876543');
+  });
+});
+
+describe('ip address detector', () => {
+  it('finds IPv4 and IPv6', () => {
+    finds(findIpAddresses, 'from 10.0.0.255:8080', '10.0.0.255');
+    finds(findIpAddresses, 'host fe80::1ff:fe23:4567:890a up', 'fe80::1ff:fe23:4567:890a');
+  });
+  it('rejects out-of-range octets, versions and times', () => {
+    findsNothing(findIpAddresses, '256.1.1.1, version 1.2.3.4, v2.0.0.1, 1.2.3.4.5 at 12:30:45');
+  });
+});
+
+describe('secret detector', () => {
+  it('finds well-known key formats, JWTs and private key blocks', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    finds(findSecrets, `Authorization: Bearer ${jwt}`, jwt);
+    finds(findSecrets, 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789');
+    finds(findSecrets, 'slack xoxb-1234-5678-abcdefghij', 'xoxb-1234-5678-abcdefghij');
+    finds(findSecrets, 'key AIzaSyA1234567890abcdefghijklmnopqrstu', 'AIzaSyA1234567890abcdefghijklmnopqrstu');
+    finds(findSecrets, 'stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc');
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----';
+    finds(findSecrets, `here:\n${pem}\nthanks`, pem);
+  });
+  it('finds random tokens after a key word and passwords after "password is"', () => {
+    finds(findSecrets, 'the secret = Zx9Qw2Er7Ty4Ui1Op3As', 'Zx9Qw2Er7Ty4Ui1Op3As');
+    finds(findSecrets, 'my password is Tr0ub4dor&3', 'Tr0ub4dor&3');
+  });
+  it('ignores ordinary words after key words', () => {
+    findsNothing(findSecrets, 'the key is under the doormat, the password is incorrect');
+  });
+});
+
+describe('person detector', () => {
+  it('finds known names, honorifics and cued names', () => {
+    finds(findPersons, 'Yesterday Kelsey Bustos called', 'Kelsey Bustos');
+    finds(findPersons, 'I met Mr. Grimes', 'Mr. Grimes');
+    finds(findPersons, 'my name is zanele okafor', 'zanele okafor');
+    finds(findPersons, 'Kalman: "Who are you?"', 'Kalman');
+  });
+  it('ignores ordinary capitalised words, places and organisations', () => {
+    findsNothing(findPersons, 'Monday was busy. Hope you like Paris. I work at Cantrell Ltd.');
+  });
+});
+
+describe('address detector', () => {
+  it('finds US, European and box addresses with their city and postal code', () => {
+    finds(findAddresses, 'at 1600 Pennsylvania Avenue NW, Washington, DC 20500', '1600 Pennsylvania Avenue NW, Washington, DC 20500');
+    finds(findAddresses, 'Gumpendorfer Strasse 44, 1060 Wien', 'Gumpendorfer Strasse 44, 1060 Wien');
+    finds(findAddresses, 'ul. Lubartowska 42', 'ul. Lubartowska 42');
+    finds(findAddresses, 'PSC 7004, Box 8380\nAPO AP 11949', 'PSC 7004, Box 8380\nAPO AP 11949');
+  });
+  it('ignores counts, chapters and distances', () => {
+    findsNothing(findAddresses, 'I have 2 dogs, read chapter 11 and walked 5 blocks that way');
+  });
+});

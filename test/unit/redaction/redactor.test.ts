@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_PII_ENTITY_TYPES, PII_ENTITY_TYPES } from '../../../src/domain/pii.js';
+import { createRedactor, detect } from '../../../src/adapters/redaction/index.js';
+import { CHAT_MEMORIES, NEGATIVES } from './fixtures/chat-memories.js';
+
+const all = createRedactor({ entities: PII_ENTITY_TYPES });
+
+describe('redactor', () => {
+  it('finds every labelled value of the chat memories with its type', () => {
+    for (const sentence of CHAT_MEMORIES) {
+      const found = detect(sentence.text);
+      for (const [type, value] of sentence.entities) {
+        const start = sentence.text.indexOf(value);
+        const hit = found.find((e) => e.type === type && e.start < start + value.length && start < e.end);
+        assert.ok(hit, `${type} "${value}" in "${sentence.text}": found ${JSON.stringify(found)}`);
+      }
+    }
+  });
+
+  it('reports no span in the chat memories beyond the labelled ones', () => {
+    for (const sentence of CHAT_MEMORIES) {
+      for (const entity of detect(sentence.text)) {
+        const labelled = sentence.entities.some(([type, value]) => {
+          const start = sentence.text.indexOf(value);
+          return type === entity.type && entity.start < start + value.length && start < entity.end;
+        });
+        assert.ok(labelled, `unexpected ${entity.type} "${sentence.text.slice(entity.start, entity.end)}" in "${sentence.text}"`);
+      }
+    }
+  });
+
+  it('leaves dates, prices, order numbers, years, versions and times alone', () => {
+    for (const text of NEGATIVES) {
+      assert.deepEqual(
+        detect(text).map((e) => `${e.type}:${text.slice(e.start, e.end)}`),
+        [],
+        text,
+      );
+    }
+  });
+
+  it('replaces each chosen span with its typed placeholder and reports offsets into the original', () => {
+    const text = 'Mail ann@example.org or call (555) 123-4567.';
+    const result = all.redact(text);
+    assert.equal(result.text, 'Mail [EMAIL] or call [PHONE].');
+    assert.deepEqual(result.entities, [
+      { type: 'EMAIL', start: 5, end: 20 },
+      { type: 'PHONE', start: 29, end: 43 },
+    ]);
+  });
+
+  it('replaces only the chosen types', () => {
+    const redactor = createRedactor({ entities: ['EMAIL'] });
+    const result = redactor.redact('ann@example.org, 4111 1111 1111 1111');
+    assert.equal(result.text, '[EMAIL], 4111 1111 1111 1111');
+    assert.deepEqual(result.entities.map((e) => e.type), ['EMAIL']);
+  });
+
+  it('keeps names and street addresses with the default set', () => {
+    const redactor = createRedactor({ entities: DEFAULT_PII_ENTITY_TYPES });
+    const text = 'My sister Clara lives at 42 Elm Street, her email is clara@example.com';
+    assert.equal(redactor.redact(text).text, 'My sister Clara lives at 42 Elm Street, her email is [EMAIL]');
+  });
+
+  it('redacts names and addresses when they are chosen', () => {
+    const redactor = createRedactor({ entities: ['PERSON', 'ADDRESS'] });
+    assert.equal(redactor.redact('My sister Clara lives at 42 Elm Street').text, 'My sister [PERSON] lives at [ADDRESS]');
+  });
+
+  it('resolves overlapping spans so the more specific type wins', () => {
+    // The card number is also a run of digits the phone scan could read; the card wins.
+    const found = detect('call me, card 4111-1111-1111-1111');
+    assert.deepEqual(found, [{ type: 'CREDIT_CARD', start: 14, end: 33 }]);
+  });
+
+  it('returns sorted, non-overlapping spans', () => {
+    const found = detect('Dr. Ann Lee, ann@example.org, +44 20 7946 0958, 10.0.0.1, 42 Elm Street');
+    for (let i = 1; i < found.length; i += 1) {
+      assert.ok((found[i - 1]?.end ?? 0) <= (found[i]?.start ?? 0));
+    }
+    assert.equal(found.length, 5);
+  });
+
+  it('counts offsets in UTF-16 units after emoji', () => {
+    const text = '👋🏽 write to zoë@example.com';
+    const [entity] = all.redact(text).entities;
+    assert.equal(text.slice(entity?.start, entity?.end), 'zoë@example.com');
+    assert.equal(all.redact(text).text, '👋🏽 write to [EMAIL]');
+  });
+
+  it('returns the empty text unchanged', () => {
+    assert.deepEqual(all.redact(''), { text: '', entities: [] });
+  });
+
+  it('redacts a 100 KB text in well under a second', () => {
+    const line = 'Note from Clara: call +44 20 7946 0958 or mail clara@example.com about the 3 boxes. ';
+    const text = line.repeat(Math.ceil(100_000 / line.length));
+    const started = performance.now();
+    const result = all.redact(text);
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(result.entities.filter((e) => e.type === 'EMAIL').length, Math.ceil(100_000 / line.length));
+  });
+
+  it('is deterministic', () => {
+    const text = 'Mr. Grimes, 42 Elm Street, 555-123-4567';
+    assert.deepEqual(detect(text), detect(text));
+  });
+});
