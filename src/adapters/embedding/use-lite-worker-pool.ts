@@ -1,0 +1,181 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DependencyUnavailableError } from '../../domain/errors.js';
+import type { Logger } from '../../ports/logger.js';
+import type { UseLiteModel } from './use-lite-model.js';
+
+export interface UseLiteWorkerData {
+  readonly maxTextChars: number;
+}
+export interface ToWorker {
+  readonly id: number;
+  readonly texts: readonly string[];
+}
+export type FromWorker =
+  | { readonly type: 'ready'; readonly backend: string }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'result'; readonly id: number; readonly vectors: Float32Array[] }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+export interface UseLiteWorkerPoolOptions {
+  readonly threads: number;
+  readonly maxTextChars: number;
+  readonly logger: Logger;
+}
+
+/** The model run in worker threads: same contract as the in-thread model, plus `close`. */
+export interface UseLiteWorkerPool extends Omit<UseLiteModel, 'dispose'> {
+  close(): Promise<void>;
+}
+
+interface Job {
+  readonly id: number;
+  readonly texts: readonly string[];
+  readonly resolve: (vectors: Float32Array[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  job: Job | null;
+}
+
+/** Starts `threads` workers, each with its own copy of the model, and resolves once all are loaded. */
+export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions): Promise<UseLiteWorkerPool> {
+  const { logger } = options;
+  const threads: Thread[] = [];
+  const waiting: Job[] = [];
+  let nextId = 1;
+  let closing = false;
+
+  const dispatch = (): void => {
+    for (const thread of threads) {
+      if (thread.job !== null) continue;
+      const job = waiting.shift();
+      if (job === undefined) return;
+      thread.job = job;
+      thread.worker.postMessage({ id: job.id, texts: job.texts } satisfies ToWorker);
+    }
+  };
+
+  const adopt = (worker: Worker): void => {
+    const thread: Thread = { worker, job: null };
+    threads.push(thread);
+    worker.on('message', (message: FromWorker) => {
+      if (message.type !== 'result' && message.type !== 'error') return;
+      const job = thread.job;
+      thread.job = null;
+      if (job !== null && job.id === message.id) {
+        if (message.type === 'result') job.resolve(message.vectors);
+        else job.reject(new DependencyUnavailableError('embedder', new Error(message.message)));
+      }
+      dispatch();
+    });
+    worker.on('error', (error) => logger.error({ err: error }, 'embedding thread failed'));
+    worker.once('exit', (code) => {
+      threads.splice(threads.indexOf(thread), 1);
+      thread.job?.reject(new DependencyUnavailableError('embedder', new Error(`embedding thread exited with ${code}`)));
+      if (closing) return;
+      logger.error({ code }, 'embedding thread exited; starting another');
+      spawnThread(options).then(
+        ({ worker: replacement }) => {
+          if (closing) void replacement.terminate();
+          else {
+            adopt(replacement);
+            dispatch();
+          }
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'could not restart an embedding thread');
+          if (threads.length === 0) {
+            for (const job of waiting.splice(0)) job.reject(new DependencyUnavailableError('embedder', error));
+          }
+        },
+      );
+    });
+  };
+
+  const started = await Promise.allSettled(Array.from({ length: options.threads }, () => spawnThread(options)));
+  const failure = started.find((outcome) => outcome.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.all(
+      started.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.worker.terminate() : null)),
+    );
+    throw new DependencyUnavailableError('embedder', failure.reason);
+  }
+  let backend = 'unknown';
+  for (const outcome of started) {
+    if (outcome.status !== 'fulfilled') continue;
+    backend = outcome.value.backend;
+    adopt(outcome.value.worker);
+  }
+
+  return {
+    backend: `${backend} in ${options.threads} worker thread(s)`,
+    embedBatch(texts) {
+      if (closing) return Promise.reject(new DependencyUnavailableError('embedder', new Error('closed')));
+      if (threads.length === 0) {
+        return Promise.reject(new DependencyUnavailableError('embedder', new Error('no embedding thread is running')));
+      }
+      return new Promise((resolve, reject) => {
+        waiting.push({ id: nextId++, texts, resolve, reject });
+        dispatch();
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      for (const job of waiting.splice(0)) job.reject(new DependencyUnavailableError('embedder', new Error('closed')));
+      await Promise.all(threads.map((thread) => thread.worker.terminate()));
+    },
+  };
+}
+
+/** One worker that has loaded the model; rejects when it cannot. */
+function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worker; backend: string }> {
+  const workerData: UseLiteWorkerData = { maxTextChars: options.maxTextChars };
+  const entry = workerEntry();
+  const worker = entry.pathname.endsWith('.ts')
+    ? // a worker does not inherit the TypeScript loader, so a source checkout registers it first
+      new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+          `.then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry.href)}))`,
+        { eval: true, workerData },
+      )
+    : new Worker(entry, { workerData });
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: FromWorker): void => {
+      if (message.type === 'ready') {
+        settle();
+        resolve({ worker, backend: message.backend });
+      } else if (message.type === 'failed') {
+        settle();
+        void worker.terminate();
+        reject(new Error(`the embedding thread could not load the model: ${message.message}`));
+      }
+    };
+    const onError = (error: Error): void => {
+      settle();
+      reject(error);
+    };
+    const onExit = (code: number): void => {
+      settle();
+      reject(new Error(`the embedding thread exited with ${code} while loading`));
+    };
+    const settle = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+  });
+}
+
+/** The compiled worker next to this module, or its TypeScript source when run from sources. */
+function workerEntry(): URL {
+  const compiled = new URL('./use-lite-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(compiled)) ? compiled : new URL('./use-lite-worker.ts', import.meta.url);
+}

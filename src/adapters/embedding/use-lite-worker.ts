@@ -1,0 +1,33 @@
+// Entry point of one embedding thread: loads its own copy of the model, then embeds the batches
+// it is sent, one at a time, so that the main thread's event loop never waits on the model.
+import { parentPort, workerData } from 'node:worker_threads';
+import { DomainError } from '../../domain/errors.js';
+import type { FromWorker, ToWorker, UseLiteWorkerData } from './use-lite-worker-pool.js';
+import { loadUseLiteModel } from './use-lite-model.js';
+
+const port = parentPort;
+if (port === null) throw new DomainError('internal', 'not_a_worker', 'use-lite-worker runs only in a worker thread');
+const { maxTextChars } = workerData as UseLiteWorkerData;
+
+const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+try {
+  const model = await loadUseLiteModel({ maxTextChars });
+  port.on('message', (message: ToWorker) => {
+    model.embedBatch(message.texts).then(
+      (vectors) => {
+        // handing the buffers over spares a copy of every vector
+        const buffers = vectors.map((vector) => vector.buffer as ArrayBuffer);
+        send({ type: 'result', id: message.id, vectors }, buffers);
+      },
+      (error: unknown) => send({ type: 'error', id: message.id, message: describe(error) }),
+    );
+  });
+  send({ type: 'ready', backend: model.backend });
+} catch (error) {
+  send({ type: 'failed', message: describe(error) });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

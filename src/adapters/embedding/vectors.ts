@@ -1,0 +1,13 @@
+/**
+ * Scales a vector to unit length, so that cosine similarity is a plain dot product.
+ * An all-zero vector stays all zeros rather than becoming NaN.
+ */
+export function l2Normalise(values: ArrayLike<number>): Float32Array {
+  const vector = Float32Array.from(values);
+  let sumOfSquares = 0;
+  for (const value of vector) sumOfSquares += value * value;
+  if (sumOfSquares === 0) return vector;
+  const scale = 1 / Math.sqrt(sumOfSquares);
+  for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] ?? 0) * scale;
+  return vector;
+}

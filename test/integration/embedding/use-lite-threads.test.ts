@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createUseLiteEmbedder } from '../../../src/adapters/embedding/use-lite-embedder.js';
+import type { Embedder } from '../../../src/ports/embedder.js';
+import { silentLogger } from '../../support/logger.js';
+import { describeEmbedderContract } from './embedder-contract.js';
+import { cosine } from './vector-math.js';
+
+let inThread: Embedder | null = null;
+let inWorkers: Embedder | null = null;
+async function workerEmbedder(): Promise<Embedder> {
+  inWorkers ??= await createUseLiteEmbedder({ logger: silentLogger(), threads: 2 });
+  return inWorkers;
+}
+after(async () => {
+  await Promise.all([inThread?.close(), inWorkers?.close()]);
+});
+
+describeEmbedderContract('the USE-Lite embedder in worker threads', {
+  shared: workerEmbedder,
+  fresh: () => createUseLiteEmbedder({ logger: silentLogger(), threads: 1 }),
+});
+
+describe('the USE-Lite embedder in worker threads', () => {
+  before(async () => {
+    inThread = await createUseLiteEmbedder({ logger: silentLogger() });
+    await workerEmbedder();
+  });
+
+  it('gives the same vectors as the model on the calling thread', async () => {
+    const texts = ['I adopted a golden retriever named Biscuit', 'The meeting moved to Tuesday', ''];
+    const [here, there] = await Promise.all([inThread?.embed(texts), inWorkers?.embed(texts)]);
+    assert.ok(here && there);
+    texts.forEach((_, i) => {
+      const a = here[i];
+      const b = there[i];
+      assert.ok(a && b && cosine(a, b) > 0.9999, `text ${i}`);
+    });
+  });
+
+  it('gives 8 concurrent callers their own vectors, in order', async () => {
+    const calls = Array.from({ length: 8 }, (_, i) => [`question ${i} about the calendar`, `answer ${i}`]);
+    const expected = await inThread?.embed(calls.flat());
+    const results = await Promise.all(calls.map((texts) => inWorkers?.embed(texts)));
+    assert.ok(expected);
+    results.flatMap((vectors) => vectors ?? []).forEach((vector, i) => {
+      const reference = expected[i];
+      assert.ok(reference && cosine(vector, reference) > 0.9999, `text ${i}`);
+    });
+    assert.equal(results.flatMap((vectors) => vectors ?? []).length, 16);
+  });
+
+  it('keeps the event loop free while the model computes', async () => {
+    const texts = Array.from({ length: 64 }, (_, i) => `a sentence of moderate length, number ${i}, about little`);
+    let longestGapMs = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGapMs = Math.max(longestGapMs, now - last);
+      last = now;
+    }, 5);
+    const began = performance.now();
+    await inWorkers?.embed(texts);
+    const tookMs = performance.now() - began;
+    clearInterval(ticker);
+    // on the calling thread the loop would stall for the whole call
+    assert.ok(longestGapMs < tookMs, `longest gap ${Math.round(longestGapMs)} ms of a ${Math.round(tookMs)} ms call`);
+  });
+});
