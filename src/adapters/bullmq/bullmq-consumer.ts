@@ -1,0 +1,123 @@
+import { WaitingError, Worker, type Job } from 'bullmq';
+import type { JobConsumer, WriteJobHandler } from '../../ports/job-queue.js';
+import type { Logger } from '../../ports/logger.js';
+import { backoffDelayMs, type RetryPolicy } from '../in-process-queue/retry-policy.js';
+import { isConnectionError, reconnectDelayMs } from './connection-errors.js';
+import { fromPayload, type WriteJobPayload } from './job-payload.js';
+import { OutageLog } from './outage-log.js';
+import type { RedisEndpoint } from './redis-url.js';
+
+export interface BullmqConsumerSettings {
+  readonly queueName: string;
+  readonly prefix: string;
+  readonly endpoint: RedisEndpoint;
+  readonly logger: Logger;
+  readonly retry: RetryPolicy;
+  readonly concurrency: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly closeTimeoutMs: number;
+}
+
+/** How often `close` looks whether Redis has recorded the outcome of the last jobs. */
+const SETTLE_POLL_MS = 10;
+
+/** A BullMQ worker on its own Redis connections, running one handler. */
+export class BullmqConsumer implements JobConsumer {
+  private readonly worker: Worker<WriteJobPayload>;
+  private readonly logger: Logger;
+  /** Handler runs not finished yet. */
+  private readonly running = new Set<Promise<void>>();
+  /** Jobs whose handler ran but whose outcome Redis has not recorded yet. */
+  private readonly unrecorded = new Set<string>();
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly handler: WriteJobHandler,
+    private readonly settings: BullmqConsumerSettings,
+  ) {
+    this.logger = settings.logger;
+    const outage = new OutageLog(settings.logger, 'consumer');
+    this.worker = new Worker<WriteJobPayload>(settings.queueName, (job, token) => this.process(job, token), {
+      connection: {
+        ...settings.endpoint,
+        // A worker waits out any outage: commands stay queued until Redis is back.
+        maxRetriesPerRequest: null,
+        retryStrategy: reconnectDelayMs,
+      },
+      prefix: settings.prefix,
+      concurrency: settings.concurrency,
+      lockDuration: settings.lockDurationMs,
+      stalledInterval: settings.stalledIntervalMs,
+      // After a failed fetch BullMQ waits this long; its 15 s default would delay recovery from a Redis restart.
+      runRetryDelay: 1_000,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(settings.retry, attemptsMade) },
+    });
+    this.worker.on('error', (error) => {
+      if (isConnectionError(error)) outage.failed(error);
+      else this.logger.error({ err: error }, 'job queue consumer error');
+    });
+    this.worker.getBackend().on('ready', () => outage.recovered());
+    this.worker.on('completed', (job) => this.recorded(job));
+    this.worker.on('failed', (job, error) => {
+      if (job === undefined) return;
+      this.recorded(job);
+      if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        this.logger.warn(
+          { taskIds: fromPayload(job.data).taskIds, attempts: job.attemptsMade, reason: error.message },
+          'write job dropped after its last attempt; its tasks stay pending for recovery',
+        );
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async process(job: Job<WriteJobPayload>, token: string | undefined): Promise<void> {
+    if (this.closing !== null) {
+      // A fetch that was already waiting when close began: hand the job back for another worker.
+      if (token !== undefined) await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (job.id !== undefined) this.unrecorded.add(job.id);
+    const run = this.handler(fromPayload(job.data));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.add(settled);
+    try {
+      await run;
+    } finally {
+      this.running.delete(settled);
+    }
+  }
+
+  private recorded(job: Job<WriteJobPayload>): void {
+    if (job.id !== undefined) this.unrecorded.delete(job.id);
+  }
+
+  /**
+   * Stops fetching, lets every running handler finish and Redis record its outcome, then drops
+   * the connections. BullMQ's own graceful close waits for Redis without bound, so the last step
+   * is a forced one once nothing is left to record (or after `closeTimeoutMs` during an outage).
+   */
+  private async shutdown(): Promise<void> {
+    await this.worker.pause(true);
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    const deadline = Date.now() + this.settings.closeTimeoutMs;
+    while (this.unrecorded.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
+    if (this.unrecorded.size > 0) {
+      this.logger.warn(
+        { jobs: this.unrecorded.size },
+        'closing before redis recorded every finished job; they run again once their lock expires',
+      );
+    }
+    await this.worker.close(true);
+  }
+}
