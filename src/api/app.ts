@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { ApiDeps, ApiOptions } from './deps.js';
+import { sendError } from './errors.js';
+import { assertSafeJson } from './input-guard.js';
+import { requireApiKey } from './principal.js';
+import { memoryRoutes } from './routes/memory.js';
+import { operationRoutes } from './routes/operations.js';
+import { searchRoutes } from './routes/search.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { taskRoutes } from './routes/tasks.js';
+
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Rate limits count per API key (hashed, so the key is never held as a map key) or per address. */
+function rateLimitKey(request: FastifyRequest): string {
+  const header = request.headers['x-api-key'];
+  const key = Array.isArray(header) ? header[0] : header;
+  return key === undefined ? `ip:${request.ip}` : `key:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+}
+
+/**
+ * The HTTP API as a Fastify instance that knows no port and no signal: the composition root
+ * listens and shuts down, tests call `inject`.
+ */
+export async function buildApp(deps: ApiDeps, options: ApiOptions) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: options.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', null);
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).send({ error: { code: 'route_not_found', message: 'no such endpoint' } }),
+  );
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined) assertSafeJson(request.body);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpDuration
+      .labels(request.routeOptions.url ?? 'unknown', request.method, String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+
+  await app.register(helmet, { global: true });
+  if (options.corsOrigins.length > 0) await app.register(cors, { origin: [...options.corsOrigins] });
+  await app.register(rateLimit, {
+    global: true,
+    max: options.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: rateLimitKey,
+    allowList: (request) => OPEN_ROUTES.has(request.routeOptions.url ?? ''),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Engram',
+        description: 'A memory layer for LLM applications: per-user chat history and facts, searched by meaning.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(operationRoutes(deps));
+  await app.register(async (tenantScope) => {
+    requireApiKey(tenantScope, deps.apiKeys);
+    await tenantScope.register(memoryRoutes(deps, options.bodyLimitBytes * 4));
+    await tenantScope.register(searchRoutes(deps));
+    await tenantScope.register(sessionRoutes(deps));
+    await tenantScope.register(taskRoutes(deps));
+  });
+  return app;
+}
+
+export type EngramApp = Awaited<ReturnType<typeof buildApp>>;

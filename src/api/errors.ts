@@ -1,0 +1,89 @@
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDomainError, type ErrorKind } from '../domain/errors.js';
+
+const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  invalid_input: 400,
+  unauthenticated: 401,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+};
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: { readonly error: { readonly code: string; readonly message: string; readonly details?: unknown } };
+}
+
+interface ValidationIssue {
+  readonly instancePath?: string;
+  readonly message?: string;
+  readonly params?: unknown;
+}
+
+function fromFastifyError(error: FastifyError): ErrorResponse | null {
+  if (Array.isArray(error.validation)) {
+    const issues = (error.validation as ValidationIssue[]).map((issue) => ({
+      path: issue.instancePath === undefined || issue.instancePath === '' ? error.validationContext ?? '' : issue.instancePath,
+      message: issue.message ?? 'is invalid',
+    }));
+    const first = issues[0];
+    const message = first === undefined ? 'the request is invalid' : `${error.validationContext ?? 'request'}${first.path.startsWith('/') ? first.path : ''} ${first.message}`;
+    return { status: 400, body: { error: { code: 'invalid_input', message, details: issues } } };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { error: { code: 'payload_too_large', message: 'the request body is too large' } } };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: { error: { code: 'invalid_json', message: 'the request body is not valid JSON' } } };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        body: { error: { code: 'unsupported_media_type', message: 'send the body as application/json' } },
+      };
+    default:
+      break;
+  }
+  // Fastify's parser rejects __proto__ and constructor.prototype keys with a SyntaxError.
+  if (error instanceof SyntaxError) {
+    return { status: 400, body: { error: { code: 'invalid_json', message: 'the request body is not valid JSON' } } };
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 429) {
+    return { status, body: { error: { code: 'rate_limited', message: 'too many requests; slow down' } } };
+  }
+  if (status >= 400 && status < 500) {
+    return { status, body: { error: { code: 'bad_request', message: 'the request cannot be processed' } } };
+  }
+  return null;
+}
+
+/**
+ * The one place that turns an error into a status and a body. Anything unexpected becomes a
+ * generic 500 (logged with its stack, never returned), so no internals reach a client.
+ */
+export function toErrorResponse(error: unknown, logger: FastifyBaseLogger): ErrorResponse {
+  if (isDomainError(error)) {
+    const status = STATUS_BY_KIND[error.kind];
+    if (status >= 500) logger.warn({ err: error, code: error.code }, 'request failed');
+    const message = status === 500 ? 'an internal error occurred' : error.message;
+    const details = status >= 500 ? undefined : error.details;
+    return { status, body: { error: { code: error.code, message, ...(details === undefined ? {} : { details }) } } };
+  }
+  const mapped = typeof error === 'object' && error !== null ? fromFastifyError(error as FastifyError) : null;
+  if (mapped !== null) return mapped;
+  logger.error({ err: error }, 'unexpected error');
+  return { status: 500, body: { error: { code: 'internal', message: 'an internal error occurred' } } };
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const response = toErrorResponse(error, request.log);
+  if (response.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.status(response.status).send(response.body);
+}

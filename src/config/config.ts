@@ -1,0 +1,55 @@
+import type { PiiEntityType } from '../domain/pii.js';
+
+export type DatabaseConfig =
+  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number }
+  | { readonly kind: 'pglite' };
+
+export type QueueConfig = { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'in-process' };
+
+export type VectorStoreConfig = { readonly kind: 'chroma'; readonly url: string } | { readonly kind: 'embedded-chroma' };
+
+export type EmbedderConfig =
+  | { readonly kind: 'use-lite'; readonly threads: number }
+  | {
+      readonly kind: 'openai';
+      readonly url: string;
+      readonly model: string;
+      readonly apiKey: string | null;
+    };
+
+export interface PiiConfig {
+  readonly mode: 'redact' | 'off';
+  /** The entity types replaced by placeholders; all types are always detected. */
+  readonly entities: readonly PiiEntityType[];
+}
+
+export interface HttpConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Largest accepted request body in bytes. Default 1 MiB. */
+  readonly bodyLimitBytes: number;
+  /** Requests per minute allowed for one API key. Default 6,000. */
+  readonly rateLimitPerMinute: number;
+  /** Origins allowed by CORS; empty (the default) turns CORS off. */
+  readonly corsOrigins: readonly string[];
+}
+
+export interface WorkerConfig {
+  /** Jobs one worker process runs at once. Default 4. */
+  readonly concurrency: number;
+  /** A pending task untouched this long is driven again by recovery. Default 30 s. */
+  readonly recoverAfterMs: number;
+}
+
+export interface EngramConfig {
+  readonly http: HttpConfig;
+  readonly bootstrapApiKey: string | null;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly queue: QueueConfig;
+  readonly vectorStore: VectorStoreConfig;
+  readonly embedder: EmbedderConfig;
+  readonly pii: PiiConfig;
+  readonly worker: WorkerConfig;
+  readonly logLevel: string;
+}

@@ -1,0 +1,157 @@
+import { resolve } from 'node:path';
+import { DEFAULT_PII_ENTITY_TYPES, isPiiEntityType, PII_ENTITY_TYPES, type PiiEntityType } from '../domain/pii.js';
+import { DomainError } from '../domain/errors.js';
+import type { EngramConfig, EmbedderConfig } from './config.js';
+import { readSecret, type Env, type SecretSources } from './secrets.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A configuration that cannot run; the message names every bad variable at once. */
+export class ConfigError extends DomainError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super('invalid_input', 'invalid_config', `invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      details: problems,
+    });
+    this.problems = problems;
+  }
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly sources: SecretSources) {}
+
+  text(name: string): string | undefined {
+    const value = this.sources.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  secret(name: string): string | undefined {
+    const found = readSecret(name, this.sources);
+    if ('error' in found) {
+      this.problems.push(found.error);
+      return undefined;
+    }
+    return found.value;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+    return fallback;
+  }
+
+  url(name: string, value: string | undefined, protocols: readonly string[]): string | undefined {
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        // The value may hold a password: name the variable and the protocol only.
+        this.problems.push(`${name}: expected a ${protocols.join(' or ')} URL, got protocol "${parsed.protocol}"`);
+      }
+    } catch {
+      this.problems.push(`${name}: not a valid URL`);
+    }
+    return value;
+  }
+}
+
+function piiEntities(reader: Reader): readonly PiiEntityType[] {
+  const raw = reader.text('ENGRAM_PII_ENTITIES');
+  if (raw === undefined) return DEFAULT_PII_ENTITY_TYPES;
+  if (raw.toLowerCase() === 'all') return PII_ENTITY_TYPES;
+  if (raw.toLowerCase() === 'identifiers') return DEFAULT_PII_ENTITY_TYPES;
+  const names = raw.split(',').map((name) => name.trim().toUpperCase()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !isPiiEntityType(name));
+  if (unknown.length > 0) {
+    reader.problems.push(
+      `ENGRAM_PII_ENTITIES: unknown type(s) ${unknown.join(', ')}; choose from ${PII_ENTITY_TYPES.join(', ')} or "all"`,
+    );
+    return DEFAULT_PII_ENTITY_TYPES;
+  }
+  return [...new Set(names)].filter(isPiiEntityType);
+}
+
+function embedder(reader: Reader): EmbedderConfig {
+  const kind = reader.oneOf('ENGRAM_EMBEDDER', ['use-lite', 'openai'] as const, 'use-lite');
+  if (kind === 'use-lite') {
+    return { kind, threads: reader.integer('ENGRAM_EMBED_THREADS', 0, 0, 16) };
+  }
+  const url = reader.url('ENGRAM_EMBED_URL', reader.text('ENGRAM_EMBED_URL'), ['http:', 'https:']);
+  const model = reader.text('ENGRAM_EMBED_MODEL');
+  if (url === undefined) reader.problems.push('ENGRAM_EMBED_URL: required when ENGRAM_EMBEDDER=openai');
+  if (model === undefined) reader.problems.push('ENGRAM_EMBED_MODEL: required when ENGRAM_EMBEDDER=openai');
+  return { kind, url: url ?? '', model: model ?? '', apiKey: reader.secret('ENGRAM_EMBED_API_KEY') ?? null };
+}
+
+export interface LoadConfigOptions {
+  /** Folder of Docker secrets. Default `/run/secrets`. */
+  readonly secretsDir?: string;
+  /** Folder that relative paths are resolved against. Default the process's working directory. */
+  readonly cwd?: string;
+}
+
+/**
+ * Reads the environment once into a frozen, typed configuration. Nothing else reads process.env.
+ * Throws ConfigError listing every problem found.
+ */
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramConfig {
+  const reader = new Reader({ env, secretsDir: options.secretsDir ?? '/run/secrets' });
+  const cwd = options.cwd ?? process.cwd();
+
+  const databaseUrl = reader.url('DATABASE_URL', reader.secret('DATABASE_URL'), ['postgres:', 'postgresql:']);
+  const redisUrl = reader.url('REDIS_URL', reader.secret('REDIS_URL'), ['redis:', 'rediss:']);
+  const chromaUrl = reader.url('CHROMA_URL', reader.text('CHROMA_URL'), ['http:', 'https:']);
+  const corsOrigins = (reader.text('ENGRAM_CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+
+  const config: EngramConfig = {
+    http: {
+      host: reader.text('HOST') ?? '127.0.0.1',
+      port: reader.integer('PORT', 8080, 0, 65_535),
+      bodyLimitBytes: reader.integer('ENGRAM_BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
+      rateLimitPerMinute: reader.integer('ENGRAM_RATE_LIMIT_PER_MINUTE', 6_000, 1, 10_000_000),
+      corsOrigins,
+    },
+    bootstrapApiKey: reader.secret('ENGRAM_API_KEY') ?? null,
+    dataDir: resolve(cwd, reader.text('ENGRAM_DATA_DIR') ?? '.engram'),
+    database:
+      databaseUrl === undefined
+        ? { kind: 'pglite' }
+        : { kind: 'postgres', url: databaseUrl, poolSize: reader.integer('ENGRAM_DB_POOL_SIZE', 10, 1, 200) },
+    queue: redisUrl === undefined ? { kind: 'in-process' } : { kind: 'redis', url: redisUrl },
+    vectorStore: chromaUrl === undefined ? { kind: 'embedded-chroma' } : { kind: 'chroma', url: chromaUrl },
+    embedder: embedder(reader),
+    pii: { mode: reader.oneOf('ENGRAM_PII', ['redact', 'off'] as const, 'redact'), entities: piiEntities(reader) },
+    worker: {
+      concurrency: reader.integer('ENGRAM_WORKER_CONCURRENCY', 4, 1, 256),
+      recoverAfterMs: reader.integer('ENGRAM_RECOVER_AFTER_MS', 30_000, 1_000, 86_400_000),
+    },
+    logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,72 @@
+import { createBullmqJobQueue } from '../adapters/bullmq/bullmq-job-queue.js';
+import { startChromaProcess } from '../adapters/chroma/chroma-process.js';
+import { createChromaVectorStore } from '../adapters/chroma/chroma-vector-store.js';
+import { createOpenAiEmbedder } from '../adapters/embedding/openai-embedder.js';
+import { withQueryCache } from '../adapters/embedding/query-cache.js';
+import { createUseLiteEmbedder } from '../adapters/embedding/use-lite-embedder.js';
+import { createInProcessJobQueue } from '../adapters/in-process-queue/in-process-job-queue.js';
+import { createPgliteMetadataStore } from '../adapters/pglite/pglite-metadata-store.js';
+import { createPostgresMetadataStore } from '../adapters/postgres/postgres-metadata-store.js';
+import { createRedactor } from '../adapters/redaction/redactor.js';
+import type { EngramConfig } from '../config/config.js';
+import type { Embedder } from '../ports/embedder.js';
+import type { JobQueue } from '../ports/job-queue.js';
+import type { Logger } from '../ports/logger.js';
+import type { MetadataStore } from '../ports/metadata-store.js';
+import type { Redactor } from '../ports/redactor.js';
+import type { VectorStore } from '../ports/vector-store.js';
+import type { Resources } from './resources.js';
+
+/** PostgreSQL when DATABASE_URL is set, else the embedded PGlite in the data folder (held by one process). */
+export async function openMetadataStore(config: EngramConfig, logger: Logger, resources: Resources): Promise<MetadataStore> {
+  const store =
+    config.database.kind === 'postgres'
+      ? await createPostgresMetadataStore({ url: config.database.url, poolSize: config.database.poolSize, logger })
+      : await createPgliteMetadataStore({ dataDir: config.dataDir, logger });
+  return resources.add('metadata store', store, (opened) => opened.close());
+}
+
+/** The Chroma server at CHROMA_URL, else a Chroma child process on 127.0.0.1 with its data in the data folder. */
+export async function openVectorStore(config: EngramConfig, logger: Logger, resources: Resources): Promise<VectorStore> {
+  let url: string;
+  if (config.vectorStore.kind === 'chroma') {
+    url = config.vectorStore.url;
+  } else {
+    const child = await startChromaProcess({ dataDir: config.dataDir, logger });
+    resources.add('chroma process', child, (started) => started.stop());
+    url = child.url;
+  }
+  const store = await createChromaVectorStore({ url, logger });
+  return resources.add('vector store', store, (opened) => opened.close());
+}
+
+export function openQueue(config: EngramConfig, logger: Logger, resources: Resources): JobQueue {
+  const queue =
+    config.queue.kind === 'redis'
+      ? createBullmqJobQueue({ redisUrl: config.queue.url, logger })
+      : createInProcessJobQueue({ logger });
+  return resources.add('queue', queue, (opened) => opened.close());
+}
+
+export async function openEmbedder(config: EngramConfig, logger: Logger, resources: Resources): Promise<Embedder> {
+  const embedder =
+    config.embedder.kind === 'use-lite'
+      ? await createUseLiteEmbedder({ logger, threads: config.embedder.threads })
+      : await createOpenAiEmbedder({
+          url: config.embedder.url,
+          model: config.embedder.model,
+          logger,
+          ...(config.embedder.apiKey === null ? {} : { apiKey: config.embedder.apiKey }),
+        });
+  return resources.add('embedder', embedder, (opened) => opened.close());
+}
+
+/** Search queries repeat: they go through a cache in front of the model. */
+export function queryEmbedderOf(embedder: Embedder): Embedder {
+  return withQueryCache(embedder, { maxEntries: 10_000 });
+}
+
+/** The one redactor of the accept path and of `engram redact`; null when ENGRAM_PII=off. */
+export function openRedactor(config: EngramConfig): Redactor | null {
+  return config.pii.mode === 'off' ? null : createRedactor({ entities: config.pii.entities });
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config.js';
+import { isDomainError } from '../domain/errors.js';
+import { createKey, listKeys, migrate, redactStdin, revokeKey, runUntilSignalled, type Output } from './commands.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `usage: engram <command>
+
+  start                       API and worker in one process (embedded stores unless URLs are set)
+  serve                       the HTTP API only
+  worker                      the write worker only
+  migrate                     apply database migrations
+  keys create --tenant T [--name N]
+  keys list
+  keys revoke ID
+  redact [--json]             redact stdin, one document per line
+
+Configuration comes from the environment: see the README.`;
+
+const out: Output = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`engram: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, subcommand, argument] = positionals;
+  if (values.help || command === undefined) {
+    out(USAGE);
+    return;
+  }
+  const config = loadConfig(process.env);
+  // Commands that print results keep the log on stderr quiet unless something goes wrong.
+  const logger = createLogger(['start', 'serve', 'worker'].includes(command) ? config.logLevel : 'warn');
+
+  switch (command) {
+    case 'start':
+      return runUntilSignalled(config, { api: true, worker: true }, logger);
+    case 'serve':
+      return runUntilSignalled(config, { api: true, worker: false }, logger);
+    case 'worker':
+      return runUntilSignalled(config, { api: false, worker: true }, logger);
+    case 'migrate':
+      return migrate(config, logger);
+    case 'redact':
+      return redactStdin(config, values.json, out);
+    case 'keys':
+      if (subcommand === 'create') {
+        if (values.tenant === undefined) fail('keys create needs --tenant T', 2);
+        return createKey(config, logger, values.tenant, values.name ?? null, out);
+      }
+      if (subcommand === 'list') return listKeys(config, logger, out);
+      if (subcommand === 'revoke' && argument !== undefined) return revokeKey(config, logger, argument, out);
+      fail(`keys needs create, list or revoke ID\n\n${USAGE}`, 2);
+      break;
+    default:
+      fail(`unknown command "${command}"\n\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  // Open handles of libraries must not keep a finished command alive.
+  () => process.exit(0),
+  (error: unknown) => {
+    if (isDomainError(error)) fail(error.message, error.code === 'invalid_config' ? 2 : 1);
+    fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
+  },
+);

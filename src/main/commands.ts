@@ -1,0 +1,97 @@
+import { createInterface } from 'node:readline';
+import type { EngramConfig } from '../config/config.js';
+import { ValidationError } from '../domain/errors.js';
+import type { Logger } from '../ports/logger.js';
+import { ApiKeyService } from '../services/api-keys.js';
+import { openMetadataStore, openRedactor } from './adapters.js';
+import { startNode, type NodeRoles } from './node.js';
+import { Resources } from './resources.js';
+
+export type Output = (line: string) => void;
+
+/** Runs a long-lived node until SIGTERM or SIGINT, then drains and closes it. */
+export async function runUntilSignalled(config: EngramConfig, roles: NodeRoles, logger: Logger): Promise<void> {
+  const node = await startNode(config, roles, logger);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      node.close().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  logger.info('stopped');
+}
+
+export async function migrate(config: EngramConfig, logger: Logger): Promise<void> {
+  const resources = new Resources(logger);
+  try {
+    const store = await openMetadataStore(config, logger, resources);
+    await store.migrate();
+    logger.info('migrations applied');
+  } finally {
+    await resources.closeAll();
+  }
+}
+
+async function withApiKeys<T>(config: EngramConfig, logger: Logger, use: (keys: ApiKeyService) => Promise<T>): Promise<T> {
+  const resources = new Resources(logger);
+  try {
+    const store = await openMetadataStore(config, logger, resources);
+    await store.migrate();
+    return await use(new ApiKeyService(store.apiKeys));
+  } finally {
+    await resources.closeAll();
+  }
+}
+
+export async function createKey(config: EngramConfig, logger: Logger, tenant: string, name: string | null, out: Output): Promise<void> {
+  const created = await withApiKeys(config, logger, (keys) => keys.create(tenant, name));
+  out(`id:     ${created.record.id}`);
+  out(`tenant: ${created.record.tenantId}`);
+  out(`key:    ${created.key}`);
+  out('Store the key now: it is shown only once.');
+}
+
+export async function listKeys(config: EngramConfig, logger: Logger, out: Output): Promise<void> {
+  const records = await withApiKeys(config, logger, (keys) => keys.list());
+  out(['id', 'tenant', 'name', 'created', 'last used', 'revoked'].join('\t'));
+  for (const record of records) {
+    out(
+      [
+        record.id,
+        record.tenantId,
+        record.name ?? '-',
+        record.createdAt.toISOString(),
+        record.lastUsedAt?.toISOString() ?? '-',
+        record.revokedAt?.toISOString() ?? '-',
+      ].join('\t'),
+    );
+  }
+}
+
+export async function revokeKey(config: EngramConfig, logger: Logger, id: string, out: Output): Promise<void> {
+  const revoked = await withApiKeys(config, logger, (keys) => keys.revoke(id));
+  if (!revoked) throw new ValidationError(`no active key with id ${id}`);
+  out(`revoked ${id}`);
+}
+
+/** Redacts stdin line by line with exactly the redactor of the accept path. */
+export async function redactStdin(config: EngramConfig, json: boolean, out: Output): Promise<void> {
+  const redactor = openRedactor({ ...config, pii: { ...config.pii, mode: 'redact' } });
+  if (redactor === null) return;
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    const redaction = redactor.redact(line);
+    out(json ? JSON.stringify({ text: redaction.text, entities: redaction.entities }) : redaction.text);
+  }
+}

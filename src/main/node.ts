@@ -1,0 +1,89 @@
+import { buildApp } from '../api/app.js';
+import { Metrics } from '../api/metrics.js';
+import type { EngramConfig } from '../config/config.js';
+import type { Logger } from '../ports/logger.js';
+import { WriteAcceptor } from '../services/accept-writes.js';
+import { ApiKeyService } from '../services/api-keys.js';
+import { MemoryEraser } from '../services/forget-memories.js';
+import { HealthCheck } from '../services/health.js';
+import { WriteProcessor } from '../services/process-writes.js';
+import { MemoryReader } from '../services/read-memories.js';
+import { WriteRecovery } from '../services/recover-writes.js';
+import { MemorySearch } from '../services/search-memories.js';
+import { WriteWorker } from '../worker/write-worker.js';
+import { openEmbedder, openMetadataStore, openQueue, openRedactor, openVectorStore, queryEmbedderOf } from './adapters.js';
+import { Resources } from './resources.js';
+
+export interface NodeRoles {
+  /** Serve the HTTP API. */
+  readonly api: boolean;
+  /** Process write jobs and run recovery. */
+  readonly worker: boolean;
+}
+
+export interface RunningNode {
+  /** Where the API listens, when it does. */
+  readonly url: string | null;
+  /** Stops taking requests and jobs, finishes what is in flight, closes every store. Safe twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root shared by `engram start`, `serve` and `worker`: builds the adapters the
+ * configuration asks for, hands each service only what it uses, and starts the chosen roles.
+ */
+export async function startNode(config: EngramConfig, roles: NodeRoles, logger: Logger): Promise<RunningNode> {
+  const resources = new Resources(logger);
+  try {
+    const metadata = await openMetadataStore(config, logger, resources);
+    await metadata.migrate();
+    const embedder = await openEmbedder(config, logger, resources);
+    const vectorStore = await openVectorStore(config, logger, resources);
+    await metadata.bindModel(embedder.model);
+    await vectorStore.bindModel(embedder.model);
+    const queue = openQueue(config, logger, resources);
+
+    if (roles.worker) {
+      const worker = new WriteWorker({
+        queue,
+        processor: new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger }),
+        recovery: new WriteRecovery({ tasks: metadata.tasks, queue, logger, recoverAfterMs: config.worker.recoverAfterMs }),
+        logger,
+        concurrency: config.worker.concurrency,
+      });
+      resources.add('worker', worker, (started) => started.close());
+      // In-process queues start empty: every pending write of an earlier run is driven again now.
+      await worker.start({ recoverPendingNow: config.queue.kind === 'in-process' });
+    }
+
+    let url: string | null = null;
+    if (roles.api) {
+      const apiKeys = new ApiKeyService(metadata.apiKeys);
+      if (config.bootstrapApiKey !== null) await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
+      const app = await buildApp(
+        {
+          apiKeys,
+          writes: new WriteAcceptor({ tasks: metadata.tasks, queue, redactor: openRedactor(config), logger }),
+          search: new MemorySearch({ memories: metadata.memories, vectorStore, embedder: queryEmbedderOf(embedder) }),
+          reader: new MemoryReader({ memories: metadata.memories, tasks: metadata.tasks }),
+          eraser: new MemoryEraser({ memories: metadata.memories, vectorStore }),
+          health: new HealthCheck([
+            { name: 'postgres', ping: () => metadata.ping() },
+            { name: 'chroma', ping: () => vectorStore.ping() },
+            { name: config.queue.kind === 'redis' ? 'redis' : 'queue', ping: () => queue.ping() },
+          ]),
+          metrics: new Metrics(),
+          logger,
+        },
+        config.http,
+      );
+      resources.add('http server', app, (started) => started.close());
+      url = await app.listen({ host: config.http.host, port: config.http.port });
+      logger.info({ address: url }, 'engram is listening');
+    }
+    return { url, close: () => resources.closeAll() };
+  } catch (error) {
+    await resources.closeAll();
+    throw error;
+  }
+}

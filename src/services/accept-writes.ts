@@ -1,0 +1,72 @@
+import { ValidationError } from '../domain/errors.js';
+import { newMemoryId, newTaskId } from '../domain/ids.js';
+import type { MemoryDraft } from '../domain/memory.js';
+import type { Principal } from '../domain/api-key.js';
+import type { JobQueue, WriteJob } from '../ports/job-queue.js';
+import type { Logger } from '../ports/logger.js';
+import type { NewWriteTask, TaskRepository, AcceptedTask } from '../ports/metadata-store.js';
+import type { Redactor } from '../ports/redactor.js';
+import type { AcceptedWrite, WriteRequest } from './write-request.js';
+
+/** Tasks handed to one job: the worker embeds them in one batch. */
+const TASKS_PER_JOB = 32;
+const RESERVED_METADATA_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export interface WriteAcceptorDeps {
+  readonly tasks: TaskRepository;
+  readonly queue: JobQueue;
+  /** Null when redaction is off. */
+  readonly redactor: Redactor | null;
+  readonly logger: Logger;
+}
+
+/**
+ * The accept path of a write: redact, record the write durably, wake a worker. A 202 is returned
+ * only after the task is committed to the metadata store, so it survives any queue or worker loss.
+ */
+export class WriteAcceptor {
+  constructor(private readonly deps: WriteAcceptorDeps) {}
+
+  async accept(principal: Principal, requests: readonly WriteRequest[], idempotencyKey: string | null): Promise<AcceptedWrite[]> {
+    const now = new Date();
+    const tasks: NewWriteTask[] = requests.map((request, index) => ({
+      taskId: newTaskId(),
+      draft: this.draft(principal.tenantId, request, now),
+      idempotencyKey: idempotencyKey === null ? null : requests.length === 1 ? idempotencyKey : `${idempotencyKey}#${index}`,
+    }));
+    const accepted = await this.deps.tasks.accept(tasks);
+    await this.wake(accepted.filter((task) => !task.replayed));
+    return accepted.map((task) => ({ id: task.memoryId, taskId: task.taskId }));
+  }
+
+  private draft(tenantId: string, request: WriteRequest, now: Date): MemoryDraft {
+    for (const key of Object.keys(request.metadata ?? {})) {
+      if (RESERVED_METADATA_KEYS.has(key)) throw new ValidationError(`metadata key "${key}" is not allowed`);
+    }
+    return {
+      id: request.id ?? newMemoryId(),
+      tenantId,
+      userId: request.userId,
+      sessionId: request.sessionId,
+      role: request.role ?? 'user',
+      text: this.deps.redactor === null ? request.text : this.deps.redactor.redact(request.text).text,
+      createdAt: request.createdAt ?? now,
+      metadata: { ...request.metadata },
+    };
+  }
+
+  private async wake(tasks: readonly AcceptedTask[]): Promise<void> {
+    const jobs: WriteJob[] = [];
+    for (let start = 0; start < tasks.length; start += TASKS_PER_JOB) {
+      jobs.push({ taskIds: tasks.slice(start, start + TASKS_PER_JOB).map((task) => task.taskId) });
+    }
+    if (jobs.length === 0) return;
+    try {
+      await this.deps.queue.enqueue(jobs);
+    } catch (error) {
+      // The tasks are committed: recovery drives them once the queue is back. Failing the request
+      // now would make a client retry a write that is already safe, and store it twice.
+      this.deps.logger.warn({ err: error, tasks: tasks.length }, 'queue unavailable; accepted writes wait for recovery');
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { isDomainError } from '../domain/errors.js';
+import type { EmbeddedMemory, Memory } from '../domain/memory.js';
+import type { WriteTask } from '../domain/task.js';
+import type { Embedder } from '../ports/embedder.js';
+import type { WriteJob } from '../ports/job-queue.js';
+import type { Logger } from '../ports/logger.js';
+import type { MemoryRepository, TaskRepository } from '../ports/metadata-store.js';
+import type { VectorRecord, VectorStore } from '../ports/vector-store.js';
+
+export interface WriteProcessorDeps {
+  readonly tasks: TaskRepository;
+  readonly memories: MemoryRepository;
+  readonly vectorStore: VectorStore;
+  readonly embedder: Embedder;
+  readonly logger: Logger;
+  /** A task claimed more often than this is given up as poison. Default 5. */
+  readonly maxAttempts?: number;
+}
+
+interface AppliedWrite {
+  readonly memory: EmbeddedMemory;
+  readonly previousUserId: string | null;
+}
+
+type PendingTask = WriteTask & { readonly draft: NonNullable<WriteTask['draft']> };
+
+function vectorRecord(memory: EmbeddedMemory): VectorRecord {
+  return {
+    id: memory.id,
+    tenantId: memory.tenantId,
+    userId: memory.userId,
+    sessionId: memory.sessionId,
+    role: memory.role,
+    createdAt: memory.createdAt,
+    metadata: memory.metadata,
+    embedding: memory.embedding,
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const name = key(item);
+    const group = groups.get(name);
+    if (group === undefined) groups.set(name, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+/**
+ * The worker's use case: embed the accepted writes and make both stores hold them, exactly once.
+ * Postgres is written first and decides which version wins; the vector store then follows it.
+ */
+export class WriteProcessor {
+  private readonly maxAttempts: number;
+
+  constructor(private readonly deps: WriteProcessorDeps) {
+    this.maxAttempts = deps.maxAttempts ?? 5;
+  }
+
+  /** Throws when the job should be tried again later; permanent failures are recorded on the task. */
+  async process(job: WriteJob): Promise<void> {
+    const claimed = await this.deps.tasks.claim(job.taskIds);
+    const runnable: PendingTask[] = [];
+    for (const task of claimed) {
+      if (task.draft === null) {
+        await this.deps.tasks.fail(task.taskId, { code: 'missing_payload', message: 'the write has no payload to store' });
+      } else if (task.attempts > this.maxAttempts) {
+        await this.deps.tasks.fail(task.taskId, {
+          code: 'max_attempts_exceeded',
+          message: `the write failed ${this.maxAttempts} times and was given up`,
+        });
+      } else {
+        runnable.push({ ...task, draft: task.draft });
+      }
+    }
+    if (runnable.length === 0) return;
+    try {
+      await this.processTasks(runnable);
+    } catch (error) {
+      if (runnable.length === 1 || (isDomainError(error) && error.retryable)) throw error;
+      // One bad write must not hold back the others of its job: retry them one by one.
+      this.deps.logger.warn({ err: error, tasks: runnable.length }, 'batch failed; processing its writes one by one');
+      for (const task of runnable) await this.processTasks([task]);
+    }
+  }
+
+  private async processTasks(tasks: readonly PendingTask[]): Promise<void> {
+    try {
+      const embeddings = await this.deps.embedder.embed(tasks.map((task) => task.draft.text));
+      const applied: AppliedWrite[] = [];
+      const now = new Date();
+      const inWriteOrder = tasks
+        .map((task, index) => ({ task, embedding: embeddings[index] }))
+        .sort((a, b) => a.task.seq - b.task.seq);
+      for (const { task, embedding } of inWriteOrder) {
+        if (embedding === undefined) throw new Error('embedder returned fewer vectors than texts');
+        const memory: EmbeddedMemory = { ...task.draft, version: task.seq, updatedAt: now, embedding };
+        const outcome = await this.deps.memories.apply(memory);
+        if (outcome.applied) applied.push({ memory, previousUserId: outcome.previousUserId });
+      }
+      await this.syncVectors(applied);
+      await this.deps.tasks.complete(tasks.map((task) => task.taskId));
+    } catch (error) {
+      if (tasks.length === 1 && isDomainError(error) && !error.retryable) {
+        const [task] = tasks;
+        if (task !== undefined) await this.deps.tasks.fail(task.taskId, { code: error.code, message: error.message });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** Makes the vector store match what Postgres holds for these memories now. */
+  private async syncVectors(applied: readonly AppliedWrite[]): Promise<void> {
+    if (applied.length === 0) return;
+    const movedAway = applied.filter((write) => write.previousUserId !== null && write.previousUserId !== write.memory.userId);
+    for (const write of movedAway) {
+      await this.deps.vectorStore.remove(write.memory.tenantId, write.previousUserId ?? '', [write.memory.id]);
+    }
+    await this.deps.vectorStore.upsert(applied.map((write) => vectorRecord(write.memory)));
+    // A delete, an erasure or a newer write may have landed in Postgres while we wrote vectors:
+    // whoever sees the difference writes the current state, so the stores converge.
+    for (const [tenantId, writes] of groupBy(applied, (write) => write.memory.tenantId)) {
+      const current = new Map<string, Memory>(
+        (await this.deps.memories.getMany(tenantId, writes.map((write) => write.memory.id))).map((memory) => [memory.id, memory]),
+      );
+      for (const { memory } of writes) {
+        const now = current.get(memory.id);
+        if (now === undefined) {
+          await this.deps.vectorStore.remove(tenantId, memory.userId, [memory.id]);
+        } else if (now.version !== memory.version) {
+          const latest = await this.deps.memories.getEmbedded(tenantId, memory.id);
+          if (latest !== null) await this.deps.vectorStore.upsert([vectorRecord(latest)]);
+        }
+      }
+    }
+  }
+}

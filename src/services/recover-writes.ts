@@ -1,0 +1,58 @@
+import type { JobQueue } from '../ports/job-queue.js';
+import type { Logger } from '../ports/logger.js';
+import type { TaskRepository } from '../ports/metadata-store.js';
+
+export interface WriteRecoveryDeps {
+  readonly tasks: TaskRepository;
+  readonly queue: JobQueue;
+  readonly logger: Logger;
+  /** A pending task untouched for this long is assumed lost by the queue and enqueued again. */
+  readonly recoverAfterMs: number;
+  /** How often to look. Default a fifth of recoverAfterMs, at least 1 s. */
+  readonly intervalMs?: number;
+  /** Tasks re-enqueued per look at most. Default 1,000. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Drives accepted writes that the queue lost (a Redis restart, a killed worker) again, from their
+ * durable record. Enqueueing a task twice is harmless: the worker claims only pending tasks.
+ */
+export class WriteRecovery {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly deps: WriteRecoveryDeps) {}
+
+  /** Re-enqueues every pending task older than `before` (everything, at boot of an embedded node). */
+  async recoverOlderThan(before: Date): Promise<number> {
+    // Tasks enqueued here keep their old updated_at until a worker claims them, so a look after
+    // this one may see some again; enqueueing twice is harmless.
+    const stale = await this.deps.tasks.findStale(before, this.deps.batchSize ?? 1_000);
+    if (stale.length === 0) return 0;
+    await this.deps.queue.enqueue(stale.map((task) => ({ taskIds: [task.taskId] })));
+    this.deps.logger.info({ tasks: stale.length }, 're-enqueued pending writes');
+    return stale.length;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    const interval = this.deps.intervalMs ?? Math.max(1_000, Math.floor(this.deps.recoverAfterMs / 5));
+    this.timer = setInterval(() => {
+      if (this.running !== null) return;
+      this.running = this.recoverOlderThan(new Date(Date.now() - this.deps.recoverAfterMs))
+        .then(() => undefined)
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'write recovery failed; will try again'))
+        .finally(() => {
+          this.running = null;
+        });
+    }, interval);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

@@ -1,0 +1,43 @@
+import type { JobConsumer, JobQueue } from '../ports/job-queue.js';
+import type { Logger } from '../ports/logger.js';
+import type { WriteProcessor } from '../services/process-writes.js';
+import type { WriteRecovery } from '../services/recover-writes.js';
+
+export interface WriteWorkerDeps {
+  readonly queue: JobQueue;
+  readonly processor: WriteProcessor;
+  readonly recovery: WriteRecovery;
+  readonly logger: Logger;
+  /** Jobs processed at once. */
+  readonly concurrency: number;
+}
+
+/**
+ * Consumes write jobs and keeps recovery running. `close()` stops taking jobs, lets the ones in
+ * flight finish, and is safe to call twice.
+ */
+export class WriteWorker {
+  private consumer: JobConsumer | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly deps: WriteWorkerDeps) {}
+
+  /** Starts consuming; `recoverPendingNow` re-drives every pending write at once (embedded boot). */
+  async start(options: { readonly recoverPendingNow: boolean }): Promise<void> {
+    this.consumer = this.deps.queue.consume((job) => this.deps.processor.process(job), {
+      concurrency: this.deps.concurrency,
+    });
+    if (options.recoverPendingNow) await this.deps.recovery.recoverOlderThan(new Date(Date.now() + 1_000));
+    this.deps.recovery.start();
+    this.deps.logger.info({ concurrency: this.deps.concurrency }, 'worker started');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.deps.recovery.stop();
+      await this.consumer?.close();
+      this.deps.logger.info('worker stopped');
+    })();
+    return this.closing;
+  }
+}
