@@ -1,0 +1,27 @@
+import type { MetadataValue } from '../../domain/memory.js';
+import type { VectorRecord } from '../../ports/vector-store.js';
+
+export const TENANT_ID_KEY = 'tenant_id';
+export const USER_ID_KEY = 'user_id';
+export const SESSION_ID_KEY = 'session_id';
+export const ROLE_KEY = 'role';
+/** Epoch milliseconds. */
+export const CREATED_AT_KEY = 'created_at';
+
+/** A memory's own metadata keys live under a prefix, so they can never shadow Engram's keys. */
+export function metadataKey(key: string): string {
+  return `m.${key}`;
+}
+
+/** What Chroma keeps next to a vector: enough to filter and to rebuild the owner for repair. */
+export function recordMetadata(record: VectorRecord): Map<string, MetadataValue> {
+  const metadata = new Map<string, MetadataValue>([
+    [TENANT_ID_KEY, record.tenantId],
+    [USER_ID_KEY, record.userId],
+    [SESSION_ID_KEY, record.sessionId],
+    [ROLE_KEY, record.role],
+    [CREATED_AT_KEY, record.createdAt.getTime()],
+  ]);
+  for (const [key, value] of Object.entries(record.metadata)) metadata.set(metadataKey(key), value);
+  return metadata;
+}

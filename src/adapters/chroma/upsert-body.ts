@@ -1,0 +1,38 @@
+import { ValidationError } from '../../domain/errors.js';
+import type { MetadataValue } from '../../domain/memory.js';
+import type { VectorRecord } from '../../ports/vector-store.js';
+import { recordMetadata } from './record-metadata.js';
+
+/**
+ * The JSON body of a Chroma upsert, written by hand for two reasons:
+ * - every number goes out as a JSON float (`3.0`): Chroma 1.0 compares an integer it stored
+ *   against a fractional filter bound by truncating the bound (`2 < 2.6` is false), while floats
+ *   compare correctly against any bound;
+ * - embeddings go out as base64 little-endian float32, exact and a third of the size of decimals.
+ */
+export function encodeUpsertBody(records: readonly VectorRecord[]): string {
+  const ids = JSON.stringify(records.map((record) => record.id));
+  const embeddings = JSON.stringify(records.map((record) => encodeEmbedding(record.embedding)));
+  const metadatas = records.map((record) => encodeMetadata(recordMetadata(record))).join(',');
+  return `{"ids":${ids},"embeddings":${embeddings},"metadatas":[${metadatas}]}`;
+}
+
+export function encodeEmbedding(embedding: Float32Array): string {
+  const bytes = Buffer.allocUnsafe(embedding.length * 4);
+  for (let index = 0; index < embedding.length; index += 1) bytes.writeFloatLE(embedding[index] ?? 0, index * 4);
+  return bytes.toString('base64');
+}
+
+function encodeMetadata(metadata: ReadonlyMap<string, MetadataValue>): string {
+  const fields: string[] = [];
+  for (const [key, value] of metadata) fields.push(`${JSON.stringify(key)}:${encodeValue(key, value)}`);
+  return `{${fields.join(',')}}`;
+}
+
+function encodeValue(key: string, value: MetadataValue): string {
+  if (typeof value !== 'number') return JSON.stringify(value);
+  if (!Number.isFinite(value)) throw new ValidationError(`metadata "${key}" must be a finite number`);
+  const text = JSON.stringify(value);
+  // Large magnitudes already print with an exponent, which JSON reads as a float.
+  return /[.eE]/.test(text) ? text : `${text}.0`;
+}
