@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../../src/config/load-config.js';
+
+describe('loadConfig', () => {
+  let dir: string;
+  let secretsDir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engram-config-'));
+    secretsDir = join(dir, 'secrets');
+    await mkdir(secretsDir);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs embedded with nothing set: PGlite, in-process queue, Chroma child, bundled model, redaction on', () => {
+    const config = loadConfig({}, { secretsDir, cwd: dir });
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.http.host, '127.0.0.1');
+    assert.equal(config.database.kind, 'pglite');
+    assert.equal(config.queue.kind, 'in-process');
+    assert.equal(config.vectorStore.kind, 'embedded-chroma');
+    assert.equal(config.embedder.kind, 'use-lite');
+    assert.equal(config.pii.mode, 'redact');
+    assert.ok(!config.pii.entities.includes('PERSON'));
+    assert.equal(config.dataDir, join(dir, '.engram'));
+    assert.equal(config.bootstrapApiKey, null);
+    assert.deepEqual(config.http.corsOrigins, []);
+  });
+
+  it('is frozen, so nothing can change it after start', () => {
+    const config = loadConfig({}, { secretsDir, cwd: dir });
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.http));
+  });
+
+  it('reads a secret from NAME_FILE', async () => {
+    const file = join(dir, 'redis-url');
+    await writeFile(file, 'redis://:s3cret@127.0.0.1:6390\n');
+    const config = loadConfig({ REDIS_URL_FILE: file }, { secretsDir, cwd: dir });
+    assert.deepEqual(config.queue, { kind: 'redis', url: 'redis://:s3cret@127.0.0.1:6390' });
+  });
+
+  it('reads a secret from the Docker secrets folder under its lowercase name', async () => {
+    await writeFile(join(secretsDir, 'engram_api_key'), 'key-from-docker-secret\n');
+    await writeFile(join(secretsDir, 'database_url'), 'postgres://engram:pw@db:5432/engram?sslmode=require');
+    const config = loadConfig({}, { secretsDir, cwd: dir });
+    assert.equal(config.bootstrapApiKey, 'key-from-docker-secret');
+    assert.equal(config.database.kind, 'postgres');
+    await rm(join(secretsDir, 'engram_api_key'));
+    await rm(join(secretsDir, 'database_url'));
+  });
+
+  it('prefers the variable itself over its file and the Docker secret', async () => {
+    const file = join(dir, 'key');
+    await writeFile(file, 'from-file');
+    const config = loadConfig({ ENGRAM_API_KEY: 'from-env', ENGRAM_API_KEY_FILE: file }, { secretsDir, cwd: dir });
+    assert.equal(config.bootstrapApiKey, 'from-env');
+  });
+
+  it('chooses PII entity types by list or all, and refuses unknown ones', () => {
+    assert.deepEqual(loadConfig({ ENGRAM_PII_ENTITIES: 'email, person' }, { secretsDir }).pii.entities, ['EMAIL', 'PERSON']);
+    assert.ok(loadConfig({ ENGRAM_PII_ENTITIES: 'all' }, { secretsDir }).pii.entities.includes('ADDRESS'));
+    assert.throws(() => loadConfig({ ENGRAM_PII_ENTITIES: 'email,shoe_size' }, { secretsDir }), /SHOE_SIZE/);
+  });
+
+  it('names every bad variable in one error, without repeating secret values', () => {
+    try {
+      loadConfig(
+        {
+          PORT: 'eighty',
+          ENGRAM_PII: 'maybe',
+          DATABASE_URL: 'mysql://root:hunter2@db/engram',
+          ENGRAM_EMBEDDER: 'openai',
+          ENGRAM_API_KEY_FILE: join(dir, 'missing-file'),
+        },
+        { secretsDir },
+      );
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      const message = error.message;
+      for (const name of ['PORT', 'ENGRAM_PII', 'DATABASE_URL', 'ENGRAM_EMBED_URL', 'ENGRAM_EMBED_MODEL', 'ENGRAM_API_KEY_FILE']) {
+        assert.match(message, new RegExp(name));
+      }
+      assert.doesNotMatch(message, /hunter2/);
+    }
+  });
+});
