@@ -120,6 +120,47 @@ describe('person detector', () => {
   it('ignores ordinary capitalised words, places and organisations', () => {
     findsNothing(findPersons, 'Monday was busy. Hope you like Paris. I work at Cantrell Ltd.');
   });
+  it('lets every member of a list of names vouch for the others', () => {
+    for (const name of ['Lars', 'Ingrid', 'Bjørn']) finds(findPersons, 'We invited Lars, Ingrid and Bjørn to the party', name);
+    for (const name of ['Malon', 'Kaylee']) finds(findPersons, 'They had three: Malon, Mark and Kaylee.', name);
+  });
+  it('finds unknown names after verbs and prepositions that take a person', () => {
+    finds(findPersons, 'Scott had given Ömür his keys', 'Ömür');
+    finds(findPersons, 'The film starring Mikolčić opens today', 'Mikolčić');
+    finds(findPersons, '"We all agree," says Vedzizhev.', 'Vedzizhev');
+    finds(findPersons, 'Lasse shouted at Sara', 'Lasse');
+  });
+  it('finds possessives, particles, hyphens, initials and names in capitals', () => {
+    finds(findPersons, "As promised, here's Gregorina's address", 'Gregorina');
+    finds(findPersons, 'I spoke to Pieter van der Berg this morning', 'Pieter van der Berg');
+    finds(findPersons, 'Meeting with Jean-Luc Picard moved to 3pm', 'Jean-Luc Picard');
+    finds(findPersons, 'Ask J. Smith about the invoice', 'J. Smith');
+    finds(findPersons, 'ANNA KOWALSKA signed the lease', 'ANNA KOWALSKA');
+  });
+  it('finds names in text written all in lower case', () => {
+    finds(findPersons, 'follow up with tracy wiśniewska in 2 months', 'tracy wiśniewska');
+    finds(findPersons, 'they had 6: natalina, thomas, crystal, omar, zachary and brandy.', 'natalina');
+    finds(findPersons, 'she named him joshua', 'joshua');
+  });
+  it('finds the name someone is addressed by', () => {
+    finds(findPersons, 'Vittore, can I please speak to your boss?', 'Vittore');
+    finds(findPersons, 'Hi Fábio, I am writing about the flat', 'Fábio');
+  });
+  it('leaves function words, interjections and titles that hold a name alone', () => {
+    findsNothing(findPersons, "i'm so jealous! Cool, what's the address?");
+    assert.deepEqual(values(findPersons, 'I Love Lucy is on tonight'), ['Lucy']);
+  });
+  it('ignores streets, places and firms built from names', () => {
+    findsNothing(findPersons, 'Meet me on Sinko Street near Victoria Park');
+    findsNothing(findPersons, 'She moved here from Costa Rica, then from Chicago to Austin');
+    findsNothing(findPersons, 'The Jones, Mitchell and Williams office is at 87 Elm Road');
+    findsNothing(findPersons, 'Davis, Reynolds and Williamson is a start-up; Kroll Bond Ratings Agency rated it');
+    findsNothing(findPersons, 'Celebrating its 10th year in Quincy, the fund is based in San Luis');
+    findsNothing(findPersons, 'Spotify said my subscription expired');
+  });
+  it('ends a name before an apartment number', () => {
+    assert.deepEqual(values(findPersons, 'Mrs. Diana Weöres Apt. 434'), ['Mrs. Diana Weöres']);
+  });
 });
 
 describe('address detector', () => {
