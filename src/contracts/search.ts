@@ -2,6 +2,8 @@ import { Type, type Static } from 'typebox';
 import { Identifier, MemoryView, METADATA_KEY_PATTERN, MetadataValue, Timestamp, MAX_METADATA_KEYS } from './common.js';
 
 export const MAX_TOP_K = 100;
+/** Most neighbouring turns a search returns on each side of a result. */
+export const MAX_CONTEXT = 5;
 
 const Operators = Type.Object(
   {
@@ -30,14 +32,42 @@ export const SearchBody = Type.Object(
     session_id: Type.Optional(Identifier),
     top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOP_K, default: 10 })),
     filters: Type.Optional(MetadataFilters),
-    min_score: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+    min_score: Type.Optional(
+      Type.Number({
+        minimum: -1,
+        maximum: 1,
+        description: 'Leaves out memories whose `similarity` (cosine of meaning, -1 to 1) to the query is below this.',
+      }),
+    ),
     created_after: Type.Optional(Timestamp),
     created_before: Type.Optional(Timestamp),
+    context: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_CONTEXT,
+        default: 0,
+        description: 'Turns of the same session to return before and after each result, in `context`.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type SearchBody = Static<typeof SearchBody>;
 
-export const SearchResultView = Type.Intersect([MemoryView, Type.Object({ score: Type.Number() })]);
+export const ContextTurnView = Type.Intersect([
+  MemoryView,
+  Type.Object({ offset: Type.Integer({ description: 'Place relative to the result: -1 right before it, 1 right after.' }) }),
+]);
+
+export const SearchResultView = Type.Intersect([
+  MemoryView,
+  Type.Object({
+    score: Type.Number({
+      description: 'Fused relevance in [0, 1] (meaning and words), what results are ordered by: 1 is ranked first by both.',
+    }),
+    similarity: Type.Number({ description: 'Cosine similarity of meaning to the query, in [-1, 1]: what `min_score` filters on.' }),
+    context: Type.Optional(Type.Array(ContextTurnView, { description: 'Neighbouring turns of the session, oldest first, when asked for.' })),
+  }),
+]);
 
 export const SearchResponse = Type.Object({ results: Type.Array(SearchResultView) });

@@ -2,6 +2,7 @@ import type { ApiKeyRecord } from '../domain/api-key.js';
 import type { Memory, EmbeddedMemory, MemoryDraft } from '../domain/memory.js';
 import type { TaskError, TaskSummary, WriteTask } from '../domain/task.js';
 import type { EmbeddingModelInfo } from './embedder.js';
+import type { Neighbourhood, WordMatch, WordQuery } from './memory-retrieval.js';
 
 export interface NewWriteTask {
   readonly taskId: string;
@@ -31,6 +32,11 @@ export interface TaskRepository {
   claim(taskIds: readonly string[]): Promise<WriteTask[]>;
   complete(taskIds: readonly string[]): Promise<void>;
   fail(taskId: string, error: TaskError): Promise<void>;
+  /**
+   * Hands claimed tasks back as queued without counting the attempt: they failed because a
+   * dependency was away, not because of anything in them, so an outage never makes them poison.
+   */
+  release(taskIds: readonly string[]): Promise<void>;
   /** Pending tasks not touched since `before`, oldest first: what recovery drives again. */
   findStale(before: Date, limit: number): Promise<PendingTaskRef[]>;
   countPending(): Promise<number>;
@@ -63,12 +69,23 @@ export interface RemovedMemory {
   readonly userId: string;
 }
 
+/** A (tenant, user) pair that has, or once had, memories. */
+export interface MemoryOwner {
+  readonly tenantId: string;
+  readonly userId: string;
+}
+
 export interface MemoryRepository {
   /**
    * Writes this version of the memory unless a later write or delete of the same id, or an erasure
    * of its user, has already landed. Applying the same version twice is harmless.
    */
   apply(memory: EmbeddedMemory): Promise<ApplyOutcome>;
+  /**
+   * `apply` for many memories in one transaction per tenant, in the given order (a later version of
+   * an id after an earlier one): the outcomes are those of applying them one by one, in order.
+   */
+  applyMany(memories: readonly EmbeddedMemory[]): Promise<ApplyOutcome[]>;
   get(tenantId: string, id: string): Promise<Memory | null>;
   getMany(tenantId: string, ids: readonly string[]): Promise<Memory[]>;
   getEmbedded(tenantId: string, id: string): Promise<EmbeddedMemory | null>;
@@ -79,6 +96,20 @@ export interface MemoryRepository {
   eraseUser(tenantId: string, userId: string): Promise<number>;
   /** Live memory ids of one user, for reconciliation with the vector store. */
   listIds(tenantId: string, userId: string): Promise<string[]>;
+  /** The memories of the scope holding any of the query's words, best BM25 match first. */
+  findByWords(query: WordQuery): Promise<WordMatch[]>;
+  /** Live memories by id with their vectors, in one round trip; unknown and removed ids are skipped. */
+  getManyEmbedded(tenantId: string, ids: readonly string[]): Promise<EmbeddedMemory[]>;
+  /**
+   * For each memory, up to `span` turns before and after it in the history of its session and
+   * user (by created_at, then first insertion), in one round trip.
+   */
+  findNeighbours(tenantId: string, ids: readonly string[], span: number): Promise<Neighbourhood[]>;
+  /**
+   * Every (tenant, user) with memories, deleted ones included (their vectors may linger), across
+   * tenants: for reconciliation only, never for a request.
+   */
+  listOwners(): Promise<MemoryOwner[]>;
 }
 
 export interface StoredApiKey {

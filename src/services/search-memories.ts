@@ -1,9 +1,12 @@
 import type { Principal } from '../domain/api-key.js';
-import type { MetadataCondition } from '../domain/filters.js';
-import type { Memory, ScoredMemory } from '../domain/memory.js';
+import type { MetadataCondition, SearchScope } from '../domain/filters.js';
+import type { EmbeddedMemory, Memory } from '../domain/memory.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { MemoryRepository } from '../ports/metadata-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
+import { cosineSimilarity } from './cosine.js';
+import { queryWords } from './query-words.js';
+import { fuseRankings } from './rank-fusion.js';
 
 export interface SearchRequest {
   readonly query: string;
@@ -12,9 +15,39 @@ export interface SearchRequest {
   /** How many results at most. */
   readonly topK: number;
   readonly filters?: readonly MetadataCondition[];
+  /** Leaves out memories whose cosine similarity to the query is below this. */
   readonly minScore?: number;
   readonly createdAfter?: Date;
   readonly createdBefore?: Date;
+  /** Turns of the same session to return before and after each result. Default 0. */
+  readonly context?: number;
+}
+
+/** A turn next to a result: `offset` -1 is the one right before it, 1 the one right after. */
+export interface ContextTurn {
+  readonly memory: Memory;
+  readonly offset: number;
+}
+
+export interface SearchHit {
+  readonly memory: Memory;
+  /** Fused relevance in [0, 1], what results are ordered by: 1 is first in both rankings. */
+  readonly score: number;
+  /** Cosine similarity of the memory's vector to the query's, in [-1, 1]. */
+  readonly similarity: number;
+  /** The neighbouring turns, oldest first; empty unless asked for. */
+  readonly context: readonly ContextTurn[];
+}
+
+export interface MemorySearchOptions {
+  /** Weight of the vector (meaning) ranking in the fusion. Default 0.5: the bundled encoder is weaker than BM25 on chat history. */
+  readonly vectorWeight?: number;
+  /** Weight of the lexical (BM25) ranking in the fusion. Default 1. */
+  readonly lexicalWeight?: number;
+  /** Reciprocal-rank constant: larger flattens the edge of the first places. Default 10. */
+  readonly rankConstant?: number;
+  /** How deep each ranking is read before fusing, at least top_k. Default 50. */
+  readonly depth?: number;
 }
 
 export interface MemorySearchDeps {
@@ -22,41 +55,81 @@ export interface MemorySearchDeps {
   readonly vectorStore: VectorStore;
   /** The query-side embedder (usually with a cache in front). */
   readonly embedder: Embedder;
+  readonly options?: MemorySearchOptions;
 }
 
 /**
- * Finds a user's memories closest in meaning to a query. The vector store ranks; Postgres is the
- * truth for what exists, so a vector whose memory was deleted meanwhile is never returned.
+ * Finds a user's memories that answer a query with two rankings fused: by meaning (the vector
+ * store) and by words (BM25 in the metadata store), which catches the names, numbers and rare
+ * words that an embedding blurs. Both run at once. Postgres is the truth for what exists, so a
+ * vector whose memory was deleted meanwhile is never returned.
  */
 export class MemorySearch {
-  constructor(private readonly deps: MemorySearchDeps) {}
+  private readonly vectorWeight: number;
+  private readonly lexicalWeight: number;
+  private readonly rankConstant: number;
+  private readonly depth: number;
 
-  async search(principal: Principal, request: SearchRequest): Promise<ScoredMemory[]> {
+  constructor(private readonly deps: MemorySearchDeps) {
+    this.vectorWeight = deps.options?.vectorWeight ?? 0.5;
+    this.lexicalWeight = deps.options?.lexicalWeight ?? 1;
+    this.rankConstant = deps.options?.rankConstant ?? 10;
+    this.depth = deps.options?.depth ?? 50;
+  }
+
+  async search(principal: Principal, request: SearchRequest): Promise<SearchHit[]> {
+    const scope: SearchScope = {
+      tenantId: principal.tenantId,
+      userId: request.userId,
+      ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
+      ...(request.filters === undefined ? {} : { metadata: request.filters }),
+      ...(request.createdAfter === undefined ? {} : { createdAfter: request.createdAfter }),
+      ...(request.createdBefore === undefined ? {} : { createdBefore: request.createdBefore }),
+    };
+    const depth = Math.max(this.depth, request.topK);
+    const lexical = this.lexicalWeight > 0 ? this.deps.memories.findByWords({ scope, words: queryWords(request.query), limit: depth }) : Promise.resolve([]);
     const [embedding] = await this.deps.embedder.embed([request.query]);
     if (embedding === undefined) return [];
-    const matches = await this.deps.vectorStore.query({
-      scope: {
-        tenantId: principal.tenantId,
-        userId: request.userId,
-        ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
-        ...(request.filters === undefined ? {} : { metadata: request.filters }),
-        ...(request.createdAfter === undefined ? {} : { createdAfter: request.createdAfter }),
-        ...(request.createdBefore === undefined ? {} : { createdBefore: request.createdBefore }),
-      },
-      embedding,
-      topK: request.topK,
-    });
-    const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
-    const kept = matches.filter((match) => match.score >= minScore);
-    if (kept.length === 0) return [];
-    const rows = new Map<string, Memory>(
-      (await this.deps.memories.getMany(principal.tenantId, kept.map((match) => match.id))).map((memory) => [memory.id, memory]),
+    const [vector, words] = await Promise.all([this.deps.vectorStore.query({ scope, embedding, topK: depth }), lexical]);
+
+    const fused = fuseRankings(
+      [
+        { ids: vector.map((match) => match.id), weight: this.vectorWeight },
+        { ids: words.map((match) => match.id), weight: this.lexicalWeight },
+      ],
+      this.rankConstant,
     );
-    const results: ScoredMemory[] = [];
-    for (const match of kept) {
-      const memory = rows.get(match.id);
-      if (memory !== undefined && memory.userId === request.userId) results.push({ memory, score: match.score });
+    // Without a similarity floor, a few spare candidates cover memories deleted since indexing.
+    const candidates = request.minScore === undefined ? fused.slice(0, request.topK + 10) : fused;
+    const rows = new Map<string, EmbeddedMemory>(
+      (await this.deps.memories.getManyEmbedded(principal.tenantId, candidates.map((candidate) => candidate.id))).map((memory) => [memory.id, memory]),
+    );
+    const similarities = new Map(vector.map((match) => [match.id, match.score]));
+    const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
+    const hits: SearchHit[] = [];
+    for (const candidate of candidates) {
+      const row = rows.get(candidate.id);
+      if (row === undefined || row.userId !== request.userId) continue;
+      const similarity = similarities.get(row.id) ?? cosineSimilarity(embedding, row.embedding);
+      if (similarity < minScore) continue;
+      const { embedding: _vector, ...memory } = row;
+      hits.push({ memory, score: candidate.score, similarity, context: [] });
+      if (hits.length === request.topK) break;
     }
-    return results;
+    return this.withContext(principal.tenantId, hits, request.context ?? 0);
+  }
+
+  private async withContext(tenantId: string, hits: SearchHit[], span: number): Promise<SearchHit[]> {
+    if (span < 1 || hits.length === 0) return hits;
+    const neighbourhoods = new Map(
+      (await this.deps.memories.findNeighbours(tenantId, hits.map((hit) => hit.memory.id), span)).map((found) => [found.anchorId, found]),
+    );
+    return hits.map((hit) => {
+      const found = neighbourhoods.get(hit.memory.id);
+      if (found === undefined) return hit;
+      const before = found.before.map((memory, index) => ({ memory, offset: index - found.before.length }));
+      const after = found.after.map((memory, index) => ({ memory, offset: index + 1 }));
+      return { ...hit, context: [...before, ...after] };
+    });
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
+import type { SearchScope } from '../../src/domain/filters.js';
 import type { EmbeddedMemory, MemoryDraft } from '../../src/domain/memory.js';
 import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
@@ -334,6 +335,47 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal(await store.memories.eraseUser(tenant, 'nobody'), 0);
       });
 
+      it('applies a batch with the outcomes of applying its memories one by one, in order', async () => {
+        tenant = newTenant();
+        const moving = draft(tenant, { id: 'moving', userId: 'erin' });
+        await store.memories.apply(embedded(moving, await nextSeq(moving)));
+        const erasedEarly = draft(tenant, { id: 'too-early', userId: 'frank' });
+        const acceptedBeforeErasure = await nextSeq(erasedEarly);
+        await store.memories.eraseUser(tenant, 'frank');
+        const first = draft(tenant, { id: 'twice', text: 'first' });
+        const second = { ...first, text: 'second' };
+        const older = draft(tenant, { id: 'stale', text: 'older' });
+        const olderVersion = await nextSeq(older);
+        const newer = { ...older, text: 'newer' };
+        await store.memories.apply(embedded(newer, await nextSeq(newer)));
+        const fresh = draft(tenant, { userId: 'gina' });
+        const batch = [
+          embedded({ ...moving, userId: 'hank' }, await nextSeq(moving)),
+          embedded(erasedEarly, acceptedBeforeErasure),
+          embedded(first, await nextSeq(first)),
+          embedded(second, await nextSeq(second)),
+          embedded(older, olderVersion),
+          embedded(fresh, await nextSeq(fresh)),
+          embedded(draft(newTenant()), await nextSeq(fresh)),
+        ];
+
+        assert.deepEqual(await store.memories.applyMany(batch), [
+          { applied: true, previousUserId: 'erin' },
+          { applied: false, reason: 'erased' },
+          { applied: true, previousUserId: null },
+          { applied: true, previousUserId: 'user-1' },
+          { applied: false, reason: 'superseded' },
+          { applied: true, previousUserId: null },
+          { applied: true, previousUserId: null },
+        ]);
+        assert.equal((await store.memories.get(tenant, 'twice'))?.text, 'second');
+        assert.equal((await store.memories.get(tenant, 'stale'))?.text, 'newer');
+        assert.equal(await store.memories.get(tenant, 'too-early'), null);
+        assert.deepEqual(await store.memories.listIds(tenant, 'hank'), ['moving']);
+        assert.deepEqual(await store.memories.listIds(tenant, 'gina'), [fresh.id]);
+        assert.deepEqual(await store.memories.applyMany([]), []);
+      });
+
       it('gets many memories in one call, skipping unknown and removed ids', async () => {
         tenant = newTenant();
         const memories = [draft(tenant), draft(tenant), draft(tenant)];
@@ -402,6 +444,117 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           [mine.id],
         );
         assert.equal(page.next, null);
+      });
+    });
+
+    describe('word search', () => {
+      const day = (hour: number) => new Date(Date.UTC(2025, 3, 1, hour));
+
+      async function remember(...memories: MemoryDraft[]): Promise<void> {
+        for (const memory of memories) await store.memories.apply(embedded(memory, await nextSeq(memory)));
+      }
+      async function wordIds(scope: Partial<SearchScope> & { tenantId: string }, words: string[], limit = 10): Promise<string[]> {
+        const matches = await store.memories.findByWords({ scope: { userId: 'user-1', ...scope }, words, limit });
+        return matches.map((match) => match.id);
+      }
+
+      it('finds a rare word in any form, and needs only one of the words', async () => {
+        tenant = newTenant();
+        await remember(
+          draft(tenant, { id: 'rare', text: 'We finally adopted a capybara from the sanctuary', createdAt: day(1) }),
+          draft(tenant, { id: 'common', text: 'We went to the park with the kids', sessionId: 'session-2', createdAt: day(2) }),
+        );
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['capybaras']), ['rare']);
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['adopting', 'giraffe', 'zebra']), ['rare']);
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['the', 'with']), []);
+        assert.deepEqual(await wordIds({ tenantId: tenant }, []), []);
+      });
+
+      it('ranks a memory with the rarer words first, and its neighbours after it', async () => {
+        tenant = newTenant();
+        const turns = [
+          'Melanie: How was the weekend?',
+          'Caroline: We went to the pottery workshop',
+          'Melanie: Oh nice, what did you make?',
+          'Caroline: A bowl with a sunflower on it',
+          'Melanie: Caroline, that sounds lovely',
+        ].map((text, index) => draft(tenant, { id: `t${index}`, text, createdAt: day(index) }));
+        await remember(...turns);
+        const ranked = await wordIds({ tenantId: tenant }, ['caroline', 'pottery', 'workshop']);
+        assert.equal(ranked[0], 't1');
+        // t2 shares no word: it is found as the turn right after the match.
+        assert.ok(ranked.includes('t2'));
+        assert.ok(ranked.indexOf('t4') > 0);
+        const scores = (await store.memories.findByWords({ scope: { tenantId: tenant, userId: 'user-1' }, words: ['pottery'], limit: 10 })).map((m) => m.score);
+        assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+      });
+
+      it('honours user, session, metadata filters and the created range', async () => {
+        tenant = newTenant();
+        await remember(
+          draft(tenant, { id: 'a', text: 'kayak trip', sessionId: 's1', metadata: { topic: 'sport', year: 2023 }, createdAt: day(1) }),
+          draft(tenant, { id: 'b', text: 'kayak repair', sessionId: 's2', metadata: { topic: 'shop', year: 2024 }, createdAt: day(5) }),
+          draft(tenant, { id: 'c', text: 'kayak race', sessionId: 's3', metadata: { topic: 'sport' }, createdAt: day(9) }),
+          draft(tenant, { id: 'theirs', userId: 'user-2', text: 'kayak trip', sessionId: 's1', createdAt: day(1) }),
+        );
+        const sorted = async (scope: Partial<SearchScope>) => (await wordIds({ tenantId: tenant, ...scope }, ['kayak'])).sort();
+        assert.deepEqual(await sorted({}), ['a', 'b', 'c']);
+        assert.deepEqual(await sorted({ userId: 'user-2' }), ['theirs']);
+        assert.deepEqual(await sorted({ sessionId: 's2' }), ['b']);
+        assert.deepEqual(await sorted({ metadata: [{ key: 'topic', op: 'eq', value: 'sport' }] }), ['a', 'c']);
+        assert.deepEqual(await sorted({ metadata: [{ key: 'topic', op: 'in', value: ['shop', 'x'] }] }), ['b']);
+        assert.deepEqual(await sorted({ metadata: [{ key: 'topic', op: 'nin', value: ['shop'] }] }), ['a', 'c']);
+        assert.deepEqual(await sorted({ metadata: [{ key: 'year', op: 'ne', value: 2023 }] }), ['b', 'c']);
+        assert.deepEqual(await sorted({ metadata: [{ key: 'year', op: 'gte', value: 2024 }] }), ['b']);
+        assert.deepEqual(await sorted({ createdAfter: day(1), createdBefore: day(9) }), ['b']);
+      });
+
+      it("never finds another tenant's memory with the same words", async () => {
+        const [red, blue] = [newTenant(), newTenant()];
+        await remember(draft(red, { id: 'same', text: 'secret ferret recipe' }), draft(blue, { id: 'same', text: 'secret ferret recipe' }));
+        await remember(draft(blue, { id: 'blue-only', text: 'ferret' }));
+        assert.deepEqual(await wordIds({ tenantId: red }, ['ferret']), ['same']);
+        assert.deepEqual((await store.memories.getManyEmbedded(red, ['same', 'blue-only'])).map((m) => m.tenantId), [red]);
+      });
+
+      it('gives back memories with their vectors by id, skipping removed ones', async () => {
+        tenant = newTenant();
+        const [kept, removed] = [draft(tenant), draft(tenant)];
+        await remember(kept, removed);
+        await store.memories.remove(tenant, removed.id);
+        const found = await store.memories.getManyEmbedded(tenant, [kept.id, removed.id, 'unknown']);
+        assert.deepEqual(found.map((memory) => [memory.id, [...memory.embedding]]), [[kept.id, [0.5, -0.25, 1]]]);
+      });
+    });
+
+    describe('neighbours', () => {
+      it('returns the turns around each memory in history order, within its session and user', async () => {
+        tenant = newTenant();
+        const at = (minute: number) => new Date(Date.UTC(2025, 4, 1, 12, minute));
+        const turns = [0, 1, 2, 3, 4].map((minute) => draft(tenant, { id: `t${minute}`, text: `turn ${minute}`, createdAt: at(minute) }));
+        // Written out of order: history order is by time, not by arrival.
+        for (const turn of [turns[3]!, turns[0]!, turns[4]!, turns[1]!, turns[2]!]) {
+          await store.memories.apply(embedded(turn, await nextSeq(turn)));
+        }
+        for (const other of [
+          draft(tenant, { id: 'other-session', sessionId: 'session-2', createdAt: at(2) }),
+          draft(tenant, { id: 'other-user', userId: 'user-2', createdAt: at(2) }),
+        ]) {
+          await store.memories.apply(embedded(other, await nextSeq(other)));
+        }
+        const ids = (memories: readonly { id: string }[]) => memories.map((memory) => memory.id);
+        const [middle, first] = await store.memories.findNeighbours(tenant, ['t2', 't0'], 2);
+        assert.equal(middle?.anchorId, 't2');
+        assert.deepEqual(ids(middle?.before ?? []), ['t0', 't1']);
+        assert.deepEqual(ids(middle?.after ?? []), ['t3', 't4']);
+        assert.deepEqual(ids(first?.before ?? []), []);
+        assert.deepEqual(ids(first?.after ?? []), ['t1', 't2']);
+        const [one] = await store.memories.findNeighbours(tenant, ['t2'], 1);
+        assert.deepEqual([ids(one?.before ?? []), ids(one?.after ?? [])], [['t1'], ['t3']]);
+        const [alone] = await store.memories.findNeighbours(tenant, ['other-session'], 2);
+        assert.deepEqual([...(alone?.before ?? []), ...(alone?.after ?? [])], []);
+        const [elsewhere] = await store.memories.findNeighbours(newTenant(), ['t2'], 2);
+        assert.deepEqual([...(elsewhere?.before ?? []), ...(elsewhere?.after ?? [])], []);
       });
     });
 

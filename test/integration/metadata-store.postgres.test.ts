@@ -14,6 +14,7 @@ import { metadataStoreContract, rowSecurityContract } from '../contracts/metadat
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
+import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -146,7 +147,7 @@ describe('PostgreSQL migrations', () => {
         .finally(() => client.end());
       assert.deepEqual(
         applied.rows.map((row) => row.version),
-        [1, 2],
+        MIGRATIONS.map((migration) => migration.version),
       );
     } finally {
       await Promise.all(stores.map((store) => store.close()));

@@ -3,11 +3,15 @@ import type {
   ApplyOutcome,
   HistoryPage,
   HistoryQuery,
+  MemoryOwner,
   MemoryRepository,
   RemovedMemory,
 } from '../../ports/metadata-store.js';
+import type { Neighbourhood, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
+import type { SqlExecutor } from './sql-client.js';
 import { bytesToEmbedding, embeddingToBytes, toDate, toNumber } from './values.js';
+import { wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
   tenant_id: string;
@@ -52,51 +56,86 @@ export class SqlMemoryRepository implements MemoryRepository {
   apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
     return this.scope.tenant(memory.tenantId, async (tx): Promise<ApplyOutcome> => {
       await tx.query(LOCK_USER_SHARED, [memory.tenantId, memory.userId]);
-      const erasures = await tx.query(
-        'SELECT 1 FROM user_erasures WHERE tenant_id = $1 AND user_id = $2 AND version > $3',
-        [memory.tenantId, memory.userId, memory.version],
-      );
-      if (erasures.length > 0) return { applied: false, reason: 'erased' };
-
-      const previous = await tx.query<{ user_id: string; version: unknown }>(
-        'SELECT user_id, version FROM memories WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
-        [memory.tenantId, memory.id],
-      );
-      const before = previous[0];
-      if (before !== undefined && toNumber(before.version) > memory.version) {
-        return { applied: false, reason: 'superseded' };
-      }
-
-      // The version guard stays in the statement: a row inserted concurrently after the lookup
-      // above is still only replaced by a later version.
-      const written = await tx.query(
-        `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
-                               created_at, updated_at, version, deleted)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, false)
-         ON CONFLICT (tenant_id, id) DO UPDATE SET
-           user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
-           text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
-           created_at = excluded.created_at, updated_at = excluded.updated_at,
-           version = excluded.version, deleted = false
-         WHERE memories.version <= excluded.version
-         RETURNING 1`,
-        [
-          memory.tenantId,
-          memory.id,
-          memory.userId,
-          memory.sessionId,
-          memory.role,
-          memory.text,
-          embeddingToBytes(memory.embedding),
-          JSON.stringify(memory.metadata),
-          memory.createdAt,
-          memory.updatedAt,
-          memory.version,
-        ],
-      );
-      if (written.length === 0) return { applied: false, reason: 'superseded' };
-      return { applied: true, previousUserId: before?.user_id ?? null };
+      return this.applyLocked(tx, memory);
     });
+  }
+
+  async applyMany(memories: readonly EmbeddedMemory[]): Promise<ApplyOutcome[]> {
+    const outcomes = new Array<ApplyOutcome>(memories.length);
+    const byTenant = new Map<string, number[]>();
+    memories.forEach((memory, index) => {
+      const positions = byTenant.get(memory.tenantId);
+      if (positions === undefined) byTenant.set(memory.tenantId, [index]);
+      else positions.push(index);
+    });
+    for (const [tenantId, positions] of byTenant) {
+      await this.scope.tenant(tenantId, async (tx) => {
+        // Every user lock first, in one order: the transaction never waits for a lock while it
+        // holds a row that an erasure, holding its user's lock, needs.
+        const users = [...new Set(positions.map((index) => memories[index]?.userId ?? ''))].sort();
+        for (const userId of users) await tx.query(LOCK_USER_SHARED, [tenantId, userId]);
+        // Rows in id order too, so two batches holding the same ids never lock them crosswise;
+        // versions of one id keep their order, and ids do not depend on each other.
+        const inLockOrder = [...positions].sort((left, right) => {
+          const a = memories[left]?.id ?? '';
+          const b = memories[right]?.id ?? '';
+          return a < b ? -1 : a > b ? 1 : left - right;
+        });
+        for (const index of inLockOrder) {
+          const memory = memories[index];
+          if (memory !== undefined) outcomes[index] = await this.applyLocked(tx, memory);
+        }
+      });
+    }
+    return outcomes;
+  }
+
+  /** The erasure and version checks and the write of one memory, in a transaction holding its user's lock. */
+  private async applyLocked(tx: SqlExecutor, memory: EmbeddedMemory): Promise<ApplyOutcome> {
+    const erasures = await tx.query(
+      'SELECT 1 FROM user_erasures WHERE tenant_id = $1 AND user_id = $2 AND version > $3',
+      [memory.tenantId, memory.userId, memory.version],
+    );
+    if (erasures.length > 0) return { applied: false, reason: 'erased' };
+
+    const previous = await tx.query<{ user_id: string; version: unknown }>(
+      'SELECT user_id, version FROM memories WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+      [memory.tenantId, memory.id],
+    );
+    const before = previous[0];
+    if (before !== undefined && toNumber(before.version) > memory.version) {
+      return { applied: false, reason: 'superseded' };
+    }
+
+    // The version guard stays in the statement: a row inserted concurrently after the lookup
+    // above is still only replaced by a later version.
+    const written = await tx.query(
+      `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
+                             created_at, updated_at, version, deleted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, false)
+       ON CONFLICT (tenant_id, id) DO UPDATE SET
+         user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
+         text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
+         created_at = excluded.created_at, updated_at = excluded.updated_at,
+         version = excluded.version, deleted = false
+       WHERE memories.version <= excluded.version
+       RETURNING 1`,
+      [
+        memory.tenantId,
+        memory.id,
+        memory.userId,
+        memory.sessionId,
+        memory.role,
+        memory.text,
+        embeddingToBytes(memory.embedding),
+        JSON.stringify(memory.metadata),
+        memory.createdAt,
+        memory.updatedAt,
+        memory.version,
+      ],
+    );
+    if (written.length === 0) return { applied: false, reason: 'superseded' };
+    return { applied: true, previousUserId: before?.user_id ?? null };
   }
 
   async get(tenantId: string, id: string): Promise<Memory | null> {
@@ -203,6 +242,61 @@ export class SqlMemoryRepository implements MemoryRepository {
     });
   }
 
+  async findByWords(query: WordQuery): Promise<WordMatch[]> {
+    const statement = wordSearchStatement(query);
+    if (statement === null) return [];
+    const rows = await this.scope.tenant(query.scope.tenantId, (tx) =>
+      tx.query<{ id: string; score: unknown }>(statement.text, statement.params),
+    );
+    return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
+  }
+
+  async getManyEmbedded(tenantId: string, ids: readonly string[]): Promise<EmbeddedMemory[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<MemoryRow & { embedding: unknown }>(
+        `SELECT ${MEMORY_COLUMNS}, embedding FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
+        [tenantId, [...ids]],
+      ),
+    );
+    return rows.map((row) => ({ ...toMemory(row), embedding: bytesToEmbedding(row.embedding) }));
+  }
+
+  async findNeighbours(tenantId: string, ids: readonly string[], span: number): Promise<Neighbourhood[]> {
+    if (ids.length === 0 || span < 1) return [];
+    // Each side walks the history index from the anchor outwards and stops after `span` rows.
+    const rows = await this.scope.tenant(tenantId, (tx) =>
+      tx.query<MemoryRow & { anchor_id: string; side: unknown }>(
+        `WITH anchors AS (
+           SELECT id, user_id, session_id, created_at, ordinal FROM memories
+           WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted
+         )
+         SELECT a.id AS anchor_id, n.*
+         FROM anchors a
+         CROSS JOIN LATERAL (
+           (SELECT -1 AS side, ${MEMORY_COLUMNS}, ordinal FROM memories
+            WHERE tenant_id = $1 AND session_id = a.session_id AND user_id = a.user_id AND NOT deleted
+              AND (created_at, ordinal) < (a.created_at, a.ordinal)
+            ORDER BY created_at DESC, ordinal DESC LIMIT $3)
+           UNION ALL
+           (SELECT 1 AS side, ${MEMORY_COLUMNS}, ordinal FROM memories
+            WHERE tenant_id = $1 AND session_id = a.session_id AND user_id = a.user_id AND NOT deleted
+              AND (created_at, ordinal) > (a.created_at, a.ordinal)
+            ORDER BY created_at, ordinal LIMIT $3)
+         ) n
+         ORDER BY a.id, n.created_at, n.ordinal`,
+        [tenantId, [...ids], Math.floor(span)],
+      ),
+    );
+    const byAnchor = new Map<string, { before: Memory[]; after: Memory[] }>(ids.map((id) => [id, { before: [], after: [] }]));
+    for (const row of rows) {
+      const turns = byAnchor.get(row.anchor_id);
+      if (turns === undefined) continue;
+      (toNumber(row.side) < 0 ? turns.before : turns.after).push(toMemory(row));
+    }
+    return [...byAnchor].map(([anchorId, turns]) => ({ anchorId, ...turns }));
+  }
+
   async listIds(tenantId: string, userId: string): Promise<string[]> {
     const rows = await this.scope.tenant(tenantId, (tx) =>
       tx.query<{ id: string }>(
@@ -211,5 +305,14 @@ export class SqlMemoryRepository implements MemoryRepository {
       ),
     );
     return rows.map((row) => row.id);
+  }
+
+  async listOwners(): Promise<MemoryOwner[]> {
+    const rows = await this.scope.system((tx) =>
+      tx.query<{ tenant_id: string; user_id: string }>(
+        'SELECT DISTINCT tenant_id, user_id FROM memories ORDER BY tenant_id, user_id',
+      ),
+    );
+    return rows.map((row) => ({ tenantId: row.tenant_id, userId: row.user_id }));
   }
 }

@@ -167,6 +167,18 @@ export class SqlTaskRepository implements TaskRepository {
     );
   }
 
+  async release(taskIds: readonly string[]): Promise<void> {
+    const ids = uuidsOnly(taskIds);
+    if (ids.length === 0) return;
+    await this.scope.system((tx) =>
+      tx.query(
+        `UPDATE write_tasks SET status = 'queued', attempts = GREATEST(attempts - 1, 0), updated_at = now()
+         WHERE task_id = ANY($1::uuid[]) AND status = 'processing'`,
+        [ids],
+      ),
+    );
+  }
+
   async findStale(before: Date, limit: number): Promise<PendingTaskRef[]> {
     const rows = await this.scope.system((tx) =>
       tx.query<{ task_id: string; tenant_id: string }>(

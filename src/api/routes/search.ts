@@ -46,7 +46,7 @@ export function searchRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       '/memory/search',
       {
         schema: {
-          summary: "Find a user's memories closest in meaning to a query",
+          summary: "Find a user's memories that answer a query, by meaning and by words",
           tags: ['search'],
           body: SearchBody,
           response: { 200: SearchResponse, 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
@@ -63,9 +63,19 @@ export function searchRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           ...(body.min_score === undefined ? {} : { minScore: body.min_score }),
           ...(body.created_after === undefined ? {} : { createdAfter: new Date(body.created_after) }),
           ...(body.created_before === undefined ? {} : { createdBefore: new Date(body.created_before) }),
+          context: body.context ?? 0,
         });
         deps.metrics.searches.inc();
-        return { results: results.map(({ memory, score }) => ({ ...memoryView(memory), score })) };
+        return {
+          results: results.map(({ memory, score, similarity, context }) => ({
+            ...memoryView(memory),
+            score,
+            similarity,
+            ...(body.context === undefined || body.context === 0
+              ? {}
+              : { context: context.map((turn) => ({ ...memoryView(turn.memory), offset: turn.offset })) }),
+          })),
+        };
       },
     );
   };

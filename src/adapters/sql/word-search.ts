@@ -1,0 +1,131 @@
+import type { WordQuery } from '../../ports/memory-retrieval.js';
+import { SqlParams, scopeConditions } from './scope-conditions.js';
+
+/**
+ * BM25's term-frequency saturation. A chat turn rarely repeats a word, so each word counts once
+ * (which spares unpacking every matched turn's terms) and K1 only shapes the length normalisation.
+ */
+const K1 = 1.2;
+/** BM25 length normalisation: 0 ignores a memory's length, 1 divides fully by it; chat turns are short, so a light touch. */
+const B = 0.4;
+
+export interface Statement {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
+/**
+ * Keeps letters and digits only: the words are joined into one text for `to_tsvector`, and the
+ * lexemes it gives back are joined into a `tsquery`, where punctuation would be syntax.
+ */
+function plainWords(words: readonly string[]): string {
+  return words
+    .flatMap((word) => word.normalize('NFKC').split(/[^\p{L}\p{N}]+/u))
+    .filter((word) => word !== '')
+    .join(' ');
+}
+
+/**
+ * A turn lends part of its score to the turns around it: in a conversation the answer often sits
+ * next to the turn that shares the question's words ("What did you adopt?" / "A puppy!"). A
+ * neighbour at distance d gets SPREAD × SPREAD_DECAY^(d-1) of the turn's score, and keeps the
+ * largest loan on top of its own score.
+ */
+const SPREAD = 0.7;
+const SPREAD_DECAY = 0.5;
+/** How many turns on each side of a matched turn receive a loan. */
+const SPREAD_SPAN = 2;
+/** How many of the best matches lend to their neighbours: the rest are too weak to matter. */
+const LENDERS = 100;
+
+/**
+ * One statement that ranks the scope's memories holding any of the words by Okapi BM25, with the
+ * document frequencies and the population of the scope itself: a word that is in every memory
+ * (a speaker's name, say) weighs almost nothing, a rare one a lot. The GIN index finds the
+ * candidates; stemming and stopwords are the English configuration's, as in the stored column.
+ * The best matches then lend score to their neighbours in the session's history (same user, in
+ * the scope), found by walking the history index. Null when no word is left to look for.
+ */
+export function wordSearchStatement(query: WordQuery): Statement | null {
+  const text = plainWords(query.words);
+  if (text === '' || query.limit < 1) return null;
+  const params = new SqlParams();
+  const scope = scopeConditions(query.scope, params).join(' AND ');
+  const words = params.add(text);
+  const limit = params.add(Math.floor(query.limit));
+  const tenant = params.add(query.scope.tenantId);
+  const neighbours = (side: 'before' | 'after') => {
+    const [comparison, order] = side === 'before' ? ['<', 'DESC'] : ['>', 'ASC'];
+    return `SELECT m.id, row_number() OVER (ORDER BY m.created_at ${order}, m.ordinal ${order}) AS distance, (${scope}) AS in_scope
+            FROM memories m
+            WHERE m.tenant_id = ${tenant} AND m.user_id = l.user_id AND m.session_id = l.session_id AND NOT m.deleted
+              AND (m.created_at, m.ordinal) ${comparison} (l.created_at, l.ordinal)
+            ORDER BY m.created_at ${order}, m.ordinal ${order}
+            LIMIT ${SPREAD_SPAN}`;
+  };
+  // The small CTEs are MATERIALIZED: computed once, rather than inlined into a loop by a planner
+  // that guesses their sizes badly.
+  return {
+    text: `WITH terms AS MATERIALIZED (
+             SELECT lexeme, to_tsquery('simple'::regconfig, lexeme) AS query
+             FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, ${words}))) found
+           ),
+           wanted AS MATERIALIZED (
+             SELECT to_tsquery('simple'::regconfig, string_agg(lexeme, ' | ')) AS query FROM terms
+           ),
+           matched AS (
+             SELECT m.id, m.search_terms, greatest(length(m.search_terms), 1)::float8 AS len
+             FROM memories m, wanted
+             WHERE ${scope} AND m.search_terms @@ wanted.query
+           ),
+           population AS MATERIALIZED (
+             SELECT count(*)::float8 AS n FROM memories m WHERE ${scope}
+           ),
+           occurrences AS (
+             SELECT matched.id, matched.len, terms.lexeme
+             FROM matched JOIN terms ON matched.search_terms @@ terms.query
+           ),
+           frequency AS MATERIALIZED (
+             SELECT lexeme, count(*)::float8 AS df FROM occurrences GROUP BY lexeme
+           ),
+           average AS MATERIALIZED (
+             SELECT avg(len) AS len FROM matched
+           ),
+           scored AS (
+             SELECT o.id,
+                    sum(ln(1 + (p.n - f.df + 0.5) / (f.df + 0.5))
+                        * ${K1 + 1} / (1 + ${K1} * (1 - ${B} + ${B} * o.len / a.len))) AS score
+             FROM occurrences o
+             JOIN frequency f USING (lexeme)
+             CROSS JOIN population p
+             CROSS JOIN average a
+             GROUP BY o.id
+           ),
+           lenders AS (
+             SELECT s.id, s.score, m.user_id, m.session_id, m.created_at, m.ordinal
+             FROM (SELECT id, score FROM scored ORDER BY score DESC, id LIMIT ${LENDERS}) s
+             JOIN memories m ON m.tenant_id = ${tenant} AND m.id = s.id
+           ),
+           loans AS (
+             SELECT n.id, ${SPREAD} * power(${SPREAD_DECAY}, n.distance - 1) * l.score AS loan
+             FROM lenders l
+             CROSS JOIN LATERAL (
+               (${neighbours('before')})
+               UNION ALL
+               (${neighbours('after')})
+             ) n
+             WHERE n.in_scope
+           ),
+           combined AS (
+             SELECT id, score, 0::float8 AS loan FROM scored
+             UNION ALL
+             SELECT id, 0::float8, loan FROM loans
+           )
+           SELECT id, max(score) + max(loan) AS score
+           FROM combined
+           GROUP BY id
+           ORDER BY score DESC, id
+           LIMIT ${limit}`,
+    params: params.values,
+  };
+}

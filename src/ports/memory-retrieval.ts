@@ -1,0 +1,29 @@
+import type { SearchScope } from '../domain/filters.js';
+import type { Memory } from '../domain/memory.js';
+
+/** A lexical search: memories of the scope that contain any of the words. */
+export interface WordQuery {
+  readonly scope: SearchScope;
+  /**
+   * The query's content words, as typed (the store stems them). Any one of them is enough for a
+   * memory to match: recall first, ranking decides.
+   */
+  readonly words: readonly string[];
+  /** How many matches at most. */
+  readonly limit: number;
+}
+
+export interface WordMatch {
+  readonly id: string;
+  /** BM25 relevance over the user's memories: higher is better, unbounded, only for ranking. */
+  readonly score: number;
+}
+
+/** The turns around one memory in its session (same user), in history order. */
+export interface Neighbourhood {
+  readonly anchorId: string;
+  /** Up to `span` turns right before the memory, oldest first. */
+  readonly before: readonly Memory[];
+  /** Up to `span` turns right after the memory, oldest first. */
+  readonly after: readonly Memory[];
+}
