@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
+import Fastify, { LogController, type FastifyRequest } from 'fastify';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ApiDeps, ApiOptions } from './deps.js';
 import { sendError } from './errors.js';
 import { assertSafeJson } from './input-guard.js';
+import { LoadShedder } from './load-shedding.js';
 import { requireApiKey } from './principal.js';
 import { memoryRoutes } from './routes/memory.js';
 import { operationRoutes } from './routes/operations.js';
@@ -35,13 +35,19 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
     loggerInstance: deps.logger,
     bodyLimit: options.bodyLimitBytes,
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    // Per-request lines would log at the rate of traffic; metrics cover requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', null);
+  // First of the request hooks: a request over the cap costs nothing more.
+  const shedder = new LoadShedder(options.maxInFlightRequests ?? 1_024, OPEN_ROUTES);
+  app.addHook('onRequest', async (request) => shedder.admit(request));
+  app.addHook('onResponse', async (request) => shedder.release(request));
+  app.addHook('onRequestAbort', async (request) => shedder.release(request));
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((_request, reply) =>
     reply.status(404).send({ error: { code: 'route_not_found', message: 'no such endpoint' } }),

@@ -26,4 +26,6 @@ export interface ApiOptions {
   readonly rateLimitPerMinute: number;
   /** Origins allowed by CORS; empty turns CORS off. */
   readonly corsOrigins: readonly string[];
+  /** Requests handled at once; more get 503 `overloaded`. Default 1,024. */
+  readonly maxInFlightRequests?: number;
 }

@@ -71,7 +71,8 @@ function fromFastifyError(error: FastifyError): ErrorResponse | null {
 export function toErrorResponse(error: unknown, logger: FastifyBaseLogger): ErrorResponse {
   if (isDomainError(error)) {
     const status = STATUS_BY_KIND[error.kind];
-    if (status >= 500) logger.warn({ err: error, code: error.code }, 'request failed');
+    // Shed requests are counted by the metrics; a log line each would add load when there is too much.
+    if (status >= 500 && error.code !== 'overloaded') logger.warn({ err: error, code: error.code }, 'request failed');
     const message = status === 500 ? 'an internal error occurred' : error.message;
     const details = status >= 500 ? undefined : error.details;
     return { status, body: { error: { code: error.code, message, ...(details === undefined ? {} : { details }) } } };

@@ -9,7 +9,11 @@ export type QueueConfig = { readonly kind: 'redis'; readonly url: string } | { r
 export type VectorStoreConfig = { readonly kind: 'chroma'; readonly url: string } | { readonly kind: 'embedded-chroma' };
 
 export type EmbedderConfig =
-  | { readonly kind: 'use-lite'; readonly threads: number }
+  | {
+      readonly kind: 'use-lite';
+      /** Worker threads per model copy; 0 runs it on the main thread. Default 1 (ENGRAM_EMBED_THREADS). */
+      readonly threads: number;
+    }
   | {
       readonly kind: 'openai';
       readonly url: string;
@@ -32,6 +36,10 @@ export interface HttpConfig {
   readonly rateLimitPerMinute: number;
   /** Origins allowed by CORS; empty (the default) turns CORS off. */
   readonly corsOrigins: readonly string[];
+  /** Requests handled at once (health and metrics aside); more are shed with 503 `overloaded`. Default 1,024. */
+  readonly maxInFlightRequests: number;
+  /** Accepted writes not yet stored; beyond it new writes are shed with 503 `overloaded`. Default 100,000. */
+  readonly maxPendingWrites: number;
 }
 
 export interface WorkerConfig {
@@ -39,6 +47,11 @@ export interface WorkerConfig {
   readonly concurrency: number;
   /** A pending task untouched this long is driven again by recovery. Default 30 s. */
   readonly recoverAfterMs: number;
+  /**
+   * How often a worker compares the stores and repairs drift (as `engram doctor --fix` does);
+   * 0, the default, leaves it to the operator: every worker would run it, and it lists every user.
+   */
+  readonly reconcileIntervalMs: number;
 }
 
 export interface EngramConfig {

@@ -88,7 +88,8 @@ function piiEntities(reader: Reader): readonly PiiEntityType[] {
 function embedder(reader: Reader): EmbedderConfig {
   const kind = reader.oneOf('ENGRAM_EMBEDDER', ['use-lite', 'openai'] as const, 'use-lite');
   if (kind === 'use-lite') {
-    return { kind, threads: reader.integer('ENGRAM_EMBED_THREADS', 0, 0, 16) };
+    // One thread by default: on the main thread every model call stalls the API for its length.
+    return { kind, threads: reader.integer('ENGRAM_EMBED_THREADS', 1, 0, 16) };
   }
   const url = reader.url('ENGRAM_EMBED_URL', reader.text('ENGRAM_EMBED_URL'), ['http:', 'https:']);
   const model = reader.text('ENGRAM_EMBED_MODEL');
@@ -127,6 +128,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
       bodyLimitBytes: reader.integer('ENGRAM_BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
       rateLimitPerMinute: reader.integer('ENGRAM_RATE_LIMIT_PER_MINUTE', 6_000, 1, 10_000_000),
       corsOrigins,
+      maxInFlightRequests: reader.integer('ENGRAM_MAX_IN_FLIGHT_REQUESTS', 1_024, 1, 1_000_000),
+      maxPendingWrites: reader.integer('ENGRAM_MAX_PENDING_WRITES', 100_000, 1, 1_000_000_000),
     },
     bootstrapApiKey: reader.secret('ENGRAM_API_KEY') ?? null,
     dataDir: resolve(cwd, reader.text('ENGRAM_DATA_DIR') ?? '.engram'),
@@ -141,6 +144,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
     worker: {
       concurrency: reader.integer('ENGRAM_WORKER_CONCURRENCY', 4, 1, 256),
       recoverAfterMs: reader.integer('ENGRAM_RECOVER_AFTER_MS', 30_000, 1_000, 86_400_000),
+      reconcileIntervalMs: reader.integer('ENGRAM_RECONCILE_INTERVAL_MS', 0, 0, 86_400_000),
     },
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };

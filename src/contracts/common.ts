@@ -18,6 +18,9 @@ export const MetadataValue = Type.Union([
   Type.Boolean(),
 ]);
 export const Metadata = Type.Record(Type.String({ pattern: METADATA_KEY_PATTERN }), MetadataValue, {
+  // A record with a key pattern only checks keys that match it: without this, a key such as
+  // `$ne` or `__proto__` would pass with any value at all.
+  additionalProperties: false,
   maxProperties: MAX_METADATA_KEYS,
   description: `Flat key/value pairs (string, number or boolean), at most ${MAX_METADATA_KEYS} keys.`,
 });

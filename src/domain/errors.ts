@@ -81,3 +81,10 @@ export class EmbeddingModelMismatchError extends DomainError {
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
 }
+
+/** Engram has more work than it can take right now: shed it rather than grow without bound. */
+export class OverloadedError extends DomainError {
+  constructor(reason: string, details?: unknown) {
+    super('unavailable', 'overloaded', `engram is overloaded (${reason}); try again shortly`, { details });
+  }
+}

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { isDomainError } from '../domain/errors.js';
-import { createKey, listKeys, migrate, redactStdin, revokeKey, runUntilSignalled, type Output } from './commands.js';
+import { createKey, doctor, listKeys, migrate, redactStdin, revokeKey, runUntilSignalled, type Output } from './commands.js';
 import { createLogger } from './logger.js';
 
 const USAGE = `usage: engram <command>
@@ -15,6 +15,7 @@ const USAGE = `usage: engram <command>
   keys list
   keys revoke ID
   redact [--json]             redact stdin, one document per line
+  doctor [--fix] [--json]     compare Postgres and Chroma per user; --fix repairs missing and orphan vectors
 
 Configuration comes from the environment: see the README.`;
 
@@ -35,6 +36,7 @@ async function main(argv: readonly string[]): Promise<void> {
       tenant: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean', default: false },
+      fix: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -58,6 +60,8 @@ async function main(argv: readonly string[]): Promise<void> {
       return migrate(config, logger);
     case 'redact':
       return redactStdin(config, values.json, out);
+    case 'doctor':
+      return doctor(config, logger, values.fix, values.json, out);
     case 'keys':
       if (subcommand === 'create') {
         if (values.tenant === undefined) fail('keys create needs --tenant T', 2);

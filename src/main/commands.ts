@@ -1,9 +1,10 @@
 import { createInterface } from 'node:readline';
 import type { EngramConfig } from '../config/config.js';
-import { ValidationError } from '../domain/errors.js';
+import { DomainError, ValidationError } from '../domain/errors.js';
 import type { Logger } from '../ports/logger.js';
 import { ApiKeyService } from '../services/api-keys.js';
-import { openMetadataStore, openRedactor } from './adapters.js';
+import { StoreReconciler, type DriftReport } from '../services/reconcile-stores.js';
+import { openMetadataStore, openRedactor, openVectorStore } from './adapters.js';
 import { startNode, type NodeRoles } from './node.js';
 import { Resources } from './resources.js';
 
@@ -93,5 +94,55 @@ export async function redactStdin(config: EngramConfig, json: boolean, out: Outp
   for await (const line of lines) {
     const redaction = redactor.redact(line);
     out(json ? JSON.stringify({ text: redaction.text, entities: redaction.entities }) : redaction.text);
+  }
+}
+
+function printDrift(report: DriftReport, out: Output): void {
+  out(`users checked:   ${report.ownersChecked}`);
+  out(`missing vectors: ${report.missingVectors}`);
+  out(`orphan vectors:  ${report.orphanVectors}`);
+  out(`stuck tasks:     ${report.stuckTasks}`);
+  for (const drift of report.drifts) {
+    out(`  tenant ${drift.tenantId} user ${drift.userId}:`);
+    if (drift.missingVectors.length > 0) out(`    missing: ${drift.missingVectors.join(' ')}`);
+    if (drift.orphanVectors.length > 0) out(`    orphans: ${drift.orphanVectors.join(' ')}`);
+  }
+}
+
+/**
+ * Compares the memories in Postgres with the vectors in Chroma, user by user, and with `fix`
+ * repairs what differs. Fails (exit 1) when drift is found and not repaired, so scripts notice.
+ */
+export async function doctor(config: EngramConfig, logger: Logger, fix: boolean, json: boolean, out: Output): Promise<void> {
+  const resources = new Resources(logger);
+  try {
+    const metadata = await openMetadataStore(config, logger, resources);
+    await metadata.migrate();
+    const vectorStore = await openVectorStore(config, logger, resources);
+    const reconciler = new StoreReconciler({
+      memories: metadata.memories,
+      vectorStore,
+      tasks: metadata.tasks,
+      logger,
+      // Twice the recovery delay: recovery should have driven a task again by then.
+      stuckAfterMs: Math.max(60_000, config.worker.recoverAfterMs * 2),
+    });
+    if (fix) {
+      const report = await reconciler.repair();
+      if (json) out(JSON.stringify(report));
+      else {
+        printDrift(report, out);
+        out(`repaired: ${report.restored} vectors restored, ${report.removed} orphans removed`);
+      }
+      return;
+    }
+    const report = await reconciler.inspect();
+    if (json) out(JSON.stringify(report));
+    else printDrift(report, out);
+    if (report.drifts.length > 0) {
+      throw new DomainError('conflict', 'stores_drifted', 'the stores disagree; run `engram doctor --fix` to repair them');
+    }
+  } finally {
+    await resources.closeAll();
   }
 }

@@ -6,6 +6,7 @@ import type { JobQueue, WriteJob } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { NewWriteTask, TaskRepository, AcceptedTask } from '../ports/metadata-store.js';
 import type { Redactor } from '../ports/redactor.js';
+import type { WriteBacklog } from './write-backlog.js';
 import type { AcceptedWrite, WriteRequest } from './write-request.js';
 
 /** Tasks handed to one job: the worker embeds them in one batch. */
@@ -18,6 +19,8 @@ export interface WriteAcceptorDeps {
   /** Null when redaction is off. */
   readonly redactor: Redactor | null;
   readonly logger: Logger;
+  /** Refuses writes while too many wait to be stored. Default: no limit. */
+  readonly backlog?: WriteBacklog;
 }
 
 /**
@@ -34,6 +37,7 @@ export class WriteAcceptor {
       draft: this.draft(principal.tenantId, request, now),
       idempotencyKey: idempotencyKey === null ? null : requests.length === 1 ? idempotencyKey : `${idempotencyKey}#${index}`,
     }));
+    await this.deps.backlog?.reserve(tasks.length);
     const accepted = await this.deps.tasks.accept(tasks);
     await this.wake(accepted.filter((task) => !task.replayed));
     return accepted.map((task) => ({ id: task.memoryId, taskId: task.taskId }));

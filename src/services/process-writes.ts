@@ -5,7 +5,8 @@ import type { Embedder } from '../ports/embedder.js';
 import type { WriteJob } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { MemoryRepository, TaskRepository } from '../ports/metadata-store.js';
-import type { VectorRecord, VectorStore } from '../ports/vector-store.js';
+import type { VectorStore } from '../ports/vector-store.js';
+import { vectorRecord } from './vector-record.js';
 
 export interface WriteProcessorDeps {
   readonly tasks: TaskRepository;
@@ -24,17 +25,9 @@ interface AppliedWrite {
 
 type PendingTask = WriteTask & { readonly draft: NonNullable<WriteTask['draft']> };
 
-function vectorRecord(memory: EmbeddedMemory): VectorRecord {
-  return {
-    id: memory.id,
-    tenantId: memory.tenantId,
-    userId: memory.userId,
-    sessionId: memory.sessionId,
-    role: memory.role,
-    createdAt: memory.createdAt,
-    metadata: memory.metadata,
-    embedding: memory.embedding,
-  };
+/** An outage of a dependency, as opposed to a fault of the write itself. */
+function isOutage(error: unknown): boolean {
+  return isDomainError(error) && error.kind === 'unavailable';
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -79,11 +72,33 @@ export class WriteProcessor {
     try {
       await this.processTasks(runnable);
     } catch (error) {
+      if (isOutage(error)) return this.handBack(runnable, error);
       if (runnable.length === 1 || (isDomainError(error) && error.retryable)) throw error;
       // One bad write must not hold back the others of its job: retry them one by one.
       this.deps.logger.warn({ err: error, tasks: runnable.length }, 'batch failed; processing its writes one by one');
-      for (const task of runnable) await this.processTasks([task]);
+      for (const task of runnable) {
+        try {
+          await this.processTasks([task]);
+        } catch (single) {
+          if (isOutage(single)) return this.handBack(runnable, single);
+          throw single;
+        }
+      }
     }
+  }
+
+  /**
+   * A dependency is away (or misconfigured): nothing is wrong with these writes, so their attempt
+   * is not counted and they wait, however long the outage lasts. Throws so the queue backs off.
+   */
+  private async handBack(tasks: readonly PendingTask[], outage: unknown): Promise<never> {
+    try {
+      // Only tasks still processing are released: those the job already finished stay finished.
+      await this.deps.tasks.release(tasks.map((task) => task.taskId));
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'could not hand writes back; recovery will drive them again');
+    }
+    throw outage;
   }
 
   private async processTasks(tasks: readonly PendingTask[]): Promise<void> {
@@ -94,12 +109,16 @@ export class WriteProcessor {
       const inWriteOrder = tasks
         .map((task, index) => ({ task, embedding: embeddings[index] }))
         .sort((a, b) => a.task.seq - b.task.seq);
-      for (const { task, embedding } of inWriteOrder) {
+      const memories = inWriteOrder.map(({ task, embedding }): EmbeddedMemory => {
         if (embedding === undefined) throw new Error('embedder returned fewer vectors than texts');
-        const memory: EmbeddedMemory = { ...task.draft, version: task.seq, updatedAt: now, embedding };
-        const outcome = await this.deps.memories.apply(memory);
-        if (outcome.applied) applied.push({ memory, previousUserId: outcome.previousUserId });
-      }
+        return { ...task.draft, version: task.seq, updatedAt: now, embedding };
+      });
+      // One transaction for the whole batch, with the same outcomes as applying them one by one.
+      const outcomes = await this.deps.memories.applyMany(memories);
+      memories.forEach((memory, index) => {
+        const outcome = outcomes[index];
+        if (outcome?.applied === true) applied.push({ memory, previousUserId: outcome.previousUserId });
+      });
       await this.syncVectors(applied);
       await this.deps.tasks.complete(tasks.map((task) => task.taskId));
     } catch (error) {

@@ -13,6 +13,8 @@ interface MemoryBody {
   created_at: string;
   metadata: Record<string, unknown>;
   score?: number;
+  similarity?: number;
+  context?: (MemoryBody & { offset: number })[];
 }
 interface SearchBody {
   results: MemoryBody[];
@@ -185,6 +187,60 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.equal(after2020.length, 2);
       const strict = await search({ query: 'hiking', user_id: user, min_score: 0.99 });
       assert.equal(strict.length, 0);
+    });
+
+    it('finds a memory by an exact rare word, fusing meaning and words into a score in [0, 1]', async () => {
+      const user = `user-${randomUUID()}`;
+      await rememberAll([
+        { user_id: user, session_id: 's1', text: 'The wifi network at the cabin is called Quokkanet' },
+        { user_id: user, session_id: 's2', text: 'We love the cabin by the lake in summer' },
+        { user_id: user, session_id: 's3', text: 'The internet at home is slow' },
+      ]);
+      const results = await search({ query: 'quokkanet', user_id: user });
+      assert.equal(results[0]?.text, 'The wifi network at the cabin is called Quokkanet');
+      for (const result of results) {
+        assert.ok((result.score ?? -1) >= 0 && (result.score ?? 2) <= 1);
+        assert.ok(typeof result.similarity === 'number' && result.similarity >= -1 && result.similarity <= 1);
+      }
+    });
+
+    it('applies min_score to the similarity of meaning, not to the fused rank', async () => {
+      const user = `user-${randomUUID()}`;
+      await rememberAll([
+        { user_id: user, session_id: 's', text: 'I keep bees on the roof of my building' },
+        { user_id: user, session_id: 's', text: 'Quarterly tax forms are due in April' },
+      ]);
+      const all = await search({ query: 'beekeeping hobby', user_id: user, min_score: -1 });
+      assert.equal(all.length, 2);
+      const floor = Math.max(...all.map((result) => result.similarity ?? 0));
+      const kept = await search({ query: 'beekeeping hobby', user_id: user, min_score: floor });
+      assert.ok(kept.length >= 1);
+      assert.ok(kept.every((result) => (result.similarity ?? -2) >= floor));
+      assert.deepEqual(await search({ query: 'beekeeping hobby', user_id: user, min_score: 1 }), []);
+    });
+
+    it('returns the neighbouring turns of each result in order, within its session only', async () => {
+      const user = `user-${randomUUID()}`;
+      const start = Date.parse('2024-06-01T10:00:00Z');
+      const turns = ['How was your weekend?', 'I went sailing on the fjord', 'Did you catch anything?', 'A small cod', 'Nice!'];
+      await rememberAll([
+        ...turns.map((text, minute) => ({ user_id: user, session_id: 'chat', text, created_at: new Date(start + minute * 60_000).toISOString() })),
+        { user_id: user, session_id: 'other', text: 'Unrelated note', created_at: new Date(start + 90_000).toISOString() },
+      ]);
+      const [hit] = await search({ query: 'sailing fjord', user_id: user, session_id: 'chat', top_k: 1, context: 2 });
+      assert.equal(hit?.text, 'I went sailing on the fjord');
+      assert.deepEqual(
+        hit?.context?.map((turn) => [turn.offset, turn.text]),
+        [
+          [-1, 'How was your weekend?'],
+          [1, 'Did you catch anything?'],
+          [2, 'A small cod'],
+        ],
+      );
+      const [plain] = await search({ query: 'sailing fjord', user_id: user, top_k: 1 });
+      assert.equal(plain?.context, undefined);
+      const tooWide = await client.request<ErrorBody>('POST', '/memory/search', { query: 'x', user_id: user, context: 6 });
+      assert.equal(tooWide.status, 400);
     });
 
     it('forgets a deleted memory in get and search, and a whole erased user', async () => {

@@ -10,6 +10,9 @@ export interface TestRedis {
   readonly password: string;
   /** Stops the server (SIGKILL when `crash`) and starts a new, empty one on the same port. */
   restartEmpty(): Promise<void>;
+  /** Kills the server and keeps it down until `start`, which brings up an empty one on the same port. */
+  crash(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +59,8 @@ export async function startTestRedis(): Promise<TestRedis> {
       await kill();
       await launch();
     },
+    crash: kill,
+    start: launch,
     stop: kill,
   };
 }

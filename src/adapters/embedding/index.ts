@@ -1,4 +1,4 @@
-export { EmbedderBadResponseError, EmbedderRejectedError } from './errors.js';
+export { EmbedderBadResponseError, EmbedderMisconfiguredError, EmbedderRejectedError } from './errors.js';
 export { createOpenAiEmbedder, type OpenAiEmbedderOptions } from './openai-embedder.js';
 export { withQueryCache, type QueryCacheOptions } from './query-cache.js';
 export { createUseLiteEmbedder, type UseLiteEmbedderOptions } from './use-lite-embedder.js';

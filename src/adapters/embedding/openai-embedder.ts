@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DependencyUnavailableError, isDomainError, ValidationError } from '../../domain/errors.js';
 import type { Embedder } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
-import { EmbedderBadResponseError, EmbedderRejectedError } from './errors.js';
+import { EmbedderBadResponseError, EmbedderMisconfiguredError, EmbedderRejectedError, INPUT_REFUSAL_STATUSES } from './errors.js';
 import { parseEmbeddingsResponse } from './openai-response.js';
 import { prepareText } from './text-limits.js';
 
@@ -69,7 +69,8 @@ export async function createOpenAiEmbedder(options: OpenAiEmbedderOptions): Prom
     if (response.status === 408 || response.status === 429 || response.status >= 500) {
       throw unavailable(`status ${response.status}`);
     }
-    if (!response.ok) throw new EmbedderRejectedError(response.status);
+    if (INPUT_REFUSAL_STATUSES.has(response.status)) throw new EmbedderRejectedError(response.status);
+    if (!response.ok) throw new EmbedderMisconfiguredError(response.status);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -87,7 +88,9 @@ export async function createOpenAiEmbedder(options: OpenAiEmbedderOptions): Prom
         logger.debug({ texts: texts.length, ms: Math.round(performance.now() - began) }, 'embedded a batch');
         return vectors;
       } catch (error) {
-        if (!isDomainError(error) || !error.retryable || tried >= retries) throw error;
+        // A misconfiguration stays until an operator fixes it: asking again at once cannot help.
+        const worthRetrying = isDomainError(error) && error.retryable && !(error instanceof EmbedderMisconfiguredError);
+        if (!worthRetrying || tried >= retries) throw error;
         const delayMs = retryDelayMs * 2 ** tried;
         logger.warn(
           { endpoint: where, attempt: tried + 1, reason: reasonOf(error), delayMs },

@@ -133,13 +133,28 @@ describe('the OpenAI-compatible embedder', () => {
     assert.equal(server.requests.length, 3);
   });
 
-  it('turns a 401 into embedder_rejected with the status, without retrying', async () => {
+  it('turns a 401 into embedder_misconfigured, an outage worth waiting for, without retrying at once', async () => {
     server.plan(() => ({ status: 401, body: { error: { message: 'invalid key for input "hello"' } } }));
     const embedder = await start({ dimensions: DIMENSIONS, apiKey: 'wrong' });
     await assert.rejects(embedder.embed(['hello']), (error: unknown) => {
       assert.ok(error instanceof Error);
+      assert.equal((error as { code?: unknown }).code, 'embedder_misconfigured');
+      assert.equal((error as { kind?: unknown }).kind, 'unavailable');
+      assert.deepEqual((error as { details?: unknown }).details, { dependency: 'embedder', status: 401 });
+      assert.equal((error as { retryable?: unknown }).retryable, true);
+      assert.doesNotMatch(error.message, /hello/);
+      return true;
+    });
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('turns a 400 into embedder_rejected, a refusal of the input that no retry changes', async () => {
+    server.plan(() => ({ status: 400, body: { error: { message: 'cannot embed "hello"' } } }));
+    const embedder = await start({ dimensions: DIMENSIONS });
+    await assert.rejects(embedder.embed(['hello']), (error: unknown) => {
+      assert.ok(error instanceof Error);
       assert.equal((error as { code?: unknown }).code, 'embedder_rejected');
-      assert.deepEqual((error as { details?: unknown }).details, { status: 401 });
+      assert.deepEqual((error as { details?: unknown }).details, { status: 400 });
       assert.equal((error as { retryable?: unknown }).retryable, false);
       assert.doesNotMatch(error.message, /hello/);
       return true;
@@ -197,7 +212,7 @@ describe('the OpenAI-compatible embedder', () => {
     const embedder = await start({ apiKey: API_KEY, logger });
     await embedder.embed(['hello', 'world']);
     server.plan(() => ({ status: 401, body: {} }));
-    await assert.rejects(embedder.embed(['hello']), { code: 'embedder_rejected' });
+    await assert.rejects(embedder.embed(['hello']), { code: 'embedder_misconfigured' });
     assert.ok(lines.length >= 4, `only ${lines.length} log lines`);
     assert.ok(lines.some((line) => line.includes('retrying')));
     for (const line of lines) assert.ok(!line.includes(API_KEY), line);
