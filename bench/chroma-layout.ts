@@ -1,9 +1,9 @@
-// Compares two layouts of the vector store on a local Chroma, with the same vectors:
-//   per-user  — one collection per (tenant, user), queried through ChromaVectorStore;
-//   shared    — one collection for everyone, queried with a `where` on the user;
-//   buckets   — users spread over a few collections, queried with a `where` on the user.
-// Reports ingest time, top-10 query latency, the server's RSS and its disk use, plus what the
-// chromadb JS client costs over plain fetch and what an owner guard in `where` would cost.
+// Compares layouts of the vector store on a local Chroma, with the same vectors:
+//   per-user  — Engram's ChromaVectorStore as it is (hashed buckets with an owner-key filter, and
+//               dedicated collections for large users; the name stays from the first layout);
+//   shared    — one collection for everyone, queried with a `where` on tenant and user, or on one owner key;
+//   buckets   — users spread over a few collections, queried the same two ways.
+// Reports ingest time, top-10 query latency, the server's RSS and its disk use.
 //
 //   node --import tsx bench/chroma-layout.ts [users=1000] [vectorsPerUser=100] [dimensions=512] [layouts=per-user,shared,buckets]
 // (BUCKETS=32 sets the bucket count of the third layout: users hashed over a few collections.)
@@ -13,11 +13,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChromaClient } from 'chromadb';
 import pino from 'pino';
 import { startChromaProcess, type ChromaProcess } from '../src/adapters/chroma/chroma-process.js';
 import { ChromaVectorStore } from '../src/adapters/chroma/chroma-vector-store.js';
-import { userCollectionName } from '../src/adapters/chroma/collection-name.js';
 import { encodeEmbedding } from '../src/adapters/chroma/upsert-body.js';
 import type { VectorRecord } from '../src/ports/vector-store.js';
 
@@ -109,19 +107,6 @@ async function perUserLayout(chroma: ChromaProcess, dataDir: string): Promise<vo
   );
   console.log(`per-user: server RSS idle ${idleRss} MiB, after ingest and queries ${rssMiB(chroma.pid)} MiB, disk ${diskMiB(dataDir)} MiB`);
 
-  // What the official client costs over fetch, on the same collection and query.
-  const client = new ChromaClient({ path: chroma.url });
-  const userId = pick(userIds);
-  const collection = await client.getCollection({ name: userCollectionName(tenantId, userId) });
-  const embedding = Array.from(randomUnitVector());
-  console.log(
-    `client:   chromadb JS client query      ${await latencies(() => collection.query({ queryEmbeddings: [embedding], nResults: 10, include: ['distances'] }))}`,
-  );
-  console.log(
-    `client:   ChromaVectorStore query       ${await latencies(() =>
-      store.query({ scope: { tenantId, userId }, embedding: Float32Array.from(embedding), topK: 10 }),
-    )}`,
-  );
 }
 
 /** Users spread over `buckets` collections by a hash of the user; queries filter on the user. */
@@ -143,7 +128,7 @@ const filteredLayout = (buckets: number) => async (chroma: ChromaProcess, dataDi
       await post(`${base}/${id}/upsert`, {
         ids: inBucket.map((record) => record.id),
         embeddings: inBucket.map((record) => encodeEmbedding(record.embedding)),
-        metadatas: inBucket.map((record) => ({ tenant_id: record.tenantId, user_id: record.userId, session_id: 's' })),
+        metadatas: inBucket.map((record) => ({ tenant_id: record.tenantId, user_id: record.userId, owner: record.userId, session_id: 's' })),
       });
     }
   }
@@ -161,6 +146,12 @@ const filteredLayout = (buckets: number) => async (chroma: ChromaProcess, dataDi
     `${label} top-10 where tenant and user  ${await latencies(() => {
       const userId = pick(userIds);
       return query(bucketOf(userId), { $and: [{ tenant_id: tenantId }, { user_id: userId }] })();
+    })}`,
+  );
+  console.log(
+    `${label} top-10 where one owner key    ${await latencies(() => {
+      const userId = pick(userIds);
+      return query(bucketOf(userId), { owner: userId })();
     })}`,
   );
   console.log(`${label} server RSS idle ${idleRss} MiB, after ingest and queries ${rssMiB(chroma.pid)} MiB, disk ${diskMiB(dataDir)} MiB`);

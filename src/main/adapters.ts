@@ -61,6 +61,22 @@ export async function openEmbedder(config: EngramConfig, logger: Logger, resourc
   return resources.add('embedder', embedder, (opened) => opened.close());
 }
 
+/**
+ * The embedder of search queries. When this process also runs the worker, the bundled model gets
+ * a second copy for queries (about 30 MB), so a query never waits behind a batch of writes.
+ */
+export async function openQueryEmbedder(
+  config: EngramConfig,
+  logger: Logger,
+  resources: Resources,
+  shared: Embedder,
+  alsoWorker: boolean,
+): Promise<Embedder> {
+  if (config.embedder.kind !== 'use-lite' || !alsoWorker) return queryEmbedderOf(shared);
+  const own = await createUseLiteEmbedder({ logger, threads: config.embedder.threads });
+  return queryEmbedderOf(resources.add('query embedder', own, (opened) => opened.close()));
+}
+
 /** Search queries repeat: they go through a cache in front of the model. */
 export function queryEmbedderOf(embedder: Embedder): Embedder {
   return withQueryCache(embedder, { maxEntries: 10_000 });

@@ -10,8 +10,11 @@ import { WriteProcessor } from '../services/process-writes.js';
 import { MemoryReader } from '../services/read-memories.js';
 import { WriteRecovery } from '../services/recover-writes.js';
 import { MemorySearch } from '../services/search-memories.js';
+import { StoreReconciler } from '../services/reconcile-stores.js';
+import { WriteBacklog } from '../services/write-backlog.js';
+import { ReconcileLoop } from '../worker/reconcile-loop.js';
 import { WriteWorker } from '../worker/write-worker.js';
-import { openEmbedder, openMetadataStore, openQueue, openRedactor, openVectorStore, queryEmbedderOf } from './adapters.js';
+import { openEmbedder, openMetadataStore, openQueryEmbedder, openQueue, openRedactor, openVectorStore } from './adapters.js';
 import { Resources } from './resources.js';
 
 export interface NodeRoles {
@@ -54,6 +57,15 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
       resources.add('worker', worker, (started) => started.close());
       // In-process queues start empty: every pending write of an earlier run is driven again now.
       await worker.start({ recoverPendingNow: config.queue.kind === 'in-process' });
+      if (config.worker.reconcileIntervalMs > 0) {
+        const loop = new ReconcileLoop({
+          reconciler: new StoreReconciler({ memories: metadata.memories, vectorStore, tasks: metadata.tasks, logger }),
+          logger,
+          intervalMs: config.worker.reconcileIntervalMs,
+        });
+        resources.add('reconciler', loop, (started) => started.stop());
+        loop.start();
+      }
     }
 
     let url: string | null = null;
@@ -63,8 +75,18 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
       const app = await buildApp(
         {
           apiKeys,
-          writes: new WriteAcceptor({ tasks: metadata.tasks, queue, redactor: openRedactor(config), logger }),
-          search: new MemorySearch({ memories: metadata.memories, vectorStore, embedder: queryEmbedderOf(embedder) }),
+          writes: new WriteAcceptor({
+            tasks: metadata.tasks,
+            queue,
+            redactor: openRedactor(config),
+            logger,
+            backlog: new WriteBacklog({ tasks: metadata.tasks, maxPending: config.http.maxPendingWrites }),
+          }),
+          search: new MemorySearch({
+            memories: metadata.memories,
+            vectorStore,
+            embedder: await openQueryEmbedder(config, logger, resources, embedder, roles.worker),
+          }),
           reader: new MemoryReader({ memories: metadata.memories, tasks: metadata.tasks }),
           eraser: new MemoryEraser({ memories: metadata.memories, vectorStore }),
           health: new HealthCheck([

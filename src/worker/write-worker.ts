@@ -2,13 +2,19 @@ import type { JobConsumer, JobQueue } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { WriteProcessor } from '../services/process-writes.js';
 import type { WriteRecovery } from '../services/recover-writes.js';
+import { JobCoalescer } from './job-coalescer.js';
+
+/** Tasks processed together at most: one model batch of the bundled embedder. */
+const TASKS_PER_RUN = 64;
+/** Jobs held per run slot; jobs of single writes merge up to this many. */
+const JOBS_TAKEN_PER_RUN = 16;
 
 export interface WriteWorkerDeps {
   readonly queue: JobQueue;
   readonly processor: WriteProcessor;
   readonly recovery: WriteRecovery;
   readonly logger: Logger;
-  /** Jobs processed at once. */
+  /** Runs (of one or more merged jobs) processed at once. */
   readonly concurrency: number;
 }
 
@@ -24,8 +30,14 @@ export class WriteWorker {
 
   /** Starts consuming; `recoverPendingNow` re-drives every pending write at once (embedded boot). */
   async start(options: { readonly recoverPendingNow: boolean }): Promise<void> {
-    this.consumer = this.deps.queue.consume((job) => this.deps.processor.process(job), {
+    const coalescer = new JobCoalescer({
+      run: (job) => this.deps.processor.process(job),
+      maxTasks: TASKS_PER_RUN,
       concurrency: this.deps.concurrency,
+    });
+    // More jobs are taken than run at once, so that small ones wait together and merge.
+    this.consumer = this.deps.queue.consume((job) => coalescer.process(job), {
+      concurrency: this.deps.concurrency * JOBS_TAKEN_PER_RUN,
     });
     if (options.recoverPendingNow) await this.deps.recovery.recoverOlderThan(new Date(Date.now() + 1_000));
     this.deps.recovery.start();

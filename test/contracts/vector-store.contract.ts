@@ -118,6 +118,19 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
         assert.deepEqual(await ids(owner), ['mine']);
       });
 
+      it('keeps the same memory id of two tenants apart', async () => {
+        const owner = newOwner();
+        const elsewhere = newOwner();
+        await store.upsert([vectorRecord(owner, direction(1), { id: 'shared-id' })]);
+        await store.upsert([vectorRecord(elsewhere, direction(0, 1), { id: 'shared-id' })]);
+        await store.remove(elsewhere.tenantId, elsewhere.userId, ['shared-id']);
+
+        const [mine] = await store.query({ scope: owner, embedding: direction(1), topK: 10 });
+        assert.equal(mine?.id, 'shared-id');
+        assert.ok(Math.abs((mine?.score ?? 0) - 1) < 1e-4, 'the other tenant neither replaced nor removed it');
+        assert.deepEqual(await ids(elsewhere), []);
+      });
+
       it('keeps the users of one tenant apart', async () => {
         const owner = newOwner();
         const neighbour = { tenantId: owner.tenantId, userId: `u-${randomUUID()}` };
@@ -267,6 +280,62 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
         assert.deepEqual(await ids(owner), ['after']);
         assert.deepEqual(await other.listIds(owner.tenantId, owner.userId), ['after']);
         await other.close();
+      });
+    });
+
+    describe('a user who grows large', () => {
+      /** Vectors at growing angles from direction(1): the closest to it is m-0, then m-1, … */
+      const growing = (owner: Owner, from: number, count: number): VectorRecord[] =>
+        Array.from({ length: count }, (_, index) =>
+          vectorRecord(owner, direction(1, (from + index) / 50), { id: `m-${from + index}` }),
+        );
+      const grow = async (owner: Owner, total: number): Promise<void> => {
+        for (let from = 0; from < total; from += 25) await store.upsert(growing(owner, from, Math.min(25, total - from)));
+      };
+
+      it('keeps every vector and the exact ranking while a user grows', async () => {
+        const owner = newOwner();
+        await grow(owner, 150);
+
+        assert.deepEqual(await ids(owner, direction(1), 5), ['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
+        assert.equal((await store.listIds(owner.tenantId, owner.userId)).length, 150);
+        const other = harness.openAnother();
+        await other.bindModel(MODEL);
+        assert.deepEqual(
+          (await other.query({ scope: owner, embedding: direction(1), topK: 3 })).map((match) => match.id),
+          ['m-0', 'm-1', 'm-2'],
+        );
+        await other.close();
+      });
+
+      it("keeps a large user's vectors away from neighbours and from the same user id in another tenant", async () => {
+        const owner = newOwner();
+        const neighbour = { tenantId: owner.tenantId, userId: `u-${randomUUID()}` };
+        const sameUserElsewhere = { tenantId: `t-${randomUUID()}`, userId: owner.userId };
+        await store.upsert([vectorRecord(neighbour, direction(0, 1), { id: 'n' }), vectorRecord(sameUserElsewhere, direction(0, 1), { id: 'e' })]);
+        await grow(owner, 120);
+        await store.upsert([vectorRecord(neighbour, direction(0, 0, 1), { id: 'n2' })]);
+
+        assert.deepEqual((await ids(neighbour, direction(1), 100)).sort(), ['n', 'n2']);
+        assert.deepEqual(await ids(sameUserElsewhere, direction(1), 100), ['e']);
+        assert.deepEqual(await store.listIds(sameUserElsewhere.tenantId, sameUserElsewhere.userId), ['e']);
+        assert.ok((await ids(owner, direction(0, 1), 100)).every((id) => id.startsWith('m-')));
+      });
+
+      it('takes writes, removals and erasure of a user after they grew', async () => {
+        const owner = newOwner();
+        await grow(owner, 120);
+        await store.upsert([vectorRecord(owner, direction(1), { id: 'newest' }), vectorRecord(owner, direction(0, 1), { id: 'm-0' })]);
+        await store.remove(owner.tenantId, owner.userId, ['m-1']);
+
+        assert.deepEqual(await ids(owner, direction(1), 3), ['newest', 'm-2', 'm-3']);
+        assert.equal((await store.listIds(owner.tenantId, owner.userId)).length, 120);
+
+        await store.removeUser(owner.tenantId, owner.userId);
+        assert.deepEqual(await ids(owner), []);
+        assert.deepEqual(await store.listIds(owner.tenantId, owner.userId), []);
+        await store.upsert([vectorRecord(owner, direction(1), { id: 'again' })]);
+        assert.deepEqual(await ids(owner), ['again']);
       });
     });
 

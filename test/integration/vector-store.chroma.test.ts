@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ChromaVectorStore, createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
-import { userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import { bucketCollectionName, ownerKey, ROUTES_COLLECTION, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
 import { DependencyUnavailableError, isDomainError } from '../../src/domain/errors.js';
 import { describeVectorStoreContract, direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
@@ -13,7 +13,9 @@ const logger = silentLogger();
 
 describeVectorStoreContract('Chroma', async () => {
   const chroma = await startTestChroma();
-  const open = (): ChromaVectorStore => new ChromaVectorStore({ url: chroma.url, logger, requestTimeoutMs: 2_000 });
+  // A tiny promotion threshold, so that the contract's growing users move to dedicated collections.
+  const open = (): ChromaVectorStore =>
+    new ChromaVectorStore({ url: chroma.url, logger, requestTimeoutMs: 2_000, buckets: 4, promoteAbove: 40, routeRefreshMs: 200, promotionGraceMs: 300 });
   return {
     store: open(),
     openAnother: open,
@@ -33,6 +35,19 @@ describe('ChromaVectorStore', () => {
     return response.status === 404 ? null : ((await response.json()) as Record<string, unknown>);
   };
 
+  const bucketOf = (owner: { tenantId: string; userId: string }): string =>
+    bucketCollectionName(ownerKey(owner.tenantId, owner.userId), 16);
+  /** The metadatas of a collection's records that match a `get` body. */
+  const rows = async (name: string, body: Record<string, unknown>): Promise<unknown[]> => {
+    const id = (await collection(name))?.['id'];
+    const response = await fetch(`${collectionsUrl()}/${String(id)}/get`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, include: ['metadatas'] }),
+    });
+    return ((await response.json()) as { metadatas: unknown[] }).metadatas;
+  };
+
   before(async () => {
     chroma = await startTestChroma();
     store = await createChromaVectorStore({ url: chroma.url, logger }) as ChromaVectorStore;
@@ -43,10 +58,10 @@ describe('ChromaVectorStore', () => {
     await chroma.stop();
   });
 
-  it('names a collection after a hash of tenant and user, within Chroma rules', () => {
-    const name = userCollectionName('tenant', 'user@example.com');
-    assert.match(name, /^u[0-9a-f]{40}$/);
-    assert.notEqual(userCollectionName('ab', 'c'), userCollectionName('a', 'bc'));
+  it('names owners, buckets and dedicated collections after a hash of tenant and user, within Chroma rules', () => {
+    assert.match(userCollectionName('tenant', 'user@example.com'), /^u[0-9a-f]{40}$/);
+    assert.notEqual(ownerKey('ab', 'c'), ownerKey('a', 'bc'));
+    assert.match(bucketCollectionName(ownerKey('tenant', 'user'), 16), /^engram_b16_([0-9]|1[0-5])$/);
   });
 
   it('creates no collection when it queries, lists or removes for an unknown user', async () => {
@@ -58,18 +73,67 @@ describe('ChromaVectorStore', () => {
     assert.equal(await collection(userCollectionName(stranger.tenantId, stranger.userId)), null);
   });
 
-  it('makes user collections for cosine, recording owner and model', async () => {
+  it('keeps ordinary users in shared bucket collections for cosine, recording the model', async () => {
     const owner = newOwner();
     await store.upsert([vectorRecord(owner, direction(1))]);
 
-    const created = await collection(userCollectionName(owner.tenantId, owner.userId));
-    assert.deepEqual(created?.['metadata'], {
-      tenant_id: owner.tenantId,
-      user_id: owner.userId,
-      engram_model_id: 'chroma-test-model@1',
-      engram_model_dimensions: 4,
-    });
-    assert.deepEqual((created?.['configuration_json'] as { hnsw: { space: string } }).hnsw.space, 'cosine');
+    const bucket = await collection(bucketOf(owner));
+    assert.deepEqual(bucket?.['metadata'], { engram_role: 'bucket', engram_model_id: 'chroma-test-model@1', engram_model_dimensions: 4 });
+    assert.deepEqual((bucket?.['configuration_json'] as { hnsw: { space: string } }).hnsw.space, 'cosine');
+    assert.equal(await collection(userCollectionName(owner.tenantId, owner.userId)), null);
+  });
+
+  it('keeps the same memory id of two tenants apart inside one bucket', async () => {
+    const owner = newOwner();
+    let elsewhere = newOwner();
+    while (bucketOf(elsewhere) !== bucketOf(owner)) elsewhere = newOwner();
+    await store.upsert([vectorRecord(owner, direction(1), { id: 'same' }), vectorRecord(elsewhere, direction(0, 1), { id: 'same' })]);
+    await store.remove(elsewhere.tenantId, elsewhere.userId, ['same']);
+
+    const matches = await store.query({ scope: owner, embedding: direction(1), topK: 5 });
+    assert.deepEqual(matches.map((match) => match.id), ['same']);
+    assert.ok(Math.abs((matches[0]?.score ?? 0) - 1) < 1e-4);
+    assert.deepEqual(await store.listIds(elsewhere.tenantId, elsewhere.userId), []);
+  });
+
+  it('moves a user past the threshold to a collection of their own, recorded for every process', async () => {
+    const small = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20, promotionGraceMs: 200 });
+    await small.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    for (let batch = 0; batch < 4; batch += 1) {
+      await small.upsert(Array.from({ length: 10 }, (_, index) => vectorRecord(owner, direction(1, batch + index / 10), { id: `v${batch}-${index}` })));
+    }
+
+    const dedicated = await collection(userCollectionName(owner.tenantId, owner.userId));
+    assert.equal((dedicated?.['metadata'] as Record<string, unknown>)['user_id'], owner.userId);
+    assert.equal((await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] })).length, 1);
+    assert.equal((await rows(userCollectionName(owner.tenantId, owner.userId), {})).length, 40);
+    // Another process that never wrote for this user finds the same vectors.
+    assert.equal((await store.listIds(owner.tenantId, owner.userId)).length, 40);
+
+    // Once the grace period is over, the next write drops the bucket's copy.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await small.upsert([vectorRecord(owner, direction(1), { id: 'late' })]);
+    assert.deepEqual(await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } }), []);
+    assert.equal((await small.listIds(owner.tenantId, owner.userId)).length, 41);
+    await small.close();
+  });
+
+  it('loses no write of a process that has not yet seen a promotion', async () => {
+    const stale = new ChromaVectorStore({ url: chroma.url, logger, routeRefreshMs: 600_000 });
+    const promoter = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20 });
+    for (const opened of [stale, promoter]) await opened.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    await stale.upsert([vectorRecord(owner, direction(0, 1), { id: 'first' })]);
+    await promoter.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(0, 1, index), { id: `p${index}` })));
+    assert.ok((await collection(userCollectionName(owner.tenantId, owner.userId))) !== null);
+
+    await stale.upsert([vectorRecord(owner, direction(1), { id: 'from-stale' })]);
+
+    const best = await promoter.query({ scope: owner, embedding: direction(1), topK: 1 });
+    assert.deepEqual(best.map((match) => match.id), ['from-stale']);
+    assert.equal((await promoter.listIds(owner.tenantId, owner.userId)).length, 32);
+    for (const opened of [stale, promoter]) await opened.close();
   });
 
   it('keeps owner, session, role, time and prefixed metadata next to each vector', async () => {
@@ -78,15 +142,9 @@ describe('ChromaVectorStore', () => {
     await store.upsert([
       vectorRecord(owner, direction(1), { id: 'rich', sessionId: 's', role: 'assistant', createdAt, metadata: { n: 2, ok: false, tag: 'x' } }),
     ]);
-    const id = (await collection(userCollectionName(owner.tenantId, owner.userId)))?.['id'];
-
-    const response = await fetch(`${collectionsUrl()}/${String(id)}/get`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ids: ['rich'], include: ['metadatas'] }),
-    });
-    const { metadatas } = (await response.json()) as { metadatas: unknown[] };
-    assert.deepEqual(metadatas[0], {
+    const [metadata] = await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } });
+    assert.deepEqual(metadata, {
+      owner: ownerKey(owner.tenantId, owner.userId),
       tenant_id: owner.tenantId,
       user_id: owner.userId,
       session_id: 's',

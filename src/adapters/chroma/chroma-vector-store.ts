@@ -3,13 +3,16 @@ import type { EmbeddingModelInfo } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import type { VectorMatch, VectorQuery, VectorRecord, VectorStore } from '../../ports/vector-store.js';
 import { ChromaHttp } from './chroma-http.js';
-import { MODEL_MARKER_COLLECTION, userCollectionName } from './collection-name.js';
+import { bucketCollectionName, dedicatedCollectionName, MODEL_MARKER_COLLECTION, ownerKey } from './collection-name.js';
+import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from './lru-map.js';
-import { TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
-import { parseCollection, parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
+import { copyOwnerRecords } from './owner-migration.js';
+import { OwnerRoutes, type Route } from './owner-routes.js';
+import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
+import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeUpsertBody } from './upsert-body.js';
-import { whereForScope } from './where-clause.js';
+import { whereForScope, type Where } from './where-clause.js';
 
 export interface ChromaVectorStoreOptions {
   /**
@@ -18,126 +21,184 @@ export interface ChromaVectorStoreOptions {
    */
   readonly url: string;
   readonly logger: Logger;
-  /** How many user collections' ids are remembered, so that a hot path makes one request. Default 10,000. */
+  /** How many collections' ids are remembered, so that a hot path makes one request. Default 10,000. */
   readonly collectionCacheSize?: number;
   /** Time allowed for one request before Chroma counts as unavailable. Default 10,000 ms. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Bucket collections that ordinary users share. Used when the store is first set up; later the
+   * count recorded in Chroma wins, so every process agrees. Default 16.
+   */
+  readonly buckets?: number;
+  /**
+   * An owner holding more vectors than this moves to a collection of their own, so that their
+   * searches stay fast and do not slow down their bucket. Default 5,000.
+   */
+  readonly promoteAbove?: number;
+  /** How often each process re-reads the routing table of dedicated collections. Default 2,000 ms. */
+  readonly routeRefreshMs?: number;
+  /**
+   * After a promotion, how long writes still go to the bucket too, for processes whose routing
+   * table is older; then the bucket copy is dropped. Default 30,000 ms (well over the refresh).
+   */
+  readonly promotionGraceMs?: number;
 }
 
-/** Every collection lives in Chroma's default tenant and database; Engram's tenants are collections. */
-const COLLECTIONS_PATH = '/tenants/default_tenant/databases/default_database/collections';
 /** Well below Chroma's own batch limit (5,461 in 1.0), and a request of a few megabytes at most. */
 const RECORDS_PER_REQUEST = 1_000;
 const IDS_PER_PAGE = 1_000;
-/** User collections written at the same time by one upsert: enough to hide latency, few enough to share the server. */
+/** Collections written at the same time by one upsert: enough to hide latency, few enough to share the server. */
 const PARALLEL_COLLECTION_WRITES = 4;
 const COLLECTION_CONFIGURATION = { hnsw: { space: 'cosine' } } as const;
+/** Most writes an owner gets in this process between two checks of their size. */
+const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
+const MIGRATION_PASSES = 5;
 
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
+const BUCKETS_KEY = 'engram_buckets';
+/** 128 bits of the owner key in front of each record id. */
+const OWNER_ID_PREFIX_LENGTH = 32;
+const BUCKET_ROUTE: Route = { kind: 'bucket' };
 
-type Access = 'read' | 'write';
+interface Owner {
+  readonly key: string;
+  readonly tenantId: string;
+  readonly userId: string;
+}
+
+interface OwnerGroup {
+  readonly owner: Owner;
+  readonly records: VectorRecord[];
+}
 
 /**
- * The vector store on a Chroma server, with one collection per (tenant, user): a query never needs
- * a filter on its owner, another tenant's vectors are out of reach by construction, and erasing a
- * user drops one collection. Numbers are stored as floats and vectors compared by cosine.
+ * The vector store on a Chroma server. Owners (tenant, user) share a fixed number of bucket
+ * collections, where every record carries its owner key and every query filters on it: one indexed
+ * equality, which Chroma answers in a few ms, where a filter on tenant and user together costs
+ * tens. An owner who grows past `promoteAbove` vectors moves to a collection of their own, recorded
+ * in a routing table in Chroma. Numbers are stored as floats and vectors compared by cosine.
  */
 export class ChromaVectorStore implements VectorStore {
   readonly #http: ChromaHttp;
   readonly #logger: Logger;
-  /** Collection name → Chroma's id for it. */
-  readonly #collectionIds: LruMap<string, string>;
+  readonly #collections: Collections;
+  readonly #routes: OwnerRoutes;
+  readonly #promoteAbove: number;
+  readonly #graceMs: number;
+  /** Owner key → writes seen here since their size was last checked. */
+  readonly #writesSinceCheck: LruMap<string, number>;
+  readonly #promotions = new Map<string, Promise<void>>();
+  /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
+  readonly #checkEvery: number;
+  #buckets: number;
   #model: EmbeddingModelInfo | null = null;
 
   constructor(options: ChromaVectorStoreOptions) {
     this.#http = new ChromaHttp({ url: options.url, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
     this.#logger = options.logger.child({ component: 'chroma-vector-store' });
-    this.#collectionIds = new LruMap(options.collectionCacheSize ?? 10_000);
+    this.#collections = new Collections(this.#http, this.#logger, options.collectionCacheSize ?? 10_000);
+    this.#routes = new OwnerRoutes(this.#http, this.#collections, { refreshMs: options.routeRefreshMs ?? 2_000 });
+    this.#buckets = options.buckets ?? 16;
+    this.#promoteAbove = options.promoteAbove ?? 5_000;
+    this.#graceMs = options.promotionGraceMs ?? 30_000;
+    this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
+    this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
   }
 
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
     // get_or_create keeps the metadata of the first creator, so concurrent first starts agree.
-    const marker = parseCollection(
-      await this.#http.send({
-        method: 'POST',
-        path: COLLECTIONS_PATH,
-        body: { name: MODEL_MARKER_COLLECTION, get_or_create: true, metadata: modelMetadata(model) },
-      }),
-    );
+    const marker = await this.#collections.ensure(MODEL_MARKER_COLLECTION, {
+      metadata: { ...modelMetadata(model), [BUCKETS_KEY]: this.#buckets },
+    });
     assertSameModel(marker, model);
+    const recorded = marker.metadata[BUCKETS_KEY];
+    if (typeof recorded === 'number' && Number.isInteger(recorded) && recorded > 0) this.#buckets = recorded;
     this.#model = model;
   }
 
   async upsert(records: readonly VectorRecord[]): Promise<void> {
-    const groups = [...groupByCollection(records).values()];
-    await forEachLimited(groups, PARALLEL_COLLECTION_WRITES, async (group) => {
-      for (let start = 0; start < group.records.length; start += RECORDS_PER_REQUEST) {
-        const body = encodeUpsertBody(group.records.slice(start, start + RECORDS_PER_REQUEST));
-        const written = await this.#withCollection(group.tenantId, group.userId, 'write', (path) =>
-          this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/upsert`, body }),
-        );
-        if (written === null) {
-          throw new VectorStoreError('the collection was dropped while it was written; try again', {
-            status: 404,
-            retryable: true,
-          });
-        }
-      }
-    });
+    const groups = groupByOwner(records);
+    const used = new Map<string, Route>();
+    for (const group of groups) used.set(group.owner.key, await this.#routes.lookup(group.owner.key));
+    await this.#writeAll(groups.map((group) => ({ group, route: used.get(group.owner.key) ?? BUCKET_ROUTE })));
+    // A promotion may have started after the lookup: whoever wrote by an old route writes again
+    // by the new one, so the migration's copy and these writes cannot miss each other.
+    const confirmed = await this.#routes.confirm(groups.map((group) => group.owner.key));
+    const routed = groups.map((group) => ({ group, route: confirmed.get(group.owner.key) ?? BUCKET_ROUTE }));
+    await this.#writeAll(routed.filter(({ group, route }) => !sameTargets(route, used.get(group.owner.key))));
+    await forEachLimited(routed, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#afterWrite(group, route));
   }
 
   async query({ scope, embedding, topK }: VectorQuery): Promise<VectorMatch[]> {
-    const where = whereForScope(scope);
-    if (where === 'none' || topK < 1) return [];
-    const body = {
+    const filters = whereForScope(scope);
+    if (filters === 'none' || topK < 1) return [];
+    const owner = toOwner(scope.tenantId, scope.userId);
+    const route = await this.#routes.lookup(owner.key);
+    const dedicated = route.kind === 'dedicated';
+    const where = dedicated ? filters : withOwner(owner, filters);
+    const body = JSON.stringify({
       query_embeddings: [Array.from(embedding)],
       n_results: Math.floor(topK),
       include: ['distances'],
       ...(where === null ? {} : { where }),
-    };
-    const answer = await this.#withCollection(scope.tenantId, scope.userId, 'read', (path) =>
-      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/query`, body }),
+    });
+    const answer = await this.#collections.run(
+      dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner),
+      dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec(),
+      false,
+      (path) => this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/query`, body }),
     );
     if (answer === null) return [];
     const { ids, distances } = parseQueryAnswer(answer);
     return ids
-      .map((id, index) => ({ id, score: 1 - (distances[index] ?? 2) }))
+      .map((id, index) => ({ id: memoryId(id), score: 1 - (distances[index] ?? 2) }))
       .sort((left, right) => right.score - left.score);
   }
 
   async remove(tenantId: string, userId: string, ids: readonly string[]): Promise<void> {
-    for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
-      const body = { ids: ids.slice(start, start + RECORDS_PER_REQUEST) };
-      const removed = await this.#withCollection(tenantId, userId, 'read', (path) =>
-        this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/delete`, body }),
-      );
-      if (removed === null) return;
-    }
+    if (ids.length === 0) return;
+    const owner = toOwner(tenantId, userId);
+    const used = await this.#routes.lookup(owner.key);
+    await this.#removeAt(owner, ids, used);
+    const confirmed = (await this.#routes.confirm([owner.key])).get(owner.key) ?? BUCKET_ROUTE;
+    if (!sameTargets(confirmed, used)) await this.#removeAt(owner, ids, confirmed);
   }
 
   async removeUser(tenantId: string, userId: string): Promise<void> {
-    const name = userCollectionName(tenantId, userId);
-    this.#collectionIds.delete(name);
-    await this.#http.sendUnlessMissing({ method: 'DELETE', path: `${COLLECTIONS_PATH}/${name}` });
-    this.#collectionIds.delete(name);
+    const owner = toOwner(tenantId, userId);
+    await this.#removeFromBucket(owner);
+    await this.#collections.drop(dedicatedCollectionName(owner.key));
+    await this.#routes.remove(owner.key);
+    this.#writesSinceCheck.delete(owner.key);
+    // A write that was routed to the dedicated collection just before is caught by its own
+    // confirmation; one that went to the bucket meanwhile is removed here.
+    await this.#removeFromBucket(owner);
   }
 
   async listIds(tenantId: string, userId: string): Promise<string[]> {
-    const ids = await this.#withCollection(tenantId, userId, 'read', async (path) => {
-      const found: string[] = [];
-      for (;;) {
-        const answer = await this.#http.sendUnlessMissing({
-          method: 'POST',
-          path: `${path}/get`,
-          body: { include: [], limit: IDS_PER_PAGE, offset: found.length },
-        });
-        if (answer === null) return null;
-        const page = parseIds(answer);
-        found.push(...page);
-        if (page.length < IDS_PER_PAGE) return found;
-      }
-    });
+    const owner = toOwner(tenantId, userId);
+    const route = await this.#routes.lookup(owner.key);
+    const dedicated = route.kind === 'dedicated';
+    const ids = await this.#collections.run(
+      dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner),
+      dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec(),
+      false,
+      async (path) => {
+        const found: string[] = [];
+        for (;;) {
+          const answer = await this.#http.sendUnlessMissing({
+            method: 'POST',
+            path: `${path}/get`,
+            body: { include: [], limit: IDS_PER_PAGE, offset: found.length, ...(dedicated ? {} : { where: ownerWhere(owner) }) },
+          });
+          if (answer === null) return null;
+          const page = parseIds(answer);
+          found.push(...page.map(memoryId));
+          if (page.length < IDS_PER_PAGE) return found;
+        }
+      },
+    );
     return ids ?? [];
   }
 
@@ -146,55 +207,169 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async close(): Promise<void> {
-    this.#collectionIds.clear();
+    await Promise.allSettled([...this.#promotions.values()]);
+    this.#collections.forget();
   }
 
   /**
-   * Runs `act` on the user's collection path; `act` answers null when Chroma no longer knows the
-   * collection. A cached id can be stale (another process erased the user), so it is looked up
-   * once more. Null when the user has no collection (reads never create one).
+   * Writes each owner's records where their route says: the bucket, the dedicated collection, or
+   * both. Owners sharing a bucket go out in one request per bucket, not one per owner.
    */
-  async #withCollection<T>(
-    tenantId: string,
-    userId: string,
-    access: Access,
-    act: (path: string) => Promise<T | null>,
-  ): Promise<T | null> {
-    const name = userCollectionName(tenantId, userId);
-    const cachedId = this.#collectionIds.get(name);
-    if (cachedId !== undefined) {
-      const result = await act(`${COLLECTIONS_PATH}/${cachedId}`);
-      if (result !== null) return result;
-      this.#collectionIds.delete(name);
-      this.#logger.debug({ collection: name }, 'cached collection is gone, looking it up again');
+  async #writeAll(routed: ReadonlyArray<{ readonly group: OwnerGroup; readonly route: Route }>): Promise<void> {
+    const byCollection = new Map<string, { spec: CollectionSpec; records: VectorRecord[] }>();
+    const add = (name: string, spec: CollectionSpec, records: readonly VectorRecord[]): void => {
+      const entry = byCollection.get(name);
+      if (entry === undefined) byCollection.set(name, { spec, records: [...records] });
+      else entry.records.push(...records);
+    };
+    for (const { group, route } of routed) {
+      const { owner } = group;
+      const records = group.records.map((record) => ({ ...record, id: storedId(owner, record.id) }));
+      if (route.kind !== 'dedicated' || !route.cleared) add(this.#bucketName(owner), this.#bucketSpec(), records);
+      if (route.kind !== 'bucket') add(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), records);
     }
-    const id = await this.#openCollection(name, tenantId, userId, access);
-    if (id === null) return null;
-    const result = await act(`${COLLECTIONS_PATH}/${id}`);
-    if (result === null) this.#collectionIds.delete(name);
-    return result;
+    await forEachLimited([...byCollection], PARALLEL_COLLECTION_WRITES, ([name, { spec, records }]) =>
+      this.#writeTo(name, spec, records),
+    );
   }
 
-  async #openCollection(name: string, tenantId: string, userId: string, access: Access): Promise<string | null> {
-    const answer =
-      access === 'write'
-        ? await this.#http.send({
-            method: 'POST',
-            path: COLLECTIONS_PATH,
-            body: {
-              name,
-              get_or_create: true,
-              configuration: COLLECTION_CONFIGURATION,
-              metadata: { [TENANT_ID_KEY]: tenantId, [USER_ID_KEY]: userId, ...this.#boundModelMetadata() },
-            },
-          })
-        : await this.#http.sendUnlessMissing({ method: 'GET', path: `${COLLECTIONS_PATH}/${name}` });
-    if (answer === null) return null;
-    const collection = parseCollection(answer);
-    assertOwner(collection, name, tenantId, userId);
+  async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
+    for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
+      const body = encodeUpsertBody(records.slice(start, start + RECORDS_PER_REQUEST));
+      const written = await this.#collections.run(name, spec, true, (path) =>
+        this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/upsert`, body }),
+      );
+      if (written === null) {
+        throw new VectorStoreError('the collection was dropped while it was written; try again', {
+          status: 404,
+          retryable: true,
+        });
+      }
+    }
+  }
+
+  async #removeAt(owner: Owner, ids: readonly string[], route: Route): Promise<void> {
+    const targets: Array<[string, CollectionSpec]> = [];
+    if (route.kind !== 'dedicated' || !route.cleared) targets.push([this.#bucketName(owner), this.#bucketSpec()]);
+    if (route.kind !== 'bucket') targets.push([dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner)]);
+    for (const [name, spec] of targets) {
+      for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
+        // In a bucket the owner filter makes sure that an id of another owner is never touched.
+        const body = {
+          ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedId(owner, id)),
+          ...(name === this.#bucketName(owner) ? { where: ownerWhere(owner) } : {}),
+        };
+        const removed = await this.#collections.run(name, spec, false, (path) =>
+          this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/delete`, body }),
+        );
+        if (removed === null) break;
+      }
+    }
+  }
+
+  async #removeFromBucket(owner: Owner): Promise<void> {
+    await this.#collections.run(this.#bucketName(owner), this.#bucketSpec(), false, (path) =>
+      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/delete`, body: { where: ownerWhere(owner) } }),
+    );
+  }
+
+  /** Promotes an owner who grew too large for a bucket, and drops a bucket copy whose grace is over. */
+  async #afterWrite(group: OwnerGroup, route: Route): Promise<void> {
+    const { owner } = group;
+    if (route.kind === 'dedicated') {
+      if (!route.cleared && Date.now() - route.since > this.#graceMs) {
+        await this.#removeFromBucket(owner);
+        await this.#routes.set(owner.key, owner.tenantId, owner.userId, { ...route, cleared: true });
+      }
+      return;
+    }
+    if (route.kind === 'migrating') return;
+    const seen = this.#writesSinceCheck.get(owner.key);
+    const count = (seen ?? 0) + group.records.length;
+    // An owner first seen here is checked at once: they may have grown in another process.
+    if (seen !== undefined && count < this.#checkEvery) {
+      this.#writesSinceCheck.set(owner.key, count);
+      return;
+    }
+    this.#writesSinceCheck.set(owner.key, 0);
+    if (await this.#holdsMoreThan(owner, this.#promoteAbove)) await this.#promote(owner);
+  }
+
+  async #holdsMoreThan(owner: Owner, limit: number): Promise<boolean> {
+    const answer = await this.#collections.run(this.#bucketName(owner), this.#bucketSpec(), false, (path) =>
+      this.#http.sendUnlessMissing({
+        method: 'POST',
+        path: `${path}/get`,
+        body: { where: ownerWhere(owner), include: [], limit: 1, offset: limit },
+      }),
+    );
+    return answer !== null && parseIds(answer).length > 0;
+  }
+
+  /** One promotion per owner at a time in this process; another process may run the same one, harmlessly. */
+  #promote(owner: Owner): Promise<void> {
+    let running = this.#promotions.get(owner.key);
+    if (running === undefined) {
+      running = this.#migrate(owner).finally(() => this.#promotions.delete(owner.key));
+      this.#promotions.set(owner.key, running);
+    }
+    return running;
+  }
+
+  async #migrate(owner: Owner): Promise<void> {
+    const began = performance.now();
+    await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() });
+    const target = await this.#collections.ensure(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner));
+    const bucketId = (await this.#collections.ensure(this.#bucketName(owner), this.#bucketSpec())).id;
+    const targetPath = `${COLLECTIONS_PATH}/${target.id}`;
+    const copied = await copyOwnerRecords({
+      http: this.#http,
+      sourcePath: `${COLLECTIONS_PATH}/${bucketId}`,
+      ownerWhere: ownerWhere(owner),
+      onTarget: async (suffix, body) => {
+        await this.#http.send({ method: 'POST', path: `${targetPath}/${suffix}`, body });
+      },
+      pageSize: RECORDS_PER_REQUEST,
+      maxPasses: MIGRATION_PASSES,
+    });
+    // The owner may have been erased meanwhile: then the registry no longer holds them.
+    const now = (await this.#routes.confirm([owner.key])).get(owner.key);
+    if (now?.kind !== 'migrating') {
+      if (now?.kind !== 'dedicated') await this.#collections.drop(dedicatedCollectionName(owner.key));
+      return;
+    }
+    await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'dedicated', since: Date.now(), cleared: false });
+    this.#logger.info(
+      { owner: owner.key.slice(0, 12), vectors: copied, ms: Math.round(performance.now() - began) },
+      'owner moved to a dedicated collection',
+    );
+  }
+
+  #bucketName(owner: Owner): string {
+    return bucketCollectionName(owner.key, this.#buckets);
+  }
+
+  #bucketSpec(): CollectionSpec {
+    return {
+      metadata: { engram_role: 'bucket', ...this.#boundModelMetadata() },
+      configuration: COLLECTION_CONFIGURATION,
+      check: (collection) => this.#checkModel(collection),
+    };
+  }
+
+  #dedicatedSpec(owner: Owner): CollectionSpec {
+    return {
+      metadata: { [TENANT_ID_KEY]: owner.tenantId, [USER_ID_KEY]: owner.userId, ...this.#boundModelMetadata() },
+      configuration: COLLECTION_CONFIGURATION,
+      check: (collection) => {
+        assertOwner(collection, dedicatedCollectionName(owner.key), owner);
+        this.#checkModel(collection);
+      },
+    };
+  }
+
+  #checkModel(collection: CollectionInfo): void {
     if (this.#model !== null && collection.metadata[MODEL_ID_KEY] !== undefined) assertSameModel(collection, this.#model);
-    this.#collectionIds.set(name, collection.id);
-    return collection.id;
   }
 
   #boundModelMetadata(): Record<string, string | number> {
@@ -209,29 +384,49 @@ export async function createChromaVectorStore(options: ChromaVectorStoreOptions)
   return store;
 }
 
-interface CollectionGroup {
-  readonly tenantId: string;
-  readonly userId: string;
-  readonly records: VectorRecord[];
+/**
+ * Record ids carry their owner: memory ids are only unique within a tenant, and a bucket holds
+ * many tenants. The same id in a dedicated collection lets a migration copy records as they are.
+ */
+function storedId(owner: Owner, id: string): string {
+  return `${owner.key.slice(0, OWNER_ID_PREFIX_LENGTH)}:${id}`;
 }
 
-/** Records per user collection, each id once: the last record of an id wins, as a later write would. */
-function groupByCollection(records: readonly VectorRecord[]): Map<string, CollectionGroup> {
-  const latest = new Map<string, Map<string, VectorRecord>>();
+function memoryId(stored: string): string {
+  return stored.slice(OWNER_ID_PREFIX_LENGTH + 1);
+}
+
+function toOwner(tenantId: string, userId: string): Owner {
+  return { key: ownerKey(tenantId, userId), tenantId, userId };
+}
+
+function ownerWhere(owner: Owner): Where {
+  return { [OWNER_KEY]: { $eq: owner.key } };
+}
+
+function withOwner(owner: Owner, filters: Where | null): Where {
+  return filters === null ? ownerWhere(owner) : { $and: [ownerWhere(owner), filters] };
+}
+
+/** Whether two routes write to the same collections. */
+function sameTargets(left: Route, right: Route | undefined): boolean {
+  if (right === undefined) return false;
+  const targets = (route: Route): string =>
+    `${route.kind !== 'dedicated' || !route.cleared ? 'b' : ''}${route.kind !== 'bucket' ? 'd' : ''}`;
+  return targets(left) === targets(right);
+}
+
+/** Records per owner, each id once: the last record of an id wins, as a later write would. */
+function groupByOwner(records: readonly VectorRecord[]): OwnerGroup[] {
+  const latest = new Map<string, { owner: Owner; byId: Map<string, VectorRecord> }>();
   for (const record of records) {
-    const name = userCollectionName(record.tenantId, record.userId);
-    let byId = latest.get(name);
-    if (byId === undefined) latest.set(name, (byId = new Map()));
-    byId.delete(record.id);
-    byId.set(record.id, record);
+    const owner = toOwner(record.tenantId, record.userId);
+    let entry = latest.get(owner.key);
+    if (entry === undefined) latest.set(owner.key, (entry = { owner, byId: new Map() }));
+    entry.byId.delete(record.id);
+    entry.byId.set(record.id, record);
   }
-  const groups = new Map<string, CollectionGroup>();
-  for (const [name, byId] of latest) {
-    const records = [...byId.values()];
-    const first = records[0];
-    if (first !== undefined) groups.set(name, { tenantId: first.tenantId, userId: first.userId, records });
-  }
-  return groups;
+  return [...latest.values()].map(({ owner, byId }) => ({ owner, records: [...byId.values()] }));
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
@@ -258,9 +453,9 @@ function assertSameModel(collection: CollectionInfo, model: EmbeddingModelInfo):
   throw new EmbeddingModelMismatchError(stored, `${model.id} (${model.dimensions} dimensions)`);
 }
 
-/** A second guard behind the hashed name: a collection only ever serves the owner it was made for. */
-function assertOwner(collection: CollectionInfo, name: string, tenantId: string, userId: string): void {
+/** A second guard behind the hashed name: a dedicated collection only serves the owner it was made for. */
+function assertOwner(collection: CollectionInfo, name: string, owner: Owner): void {
   const { [TENANT_ID_KEY]: storedTenant, [USER_ID_KEY]: storedUser } = collection.metadata;
-  if (storedTenant === tenantId && storedUser === userId) return;
+  if (storedTenant === owner.tenantId && storedUser === owner.userId) return;
   throw new VectorStoreError(`collection ${name} belongs to another owner`, { details: { collection: name } });
 }

@@ -1,14 +1,37 @@
 import { createHash } from 'node:crypto';
 
-/** Holds which embedding model the stored vectors belong to; it never holds records. */
+/** Holds which embedding model the stored vectors belong to, and the bucket count; it never holds records. */
 export const MODEL_MARKER_COLLECTION = 'engram_meta';
 
+/** One record per owner that has a dedicated collection: the routing table every process reads. */
+export const ROUTES_COLLECTION = 'engram_routes';
+
 /**
- * The collection of one (tenant, user). A hash keeps the name within Chroma's rules (3-63 of
- * [a-zA-Z0-9._-]) whatever the ids contain, and the NUL separator keeps ("a", "bc") and ("ab", "c")
- * apart, so another tenant's vectors are not reachable under any user id.
+ * A stable key for one (tenant, user): the full SHA-256 of both, with a NUL separator that keeps
+ * ("a", "bc") and ("ab", "c") apart. It is what bucket queries filter on, so another tenant's
+ * vectors are not reachable under any user id.
+ */
+export function ownerKey(tenantId: string, userId: string): string {
+  return createHash('sha256').update(`${tenantId}\u0000${userId}`).digest('hex');
+}
+
+/**
+ * The dedicated collection of one (tenant, user), named after the owner key so it stays within
+ * Chroma's rules (3-63 of [a-zA-Z0-9._-]) whatever the ids contain.
  */
 export function userCollectionName(tenantId: string, userId: string): string {
-  const digest = createHash('sha256').update(`${tenantId}\u0000${userId}`).digest('hex');
-  return `u${digest.slice(0, 40)}`;
+  return dedicatedCollectionName(ownerKey(tenantId, userId));
+}
+
+export function dedicatedCollectionName(owner: string): string {
+  return `u${owner.slice(0, 40)}`;
+}
+
+/**
+ * The shared collection an owner's vectors live in until they get a collection of their own. The
+ * count is part of the name, so stores that were ever set up with another count never mix.
+ */
+export function bucketCollectionName(owner: string, buckets: number): string {
+  const index = Number.parseInt(owner.slice(0, 8), 16) % buckets;
+  return `engram_b${buckets}_${index}`;
 }

@@ -1,7 +1,10 @@
 import type { MetadataValue } from '../../domain/memory.js';
 import type { VectorRecord } from '../../ports/vector-store.js';
+import { ownerKey } from './collection-name.js';
 
 export const TENANT_ID_KEY = 'tenant_id';
+/** The owner key (a hash of tenant and user): bucket queries filter on this one indexed value. */
+export const OWNER_KEY = 'owner';
 export const USER_ID_KEY = 'user_id';
 export const SESSION_ID_KEY = 'session_id';
 export const ROLE_KEY = 'role';
@@ -16,6 +19,7 @@ export function metadataKey(key: string): string {
 /** What Chroma keeps next to a vector: enough to filter and to rebuild the owner for repair. */
 export function recordMetadata(record: VectorRecord): Map<string, MetadataValue> {
   const metadata = new Map<string, MetadataValue>([
+    [OWNER_KEY, ownerKey(record.tenantId, record.userId)],
     [TENANT_ID_KEY, record.tenantId],
     [USER_ID_KEY, record.userId],
     [SESSION_ID_KEY, record.sessionId],

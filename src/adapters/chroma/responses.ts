@@ -37,6 +37,29 @@ export function parseIds(body: unknown): string[] {
   return ids as string[];
 }
 
+/** What a `get` with embeddings and metadatas answers, row by row. */
+export interface GetAnswer {
+  readonly ids: readonly string[];
+  readonly embeddings: readonly Float32Array[];
+  readonly metadatas: readonly Readonly<Record<string, unknown>>[];
+}
+
+export function parseGetAnswer(body: unknown): GetAnswer {
+  const record = asRecord(body, 'get');
+  const ids = parseIds(body);
+  const embeddings = record['embeddings'] ?? [];
+  const metadatas = record['metadatas'] ?? [];
+  if (!Array.isArray(embeddings) || !Array.isArray(metadatas)) throw malformed('get');
+  return {
+    ids,
+    embeddings: embeddings.map((row: unknown) => {
+      if (!Array.isArray(row) || !row.every((value) => typeof value === 'number')) throw malformed('get');
+      return Float32Array.from(row as number[]);
+    }),
+    metadatas: metadatas.map((row: unknown) => (row === null ? {} : asRecord(row, 'get'))),
+  };
+}
+
 function firstRow(rows: unknown): unknown[] {
   if (!Array.isArray(rows)) throw malformed('query');
   const first: unknown = rows[0];

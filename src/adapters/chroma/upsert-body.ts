@@ -11,9 +11,22 @@ import { recordMetadata } from './record-metadata.js';
  * - embeddings go out as base64 little-endian float32, exact and a third of the size of decimals.
  */
 export function encodeUpsertBody(records: readonly VectorRecord[]): string {
+  return encodeStoredRecords(
+    records.map((record) => ({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) })),
+  );
+}
+
+/** A record as Chroma keeps it: what a migration reads from one collection and writes to another. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly embedding: Float32Array;
+  readonly metadata: ReadonlyMap<string, MetadataValue>;
+}
+
+export function encodeStoredRecords(records: readonly StoredRecord[]): string {
   const ids = JSON.stringify(records.map((record) => record.id));
   const embeddings = JSON.stringify(records.map((record) => encodeEmbedding(record.embedding)));
-  const metadatas = records.map((record) => encodeMetadata(recordMetadata(record))).join(',');
+  const metadatas = records.map((record) => encodeMetadata(record.metadata)).join(',');
   return `{"ids":${ids},"embeddings":${embeddings},"metadatas":[${metadatas}]}`;
 }
 

@@ -1,0 +1,161 @@
+/**
+ * Starts Engram as child processes, as an operator would, so that the benchmark's own work never
+ * shares their event loop or their memory: `engram start` (embedded), or `engram serve` plus
+ * `engram worker` on a Postgres database, Redis and Chroma that the benchmark starts itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startTestChroma, type TestChroma } from '../../test/support/chroma-server.js';
+import { freePort, waitFor } from '../../test/support/free-port.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
+import { startTestRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { rssBytes } from './stats.js';
+
+export type Mode = 'embedded' | 'distributed';
+
+export interface EngramUnderTest {
+  readonly mode: Mode;
+  readonly url: string;
+  readonly apiKey: string;
+  /** Chroma's URL, for the floor measurement. */
+  readonly chromaUrl: () => Promise<string>;
+  /** Postgres URL in distributed mode; null when the embedded PGlite is held by Engram. */
+  readonly databaseUrl: string | null;
+  /** RSS of Engram's own processes, and of Chroma. */
+  rss(): { engram: number; chroma: number };
+  /** Bytes on disk of the stores (Chroma's files plus the database). */
+  diskBytes(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const cli = join(process.cwd(), 'src', 'main', 'cli.ts');
+
+function launch(command: string, env: Record<string, string>, nodeArgs: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, command], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  });
+}
+
+function duBytes(path: string): number {
+  try {
+    return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Children of a process (the embedded Chroma is a child of `engram start`). */
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `nodeArgs` go to Engram's node processes, e.g. `--cpu-prof` to see where their time goes. */
+export async function startEngram(mode: Mode, extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<EngramUnderTest> {
+  const apiKey = `bench-${randomUUID()}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'engram-bench-'));
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ENGRAM_API_KEY: apiKey,
+    ENGRAM_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    // The benchmark is one client sending far more than a tenant normally would.
+    ENGRAM_RATE_LIMIT_PER_MINUTE: '10000000',
+    ...extraEnv,
+  };
+  const url = `http://127.0.0.1:${port}`;
+  let database: TestDatabase | null = null;
+  let redis: TestRedis | null = null;
+  let chroma: TestChroma | null = null;
+  const children: ChildProcess[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const child of children.reverse()) await stopChild(child);
+    await Promise.all([database?.drop(), redis?.stop(), chroma?.stop()]);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    if (mode === 'distributed') {
+      [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
+      Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
+      children.push(launch('worker', env, nodeArgs));
+      children.push(launch('serve', env, nodeArgs));
+    } else {
+      children.push(launch('start', env, nodeArgs));
+    }
+    await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 180_000, 'engram to be ready');
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const chromaPid = (): number | null => {
+    if (chroma !== null) {
+      const found = execFileSync('pgrep', ['-f', `chroma run.*--port ${new URL(chroma.url).port}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      return Number(found[0] ?? 0) || null;
+    }
+    const [start] = children;
+    return start === undefined ? null : (childPids(start.pid ?? 0)[0] ?? null);
+  };
+  return {
+    mode,
+    url,
+    apiKey,
+    databaseUrl: database?.url ?? null,
+    async chromaUrl() {
+      if (chroma !== null) return chroma.url;
+      const pid = chromaPid();
+      const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+      return `http://127.0.0.1:${/--port (\d+)/.exec(args)?.[1] ?? '0'}`;
+    },
+    rss() {
+      const chromaId = chromaPid();
+      const engram = children.reduce((sum, child) => sum + rssBytes(child.pid ?? 0), 0);
+      return { engram, chroma: chromaId === null ? 0 : rssBytes(chromaId) };
+    },
+    async diskBytes() {
+      if (database === null) return duBytes(dataDir);
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const result = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
+        // The test Chroma keeps its files in a temporary folder named after it.
+        return Number(result.rows[0]?.size ?? 0) + chromaDiskBytes(chroma);
+      } finally {
+        await client.end();
+      }
+    },
+    stop: stopAll,
+  };
+}
+
+function chromaDiskBytes(chroma: TestChroma | null): number {
+  if (chroma === null) return 0;
+  try {
+    const pid = execFileSync('pgrep', ['-f', `chroma run.*--port ${new URL(chroma.url).port}`], { encoding: 'utf8' }).split('\n')[0];
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    const path = /--path (\S+)/.exec(args)?.[1];
+    return path === undefined ? 0 : duBytes(path);
+  } catch {
+    return 0;
+  }
+}

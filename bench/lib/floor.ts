@@ -1,0 +1,96 @@
+/**
+ * The floor of a search: what any implementation has to spend at least. One query embedding with
+ * the same model in this process, the raw Chroma query that Engram's layout needs (the owner's
+ * bucket with a `where` on the owner key, or their own collection), and the Postgres fetch of the
+ * matched rows. Each is timed alone, one at a time. The embedded PGlite is held by Engram, so in
+ * embedded mode the SQL part is not measured and the floor is a lower bound.
+ */
+import pg from 'pg';
+import pino from 'pino';
+import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
+import type { EngramUnderTest } from './engram-under-test.js';
+import { latencies, type Latencies } from './stats.js';
+import { queryText, type Random } from './workload.js';
+
+export interface Floor {
+  readonly embedMs: Latencies;
+  readonly chromaMs: Latencies;
+  readonly sqlMs: Latencies;
+  /** Sum of the parts' p50 (and p95), as `Latencies`. */
+  readonly totalMs: Latencies;
+}
+
+const COLLECTIONS = '/api/v2/tenants/default_tenant/databases/default_database/collections';
+const TENANT = 'default';
+
+async function chromaGet(url: string, path: string): Promise<Record<string, unknown> | null> {
+  const response = await fetch(`${url}${COLLECTIONS}${path}`);
+  return response.ok ? ((await response.json()) as Record<string, unknown>) : null;
+}
+
+async function chromaPost(url: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${url}${COLLECTIONS}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+export async function measureFloor(engram: EngramUnderTest, users: readonly string[], samples: number, random: Random): Promise<Floor> {
+  const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }) });
+  const chromaUrl = await engram.chromaUrl();
+  const marker = await chromaGet(chromaUrl, `/${MODEL_MARKER_COLLECTION}`);
+  const buckets = Number((marker?.['metadata'] as Record<string, unknown> | undefined)?.['engram_buckets'] ?? 16);
+  const sql = engram.databaseUrl === null ? null : new pg.Client({ connectionString: engram.databaseUrl });
+  await sql?.connect();
+  const embed: number[] = [];
+  const chroma: number[] = [];
+  const fetchRows: number[] = [];
+  try {
+    for (let index = 0; index < samples + 10; index += 1) {
+      const user = random.pick(users);
+      let started = performance.now();
+      const [vector] = await embedder.embed([queryText(random, 1_000_000 + index)]);
+      const embedTime = performance.now() - started;
+
+      const owner = ownerKey(TENANT, user);
+      const dedicated = await chromaGet(chromaUrl, `/${userCollectionName(TENANT, user)}`);
+      const target = dedicated ?? (await chromaGet(chromaUrl, `/${bucketCollectionName(owner, buckets)}`));
+      started = performance.now();
+      const answer = await chromaPost(chromaUrl, `/${String(target?.['id'])}/query`, {
+        query_embeddings: [Array.from(vector ?? [])],
+        n_results: 10,
+        include: ['distances'],
+        ...(dedicated === null ? { where: { owner: { $eq: owner } } } : {}),
+      });
+      const chromaTime = performance.now() - started;
+
+      const ids = ((answer['ids'] as string[][] | undefined)?.[0] ?? []).slice();
+      started = performance.now();
+      await sql?.query(
+        `SELECT tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version
+         FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
+        [TENANT, ids],
+      );
+      const sqlTime = sql === null ? 0 : performance.now() - started;
+      if (index >= 10) {
+        embed.push(embedTime);
+        chroma.push(chromaTime);
+        fetchRows.push(sqlTime);
+      }
+    }
+  } finally {
+    await sql?.end();
+    await embedder.close();
+  }
+  const parts = [latencies(embed), latencies(chroma), latencies(fetchRows)] as const;
+  const sum = (key: 'p50' | 'p95' | 'p99'): number => parts.reduce((total, part) => total + part[key], 0);
+  return {
+    embedMs: parts[0],
+    chromaMs: parts[1],
+    sqlMs: parts[2],
+    totalMs: { p50: sum('p50'), p95: sum('p95'), p99: sum('p99'), count: samples },
+  };
+}

@@ -1,0 +1,282 @@
+// The Engram benchmark (not a test): loads memories through the HTTP API and measures ingest,
+// accept and search latency, time to searchable, memory and disk, at growing sizes.
+//
+//   npm run bench -- [--distributed] [--scale 10k,100k,heavy] [--quick] [--json FILE]
+//
+// Scales: `10k`, `100k` (any `<n>k`) spread over 1,000 users, loaded one after the other into the
+// same Engram; `heavy` is a fresh Engram where one user holds 100k (`heavy20k`: 20k).
+// `--quick` is a smoke run: 1k memories, short phases.
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { EngramClient, TaskTracker, type AcceptedItem } from './lib/client.js';
+import { startEngram, type EngramUnderTest, type Mode } from './lib/engram-under-test.js';
+import { measureFloor, type Floor } from './lib/floor.js';
+import { latencies, ProgressBar, sleep, type Latencies } from './lib/stats.js';
+import { memoryItem, queryText, Random, userId } from './lib/workload.js';
+
+const { values } = parseArgs({
+  options: {
+    distributed: { type: 'boolean', default: false },
+    scale: { type: 'string', default: '10k,100k' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    users: { type: 'string', default: '1000' },
+  },
+});
+const mode: Mode = values.distributed === true ? 'distributed' : 'embedded';
+const quick = values.quick === true;
+const scales = quick ? ['1k'] : (values.scale ?? '10k').split(',').map((scale) => scale.trim());
+const USERS = Number(values.users);
+/** As the API groups an accepted batch into jobs (accept-writes.ts). */
+const TASKS_PER_JOB = 32;
+const LOAD_BATCH = 500;
+/** Accepted writes not yet done that the loader allows, so the queue never grows without bound. */
+const LOAD_WINDOW = 4_000;
+const SEARCH_CLIENTS = 8;
+const phase = quick
+  ? { singleWrites: 200, searchSeconds: 5, searchableSeconds: 5, floorSamples: 50 }
+  : { singleWrites: 1_000, searchSeconds: 20, searchableSeconds: 20, floorSamples: 200 };
+
+interface ScaleResult {
+  scale: string;
+  memories: number;
+  users: number;
+  ingestBatchedPerSecond: number;
+  ingestSinglePerSecond: number;
+  acceptMs: Latencies;
+  searchMs: Latencies;
+  searchPerSecond: number;
+  searchOneClientMs: Latencies;
+  searchableMs: Latencies;
+  searchableLostOrLate: number;
+  rssEngramMiB: number;
+  rssChromaMiB: number;
+  diskBytesPerMemory: number;
+  floor: Floor;
+  overFloor: number;
+}
+
+const random = new Random(20_251_124);
+let serial = 0;
+
+function parseScale(scale: string): number {
+  const match = /^(\d+)k$/.exec(scale);
+  if (match === null) throw new Error(`unknown scale "${scale}"`);
+  return Number(match[1]) * 1_000;
+}
+
+/** Loads memories in batches until the store holds `target`; the rate is from first 202 to last completion. */
+async function load(client: EngramClient, have: number, target: number, users: readonly string[], label: string): Promise<number> {
+  const tracker = new TaskTracker(client);
+  const bar = new ProgressBar(label, target - have);
+  const began = performance.now();
+  let sent = 0;
+  let added = 0;
+  const total = target - have;
+  const sender = async (): Promise<void> => {
+    while (sent < total) {
+      while (tracker.pending > LOAD_WINDOW) await sleep(20);
+      const size = Math.min(LOAD_BATCH, total - sent);
+      sent += size;
+      const items = Array.from({ length: size }, () => memoryItem(random, ++serial, users[serial % users.length] as string));
+      const { status, body } = await client.post<{ items: AcceptedItem[] }>('/memory/batch', { items });
+      if (status !== 202) throw new Error(`batch write answered ${status}: ${JSON.stringify(body)}`);
+      tracker.add(body.items.map((item) => item.task_id), TASKS_PER_JOB);
+      added += size;
+    }
+  };
+  const poller = async (): Promise<void> => {
+    while (added < total || tracker.pending > 0) {
+      await tracker.poll();
+      bar.update(tracker.done);
+      await sleep(50);
+    }
+  };
+  await Promise.all([sender(), sender(), poller()]);
+  bar.update(tracker.done);
+  bar.finish();
+  if (tracker.failed > 0) process.stderr.write(`${tracker.failed} writes failed\n`);
+  return total / ((tracker.lastDoneAt - began) / 1000);
+}
+
+/** Single writes from 8 clients: accept latency, and the rate from first 202 to last completion. */
+async function singleWrites(client: EngramClient, users: readonly string[]): Promise<{ rate: number; accept: Latencies }> {
+  const tracker = new TaskTracker(client);
+  const accept: number[] = [];
+  let left = phase.singleWrites;
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (left > 0) {
+        left -= 1;
+        const item = memoryItem(random, ++serial, users[serial % users.length] as string);
+        const started = performance.now();
+        const { status, body } = await client.post<AcceptedItem>('/memory', item);
+        accept.push(performance.now() - started);
+        if (status !== 202) throw new Error(`write answered ${status}`);
+        tracker.add([body.task_id], 1);
+      }
+    }),
+  );
+  await tracker.drain();
+  return { rate: phase.singleWrites / ((tracker.lastDoneAt - began) / 1000), accept: latencies(accept) };
+}
+
+/** `clients` searchers, each sending the next query as soon as the previous one is answered. */
+async function searches(client: EngramClient, users: readonly string[], clients: number, seconds: number): Promise<{ ms: Latencies; perSecond: number }> {
+  const times: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const started = performance.now();
+        const { status } = await client.post('/memory/search', { query: queryText(random, ++serial), user_id: random.pick(users), top_k: 10 });
+        if (status !== 200) throw new Error(`search answered ${status}`);
+        times.push(performance.now() - started);
+      }
+    }),
+  );
+  return { ms: latencies(times), perSecond: times.length / ((performance.now() - began) / 1000) };
+}
+
+/**
+ * 50 writes/s, each of a user of its own, for `seconds`: the time from its 202 until a search
+ * finds it (the task is followed first, so searches are not wasted while it is queued).
+ */
+async function timeToSearchable(client: EngramClient, seconds: number): Promise<{ ms: Latencies; lostOrLate: number }> {
+  const found: number[] = [];
+  let lostOrLate = 0;
+  const probes: Promise<void>[] = [];
+  const probe = async (index: number): Promise<void> => {
+    const user = `probe-${Date.now()}-${index}`;
+    const text = `probe ${index} ${queryText(random, ++serial)}`;
+    try {
+      const { body } = await client.post<AcceptedItem>('/memory', { user_id: user, session_id: 'probe', text });
+      const accepted = performance.now();
+      const deadline = accepted + 10_000;
+      while (performance.now() < deadline) {
+        const task = await client.get<{ status: string }>(`/tasks/${body.task_id}`);
+        if (task.body.status === 'completed') {
+          const hit = await client.post<{ results: Array<{ id: string }> }>('/memory/search', { query: text, user_id: user, top_k: 1 });
+          if (hit.body.results.some((result) => result.id === body.id)) {
+            found.push(performance.now() - accepted);
+            return;
+          }
+        }
+        // Polling gets sparser with time, so an overloaded Engram is not buried in task reads.
+        await sleep(performance.now() - accepted < 1_000 ? 50 : 250);
+      }
+    } catch {
+      // An error counts like a write that never became searchable.
+    }
+    lostOrLate += 1;
+  };
+  const began = performance.now();
+  for (let index = 0; performance.now() - began < seconds * 1000; index += 1) {
+    probes.push(probe(index));
+    // Open loop: the schedule does not wait for the writes.
+    await sleep(Math.max(0, began + (index + 1) * 20 - performance.now()));
+  }
+  await Promise.all(probes);
+  return { ms: latencies(found), lostOrLate };
+}
+
+async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: string, memories: number, users: readonly string[], batchedRate: number): Promise<ScaleResult> {
+  process.stderr.write(`measuring at ${scale}: single writes…\n`);
+  const single = await singleWrites(client, users);
+  process.stderr.write('searches (1 client, then 8)…\n');
+  const oneClient = await searches(client, users, 1, Math.max(3, phase.searchSeconds / 4));
+  const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
+  process.stderr.write('time to searchable at 50 writes/s…\n');
+  const searchable = await timeToSearchable(client, phase.searchableSeconds);
+  process.stderr.write('floor…\n');
+  const floor = await measureFloor(engram, users, phase.floorSamples, random);
+  const rss = engram.rss();
+  const disk = await engram.diskBytes();
+  return {
+    scale,
+    memories,
+    users: users.length,
+    ingestBatchedPerSecond: batchedRate,
+    ingestSinglePerSecond: single.rate,
+    acceptMs: single.accept,
+    searchMs: search.ms,
+    searchPerSecond: search.perSecond,
+    searchOneClientMs: oneClient.ms,
+    searchableMs: searchable.ms,
+    searchableLostOrLate: searchable.lostOrLate,
+    rssEngramMiB: rss.engram / 2 ** 20,
+    rssChromaMiB: rss.chroma / 2 ** 20,
+    diskBytesPerMemory: disk / memories,
+    floor,
+    overFloor: oneClient.ms.p50 / floor.totalMs.p50,
+  };
+}
+
+async function runScales(list: readonly string[], heavy: boolean): Promise<ScaleResult[]> {
+  const engram = await startEngram(mode);
+  const client = new EngramClient(engram.url, engram.apiKey);
+  const users = heavy ? [userId(0)] : Array.from({ length: Math.min(USERS, quick ? 100 : USERS) }, (_, index) => userId(index));
+  const results: ScaleResult[] = [];
+  try {
+    let have = 0;
+    for (const scale of list) {
+      const target = parseScale(scale);
+      const label = heavy ? `loading heavy ${scale}` : `loading ${scale}`;
+      const rate = await load(client, have, target, users, label);
+      have = target;
+      const result = await measureAt(engram, client, heavy ? `heavy ${scale}` : scale, have, users, rate);
+      results.push(result);
+      // Each scale is shown as soon as it is measured: a long run that fails later keeps it.
+      process.stderr.write(`\n${table([result])}\n\n`);
+      have += phase.singleWrites;
+    }
+  } finally {
+    await engram.stop();
+  }
+  return results;
+}
+
+function table(results: readonly ScaleResult[]): string {
+  const f = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+  const lat = (l: Latencies): string => `${f(l.p50)} / ${f(l.p95)} / ${f(l.p99)}`;
+  const rows: Array<[string, (r: ScaleResult) => string]> = [
+    ['memories (users)', (r) => `${r.memories} (${r.users})`],
+    ['ingest, batched (memories/s)', (r) => f(r.ingestBatchedPerSecond, 0)],
+    ['ingest, single writes (memories/s)', (r) => f(r.ingestSinglePerSecond, 0)],
+    ['accept POST /memory p50/p95/p99 (ms)', (r) => lat(r.acceptMs)],
+    ['search, 8 clients p50/p95/p99 (ms)', (r) => lat(r.searchMs)],
+    ['search throughput, 8 clients (req/s)', (r) => f(r.searchPerSecond, 0)],
+    ['search, 1 client p50/p95/p99 (ms)', (r) => lat(r.searchOneClientMs)],
+    ['floor p50: embed + chroma + sql (ms)', (r) => `${f(r.floor.totalMs.p50, 2)} = ${f(r.floor.embedMs.p50, 2)} + ${f(r.floor.chromaMs.p50, 2)} + ${f(r.floor.sqlMs.p50, 2)}`],
+    ['search p50 over floor (1 client)', (r) => `${f(r.overFloor, 2)}x`],
+    ['202 to searchable p50/p95 at 50/s (ms)', (r) => `${f(r.searchableMs.p50, 0)} / ${f(r.searchableMs.p95, 0)}${r.searchableLostOrLate > 0 ? ` (${r.searchableLostOrLate} over 10 s or failed)` : ''}`],
+    ['RSS engram + chroma (MiB)', (r) => `${f(r.rssEngramMiB, 0)} + ${f(r.rssChromaMiB, 0)}`],
+    ['disk per memory (bytes)', (r) => f(r.diskBytesPerMemory, 0)],
+  ];
+  const header = ['', ...results.map((r) => r.scale)];
+  const body = rows.map(([name, cell]) => [name, ...results.map(cell)]);
+  const widths = header.map((_, column) => Math.max(...[header, ...body].map((row) => (row[column] ?? '').length)));
+  const line = (row: readonly string[]): string => `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const flat = scales.filter((scale) => !scale.startsWith('heavy'));
+  const results: ScaleResult[] = [];
+  if (flat.length > 0) results.push(...(await runScales(flat, false)));
+  const heavy = scales.find((scale) => scale.startsWith('heavy'));
+  if (heavy !== undefined) {
+    // `heavy` holds 100k, `heavy20k` the size given.
+    results.push(...(await runScales([heavy === 'heavy' ? '100k' : heavy.slice('heavy'.length)], true)));
+  }
+  console.log(`\nEngram benchmark, ${mode} mode, ${new Date().toISOString()}\n`);
+  console.log(table(results));
+  if (values.json !== undefined) {
+    await writeFile(values.json, `${JSON.stringify({ mode, quick, results }, null, 2)}\n`);
+    console.log(`\nwrote ${values.json}`);
+  }
+}
+
+await main();

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { WriteJob } from '../../../src/ports/job-queue.js';
+import { JobCoalescer } from '../../../src/worker/job-coalescer.js';
+
+/** A run that waits until the test releases it, recording what it was given. */
+function gatedRuns(): { runs: string[][]; release: (error?: Error) => void; run: (job: WriteJob) => Promise<void> } {
+  const runs: string[][] = [];
+  const gates: Array<(error?: Error) => void> = [];
+  return {
+    runs,
+    release: (error) => gates.shift()?.(error),
+    run: (job) => {
+      runs.push([...job.taskIds]);
+      return new Promise<void>((resolve, reject) => gates.push((error) => (error === undefined ? resolve() : reject(error))));
+    },
+  };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('JobCoalescer', () => {
+  it('runs a lone job at once, and merges the jobs that wait meanwhile up to the task limit', async () => {
+    const gated = gatedRuns();
+    const coalescer = new JobCoalescer({ run: gated.run, maxTasks: 3, concurrency: 1 });
+    const first = coalescer.process({ taskIds: ['a'] });
+    const waiting = [['b'], ['c', 'd'], ['e'], ['f']].map((taskIds) => coalescer.process({ taskIds }));
+    assert.deepEqual(gated.runs, [['a']]);
+
+    gated.release();
+    await first;
+    await settle();
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c', 'd']]);
+    gated.release();
+    await Promise.all(waiting.slice(0, 2));
+    await settle();
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c', 'd'], ['e', 'f']]);
+    gated.release();
+    await Promise.all(waiting);
+  });
+
+  it('fails exactly the jobs of a failed run, so the queue retries those', async () => {
+    const gated = gatedRuns();
+    const coalescer = new JobCoalescer({ run: gated.run, maxTasks: 10, concurrency: 1 });
+    const first = coalescer.process({ taskIds: ['a'] });
+    const merged = [coalescer.process({ taskIds: ['b'] }), coalescer.process({ taskIds: ['c'] })];
+    gated.release(new Error('chroma is away'));
+    await assert.rejects(first, /chroma is away/);
+    await settle();
+    gated.release();
+    await Promise.all(merged);
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c']]);
+  });
+
+  it('keeps at most `concurrency` runs going, and takes a job larger than the limit alone', async () => {
+    const gated = gatedRuns();
+    const coalescer = new JobCoalescer({ run: gated.run, maxTasks: 2, concurrency: 2 });
+    const jobs = [['a', 'b', 'c'], ['d'], ['e']].map((taskIds) => coalescer.process({ taskIds }));
+    assert.deepEqual(gated.runs, [['a', 'b', 'c'], ['d']]);
+    gated.release();
+    await jobs[0];
+    await settle();
+    assert.deepEqual(gated.runs, [['a', 'b', 'c'], ['d'], ['e']]);
+    gated.release();
+    gated.release();
+    await Promise.all(jobs);
+  });
+});
