@@ -20,6 +20,8 @@ const Operators = Type.Object(
 );
 
 export const MetadataFilters = Type.Record(Type.String({ pattern: METADATA_KEY_PATTERN }), Type.Union([MetadataValue, Operators]), {
+  // Keys outside the pattern (`$where`, `__proto__`) are refused, not passed through unchecked.
+  additionalProperties: false,
   maxProperties: MAX_METADATA_KEYS,
   description: 'All conditions must hold: `{"topic": "pets", "year": {"$gte": 2020}, "tag": {"$in": ["a", "b"]}}`.',
 });

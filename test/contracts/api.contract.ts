@@ -282,6 +282,8 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.equal(wrongType.status, 400);
       const unknownField = await client.request<ErrorBody>('POST', '/memory', { user_id: user, session_id: 's', text: 'hi', colour: 'red' });
       assert.equal(unknownField.status, 400);
+      const operatorKey = await client.request<ErrorBody>('POST', '/memory/search', { query: 'x', user_id: user, filters: { $where: 'sleep(1)' } });
+      assert.equal(operatorKey.status, 400);
       const badTopK = await client.request<ErrorBody>('POST', '/memory/search', { query: 'x', user_id: user, top_k: 101 });
       assert.equal(badTopK.status, 400);
       const badTask = await client.request<ErrorBody>('GET', '/tasks/not-a-uuid');
