@@ -15,7 +15,8 @@ export interface VectorStoreErrorOptions {
  */
 export class VectorStoreError extends DomainError {
   constructor(message: string, options: VectorStoreErrorOptions = {}) {
-    super('internal', 'vector_store_error', message, {
+    // A 5xx is Chroma failing, not us: the caller gets 503 and Retry-After, like any outage.
+    super((options.status ?? 0) >= 500 ? 'unavailable' : 'internal', 'vector_store_error', message, {
       details: { status: options.status ?? null, ...toRecord(options.details) },
       cause: options.cause,
       retryable: options.retryable ?? (options.status ?? 0) >= 500,
