@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { RedisOptions } from 'ioredis';
 import { ValidationError } from '../../domain/errors.js';
 
@@ -7,6 +10,10 @@ export type RedisEndpoint = Pick<RedisOptions, 'host' | 'port' | 'username' | 'p
 /**
  * Reads `redis://[user]:password@host:port[/db]`, or `rediss://` for TLS. Errors never repeat the
  * URL, since it carries the password.
+ *
+ * Over TLS the server's certificate must name the host and be signed by a trusted root: the
+ * system's, or only the CA certificate (PEM) in the file named by the `ca` parameter, as in
+ * `rediss://:password@redis:6380?ca=/run/secrets/redis_ca_crt`. The file is read here, once.
  */
 export function parseRedisUrl(redisUrl: string): RedisEndpoint {
   let url: URL;
@@ -28,8 +35,27 @@ export function parseRedisUrl(redisUrl: string): RedisEndpoint {
   };
   if (url.username !== '') endpoint.username = decodeURIComponent(url.username);
   if (url.password !== '') endpoint.password = decodeURIComponent(url.password);
-  if (url.protocol === 'rediss:') endpoint.tls = { servername: host };
+  const caPath = url.searchParams.get('ca');
+  if (caPath !== null && url.protocol !== 'rediss:') throw invalid('the ca parameter needs rediss://');
+  if (url.protocol === 'rediss:') {
+    const tls: ConnectionOptions = {};
+    // SNI carries host names only; Node warns when given an IP address.
+    if (isIP(host) === 0) tls.servername = host;
+    if (caPath !== null) tls.ca = readCaFile(caPath);
+    endpoint.tls = tls;
+  }
   return endpoint;
+}
+
+function readCaFile(path: string): string {
+  if (path === '') throw invalid('the ca parameter names no file');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`REDIS_URL is invalid: cannot read the CA certificate file ${path}`, {
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 function invalid(reason: string): ValidationError {
