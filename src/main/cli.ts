@@ -80,7 +80,11 @@ main(process.argv.slice(2)).then(
   // Open handles of libraries must not keep a finished command alive.
   () => process.exit(0),
   (error: unknown) => {
-    if (isDomainError(error)) fail(error.message, error.code === 'invalid_config' ? 2 : 1);
+    if (isDomainError(error)) {
+      // An outage's cause (a refused connection, an untrusted certificate) is what an operator needs.
+      const cause = error.kind === 'unavailable' && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      fail(`${error.message}${cause}`, error.code === 'invalid_config' ? 2 : 1);
+    }
     fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
   },
 );
