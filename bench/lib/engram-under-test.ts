@@ -60,6 +60,14 @@ function duBytes(path: string): number {
   }
 }
 
+function processArgs(pid: number): string {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
 /** Children of a process (the embedded Chroma is a child of `engram start`). */
 function childPids(pid: number): number[] {
   try {
@@ -114,7 +122,9 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
       return Number(found[0] ?? 0) || null;
     }
     const [start] = children;
-    return start === undefined ? null : (childPids(start.pid ?? 0)[0] ?? null);
+    if (start === undefined) return null;
+    // `engram start` may have other children than Chroma: pick the one serving on a port.
+    return childPids(start.pid ?? 0).find((pid) => /--port \d+/.test(processArgs(pid))) ?? null;
   };
   return {
     mode,
@@ -124,8 +134,7 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
     async chromaUrl() {
       if (chroma !== null) return chroma.url;
       const pid = chromaPid();
-      const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-      return `http://127.0.0.1:${/--port (\d+)/.exec(args)?.[1] ?? '0'}`;
+      return `http://127.0.0.1:${/--port (\d+)/.exec(pid === null ? '' : processArgs(pid))?.[1] ?? '0'}`;
     },
     rss() {
       const chromaId = chromaPid();

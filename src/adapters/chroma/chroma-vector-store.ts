@@ -284,10 +284,10 @@ export class ChromaVectorStore implements VectorStore {
       return;
     }
     if (route.kind === 'migrating') return;
-    const seen = this.#writesSinceCheck.get(owner.key);
-    const count = (seen ?? 0) + group.records.length;
-    // An owner first seen here is checked at once: they may have grown in another process.
-    if (seen !== undefined && count < this.#checkEvery) {
+    // Counted per process: an owner growing through another process is checked there, and one
+    // who is already large is checked here after a few more writes.
+    const count = (this.#writesSinceCheck.get(owner.key) ?? 0) + group.records.length;
+    if (count < this.#checkEvery) {
       this.#writesSinceCheck.set(owner.key, count);
       return;
     }
