@@ -37,6 +37,17 @@ const SPREAD_DECAY = 0.5;
 const SPREAD_SPAN = 2;
 /** How many of the best matches lend to their neighbours: the rest are too weak to matter. */
 const LENDERS = 100;
+/**
+ * Bounds on the work of one search, whatever the size of the scope. Document frequencies are
+ * counted up to DF_CAP and the population up to POPULATION_CAP: past those, a word is simply
+ * "common" and the ranking barely changes. Candidates come from the rarest query words only, until
+ * their frequencies add up to CANDIDATE_CAP; commoner words still score those candidates. A memory
+ * that holds none of the rarer words would rank low anyway, so a heavy user's search costs about
+ * what a light one's does.
+ */
+const DF_CAP = 2_000;
+const POPULATION_CAP = 5_000;
+const CANDIDATE_CAP = 1_000;
 
 /**
  * One statement that ranks the scope's memories holding any of the words by Okapi BM25, with the
@@ -70,8 +81,22 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
              SELECT lexeme, to_tsquery('simple'::regconfig, lexeme) AS query
              FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, ${words}))) found
            ),
+           frequency AS MATERIALIZED (
+             SELECT t.lexeme, t.query,
+                    (SELECT count(*) FROM (SELECT 1 FROM memories m WHERE ${scope} AND m.search_terms @@ t.query LIMIT ${DF_CAP}) capped)::float8 AS df
+             FROM terms t
+           ),
+           seeds AS MATERIALIZED (
+             SELECT lexeme FROM (
+               SELECT lexeme,
+                      sum(df) OVER (ORDER BY df, lexeme ROWS UNBOUNDED PRECEDING) AS running,
+                      row_number() OVER (ORDER BY df, lexeme) AS rarity
+               FROM frequency WHERE df > 0
+             ) rarest_first
+             WHERE running <= ${CANDIDATE_CAP} OR rarity = 1
+           ),
            wanted AS MATERIALIZED (
-             SELECT to_tsquery('simple'::regconfig, string_agg(lexeme, ' | ')) AS query FROM terms
+             SELECT to_tsquery('simple'::regconfig, string_agg(lexeme, ' | ')) AS query FROM seeds
            ),
            matched AS (
              SELECT m.id, m.search_terms, greatest(length(m.search_terms), 1)::float8 AS len
@@ -79,24 +104,20 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
              WHERE ${scope} AND m.search_terms @@ wanted.query
            ),
            population AS MATERIALIZED (
-             SELECT count(*)::float8 AS n FROM memories m WHERE ${scope}
+             SELECT count(*)::float8 AS n FROM (SELECT 1 FROM memories m WHERE ${scope} LIMIT ${POPULATION_CAP}) capped
            ),
            occurrences AS (
-             SELECT matched.id, matched.len, terms.lexeme
-             FROM matched JOIN terms ON matched.search_terms @@ terms.query
-           ),
-           frequency AS MATERIALIZED (
-             SELECT lexeme, count(*)::float8 AS df FROM occurrences GROUP BY lexeme
+             SELECT matched.id, matched.len, f.df
+             FROM matched JOIN frequency f ON f.df > 0 AND matched.search_terms @@ f.query
            ),
            average AS MATERIALIZED (
              SELECT avg(len) AS len FROM matched
            ),
            scored AS (
              SELECT o.id,
-                    sum(ln(1 + (p.n - f.df + 0.5) / (f.df + 0.5))
+                    sum(ln(1 + (greatest(p.n, o.df) - o.df + 0.5) / (o.df + 0.5))
                         * ${K1 + 1} / (1 + ${K1} * (1 - ${B} + ${B} * o.len / a.len))) AS score
              FROM occurrences o
-             JOIN frequency f USING (lexeme)
              CROSS JOIN population p
              CROSS JOIN average a
              GROUP BY o.id
