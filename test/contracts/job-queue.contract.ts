@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { JobQueue, WriteJob } from '../../src/ports/job-queue.js';
-import type { RetryOptions } from '../../src/adapters/in-process-queue/retry-policy.js';
+import type { RetryOptions } from '../../src/adapters/queue-retry-policy.js';
 
 /** Builds a queue of its own (a fresh namespace) for one test. */
 export type JobQueueFactory = (options: { retry?: RetryOptions }) => Promise<JobQueue>;

@@ -1,7 +1,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { JobConsumer, WriteJobHandler } from '../../ports/job-queue.js';
 import type { Logger } from '../../ports/logger.js';
-import { backoffDelayMs, type RetryPolicy } from '../in-process-queue/retry-policy.js';
+import { backoffDelayMs, type RetryPolicy } from '../queue-retry-policy.js';
 import { isConnectionError, reconnectDelayMs } from './connection-errors.js';
 import { fromPayload, type WriteJobPayload } from './job-payload.js';
 import { OutageLog } from './outage-log.js';

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { DependencyUnavailableError, DomainError } from '../../domain/errors.js';
 import type { ConsumeOptions, JobConsumer, JobQueue, WriteJob, WriteJobHandler } from '../../ports/job-queue.js';
 import type { Logger } from '../../ports/logger.js';
-import { resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../in-process-queue/retry-policy.js';
+import { resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../queue-retry-policy.js';
 import { BullmqConsumer } from './bullmq-consumer.js';
 import { reconnectDelayMs } from './connection-errors.js';
 import { dedupeIdOf, toPayload, WRITE_JOB_NAME, type WriteJobPayload } from './job-payload.js';

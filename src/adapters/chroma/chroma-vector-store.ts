@@ -6,7 +6,7 @@ import { ChromaHttp } from './chroma-http.js';
 import { bucketCollectionName, dedicatedCollectionName, MODEL_MARKER_COLLECTION, ownerKey } from './collection-name.js';
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
-import { LruMap } from './lru-map.js';
+import { LruMap } from '../lru-map.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';

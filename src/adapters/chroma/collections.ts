@@ -1,6 +1,6 @@
 import type { Logger } from '../../ports/logger.js';
 import type { ChromaHttp } from './chroma-http.js';
-import { LruMap } from './lru-map.js';
+import { LruMap } from '../lru-map.js';
 import { parseCollection, type CollectionInfo } from './responses.js';
 
 /** Every collection lives in Chroma's default tenant and database; Engram's tenants are owner keys. */

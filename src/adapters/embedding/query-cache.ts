@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
 import type { Embedder } from '../../ports/embedder.js';
 import { EmbedderBadResponseError } from './errors.js';
+import { LruMap } from '../lru-map.js';
 
 export interface QueryCacheOptions {
   /**
@@ -21,27 +22,17 @@ export function withQueryCache(inner: Embedder, options: QueryCacheOptions = {})
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new ValidationError('maxEntries must be a positive integer');
   }
-  // a Map iterates in insertion order, so re-inserting on use keeps the oldest entry first
-  const entries = new Map<string, Float32Array>();
-
-  const remember = (key: string, vector: Float32Array): void => {
-    entries.delete(key);
-    entries.set(key, vector);
-    if (entries.size > maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done !== true) entries.delete(oldest.value);
-    }
-  };
+  const entries = new LruMap<string, Float32Array>(maxEntries);
 
   return {
     model: inner.model,
     async embed(texts) {
       const keys = texts.map(keyOf);
+      // Reading a hit makes it the most recently used entry.
       const found = keys.map((key) => entries.get(key));
       const missing = new Map<string, string>();
       keys.forEach((key, i) => {
         if (found[i] === undefined) missing.set(key, texts[i] ?? '');
-        else remember(key, found[i]);
       });
       const fresh = new Map<string, Float32Array>();
       if (missing.size > 0) {
@@ -50,7 +41,7 @@ export function withQueryCache(inner: Embedder, options: QueryCacheOptions = {})
           throw new EmbedderBadResponseError(`${vectors.length} vectors for ${missing.size} texts`);
         }
         [...missing.keys()].forEach((key, i) => fresh.set(key, vectors[i] as Float32Array));
-        for (const [key, vector] of fresh) remember(key, vector);
+        for (const [key, vector] of fresh) entries.set(key, vector);
       }
       // copies, so that a caller that changes its vector cannot change the cache
       return keys.map((key, i) => (found[i] ?? (fresh.get(key) as Float32Array)).slice());

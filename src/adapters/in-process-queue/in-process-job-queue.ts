@@ -1,7 +1,7 @@
 import { DomainError } from '../../domain/errors.js';
 import type { ConsumeOptions, JobConsumer, JobQueue, WriteJob, WriteJobHandler } from '../../ports/job-queue.js';
 import type { Logger } from '../../ports/logger.js';
-import { backoffDelayMs, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from './retry-policy.js';
+import { backoffDelayMs, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../queue-retry-policy.js';
 
 export interface InProcessJobQueueOptions {
   readonly logger: Logger;

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
 
 /** How a job whose handler threw is tried again. Shared by every JobQueue adapter. */
 export interface RetryOptions {
