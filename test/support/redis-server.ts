@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createConnection } from 'node:net';
-import { freePort, waitFor } from './free-port.js';
+import { freePort, portAnswers, waitFor } from './free-port.js';
 
 /** A password-protected redis-server of the test's own, on a free loopback port, keeping nothing on disk. */
 export interface TestRedis {
@@ -14,17 +13,6 @@ export interface TestRedis {
   crash(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startTestRedis(): Promise<TestRedis> {

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { createConnection } from 'node:net';
 import type { ServerCertificate } from './certificates.js';
-import { freePort } from './free-port.js';
+import { freePort, portAnswers } from './free-port.js';
 
 /**
  * A password-protected redis-server of the test's own that listens only for TLS (`--port 0`), on a
@@ -16,17 +15,6 @@ export interface TlsRedis {
   url(scheme: 'redis' | 'rediss', params?: Record<string, string>, host?: string): string;
   /** Stops the server. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startTlsRedis(certificate: ServerCertificate, caFile: string): Promise<TlsRedis> {
