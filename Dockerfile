@@ -9,7 +9,10 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# onnxruntime-node ships its native library for every platform; a Linux image needs only Linux's.
+# (Skipping scripts also keeps its installer from fetching GPU libraries the image does not use.)
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 \
     && npm cache clean --force
 
 # Compiles src/ to dist/. The manifests are copied before the sources so that the dependency

@@ -13,6 +13,8 @@ export type EmbedderConfig =
       readonly kind: 'use-lite';
       /** Worker threads per model copy; 0 runs it on the main thread. Default 1 (ENGRAM_EMBED_THREADS). */
       readonly threads: number;
+      /** `onnx` (ONNX Runtime, the default) or `tfjs` (the bundled WebAssembly runtime); same vectors (ENGRAM_EMBED_RUNTIME). */
+      readonly runtime: 'onnx' | 'tfjs';
     }
   | {
       readonly kind: 'openai';

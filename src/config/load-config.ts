@@ -89,7 +89,11 @@ function embedder(reader: Reader): EmbedderConfig {
   const kind = reader.oneOf('ENGRAM_EMBEDDER', ['use-lite', 'openai'] as const, 'use-lite');
   if (kind === 'use-lite') {
     // One thread by default: on the main thread every model call stalls the API for its length.
-    return { kind, threads: reader.integer('ENGRAM_EMBED_THREADS', 1, 0, 16) };
+    return {
+      kind,
+      threads: reader.integer('ENGRAM_EMBED_THREADS', 1, 0, 16),
+      runtime: reader.oneOf('ENGRAM_EMBED_RUNTIME', ['onnx', 'tfjs'] as const, 'onnx'),
+    };
   }
   const url = reader.url('ENGRAM_EMBED_URL', reader.text('ENGRAM_EMBED_URL'), ['http:', 'https:']);
   const model = reader.text('ENGRAM_EMBED_MODEL');

@@ -51,7 +51,7 @@ export function openQueue(config: EngramConfig, logger: Logger, resources: Resou
 export async function openEmbedder(config: EngramConfig, logger: Logger, resources: Resources): Promise<Embedder> {
   const embedder =
     config.embedder.kind === 'use-lite'
-      ? await createUseLiteEmbedder({ logger, threads: config.embedder.threads })
+      ? await createUseLiteEmbedder({ logger, threads: config.embedder.threads, runtime: config.embedder.runtime })
       : await createOpenAiEmbedder({
           url: config.embedder.url,
           model: config.embedder.model,
@@ -73,7 +73,7 @@ export async function openQueryEmbedder(
   alsoWorker: boolean,
 ): Promise<Embedder> {
   if (config.embedder.kind !== 'use-lite' || !alsoWorker) return queryEmbedderOf(shared);
-  const own = await createUseLiteEmbedder({ logger, threads: config.embedder.threads });
+  const own = await createUseLiteEmbedder({ logger, threads: config.embedder.threads, runtime: config.embedder.runtime });
   return queryEmbedderOf(resources.add('query embedder', own, (opened) => opened.close()));
 }
 

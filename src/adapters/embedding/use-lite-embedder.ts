@@ -2,16 +2,14 @@ import { DependencyUnavailableError, DomainError, isDomainError, ValidationError
 import type { Embedder } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import { MicroBatcher } from './micro-batcher.js';
-import {
-  loadUseLiteModel,
-  USE_LITE_DIMENSIONS,
-  USE_LITE_MAX_TEXT_CHARS,
-  useLiteModelId,
-} from './use-lite-model.js';
+import { loadUseLiteModel } from './use-lite-loader.js';
+import { USE_LITE_DIMENSIONS, USE_LITE_MAX_TEXT_CHARS, useLiteModelId, type UseLiteRuntime } from './use-lite-model.js';
 import { startUseLiteWorkerPool, type UseLiteWorkerPool } from './use-lite-worker-pool.js';
 
 export interface UseLiteEmbedderOptions {
   readonly logger: Logger;
+  /** Where the model computes; both runtimes give the same vectors. Default `onnx`. */
+  readonly runtime?: UseLiteRuntime;
   /**
    * Most texts in one model call; concurrent `embed` calls are coalesced up to this size. A full
    * batch of short texts takes a few hundred ms, during which a main-thread model holds the event
@@ -43,12 +41,15 @@ export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions): Pr
   const { logger } = options;
   const threads = options.threads ?? 0;
   const maxTextChars = options.maxTextChars ?? USE_LITE_MAX_TEXT_CHARS;
+  const runtime = options.runtime ?? 'onnx';
   if (!Number.isInteger(threads) || threads < 0) throw new ValidationError('threads must be a whole number ≥ 0');
 
   const id = await useLiteModelId();
   const startedAt = performance.now();
   const runner =
-    threads === 0 ? await loadInThread(maxTextChars) : await startUseLiteWorkerPool({ threads, maxTextChars, logger });
+    threads === 0
+      ? await loadInThread(runtime, maxTextChars)
+      : await startUseLiteWorkerPool({ threads, runtime, maxTextChars, logger });
   logger.info(
     { model: id, backend: runner.backend, threads, loadMs: Math.round(performance.now() - startedAt) },
     'embedding model loaded',
@@ -90,8 +91,8 @@ export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions): Pr
 /** The model where it runs, on this thread or in workers. */
 type ModelRunner = UseLiteWorkerPool;
 
-async function loadInThread(maxTextChars: number): Promise<ModelRunner> {
-  const model = await loadUseLiteModel({ maxTextChars });
+async function loadInThread(runtime: UseLiteRuntime, maxTextChars: number): Promise<ModelRunner> {
+  const model = await loadUseLiteModel({ runtime, maxTextChars });
   return {
     backend: model.backend,
     embedBatch: (texts) => model.embedBatch(texts),

@@ -3,9 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
-import type { UseLiteModel } from './use-lite-model.js';
+import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
 
 export interface UseLiteWorkerData {
+  readonly runtime: UseLiteRuntime;
   readonly maxTextChars: number;
 }
 export interface ToWorker {
@@ -20,6 +21,7 @@ export type FromWorker =
 
 export interface UseLiteWorkerPoolOptions {
   readonly threads: number;
+  readonly runtime: UseLiteRuntime;
   readonly maxTextChars: number;
   readonly logger: Logger;
 }
@@ -134,7 +136,7 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
 
 /** One worker that has loaded the model; rejects when it cannot. */
 function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worker; backend: string }> {
-  const workerData: UseLiteWorkerData = { maxTextChars: options.maxTextChars };
+  const workerData: UseLiteWorkerData = { runtime: options.runtime, maxTextChars: options.maxTextChars };
   const entry = workerEntry();
   const worker = entry.pathname.endsWith('.ts')
     ? // a worker does not inherit the TypeScript loader, so a source checkout registers it first

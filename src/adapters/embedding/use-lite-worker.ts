@@ -3,16 +3,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../../domain/errors.js';
 import type { FromWorker, ToWorker, UseLiteWorkerData } from './use-lite-worker-pool.js';
-import { loadUseLiteModel } from './use-lite-model.js';
+import { loadUseLiteModel } from './use-lite-loader.js';
 
 const port = parentPort;
 if (port === null) throw new DomainError('internal', 'not_a_worker', 'use-lite-worker runs only in a worker thread');
-const { maxTextChars } = workerData as UseLiteWorkerData;
+const { runtime, maxTextChars } = workerData as UseLiteWorkerData;
 
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 try {
-  const model = await loadUseLiteModel({ maxTextChars });
+  const model = await loadUseLiteModel({ runtime, maxTextChars });
   port.on('message', (message: ToWorker) => {
     model.embedBatch(message.texts).then(
       (vectors) => {

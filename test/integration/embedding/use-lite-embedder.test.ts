@@ -26,6 +26,15 @@ describeEmbedderContract('the bundled USE-Lite embedder', {
   fresh: () => createUseLiteEmbedder({ logger: silentLogger() }),
 });
 
+let onTfjs: Embedder | null = null;
+after(async () => {
+  await onTfjs?.close();
+});
+describeEmbedderContract('the bundled USE-Lite embedder on the TF.js runtime', {
+  shared: async () => (onTfjs ??= await createUseLiteEmbedder({ logger: silentLogger(), runtime: 'tfjs' })),
+  fresh: () => createUseLiteEmbedder({ logger: silentLogger(), runtime: 'tfjs' }),
+});
+
 describe('the bundled USE-Lite embedder', () => {
   let embedder: Embedder;
   before(async () => {

@@ -25,12 +25,18 @@ describe('loadConfig', () => {
     assert.equal(config.database.kind, 'pglite');
     assert.equal(config.queue.kind, 'in-process');
     assert.equal(config.vectorStore.kind, 'embedded-chroma');
-    assert.equal(config.embedder.kind, 'use-lite');
+    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 1, runtime: 'onnx' });
     assert.equal(config.pii.mode, 'redact');
     assert.ok(!config.pii.entities.includes('PERSON'));
     assert.equal(config.dataDir, join(dir, '.engram'));
     assert.equal(config.bootstrapApiKey, null);
     assert.deepEqual(config.http.corsOrigins, []);
+  });
+
+  it('runs the bundled model on TF.js when ENGRAM_EMBED_RUNTIME=tfjs, and refuses an unknown runtime', () => {
+    const config = loadConfig({ ENGRAM_EMBED_RUNTIME: 'tfjs', ENGRAM_EMBED_THREADS: '0' }, { secretsDir, cwd: dir });
+    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 0, runtime: 'tfjs' });
+    assert.throws(() => loadConfig({ ENGRAM_EMBED_RUNTIME: 'gpu' }, { secretsDir, cwd: dir }), /ENGRAM_EMBED_RUNTIME/);
   });
 
   it('is frozen, so nothing can change it after start', () => {
