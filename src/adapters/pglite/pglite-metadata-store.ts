@@ -16,6 +16,14 @@ export interface PgliteMetadataStoreOptions {
 }
 
 /**
+ * PGlite runs Postgres as a single-user backend on this process's thread, with no checkpointer: a
+ * checkpoint runs inline, in the middle of some request, once max_wal_size of WAL has been written.
+ * At the default 1 GB that is minutes of writes flushed at once (a stall of seconds); 64 MB keeps
+ * each checkpoint short.
+ */
+const SMALL_CHECKPOINTS = ['-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
+
+/**
  * The metadata store in an embedded PGlite. Locks the folder first: a second opener, in this
  * process or another, gets a DataDirBusyError (code `data_dir_busy`). Call `migrate()` before use.
  */
@@ -23,7 +31,9 @@ export async function createPgliteMetadataStore(options: PgliteMetadataStoreOpti
   const lock = await lockDataDir(options.dataDir, options.logger);
   let client: PgliteSqlClient | null = null;
   try {
-    client = new PgliteSqlClient(await PGlite.create({ dataDir: join(options.dataDir, 'pgdata') }));
+    client = new PgliteSqlClient(
+      await PGlite.create({ dataDir: join(options.dataDir, 'pgdata'), startParams: [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS] }),
+    );
     return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release() });
   } catch (error) {
     await client?.close();
