@@ -29,6 +29,11 @@ export interface EmbeddedMemory extends Memory {
   readonly embedding: Float32Array;
 }
 
+/** A memory read to be ranked: its vector only when the caller asked for it, else null. */
+export interface CandidateMemory extends Memory {
+  readonly embedding: Float32Array | null;
+}
+
 /** A search result: a memory and how well it matches the query, in [0, 1] for cosine. */
 export interface ScoredMemory {
   readonly memory: Memory;

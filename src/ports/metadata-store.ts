@@ -1,5 +1,5 @@
 import type { ApiKeyRecord } from '../domain/api-key.js';
-import type { Memory, EmbeddedMemory, MemoryDraft } from '../domain/memory.js';
+import type { CandidateMemory, Memory, EmbeddedMemory, MemoryDraft } from '../domain/memory.js';
 import type { TaskError, TaskSummary, WriteTask } from '../domain/task.js';
 import type { EmbeddingModelInfo } from './embedder.js';
 import type { Neighbourhood, WordMatch, WordQuery } from './memory-retrieval.js';
@@ -98,8 +98,11 @@ export interface MemoryRepository {
   listIds(tenantId: string, userId: string): Promise<string[]>;
   /** The memories of the scope holding any of the query's words, best BM25 match first. */
   findByWords(query: WordQuery): Promise<WordMatch[]>;
-  /** Live memories by id with their vectors, in one round trip; unknown and removed ids are skipped. */
-  getManyEmbedded(tenantId: string, ids: readonly string[]): Promise<EmbeddedMemory[]>;
+  /**
+   * Live memories by id, in one round trip; unknown and removed ids are skipped. Vectors are read
+   * only for `withVectors` (the others get null): they are most of a row's bytes.
+   */
+  getCandidates(tenantId: string, ids: readonly string[], withVectors: readonly string[]): Promise<CandidateMemory[]>;
   /**
    * For each memory, up to `span` turns before and after it in the history of its session and
    * user (by created_at, then first insertion), in one round trip.

@@ -1,6 +1,6 @@
 import type { Principal } from '../domain/api-key.js';
 import type { MetadataCondition, SearchScope } from '../domain/filters.js';
-import type { EmbeddedMemory, Memory } from '../domain/memory.js';
+import type { CandidateMemory, Memory } from '../domain/memory.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { MemoryRepository } from '../ports/metadata-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
@@ -101,16 +101,21 @@ export class MemorySearch {
     );
     // Without a similarity floor, a few spare candidates cover memories deleted since indexing.
     const candidates = request.minScore === undefined ? fused.slice(0, request.topK + 10) : fused;
-    const rows = new Map<string, EmbeddedMemory>(
-      (await this.deps.memories.getManyEmbedded(principal.tenantId, candidates.map((candidate) => candidate.id))).map((memory) => [memory.id, memory]),
-    );
     const similarities = new Map(vector.map((match) => [match.id, match.score]));
+    // Only a memory found by words alone needs its vector read, to tell its similarity.
+    const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
+    const rows = new Map<string, CandidateMemory>(
+      (await this.deps.memories.getCandidates(principal.tenantId, candidates.map((candidate) => candidate.id), unmeasured)).map((memory) => [
+        memory.id,
+        memory,
+      ]),
+    );
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
     const hits: SearchHit[] = [];
     for (const candidate of candidates) {
       const row = rows.get(candidate.id);
       if (row === undefined || row.userId !== request.userId) continue;
-      const similarity = similarities.get(row.id) ?? cosineSimilarity(embedding, row.embedding);
+      const similarity = similarities.get(row.id) ?? (row.embedding === null ? 0 : cosineSimilarity(embedding, row.embedding));
       if (similarity < minScore) continue;
       const { embedding: _vector, ...memory } = row;
       hits.push({ memory, score: candidate.score, similarity, context: [] });

@@ -514,16 +514,24 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         await remember(draft(red, { id: 'same', text: 'secret ferret recipe' }), draft(blue, { id: 'same', text: 'secret ferret recipe' }));
         await remember(draft(blue, { id: 'blue-only', text: 'ferret' }));
         assert.deepEqual(await wordIds({ tenantId: red }, ['ferret']), ['same']);
-        assert.deepEqual((await store.memories.getManyEmbedded(red, ['same', 'blue-only'])).map((m) => m.tenantId), [red]);
+        assert.deepEqual((await store.memories.getCandidates(red, ['same', 'blue-only'], ['same', 'blue-only'])).map((m) => m.tenantId), [red]);
       });
 
-      it('gives back memories with their vectors by id, skipping removed ones', async () => {
+      it('gives back memories by id, skipping removed ones, with vectors only where asked', async () => {
         tenant = newTenant();
-        const [kept, removed] = [draft(tenant), draft(tenant)];
-        await remember(kept, removed);
+        const [kept, plain, removed] = [draft(tenant), draft(tenant), draft(tenant)];
+        await remember(kept, plain, removed);
         await store.memories.remove(tenant, removed.id);
-        const found = await store.memories.getManyEmbedded(tenant, [kept.id, removed.id, 'unknown']);
-        assert.deepEqual(found.map((memory) => [memory.id, [...memory.embedding]]), [[kept.id, [0.5, -0.25, 1]]]);
+        const found = await store.memories.getCandidates(tenant, [kept.id, plain.id, removed.id, 'unknown'], [kept.id, removed.id]);
+        const byId = new Map(found.map((memory) => [memory.id, memory.embedding === null ? null : [...memory.embedding]]));
+        assert.deepEqual(
+          [...byId].sort(([a], [b]) => a.localeCompare(b)),
+          [
+            [kept.id, [0.5, -0.25, 1]],
+            [plain.id, null],
+          ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+        );
+        assert.equal(found.find((memory) => memory.id === plain.id)?.text, plain.text);
       });
     });
 

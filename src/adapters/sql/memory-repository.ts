@@ -1,4 +1,4 @@
-import type { EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
+import type { CandidateMemory, EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
 import type {
   ApplyOutcome,
   HistoryPage,
@@ -251,15 +251,19 @@ export class SqlMemoryRepository implements MemoryRepository {
     return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
   }
 
-  async getManyEmbedded(tenantId: string, ids: readonly string[]): Promise<EmbeddedMemory[]> {
+  async getCandidates(tenantId: string, ids: readonly string[], withVectors: readonly string[]): Promise<CandidateMemory[]> {
     if (ids.length === 0) return [];
     const rows = await this.scope.tenant(tenantId, (tx) =>
       tx.query<MemoryRow & { embedding: unknown }>(
-        `SELECT ${MEMORY_COLUMNS}, embedding FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
-        [tenantId, [...ids]],
+        `SELECT ${MEMORY_COLUMNS}, CASE WHEN id = ANY($3::text[]) THEN embedding END AS embedding
+         FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
+        [tenantId, [...ids], [...withVectors]],
       ),
     );
-    return rows.map((row) => ({ ...toMemory(row), embedding: bytesToEmbedding(row.embedding) }));
+    return rows.map((row) => ({
+      ...toMemory(row),
+      embedding: row.embedding === null || row.embedding === undefined ? null : bytesToEmbedding(row.embedding),
+    }));
   }
 
   async findNeighbours(tenantId: string, ids: readonly string[], span: number): Promise<Neighbourhood[]> {
