@@ -69,23 +69,117 @@ export class SqlMemoryRepository implements MemoryRepository {
       else positions.push(index);
     });
     for (const [tenantId, positions] of byTenant) {
+      const batch = positions.map((index) => ({ index, memory: memories[index] as EmbeddedMemory }));
       await this.scope.tenant(tenantId, async (tx) => {
-        // Every user lock first, in one order: the transaction never waits for a lock while it
-        // holds a row that an erasure, holding its user's lock, needs.
-        const users = [...new Set(positions.map((index) => memories[index]?.userId ?? ''))].sort();
-        for (const userId of users) await tx.query(LOCK_USER_SHARED, [tenantId, userId]);
-        // Rows in id order too, so two batches holding the same ids never lock them crosswise;
-        // versions of one id keep their order, and ids do not depend on each other.
-        const inLockOrder = [...positions].sort((left, right) => {
-          const a = memories[left]?.id ?? '';
-          const b = memories[right]?.id ?? '';
-          return a < b ? -1 : a > b ? 1 : left - right;
-        });
-        for (const index of inLockOrder) {
-          const memory = memories[index];
-          if (memory !== undefined) outcomes[index] = await this.applyLocked(tx, memory);
-        }
+        for (const [index, outcome] of await this.applyTenantBatch(tx, tenantId, batch)) outcomes[index] = outcome;
       });
+    }
+    return outcomes;
+  }
+
+  /**
+   * The rules of `applyLocked`, for many memories of one tenant in four statements rather than
+   * three per memory: lock the users, read their erasures, lock and read the rows, write the
+   * winners. Outcomes are decided here in the order one-by-one application would meet them; of
+   * several versions of one id in the batch only the last applied is written, as it would have
+   * overwritten the others within the same transaction.
+   */
+  private async applyTenantBatch(
+    tx: SqlExecutor,
+    tenantId: string,
+    batch: readonly { readonly index: number; readonly memory: EmbeddedMemory }[],
+  ): Promise<Map<number, ApplyOutcome>> {
+    // Every user lock first, in one order: the transaction never waits for a lock while it holds
+    // a row that an erasure, holding its user's lock, needs.
+    const users = [...new Set(batch.map(({ memory }) => memory.userId))].sort();
+    await tx.query(
+      `SELECT count(pg_advisory_xact_lock_shared(hashtext($1), hashtext(user_id)))
+       FROM (SELECT unnest($2::text[]) AS user_id ORDER BY 1) users`,
+      [tenantId, users],
+    );
+    const erasedBefore = new Map(
+      (
+        await tx.query<{ user_id: string; version: unknown }>(
+          'SELECT user_id, version FROM user_erasures WHERE tenant_id = $1 AND user_id = ANY($2::text[])',
+          [tenantId, users],
+        )
+      ).map((row) => [row.user_id, toNumber(row.version)]),
+    );
+    // Rows locked in id order, so two batches holding the same ids never lock them crosswise.
+    const ids = [...new Set(batch.map(({ memory }) => memory.id))].sort();
+    const current = new Map(
+      (
+        await tx.query<{ id: string; user_id: string; version: unknown }>(
+          'SELECT id, user_id, version FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE',
+          [tenantId, ids],
+        )
+      ).map((row) => [row.id, { userId: row.user_id, version: toNumber(row.version) }]),
+    );
+
+    // Versions of one id keep their order, and ids do not depend on each other.
+    const inLockOrder = [...batch].sort((left, right) =>
+      left.memory.id < right.memory.id ? -1 : left.memory.id > right.memory.id ? 1 : left.index - right.index,
+    );
+    const outcomes = new Map<number, ApplyOutcome>();
+    const appliedById = new Map<string, number[]>();
+    const winners = new Map<string, EmbeddedMemory>();
+    for (const { index, memory } of inLockOrder) {
+      const erasure = erasedBefore.get(memory.userId);
+      if (erasure !== undefined && erasure > memory.version) {
+        outcomes.set(index, { applied: false, reason: 'erased' });
+        continue;
+      }
+      const before = current.get(memory.id);
+      if (before !== undefined && before.version > memory.version) {
+        outcomes.set(index, { applied: false, reason: 'superseded' });
+        continue;
+      }
+      outcomes.set(index, { applied: true, previousUserId: before?.userId ?? null });
+      current.set(memory.id, { userId: memory.userId, version: memory.version });
+      appliedById.set(memory.id, [...(appliedById.get(memory.id) ?? []), index]);
+      winners.set(memory.id, memory);
+    }
+    if (winners.size === 0) return outcomes;
+
+    // The version guard stays in the statement: a row inserted concurrently after the read above
+    // is still only replaced by a later version; what it kept out counts as superseded.
+    const params: unknown[] = [];
+    const rows = [...winners.values()].map((memory) => {
+      const at = params.length;
+      params.push(
+        memory.tenantId,
+        memory.id,
+        memory.userId,
+        memory.sessionId,
+        memory.role,
+        memory.text,
+        embeddingToBytes(memory.embedding),
+        JSON.stringify(memory.metadata),
+        memory.createdAt,
+        memory.updatedAt,
+        memory.version,
+      );
+      const [t, i, u, s, r, x, e, m, c, d, v] = Array.from({ length: 11 }, (_, k) => `$${at + k + 1}`);
+      return `(${t}::text, ${i}::text, ${u}::text, ${s}::text, ${r}::text, ${x}::text, ${e}::bytea, ${m}::jsonb,
+               ${c}::timestamptz, ${d}::timestamptz, ${v}::bigint, false)`;
+    });
+    const written = await tx.query<{ id: string }>(
+      `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
+                             created_at, updated_at, version, deleted)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (tenant_id, id) DO UPDATE SET
+         user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
+         text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
+         created_at = excluded.created_at, updated_at = excluded.updated_at,
+         version = excluded.version, deleted = false
+       WHERE memories.version <= excluded.version
+       RETURNING id`,
+      params,
+    );
+    const landed = new Set(written.map((row) => row.id));
+    for (const [id, indexes] of appliedById) {
+      if (landed.has(id)) continue;
+      for (const index of indexes) outcomes.set(index, { applied: false, reason: 'superseded' });
     }
     return outcomes;
   }
