@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
-import { PgliteSqlClient } from '../../src/adapters/pglite/pglite-sql-client.js';
+import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { isDomainError } from '../../src/domain/errors.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
@@ -39,7 +39,7 @@ function deadPid(): number {
 metadataStoreContract('PGlite', async () => openStore(await freshFolder()));
 
 rowSecurityContract('PGlite', async () => {
-  const client = new PgliteSqlClient(await PGlite.create({ dataDir: join(await freshFolder(), 'pgdata') }));
+  const client = await PgliteThreadClient.start({ dataDir: join(await freshFolder(), 'pgdata'), startParams: PGlite.defaultStartParams });
   return { client, store: await createSqlMetadataStore({ client, logger: silentLogger() }) };
 });
 

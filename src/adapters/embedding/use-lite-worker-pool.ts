@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
+import { startWorkerThread } from '../worker-thread.js';
 import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
 
 export interface UseLiteWorkerData {
@@ -137,15 +136,7 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
 /** One worker that has loaded the model; rejects when it cannot. */
 function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worker; backend: string }> {
   const workerData: UseLiteWorkerData = { runtime: options.runtime, maxTextChars: options.maxTextChars };
-  const entry = workerEntry();
-  const worker = entry.pathname.endsWith('.ts')
-    ? // a worker does not inherit the TypeScript loader, so a source checkout registers it first
-      new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-          `.then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry.href)}))`,
-        { eval: true, workerData },
-      )
-    : new Worker(entry, { workerData });
+  const worker = startWorkerThread(import.meta.url, 'use-lite-worker', workerData);
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromWorker): void => {
       if (message.type === 'ready') {
@@ -174,10 +165,4 @@ function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worke
     worker.once('error', onError);
     worker.once('exit', onExit);
   });
-}
-
-/** The compiled worker next to this module, or its TypeScript source when run from sources. */
-function workerEntry(): URL {
-  const compiled = new URL('./use-lite-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(compiled)) ? compiled : new URL('./use-lite-worker.ts', import.meta.url);
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { PgliteSqlClient } from './pglite-sql-client.js';
+import { PgliteThreadClient } from './pglite-thread-client.js';
 
 export interface PgliteMetadataStoreOptions {
   /**
@@ -29,11 +29,12 @@ const SMALL_CHECKPOINTS = ['-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB']
  */
 export async function createPgliteMetadataStore(options: PgliteMetadataStoreOptions): Promise<MetadataStore> {
   const lock = await lockDataDir(options.dataDir, options.logger);
-  let client: PgliteSqlClient | null = null;
+  let client: PgliteThreadClient | null = null;
   try {
-    client = new PgliteSqlClient(
-      await PGlite.create({ dataDir: join(options.dataDir, 'pgdata'), startParams: [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS] }),
-    );
+    client = await PgliteThreadClient.start({
+      dataDir: join(options.dataDir, 'pgdata'),
+      startParams: [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS],
+    });
     return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release() });
   } catch (error) {
     await client?.close();

@@ -1,0 +1,118 @@
+import type { Worker } from 'node:worker_threads';
+import type { SqlClient, SqlExecutor } from '../sql/sql-client.js';
+import { startWorkerThread } from '../worker-thread.js';
+import {
+  fromThreadError,
+  type FromPgliteThread,
+  type PgliteThreadData,
+  type ToPgliteThread,
+} from './pglite-thread-protocol.js';
+
+type Request = ToPgliteThread extends infer Message ? (Message extends { id: number } ? Omit<Message, 'id'> : never) : never;
+
+interface Pending {
+  readonly resolve: (rows: unknown[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A SqlClient whose PGlite runs in a thread of its own. Statements and transactions behave as with
+ * PGlite on the calling thread (one statement at a time; a transaction holds the database until it
+ * ends), while the event loop of the caller stays free for HTTP and other stores.
+ */
+export class PgliteThreadClient implements SqlClient {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private nextTx = 1;
+  private closed: Promise<void> | null = null;
+  private exitError: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (message: FromPgliteThread) => {
+      if (message.type !== 'rows' && message.type !== 'error') return;
+      const pending = this.pending.get(message.id);
+      if (pending === undefined) return;
+      this.pending.delete(message.id);
+      if (message.type === 'rows') pending.resolve(message.rows);
+      else pending.reject(fromThreadError(message.error));
+    });
+    worker.once('exit', (code) => {
+      this.exitError ??= new Error(`the embedded database thread exited with ${code}`);
+      for (const pending of this.pending.values()) pending.reject(this.exitError);
+      this.pending.clear();
+    });
+  }
+
+  /** Starts the thread and opens the database there; rejects with PGlite's error when it cannot. */
+  static async start(data: PgliteThreadData): Promise<PgliteThreadClient> {
+    const worker = startWorkerThread(import.meta.url, 'pglite-thread', data);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: FromPgliteThread): void => {
+        if (message.type === 'ready') {
+          settle();
+          resolve();
+        } else if (message.type === 'failed') {
+          settle();
+          void worker.terminate();
+          reject(fromThreadError(message.error));
+        }
+      };
+      const onError = (error: Error): void => {
+        settle();
+        reject(error);
+      };
+      const onExit = (code: number): void => {
+        settle();
+        reject(new Error(`the embedded database thread exited with ${code} while opening`));
+      };
+      const settle = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+    });
+    return new PgliteThreadClient(worker);
+  }
+
+  async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.call({ type: 'query', text, params })) as Row[];
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const tx = this.nextTx++;
+    await this.call({ type: 'begin', tx });
+    let result: T;
+    try {
+      result = await work({
+        query: async <Row>(text: string, params: readonly unknown[] = []) =>
+          (await this.call({ type: 'tx-query', tx, text, params })) as Row[],
+      });
+    } catch (error) {
+      await this.call({ type: 'end', tx, commit: false }).catch(() => undefined);
+      throw error;
+    }
+    await this.call({ type: 'end', tx, commit: true });
+    return result;
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.exitError === null) await this.call({ type: 'close' }).catch(() => undefined);
+      this.exitError ??= new Error('the embedded database is closed');
+      await this.worker.terminate();
+    })();
+    return this.closed;
+  }
+
+  private call(request: Request): Promise<unknown[]> {
+    if (this.exitError !== null) return Promise.reject(this.exitError);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id } as ToPgliteThread);
+    });
+  }
+}

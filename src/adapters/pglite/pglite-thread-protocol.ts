@@ -1,0 +1,40 @@
+/** Messages between the main thread and the thread that runs PGlite. */
+
+export interface PgliteThreadData {
+  readonly dataDir: string;
+  readonly startParams: readonly string[];
+}
+
+export type ToPgliteThread =
+  | { readonly type: 'query'; readonly id: number; readonly text: string; readonly params: readonly unknown[] }
+  /** Opens transaction `tx`; answered once PGlite has begun it. */
+  | { readonly type: 'begin'; readonly id: number; readonly tx: number }
+  | { readonly type: 'tx-query'; readonly id: number; readonly tx: number; readonly text: string; readonly params: readonly unknown[] }
+  /** Commits or rolls back transaction `tx`; answered once it has ended. */
+  | { readonly type: 'end'; readonly id: number; readonly tx: number; readonly commit: boolean }
+  | { readonly type: 'close'; readonly id: number };
+
+/** A database error's message and fields (such as the SQLSTATE `code`), which survive the copy. */
+export interface ThreadError {
+  readonly message: string;
+  readonly fields: Readonly<Record<string, string | number>>;
+}
+
+export type FromPgliteThread =
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly error: ThreadError }
+  | { readonly type: 'rows'; readonly id: number; readonly rows: unknown[] }
+  | { readonly type: 'error'; readonly id: number; readonly error: ThreadError };
+
+export function toThreadError(error: unknown): ThreadError {
+  if (!(error instanceof Error)) return { message: String(error), fields: {} };
+  const fields: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (typeof value === 'string' || typeof value === 'number') fields[key] = value;
+  }
+  return { message: error.message, fields };
+}
+
+export function fromThreadError(error: ThreadError): Error {
+  return Object.assign(new Error(error.message), error.fields);
+}

@@ -1,0 +1,103 @@
+// Entry point of the thread that runs the embedded database. PGlite computes on the thread that
+// calls it; here that is not the thread serving HTTP, so a slow statement or a checkpoint delays
+// other statements only, not every request.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { DomainError } from '../../domain/errors.js';
+import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgliteThread } from './pglite-thread-protocol.js';
+
+const port = parentPort;
+if (port === null) throw new DomainError('internal', 'not_a_worker', 'pglite-thread runs only in a worker thread');
+const { dataDir, startParams } = workerData as PgliteThreadData;
+const send = (message: FromPgliteThread): void => port.postMessage(message);
+
+type TxMessage = Extract<ToPgliteThread, { type: 'tx-query' | 'end' }>;
+
+/** Messages for one open transaction, taken one at a time by the code that holds it. */
+class Inbox {
+  private readonly waiting: TxMessage[] = [];
+  private wake: ((message: TxMessage) => void) | null = null;
+  push(message: TxMessage): void {
+    if (this.wake === null) this.waiting.push(message);
+    else {
+      const wake = this.wake;
+      this.wake = null;
+      wake(message);
+    }
+  }
+  next(): Promise<TxMessage> {
+    const first = this.waiting.shift();
+    if (first !== undefined) return Promise.resolve(first);
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+}
+
+/** Thrown inside PGlite's transaction to make it roll back. */
+const ROLL_BACK = new Error('rolled back by the caller');
+
+try {
+  const db = await PGlite.create({ dataDir, startParams: [...startParams] });
+  const inboxes = new Map<number, Inbox>();
+
+  // PGlite holds the database for the whole callback of `transaction`, so statements of other
+  // callers wait rather than run inside it.
+  const runTransaction = (tx: number, beginId: number): void => {
+    const inbox = new Inbox();
+    inboxes.set(tx, inbox);
+    let endId = -1;
+    db.transaction(async (handle: Transaction) => {
+      send({ type: 'rows', id: beginId, rows: [] });
+      for (;;) {
+        const message = await inbox.next();
+        if (message.type === 'end') {
+          endId = message.id;
+          if (message.commit) return;
+          throw ROLL_BACK;
+        }
+        try {
+          send({ type: 'rows', id: message.id, rows: (await handle.query(message.text, [...message.params])).rows });
+        } catch (error) {
+          send({ type: 'error', id: message.id, error: toThreadError(error) });
+        }
+      }
+    }).then(
+      () => send({ type: 'rows', id: endId, rows: [] }),
+      (error: unknown) =>
+        endId === -1 || error !== ROLL_BACK
+          ? send({ type: 'error', id: endId === -1 ? beginId : endId, error: toThreadError(error) })
+          : send({ type: 'rows', id: endId, rows: [] }),
+    ).finally(() => inboxes.delete(tx));
+  };
+
+  port.on('message', (message: ToPgliteThread) => {
+    switch (message.type) {
+      case 'query':
+        db.query(message.text, [...message.params]).then(
+          (result) => send({ type: 'rows', id: message.id, rows: result.rows }),
+          (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
+        );
+        return;
+      case 'begin':
+        runTransaction(message.tx, message.id);
+        return;
+      case 'tx-query':
+      case 'end': {
+        const inbox = inboxes.get(message.tx);
+        if (inbox === undefined) send({ type: 'error', id: message.id, error: { message: `no open transaction ${message.tx}`, fields: {} } });
+        else inbox.push(message);
+        return;
+      }
+      case 'close':
+        db.close().then(
+          () => send({ type: 'rows', id: message.id, rows: [] }),
+          (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
+        );
+        return;
+    }
+  });
+  send({ type: 'ready' });
+} catch (error) {
+  send({ type: 'failed', error: toThreadError(error) });
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
+
+describe('PGlite in a thread of its own', () => {
+  let folder: string;
+  let client: PgliteThreadClient;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'engram-pglite-thread-'));
+    client = await PgliteThreadClient.start({ dataDir: join(folder, 'pgdata'), startParams: PGlite.defaultStartParams });
+    await client.query('CREATE TABLE notes (id text PRIMARY KEY, body bytea, at timestamptz)');
+  });
+  after(async () => {
+    await client.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('round-trips parameters and rows: text, bytes, times', async () => {
+    const at = new Date('2025-05-01T12:00:00.000Z');
+    await client.query('INSERT INTO notes VALUES ($1, $2, $3)', ['bytes', Buffer.from([0, 1, 254, 255]), at]);
+    const [row] = await client.query<{ id: string; body: Uint8Array; at: Date }>('SELECT * FROM notes WHERE id = $1', ['bytes']);
+    assert.ok(row);
+    assert.deepEqual([...row.body], [0, 1, 254, 255]);
+    assert.equal(row.at.toISOString(), at.toISOString());
+  });
+
+  it("keeps a failed statement's SQLSTATE code and message", async () => {
+    await assert.rejects(client.query('SELECT * FROM missing_table'), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.equal((error as Error & { code?: string }).code, '42P01');
+      assert.match(error.message, /missing_table/);
+      return true;
+    });
+  });
+
+  it('commits a transaction whose work resolves, and rolls back one whose work throws, rethrowing its error', async () => {
+    const answer = await client.transaction(async (tx) => {
+      await tx.query("INSERT INTO notes (id) VALUES ('kept')");
+      return 42;
+    });
+    assert.equal(answer, 42);
+    const failure = new Error('the work failed');
+    await assert.rejects(
+      client.transaction(async (tx) => {
+        await tx.query("INSERT INTO notes (id) VALUES ('dropped')");
+        throw failure;
+      }),
+      (error: unknown) => error === failure,
+    );
+    await assert.rejects(client.transaction((tx) => tx.query("INSERT INTO notes (id) VALUES ('kept')")), { code: '23505' });
+    const ids = (await client.query<{ id: string }>("SELECT id FROM notes WHERE id IN ('kept', 'dropped')")).map((row) => row.id);
+    assert.deepEqual(ids, ['kept']);
+  });
+
+  it('holds other statements back until an open transaction ends', async () => {
+    let outsideAnswered = false;
+    let outside: Promise<{ n: number }[]> | null = null;
+    await client.transaction(async (tx) => {
+      await tx.query("INSERT INTO notes (id) VALUES ('inside')");
+      outside = client.query<{ n: number }>("SELECT count(*)::int AS n FROM notes WHERE id = 'inside'");
+      void outside.then(() => {
+        outsideAnswered = true;
+      });
+      await sleep(50);
+      assert.equal(outsideAnswered, false, 'a statement ran inside another caller’s transaction');
+    });
+    assert.ok(outside);
+    assert.deepEqual(await outside, [{ n: 1 }]);
+  });
+
+  it('refuses statements once closed', async () => {
+    const other = await PgliteThreadClient.start({ dataDir: join(folder, 'other'), startParams: PGlite.defaultStartParams });
+    assert.deepEqual(await other.query('SELECT 1 AS one'), [{ one: 1 }]);
+    await other.close();
+    await assert.rejects(other.query('SELECT 1'));
+  });
+});
