@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
-import { startWorkerThread } from '../worker-thread.js';
+import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
 
 export interface UseLiteWorkerData {
@@ -137,32 +137,11 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
 function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worker; backend: string }> {
   const workerData: UseLiteWorkerData = { runtime: options.runtime, maxTextChars: options.maxTextChars };
   const worker = startWorkerThread(import.meta.url, 'use-lite-worker', workerData);
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: FromWorker): void => {
-      if (message.type === 'ready') {
-        settle();
-        resolve({ worker, backend: message.backend });
-      } else if (message.type === 'failed') {
-        settle();
-        void worker.terminate();
-        reject(new Error(`the embedding thread could not load the model: ${message.message}`));
-      }
-    };
-    const onError = (error: Error): void => {
-      settle();
-      reject(error);
-    };
-    const onExit = (code: number): void => {
-      settle();
-      reject(new Error(`the embedding thread exited with ${code} while loading`));
-    };
-    const settle = (): void => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-  });
+  return whenStarted(worker, 'the embedding thread', (message: FromWorker) =>
+    message.type === 'ready'
+      ? { worker, backend: message.backend }
+      : message.type === 'failed'
+        ? new Error(`the embedding thread could not load the model: ${message.message}`)
+        : undefined,
+  );
 }

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { SqlClient, SqlExecutor } from '../sql/sql-client.js';
-import { startWorkerThread } from '../worker-thread.js';
+import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import {
   fromThreadError,
   type FromPgliteThread,
@@ -46,34 +46,9 @@ export class PgliteThreadClient implements SqlClient {
   /** Starts the thread and opens the database there; rejects with PGlite's error when it cannot. */
   static async start(data: PgliteThreadData): Promise<PgliteThreadClient> {
     const worker = startWorkerThread(import.meta.url, 'pglite-thread', data);
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (message: FromPgliteThread): void => {
-        if (message.type === 'ready') {
-          settle();
-          resolve();
-        } else if (message.type === 'failed') {
-          settle();
-          void worker.terminate();
-          reject(fromThreadError(message.error));
-        }
-      };
-      const onError = (error: Error): void => {
-        settle();
-        reject(error);
-      };
-      const onExit = (code: number): void => {
-        settle();
-        reject(new Error(`the embedded database thread exited with ${code} while opening`));
-      };
-      const settle = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', onError);
-      worker.once('exit', onExit);
-    });
+    await whenStarted(worker, 'the embedded database thread', (message: FromPgliteThread) =>
+      message.type === 'ready' ? true : message.type === 'failed' ? fromThreadError(message.error) : undefined,
+    );
     return new PgliteThreadClient(worker);
   }
 

@@ -45,19 +45,17 @@ function toMemory(row: MemoryRow): Memory {
 
 /**
  * Apply and erase of one user exclude each other: without it, an erasure could miss a row that an
- * apply accepted before it inserts concurrently. Applies only share the lock among themselves.
+ * apply accepted before it inserts concurrently. Applies take the same lock shared (`applyMany`).
  */
-const LOCK_USER_SHARED = 'SELECT pg_advisory_xact_lock_shared(hashtext($1), hashtext($2))';
 const LOCK_USER_EXCLUSIVE = 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))';
 
 export class SqlMemoryRepository implements MemoryRepository {
   constructor(private readonly scope: RowScope) {}
 
-  apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
-    return this.scope.tenant(memory.tenantId, async (tx): Promise<ApplyOutcome> => {
-      await tx.query(LOCK_USER_SHARED, [memory.tenantId, memory.userId]);
-      return this.applyLocked(tx, memory);
-    });
+  async apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
+    const [outcome] = await this.applyMany([memory]);
+    if (outcome === undefined) throw new Error('applyMany gave no outcome');
+    return outcome;
   }
 
   async applyMany(memories: readonly EmbeddedMemory[]): Promise<ApplyOutcome[]> {
@@ -78,9 +76,10 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   /**
-   * The rules of `applyLocked`, for many memories of one tenant in four statements rather than
-   * three per memory: lock the users, read their erasures, lock and read the rows, write the
-   * winners. Outcomes are decided here in the order one-by-one application would meet them; of
+   * Applies memories of one tenant in four statements: lock the users, read their erasures, lock
+   * and read the rows, write the winners. A memory is not applied when its user was erased after it
+   * was accepted, or when its row holds a later version. Outcomes are decided in the order
+   * one-by-one application would meet them; of
    * several versions of one id in the batch only the last applied is written, as it would have
    * overwritten the others within the same transaction.
    */
@@ -182,54 +181,6 @@ export class SqlMemoryRepository implements MemoryRepository {
       for (const index of indexes) outcomes.set(index, { applied: false, reason: 'superseded' });
     }
     return outcomes;
-  }
-
-  /** The erasure and version checks and the write of one memory, in a transaction holding its user's lock. */
-  private async applyLocked(tx: SqlExecutor, memory: EmbeddedMemory): Promise<ApplyOutcome> {
-    const erasures = await tx.query(
-      'SELECT 1 FROM user_erasures WHERE tenant_id = $1 AND user_id = $2 AND version > $3',
-      [memory.tenantId, memory.userId, memory.version],
-    );
-    if (erasures.length > 0) return { applied: false, reason: 'erased' };
-
-    const previous = await tx.query<{ user_id: string; version: unknown }>(
-      'SELECT user_id, version FROM memories WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
-      [memory.tenantId, memory.id],
-    );
-    const before = previous[0];
-    if (before !== undefined && toNumber(before.version) > memory.version) {
-      return { applied: false, reason: 'superseded' };
-    }
-
-    // The version guard stays in the statement: a row inserted concurrently after the lookup
-    // above is still only replaced by a later version.
-    const written = await tx.query(
-      `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
-                             created_at, updated_at, version, deleted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, false)
-       ON CONFLICT (tenant_id, id) DO UPDATE SET
-         user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
-         text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
-         created_at = excluded.created_at, updated_at = excluded.updated_at,
-         version = excluded.version, deleted = false
-       WHERE memories.version <= excluded.version
-       RETURNING 1`,
-      [
-        memory.tenantId,
-        memory.id,
-        memory.userId,
-        memory.sessionId,
-        memory.role,
-        memory.text,
-        embeddingToBytes(memory.embedding),
-        JSON.stringify(memory.metadata),
-        memory.createdAt,
-        memory.updatedAt,
-        memory.version,
-      ],
-    );
-    if (written.length === 0) return { applied: false, reason: 'superseded' };
-    return { applied: true, previousUserId: before?.user_id ?? null };
   }
 
   async get(tenantId: string, id: string): Promise<Memory | null> {
