@@ -15,6 +15,7 @@ import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
 import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
+import { wordSearchStatement } from '../../src/adapters/sql/word-search.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -221,5 +222,63 @@ describe('PostgreSQL TLS settings from the URL', () => {
     await assert.rejects(postgresConnection('postgres://db/engram?sslmode=verify-full', join(folder, 'missing.pem')), {
       code: 'invalid_input',
     });
+  });
+});
+
+describe('PostgreSQL word search plan', () => {
+  interface PlanNode {
+    readonly 'Relation Name'?: string;
+    readonly 'Index Cond'?: string;
+    readonly Filter?: string;
+    readonly Plans?: readonly PlanNode[];
+  }
+  const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+
+  it('walks to the turns around each hit through an index, not through all of the user’s memories, without statistics', async () => {
+    const { url } = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const tenant = `tenant-${randomUUID()}`;
+    // 20,000 turns of 50 users in 200 sessions: enough that, without statistics, the old
+    // (tenant, user) index and a filter on the session looked as cheap as walking the history.
+    for (let start = 0; start < 20_000; start += 2_000) {
+      const drafts = Array.from({ length: 2_000 }, (_, offset) => {
+        const index = start + offset;
+        return {
+          id: `turn-${index}`,
+          tenantId: tenant,
+          userId: `user-${index % 50}`,
+          sessionId: `session-${index % 200}`,
+          role: 'user' as const,
+          text: `turn ${index} about ${index % 7 === 0 ? 'sailing' : 'gardening'}`,
+          createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+          metadata: {},
+        };
+      });
+      const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
+      await store.memories.applyMany(
+        drafts.map((draft, index) => ({
+          ...draft,
+          version: accepted[index]?.seq ?? 0,
+          updatedAt: new Date(),
+          embedding: new Float32Array([1, 0]),
+        })),
+      );
+    }
+    // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
+    const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
+    assert.ok(statement);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const plan = await client
+      .query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params])
+      .finally(() => client.end());
+    const scans = nodesOf(plan.rows[0]?.['QUERY PLAN'][0].Plan ?? {}).filter((node) => node['Relation Name'] === 'memories');
+    assert.ok(scans.some((node) => node['Index Cond']?.includes('session_id')), 'no index walk by session');
+    assert.deepEqual(
+      scans.filter((node) => node.Filter?.includes('session_id')).map((node) => node.Filter),
+      [],
+    );
   });
 });
