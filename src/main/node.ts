@@ -12,10 +12,16 @@ import { WriteRecovery } from '../services/recover-writes.js';
 import { MemorySearch } from '../services/search-memories.js';
 import { StoreReconciler } from '../services/reconcile-stores.js';
 import { WriteBacklog } from '../services/write-backlog.js';
-import { ReconcileLoop } from '../worker/reconcile-loop.js';
+import { PeriodicPass, type PeriodicPassOptions } from '../worker/periodic-pass.js';
 import { WriteWorker } from '../worker/write-worker.js';
 import { openEmbedder, openMetadataStore, openQueryEmbedder, openQueue, openRedactor, openVectorStore } from './adapters.js';
 import { Resources } from './resources.js';
+
+/**
+ * How often a worker looks whether the metadata tables need fresh statistics or a vacuum. The look
+ * itself is two catalogue reads; the work is done only when a table has grown (see keepTablesFit).
+ */
+const TABLE_UPKEEP_INTERVAL_MS = 30_000;
 
 export interface NodeRoles {
   /** Serve the HTTP API. */
@@ -58,14 +64,23 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
       // In-process queues start empty: every pending write of an earlier run is driven again now.
       await worker.start({ recoverPendingNow: config.queue.kind === 'in-process' });
       if (config.worker.reconcileIntervalMs > 0) {
-        const loop = new ReconcileLoop({
-          reconciler: new StoreReconciler({ memories: metadata.memories, vectorStore, tasks: metadata.tasks, logger }),
+        const reconciler = new StoreReconciler({ memories: metadata.memories, vectorStore, tasks: metadata.tasks, logger });
+        startPass(resources, {
+          name: 'reconcile stores',
+          run: async () => {
+            const report = await reconciler.repair();
+            return { owners: report.ownersChecked, restored: report.restored, removed: report.removed, stuckTasks: report.stuckTasks };
+          },
           logger,
           intervalMs: config.worker.reconcileIntervalMs,
         });
-        resources.add('reconciler', loop, (started) => started.stop());
-        loop.start();
       }
+      startPass(resources, {
+        name: 'table upkeep',
+        run: async () => ({ tables: await metadata.keepFit() }),
+        logger,
+        intervalMs: TABLE_UPKEEP_INTERVAL_MS,
+      });
     }
 
     let url: string | null = null;
@@ -108,4 +123,9 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     await resources.closeAll();
     throw error;
   }
+}
+
+function startPass(resources: Resources, options: PeriodicPassOptions): void {
+  const pass = resources.add(options.name, new PeriodicPass(options), (started) => started.stop());
+  pass.start();
 }

@@ -151,6 +151,12 @@ export interface MetadataStore {
   migrate(): Promise<void>;
   /** Records which model makes the vectors; throws EmbeddingModelMismatchError if another one did. */
   bindModel(model: EmbeddingModelInfo): Promise<void>;
+  /**
+   * Refreshes the planner's statistics and clears dead rows of the tables that grew since this was
+   * last done, and returns their names. Cheap when nothing is due; meant to run every few seconds
+   * to minutes in one long-lived process per store.
+   */
+  keepFit(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

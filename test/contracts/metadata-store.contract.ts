@@ -599,6 +599,25 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
       });
     });
 
+    describe('table upkeep', () => {
+      it('vacuums and analyses a table that grew, then has nothing to do until it grows again', async () => {
+        await store.keepFit();
+        tenant = newTenant();
+        // Long turns, so that a few hundred rows fill many pages.
+        const padding = ' and then we talked about it for a while'.repeat(20);
+        const drafts = Array.from({ length: 400 }, (_, index) =>
+          draft(tenant, { id: `grown-${index}`, sessionId: `session-${index % 8}`, text: `turn ${index}${padding}` }),
+        );
+        const accepted = await store.tasks.accept(drafts.map((memory) => newTask(memory)));
+        await store.memories.applyMany(drafts.map((memory, index) => embedded(memory, accepted[index]?.seq ?? 0)));
+
+        const done = await store.keepFit();
+        assert.ok(done.includes('memories'), `memories not kept fit: ${done.join(', ')}`);
+        assert.deepEqual(await store.keepFit(), []);
+        assert.equal((await store.memories.listIds(tenant, 'user-1')).length, 400);
+      });
+    });
+
     describe('API keys', () => {
       const key = (fields: { id?: string; tenantId?: string; name?: string | null } = {}) => ({
         id: fields.id ?? `key-${randomUUID()}`,

@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations/index.js';
 import { bindEmbeddingModel } from './model-binding.js';
 import { RowScope } from './row-scope.js';
 import type { SqlClient } from './sql-client.js';
+import { keepTablesFit } from './table-upkeep.js';
 import { SqlTaskRepository } from './task-repository.js';
 
 export interface SqlMetadataStoreOptions {
@@ -35,6 +36,9 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     },
     bindModel(model: EmbeddingModelInfo) {
       return bindEmbeddingModel(client, model);
+    },
+    keepFit() {
+      return keepTablesFit(client);
     },
     async ping() {
       try {

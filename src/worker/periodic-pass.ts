@@ -1,23 +1,25 @@
 import type { Logger } from '../ports/logger.js';
-import type { StoreReconciler } from '../services/reconcile-stores.js';
 
-export interface ReconcileLoopDeps {
-  readonly reconciler: StoreReconciler;
+export interface PeriodicPassOptions {
+  /** Names the pass in logs. */
+  readonly name: string;
+  /** One pass; what it resolves to is logged at debug level. */
+  readonly run: () => Promise<Readonly<Record<string, unknown>>>;
   readonly logger: Logger;
   /** Time between the end of one pass and the start of the next. */
   readonly intervalMs: number;
 }
 
 /**
- * Repairs drift between the stores now and then, as `engram doctor --fix` does. Passes never
- * overlap; a failed pass (a store down) is logged and the next one tries again.
+ * Background upkeep that runs now and then: passes never overlap, a failed pass (a store down) is
+ * logged and the next one tries again, and stopping waits for the pass under way.
  */
-export class ReconcileLoop {
+export class PeriodicPass {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly deps: ReconcileLoopDeps) {}
+  constructor(private readonly options: PeriodicPassOptions) {}
 
   start(): void {
     if (this.stopped || this.timer !== null) return;
@@ -27,7 +29,7 @@ export class ReconcileLoop {
         this.running = null;
         this.start();
       });
-    }, this.deps.intervalMs);
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 
@@ -40,14 +42,12 @@ export class ReconcileLoop {
   }
 
   private async pass(): Promise<void> {
+    const { name, logger } = this.options;
     try {
-      const report = await this.deps.reconciler.repair();
-      this.deps.logger.debug(
-        { owners: report.ownersChecked, restored: report.restored, removed: report.removed, stuckTasks: report.stuckTasks },
-        'reconciled the stores',
-      );
+      const report = await this.options.run();
+      logger.debug({ pass: name, ...report }, 'background pass done');
     } catch (error) {
-      this.deps.logger.warn({ err: error }, 'reconciling the stores failed; will try again');
+      logger.warn({ pass: name, err: error }, 'background pass failed; will try again');
     }
   }
 }
