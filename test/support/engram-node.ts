@@ -1,11 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load-config.js';
-import { startNode, type RunningNode } from '../../src/main/node.js';
+import { rm } from 'node:fs/promises';
+import type { RunningNode } from '../../src/main/node.js';
 import { startTestChroma, type TestChroma } from './chroma-server.js';
-import { silentLogger } from './logger.js';
+import { startNodeFromEnv, testNodeBase } from './node-env.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { startTestRedis, type TestRedis } from './redis-server.js';
 
@@ -21,19 +17,11 @@ export interface TestNode {
 }
 
 export async function startTestNode(mode: NodeMode, extraEnv: Record<string, string> = {}): Promise<TestNode> {
-  const apiKey = `test-key-${randomUUID()}`;
-  const dataDir = await mkdtemp(join(tmpdir(), 'engram-node-'));
+  const { apiKey, dataDir, env: baseEnv } = await testNodeBase('engram-node-');
   let database: TestDatabase | null = null;
   let redis: TestRedis | null = null;
   let chroma: TestChroma | null = null;
-  const env: Record<string, string> = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ENGRAM_API_KEY: apiKey,
-    ENGRAM_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    ...extraEnv,
-  };
+  const env: Record<string, string> = { ...baseEnv, ...extraEnv };
   if (mode === 'distributed') {
     database = await createTestDatabase();
     redis = await startTestRedis();
@@ -42,7 +30,7 @@ export async function startTestNode(mode: NodeMode, extraEnv: Record<string, str
   }
   let node: RunningNode;
   try {
-    node = await startNode(loadConfig(env, { secretsDir: join(dataDir, 'no-secrets') }), { api: true, worker: true }, silentLogger());
+    node = await startNodeFromEnv(env, { api: true, worker: true });
   } catch (error) {
     await Promise.all([database?.drop(), redis?.stop(), chroma?.stop()]);
     throw error;

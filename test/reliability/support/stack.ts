@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { createChromaVectorStore } from '../../../src/adapters/chroma/chroma-vector-store.js';
-import { loadConfig } from '../../../src/config/load-config.js';
-import { startNode, type NodeRoles, type RunningNode } from '../../../src/main/node.js';
+import type { NodeRoles, RunningNode } from '../../../src/main/node.js';
 import type { VectorStore } from '../../../src/ports/vector-store.js';
 import { startTestChroma, type TestChroma } from '../../support/chroma-server.js';
 import { EngramClient } from '../../support/http-client.js';
 import { silentLogger } from '../../support/logger.js';
+import { startNodeFromEnv, testNodeBase } from '../../support/node-env.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
 
@@ -41,15 +38,10 @@ export interface TestStack {
 }
 
 export async function startTestStack(extraEnv: Record<string, string> = {}): Promise<TestStack> {
-  const apiKey = `test-key-${randomUUID()}`;
-  const dataDir = await mkdtemp(join(tmpdir(), 'engram-reliability-'));
+  const { apiKey, dataDir, env: baseEnv } = await testNodeBase('engram-reliability-');
   const [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
   const env: Record<string, string> = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ENGRAM_API_KEY: apiKey,
-    ENGRAM_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
+    ...baseEnv,
     DATABASE_URL: database.url,
     REDIS_URL: redis.url,
     CHROMA_URL: chroma.url,
@@ -78,8 +70,7 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
     apiKey,
     env,
     async startNode(roles, more = {}) {
-      const config = loadConfig({ ...env, ...more }, { secretsDir: join(dataDir, 'no-secrets') });
-      const node = await startNode(config, roles, silentLogger());
+      const node = await startNodeFromEnv({ ...env, ...more }, roles);
       nodes.push(node);
       return node;
     },
