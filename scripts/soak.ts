@@ -215,8 +215,10 @@ async function main(): Promise<void> {
 
   const began = Date.now();
   const end = began + minutes * 60_000;
-  let owedWrites = 0;
-  let owedSearches = 0;
+  // What is due follows the clock, not the ticks: a tick that comes late (a busy machine) is
+  // caught up at once, so the rates hold over the run.
+  let firedWrites = 0;
+  let firedSearches = 0;
   let minute = 1;
   const inFlight = new Set<Promise<void>>();
   const fire = (kind: 'write' | 'search'): void => {
@@ -226,10 +228,9 @@ async function main(): Promise<void> {
   };
 
   while (Date.now() < end) {
-    owedWrites += (writeRate * TICK_MS) / 1000;
-    owedSearches += (searchRate * TICK_MS) / 1000;
-    for (; owedWrites >= 1; owedWrites -= 1) fire('write');
-    for (; owedSearches >= 1; owedSearches -= 1) fire('search');
+    const elapsedSeconds = (Date.now() - began) / 1000;
+    for (; firedWrites < Math.floor(elapsedSeconds * writeRate); firedWrites += 1) fire('write');
+    for (; firedSearches < Math.floor(elapsedSeconds * searchRate); firedSearches += 1) fire('search');
     await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     if (Date.now() >= began + minute * 60_000 || Date.now() >= end) {
       const rss = Object.fromEntries(Object.entries(target.processes).map(([name, child]) => [name, rssMiB(child.pid)]));
