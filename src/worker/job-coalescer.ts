@@ -7,10 +7,17 @@ export interface JobCoalescerOptions {
   readonly maxTasks: number;
   /** Runs at the same time. */
   readonly concurrency: number;
+  /**
+   * While a run is under way, how long the jobs that arrive may wait for more to join them before a
+   * further run starts; a full run starts at once. Default 0: at once.
+   */
+  readonly lingerMs?: number;
 }
 
 interface Waiting {
   readonly taskIds: readonly string[];
+  /** When the job arrived (performance.now()). */
+  readonly since: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -19,13 +26,18 @@ interface Waiting {
  * Merges the write jobs that wait at the same time into one run. A job of one task (a single
  * POST /memory) costs nearly as much as a job of thirty: a claim, a model call, a transaction, a
  * vector upsert, a completion. Under load, runs fill up by themselves while the previous ones are
- * busy; at rest a lone job runs at once. Each job settles with the run that held it, so the queue
- * still retries exactly the jobs that failed.
+ * busy; at rest a lone job runs at once. With `lingerMs`, a run does not start beside another
+ * until it is full or its oldest job has waited that long: otherwise a steady stream of single
+ * writes is cut into many small runs in parallel, and each run costs a vector-store request per
+ * collection it touches. Each job settles with the run that held it, so the queue still retries
+ * exactly the jobs that failed.
  */
 export class JobCoalescer {
   readonly #options: JobCoalescerOptions;
   readonly #waiting: Waiting[] = [];
+  #waitingTasks = 0;
   #running = 0;
+  #wakeUp: NodeJS.Timeout | null = null;
 
   constructor(options: JobCoalescerOptions) {
     this.#options = options;
@@ -33,13 +45,15 @@ export class JobCoalescer {
 
   process(job: WriteJob): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ taskIds: job.taskIds, resolve, reject });
+      this.#waiting.push({ taskIds: job.taskIds, since: performance.now(), resolve, reject });
+      this.#waitingTasks += job.taskIds.length;
       this.#dispatch();
     });
   }
 
   #dispatch(): void {
     while (this.#running < this.#options.concurrency && this.#waiting.length > 0) {
+      if (this.#running > 0 && !this.#fullOrLingered()) return;
       const taken: Waiting[] = [];
       let tasks = 0;
       while (this.#waiting.length > 0) {
@@ -49,6 +63,7 @@ export class JobCoalescer {
         tasks += next.taskIds.length;
         this.#waiting.shift();
       }
+      this.#waitingTasks -= tasks;
       this.#running += 1;
       void this.#options
         .run({ taskIds: taken.flatMap((waiting) => waiting.taskIds) })
@@ -61,5 +76,19 @@ export class JobCoalescer {
           this.#dispatch();
         });
     }
+  }
+
+  /** True when the waiting jobs may start a run now; else schedules a look for when they may. */
+  #fullOrLingered(): boolean {
+    const linger = this.#options.lingerMs ?? 0;
+    const waited = performance.now() - (this.#waiting[0]?.since ?? 0);
+    if (this.#waitingTasks >= this.#options.maxTasks || waited >= linger) return true;
+    if (this.#wakeUp === null) {
+      this.#wakeUp = setTimeout(() => {
+        this.#wakeUp = null;
+        this.#dispatch();
+      }, linger - waited);
+    }
+    return false;
   }
 }

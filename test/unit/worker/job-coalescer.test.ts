@@ -65,4 +65,25 @@ describe('JobCoalescer', () => {
     gated.release();
     await Promise.all(jobs);
   });
+
+  it('with a linger, lets jobs gather beside a busy run until the run is full or the wait is over', async () => {
+    const gated = gatedRuns();
+    const coalescer = new JobCoalescer({ run: gated.run, maxTasks: 3, concurrency: 2, lingerMs: 40 });
+    const jobs = [coalescer.process({ taskIds: ['a'] })];
+    assert.deepEqual(gated.runs, [['a']], 'a lone job runs at once');
+    jobs.push(coalescer.process({ taskIds: ['b'] }), coalescer.process({ taskIds: ['c'] }));
+    await settle();
+    assert.deepEqual(gated.runs, [['a']], 'b and c wait for more');
+    jobs.push(coalescer.process({ taskIds: ['d'] }));
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c', 'd']], 'a full run starts at once');
+    gated.release();
+    await settle();
+    jobs.push(coalescer.process({ taskIds: ['e'] }));
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c', 'd']]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c', 'd'], ['e']], 'e starts once it has waited long enough');
+    gated.release();
+    gated.release();
+    await Promise.all(jobs);
+  });
 });
