@@ -6,15 +6,19 @@ import { JobCoalescer } from './job-coalescer.js';
 
 /** Tasks processed together at most: one model batch of the bundled embedder. */
 const TASKS_PER_RUN = 64;
-/** Jobs held per run slot; jobs of single writes merge up to this many. */
-const JOBS_TAKEN_PER_RUN = 16;
+/**
+ * Jobs held per run slot. A job of a single write is one task, so fewer would cap runs below
+ * TASKS_PER_RUN whatever the backlog: with 16, a soak at 100 single writes/s ran four runs of ~16
+ * tasks, each an upsert of ~2 records per Chroma collection, and fell behind by a third.
+ */
+const JOBS_TAKEN_PER_RUN = TASKS_PER_RUN;
 /**
  * How long single writes may wait beside a busy run for others to join them. Each run costs a
- * vector-store request per collection it touches (about 6 ms of Chroma's time each, whatever the
- * records), so fuller runs halve Chroma's share of the CPU under a steady stream of single writes,
- * for at most this much more time to searchable.
+ * vector-store request per collection it touches (about 6 ms of Chroma's time alone, far more
+ * when requests queue, whatever the records), so under a steady stream the runs follow one
+ * another and fill up, rather than cut the stream into small runs side by side.
  */
-const RUN_LINGER_MS = 200;
+const RUN_LINGER_MS = 1_000;
 
 export interface WriteWorkerDeps {
   readonly queue: JobQueue;
