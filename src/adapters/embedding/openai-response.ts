@@ -1,4 +1,5 @@
 import { EmbedderBadResponseError } from './errors.js';
+import { isRecord } from './json-record.js';
 import { l2Normalise } from './vectors.js';
 
 /**
@@ -35,8 +36,4 @@ function embeddingOf(row: unknown): number[] | undefined {
   return embedding.every((value) => typeof value === 'number' && Number.isFinite(value))
     ? (embedding as number[])
     : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

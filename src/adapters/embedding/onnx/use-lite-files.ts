@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DomainError } from '../../../domain/errors.js';
+import { isRecord } from '../json-record.js';
 
 /** One weight of the bundled model: its values and shape. */
 export interface Weight {
@@ -101,10 +102,6 @@ function parseJson(text: string, file: string): unknown {
   } catch {
     throw broken(`${file} is not JSON`);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function broken(detail: string): DomainError {
