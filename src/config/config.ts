@@ -8,13 +8,17 @@ export type QueueConfig = { readonly kind: 'redis'; readonly url: string } | { r
 
 export type VectorStoreConfig = { readonly kind: 'chroma'; readonly url: string } | { readonly kind: 'embedded-chroma' };
 
+/** Where the bundled model computes (ENGRAM_EMBED_RUNTIME); both give the same vectors. */
+export const EMBED_RUNTIMES = ['onnx', 'tfjs'] as const;
+export type EmbedRuntime = (typeof EMBED_RUNTIMES)[number];
+
 export type EmbedderConfig =
   | {
       readonly kind: 'use-lite';
       /** Worker threads per model copy; 0 runs it on the main thread. Default 1 (ENGRAM_EMBED_THREADS). */
       readonly threads: number;
       /** `onnx` (ONNX Runtime, the default) or `tfjs` (the bundled WebAssembly runtime); same vectors (ENGRAM_EMBED_RUNTIME). */
-      readonly runtime: 'onnx' | 'tfjs';
+      readonly runtime: EmbedRuntime;
     }
   | {
       readonly kind: 'openai';

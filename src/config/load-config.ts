@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_PII_ENTITY_TYPES, isPiiEntityType, PII_ENTITY_TYPES, type PiiEntityType } from '../domain/pii.js';
 import { DomainError } from '../domain/errors.js';
-import type { EngramConfig, EmbedderConfig } from './config.js';
+import { EMBED_RUNTIMES, type EngramConfig, type EmbedderConfig } from './config.js';
 import { readSecret, type Env, type SecretSources } from './secrets.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -92,7 +92,7 @@ function embedder(reader: Reader): EmbedderConfig {
     return {
       kind,
       threads: reader.integer('ENGRAM_EMBED_THREADS', 1, 0, 16),
-      runtime: reader.oneOf('ENGRAM_EMBED_RUNTIME', ['onnx', 'tfjs'] as const, 'onnx'),
+      runtime: reader.oneOf('ENGRAM_EMBED_RUNTIME', EMBED_RUNTIMES, 'onnx'),
     };
   }
   const url = reader.url('ENGRAM_EMBED_URL', reader.text('ENGRAM_EMBED_URL'), ['http:', 'https:']);

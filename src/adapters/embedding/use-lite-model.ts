@@ -14,8 +14,7 @@ export const USE_LITE_MAX_TEXT_CHARS = 4096;
  * Where the bundled model computes: `onnx` on ONNX Runtime's native CPU kernels (the default, several
  * times faster), or `tfjs` on the TF.js WebAssembly runtime it ships with. Both give the same vectors.
  */
-export const USE_LITE_RUNTIMES = ['onnx', 'tfjs'] as const;
-export type UseLiteRuntime = (typeof USE_LITE_RUNTIMES)[number];
+export type UseLiteRuntime = 'onnx' | 'tfjs';
 
 /** The loaded Universal Sentence Encoder Lite, run on the calling thread. */
 export interface UseLiteModel {
