@@ -282,3 +282,30 @@ describe('PostgreSQL word search plan', () => {
     );
   });
 });
+
+describe('PostgreSQL client, statements given up front', () => {
+  it('runs them in one transaction: settings carry over, a failure undoes them all', async () => {
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
+    try {
+      await client.query('CREATE TABLE notes (id text PRIMARY KEY)');
+      const rows = await client.transactionOf<{ tenant: string }>([
+        { text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-a'] },
+        { text: "INSERT INTO notes VALUES ('given-up-front')", params: [] },
+        { text: "SELECT current_setting('engram.probe') AS tenant", params: [] },
+      ]);
+      assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
+      await assert.rejects(
+        client.transactionOf([
+          { text: "INSERT INTO notes VALUES ('undone')", params: [] },
+          { text: 'SELECT * FROM missing_table', params: [] },
+        ]),
+      );
+      assert.deepEqual(await client.query('SELECT id FROM notes ORDER BY id'), [{ id: 'given-up-front' }]);
+      // One connection: the setting did not outlive its transaction on it.
+      assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -57,6 +57,26 @@ describe('PGlite in a thread of its own', () => {
     assert.deepEqual(ids, ['kept']);
   });
 
+  it('runs statements given up front in one transaction: settings carry over, a failure undoes them all', async () => {
+    const rows = await client.transactionOf<{ tenant: string }>([
+      { text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-a'] },
+      { text: "INSERT INTO notes (id) VALUES ('given-up-front')", params: [] },
+      { text: "SELECT current_setting('engram.probe') AS tenant", params: [] },
+    ]);
+    assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
+    await assert.rejects(
+      client.transactionOf([
+        { text: "INSERT INTO notes (id) VALUES ('undone')", params: [] },
+        { text: 'SELECT * FROM missing_table', params: [] },
+      ]),
+      { code: '42P01' },
+    );
+    const ids = (await client.query<{ id: string }>("SELECT id FROM notes WHERE id IN ('given-up-front', 'undone')")).map((row) => row.id);
+    assert.deepEqual(ids, ['given-up-front']);
+    // The setting was local to its transaction.
+    assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+  });
+
   it('holds other statements back until an open transaction ends', async () => {
     let outsideAnswered = false;
     let outside: Promise<{ n: number }[]> | null = null;

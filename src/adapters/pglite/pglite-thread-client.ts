@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { SqlClient, SqlExecutor } from '../sql/sql-client.js';
+import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import {
   fromThreadError,
@@ -71,6 +71,11 @@ export class PgliteThreadClient implements SqlClient {
     }
     await this.call({ type: 'end', tx, commit: true });
     return result;
+  }
+
+  /** One message to the thread and one back, where `transaction` needs two per statement and two more. */
+  async transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
+    return (await this.call({ type: 'transaction-of', statements })) as Row[];
   }
 
   close(): Promise<void> {

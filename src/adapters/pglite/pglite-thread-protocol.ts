@@ -1,4 +1,5 @@
 /** Messages between the main thread and the thread that runs PGlite. */
+import type { SqlStatement } from '../sql/sql-client.js';
 
 export interface PgliteThreadData {
   readonly dataDir: string;
@@ -7,6 +8,8 @@ export interface PgliteThreadData {
 
 export type ToPgliteThread =
   | { readonly type: 'query'; readonly id: number; readonly text: string; readonly params: readonly unknown[] }
+  /** Runs the statements in one transaction there; answered with the rows of the last. */
+  | { readonly type: 'transaction-of'; readonly id: number; readonly statements: readonly SqlStatement[] }
   /** Opens transaction `tx`; answered once PGlite has begun it. */
   | { readonly type: 'begin'; readonly id: number; readonly tx: number }
   | { readonly type: 'tx-query'; readonly id: number; readonly tx: number; readonly text: string; readonly params: readonly unknown[] }

@@ -79,6 +79,16 @@ try {
           (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
         );
         return;
+      case 'transaction-of':
+        db.transaction(async (handle: Transaction) => {
+          let rows: unknown[] = [];
+          for (const statement of message.statements) rows = (await handle.query(statement.text, [...statement.params])).rows;
+          return rows;
+        }).then(
+          (rows) => send({ type: 'rows', id: message.id, rows }),
+          (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
+        );
+        return;
       case 'begin':
         runTransaction(message.tx, message.id);
         return;

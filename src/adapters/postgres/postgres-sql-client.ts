@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
-import type { SqlClient, SqlExecutor } from '../sql/sql-client.js';
+import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { asDependencyError } from './connection-errors.js';
 import type { PostgresConnection } from './connection-config.js';
 
@@ -65,6 +65,14 @@ export class PostgresSqlClient implements SqlClient {
     } finally {
       client.release(broken);
     }
+  }
+
+  transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
+    return this.transaction(async (tx) => {
+      let rows: Row[] = [];
+      for (const statement of statements) rows = await tx.query<Row>(statement.text, statement.params);
+      return rows;
+    });
   }
 
   close(): Promise<void> {

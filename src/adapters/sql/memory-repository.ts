@@ -184,11 +184,10 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async get(tenantId: string, id: string): Promise<Memory | null> {
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<MemoryRow>(
-        `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
-        [tenantId, id],
-      ),
+    const rows = await this.scope.tenantQuery<MemoryRow>(
+      tenantId,
+      `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
+      [tenantId, id],
     );
     const row = rows[0];
     return row === undefined ? null : toMemory(row);
@@ -196,21 +195,19 @@ export class SqlMemoryRepository implements MemoryRepository {
 
   async getMany(tenantId: string, ids: readonly string[]): Promise<Memory[]> {
     if (ids.length === 0) return [];
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<MemoryRow>(
-        `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
-        [tenantId, [...ids]],
-      ),
+    const rows = await this.scope.tenantQuery<MemoryRow>(
+      tenantId,
+      `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
+      [tenantId, [...ids]],
     );
     return rows.map(toMemory);
   }
 
   async getEmbedded(tenantId: string, id: string): Promise<EmbeddedMemory | null> {
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<MemoryRow & { embedding: unknown }>(
-        `SELECT ${MEMORY_COLUMNS}, embedding FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
-        [tenantId, id],
-      ),
+    const rows = await this.scope.tenantQuery<MemoryRow & { embedding: unknown }>(
+      tenantId,
+      `SELECT ${MEMORY_COLUMNS}, embedding FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
+      [tenantId, id],
     );
     const row = rows[0];
     return row === undefined ? null : { ...toMemory(row), embedding: bytesToEmbedding(row.embedding) };
@@ -229,14 +226,13 @@ export class SqlMemoryRepository implements MemoryRepository {
     }
     // One row more than asked tells whether there is a next page without counting.
     params.push(query.limit + 1);
-    const rows = await this.scope.tenant(query.tenantId, (tx) =>
-      tx.query<MemoryRow & { ordinal: unknown }>(
-        `SELECT ${MEMORY_COLUMNS}, ordinal FROM memories
+    const rows = await this.scope.tenantQuery<MemoryRow & { ordinal: unknown }>(
+      query.tenantId,
+      `SELECT ${MEMORY_COLUMNS}, ordinal FROM memories
          WHERE ${conditions.join(' AND ')}
          ORDER BY created_at, ordinal
          LIMIT $${params.length}`,
-        params,
-      ),
+      params,
     );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
@@ -248,15 +244,14 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async remove(tenantId: string, id: string): Promise<RemovedMemory | null> {
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<{ id: string; user_id: string }>(
-        `UPDATE memories
+    const rows = await this.scope.tenantQuery<{ id: string; user_id: string }>(
+      tenantId,
+      `UPDATE memories
          SET deleted = true, text = NULL, embedding = NULL, metadata = NULL,
              version = nextval('write_seq'), updated_at = now()
          WHERE tenant_id = $1 AND id = $2 AND NOT deleted
          RETURNING id, user_id`,
-        [tenantId, id],
-      ),
+      [tenantId, id],
     );
     const row = rows[0];
     return row === undefined ? null : { id: row.id, userId: row.user_id };
@@ -290,20 +285,17 @@ export class SqlMemoryRepository implements MemoryRepository {
   async findByWords(query: WordQuery): Promise<WordMatch[]> {
     const statement = wordSearchStatement(query);
     if (statement === null) return [];
-    const rows = await this.scope.tenant(query.scope.tenantId, (tx) =>
-      tx.query<{ id: string; score: unknown }>(statement.text, statement.params),
-    );
+    const rows = await this.scope.tenantQuery<{ id: string; score: unknown }>(query.scope.tenantId, statement.text, statement.params);
     return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
   }
 
   async getCandidates(tenantId: string, ids: readonly string[], withVectors: readonly string[]): Promise<CandidateMemory[]> {
     if (ids.length === 0) return [];
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<MemoryRow & { embedding: unknown }>(
-        `SELECT ${MEMORY_COLUMNS}, CASE WHEN id = ANY($3::text[]) THEN embedding END AS embedding
+    const rows = await this.scope.tenantQuery<MemoryRow & { embedding: unknown }>(
+      tenantId,
+      `SELECT ${MEMORY_COLUMNS}, CASE WHEN id = ANY($3::text[]) THEN embedding END AS embedding
          FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
-        [tenantId, [...ids], [...withVectors]],
-      ),
+      [tenantId, [...ids], [...withVectors]],
     );
     return rows.map((row) => ({
       ...toMemory(row),
@@ -314,9 +306,9 @@ export class SqlMemoryRepository implements MemoryRepository {
   async findNeighbours(tenantId: string, ids: readonly string[], span: number): Promise<Neighbourhood[]> {
     if (ids.length === 0 || span < 1) return [];
     // Each side walks the history index from the anchor outwards and stops after `span` rows.
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<MemoryRow & { anchor_id: string; side: unknown }>(
-        `WITH anchors AS (
+    const rows = await this.scope.tenantQuery<MemoryRow & { anchor_id: string; side: unknown }>(
+      tenantId,
+      `WITH anchors AS (
            SELECT id, user_id, session_id, created_at, ordinal FROM memories
            WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted
          )
@@ -334,8 +326,7 @@ export class SqlMemoryRepository implements MemoryRepository {
             ORDER BY created_at, ordinal LIMIT $3)
          ) n
          ORDER BY a.id, n.created_at, n.ordinal`,
-        [tenantId, [...ids], Math.floor(span)],
-      ),
+      [tenantId, [...ids], Math.floor(span)],
     );
     const byAnchor = new Map<string, { before: Memory[]; after: Memory[] }>(ids.map((id) => [id, { before: [], after: [] }]));
     for (const row of rows) {
@@ -347,20 +338,17 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async listIds(tenantId: string, userId: string): Promise<string[]> {
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<{ id: string }>(
-        'SELECT id FROM memories WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted ORDER BY id',
-        [tenantId, userId],
-      ),
+    const rows = await this.scope.tenantQuery<{ id: string }>(
+      tenantId,
+      'SELECT id FROM memories WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted ORDER BY id',
+      [tenantId, userId],
     );
     return rows.map((row) => row.id);
   }
 
   async listOwners(): Promise<MemoryOwner[]> {
-    const rows = await this.scope.system((tx) =>
-      tx.query<{ tenant_id: string; user_id: string }>(
-        'SELECT DISTINCT tenant_id, user_id FROM memories ORDER BY tenant_id, user_id',
-      ),
+    const rows = await this.scope.systemQuery<{ tenant_id: string; user_id: string }>(
+      'SELECT DISTINCT tenant_id, user_id FROM memories ORDER BY tenant_id, user_id',
     );
     return rows.map((row) => ({ tenantId: row.tenant_id, userId: row.user_id }));
   }

@@ -1,5 +1,5 @@
 import { SCOPED_ROLE } from './migrations/0002-row-level-security.js';
-import type { SqlClient, SqlExecutor } from './sql-client.js';
+import type { SqlClient, SqlExecutor, SqlStatement } from './sql-client.js';
 
 /**
  * Opens the transactions that row-level security expects: each one declares, before anything
@@ -39,17 +39,32 @@ export class RowScope {
     return this.run('', 'system', work);
   }
 
+  /** Runs one statement seeing only this tenant's rows: one round trip where the client allows. */
+  tenantQuery<Row>(tenantId: string, text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration(tenantId, ''), { text, params }]);
+  }
+
+  /** Runs one statement over every tenant: only for the worker's task bookkeeping. */
+  systemQuery<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params }]);
+  }
+
   private run<T>(tenantId: string, scope: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.client.transaction(async (tx) => {
-      // Transaction-local settings: a pooled connection carries nothing over to its next user.
-      await tx.query(
-        this.switchRole
-          ? `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true),
-                    set_config('role', $3, true)`
-          : `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true)`,
-        this.switchRole ? [tenantId, scope, SCOPED_ROLE] : [tenantId, scope],
-      );
+      const declaration = this.declaration(tenantId, scope);
+      await tx.query(declaration.text, declaration.params);
       return work(tx);
     });
+  }
+
+  /** Transaction-local settings: a pooled connection carries nothing over to its next user. */
+  private declaration(tenantId: string, scope: string): SqlStatement {
+    return this.switchRole
+      ? {
+          text: `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true),
+                        set_config('role', $3, true)`,
+          params: [tenantId, scope, SCOPED_ROLE],
+        }
+      : { text: `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true)`, params: [tenantId, scope] };
   }
 }

@@ -1,3 +1,9 @@
+/** A statement with `$1` placeholders and its parameters. */
+export interface SqlStatement {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
 /** Runs statements with `$1` placeholders and returns the rows. */
 export interface SqlExecutor {
   query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]>;
@@ -10,5 +16,10 @@ export interface SqlExecutor {
 export interface SqlClient extends SqlExecutor {
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `statements` in order in one transaction and returns the rows of the last one. Unlike
+   * `transaction`, the client knows the whole transaction up front and may hand it over at once.
+   */
+  transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]>;
   close(): Promise<void>;
 }

@@ -114,12 +114,11 @@ export class SqlTaskRepository implements TaskRepository {
 
   async find(tenantId: string, taskId: string): Promise<TaskSummary | null> {
     if (!UUID.test(taskId)) return null;
-    const rows = await this.scope.tenant(tenantId, (tx) =>
-      tx.query<Pick<TaskRow, 'task_id' | 'memory_id' | 'status' | 'error_code' | 'error_message'>>(
-        `SELECT task_id, memory_id, status, error_code, error_message FROM write_tasks
+    const rows = await this.scope.tenantQuery<Pick<TaskRow, 'task_id' | 'memory_id' | 'status' | 'error_code' | 'error_message'>>(
+      tenantId,
+      `SELECT task_id, memory_id, status, error_code, error_message FROM write_tasks
          WHERE tenant_id = $1 AND task_id = $2`,
-        [tenantId, taskId],
-      ),
+      [tenantId, taskId],
     );
     const row = rows[0];
     if (row === undefined) return null;
@@ -129,14 +128,12 @@ export class SqlTaskRepository implements TaskRepository {
   async claim(taskIds: readonly string[]): Promise<WriteTask[]> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return [];
-    const rows = await this.scope.system((tx) =>
-      tx.query<TaskRow>(
-        `UPDATE write_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
+    const rows = await this.scope.systemQuery<TaskRow>(
+      `UPDATE write_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
          WHERE task_id = ANY($1::uuid[]) AND ${PENDING}
          RETURNING task_id, tenant_id, memory_id, status, seq, attempts, error_code, error_message,
                    draft, created_at, updated_at`,
-        [ids],
-      ),
+      [ids],
     );
     // Write order, so that a batch applies its writes of one memory oldest first.
     return rows.map(toWriteTask).sort((a, b) => a.seq - b.seq);
@@ -145,57 +142,47 @@ export class SqlTaskRepository implements TaskRepository {
   async complete(taskIds: readonly string[]): Promise<void> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return;
-    await this.scope.system((tx) =>
-      tx.query(
-        `UPDATE write_tasks
+    await this.scope.systemQuery(
+      `UPDATE write_tasks
          SET status = 'completed', draft = NULL, error_code = NULL, error_message = NULL, updated_at = now()
          WHERE task_id = ANY($1::uuid[]) AND ${PENDING}`,
-        [ids],
-      ),
+      [ids],
     );
   }
 
   async fail(taskId: string, error: TaskError): Promise<void> {
     if (!UUID.test(taskId)) return;
-    await this.scope.system((tx) =>
-      tx.query(
-        `UPDATE write_tasks
+    await this.scope.systemQuery(
+      `UPDATE write_tasks
          SET status = 'failed', draft = NULL, error_code = $2, error_message = $3, updated_at = now()
          WHERE task_id = $1 AND ${PENDING}`,
-        [taskId, error.code, error.message],
-      ),
+      [taskId, error.code, error.message],
     );
   }
 
   async release(taskIds: readonly string[]): Promise<void> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return;
-    await this.scope.system((tx) =>
-      tx.query(
-        `UPDATE write_tasks SET status = 'queued', attempts = GREATEST(attempts - 1, 0), updated_at = now()
+    await this.scope.systemQuery(
+      `UPDATE write_tasks SET status = 'queued', attempts = GREATEST(attempts - 1, 0), updated_at = now()
          WHERE task_id = ANY($1::uuid[]) AND status = 'processing'`,
-        [ids],
-      ),
+      [ids],
     );
   }
 
   async findStale(before: Date, limit: number): Promise<PendingTaskRef[]> {
-    const rows = await this.scope.system((tx) =>
-      tx.query<{ task_id: string; tenant_id: string }>(
-        `SELECT task_id, tenant_id FROM write_tasks
+    const rows = await this.scope.systemQuery<{ task_id: string; tenant_id: string }>(
+      `SELECT task_id, tenant_id FROM write_tasks
          WHERE ${PENDING} AND updated_at < $1
          ORDER BY updated_at, seq
          LIMIT $2`,
-        [before, limit],
-      ),
+      [before, limit],
     );
     return rows.map((row) => ({ taskId: row.task_id, tenantId: row.tenant_id }));
   }
 
   async countPending(): Promise<number> {
-    const rows = await this.scope.system((tx) =>
-      tx.query<{ pending: unknown }>(`SELECT count(*) AS pending FROM write_tasks WHERE ${PENDING}`),
-    );
+    const rows = await this.scope.systemQuery<{ pending: unknown }>(`SELECT count(*) AS pending FROM write_tasks WHERE ${PENDING}`);
     return toNumber(rows[0]?.pending ?? 0);
   }
 }
