@@ -3,7 +3,6 @@ import type { MemoryDraft } from '../../domain/memory.js';
 import type { TaskError, TaskStatus, TaskSummary, WriteTask } from '../../domain/task.js';
 import type { AcceptedTask, NewWriteTask, PendingTaskRef, TaskRepository } from '../../ports/metadata-store.js';
 import type { RowScope } from './row-scope.js';
-import type { SqlExecutor } from './sql-client.js';
 import { toDate, toNumber } from './values.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -65,51 +64,53 @@ export class SqlTaskRepository implements TaskRepository {
     if (tasks.length === 0) return [];
     const tenants = new Set(tasks.map((task) => task.draft.tenantId));
     const [onlyTenant] = tenants;
-    const work = async (tx: SqlExecutor): Promise<AcceptedTask[]> => {
-      // One statement for the whole batch. Rows go in list order, so sequence numbers do too; a
-      // key that exists already (or twice in the batch) inserts nothing, even when another
-      // transaction holds it uncommitted: the conflict check waits for it.
-      const inserted = await tx.query<{ task_id: string; seq: unknown }>(
-        `INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key)
-         SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-              WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, position)
-         ORDER BY position
-         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-         RETURNING task_id, seq`,
-        [
-          tasks.map((task) => task.taskId),
-          tasks.map((task) => task.draft.tenantId),
-          tasks.map((task) => task.draft.id),
-          tasks.map((task) => task.draft.userId),
-          tasks.map((task) => JSON.stringify(task.draft)),
-          tasks.map((task) => task.idempotencyKey),
-        ],
-      );
-      const seqOf = new Map(inserted.map((row) => [row.task_id, toNumber(row.seq)]));
-      const replays = tasks.filter((task) => !seqOf.has(task.taskId));
-      // A separate statement: it takes a fresh snapshot, so it sees a key committed concurrently.
-      const existing =
-        replays.length === 0
-          ? []
-          : await tx.query<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; idempotency_key: string }>(
-              `SELECT task_id, tenant_id, memory_id, seq, idempotency_key FROM write_tasks
-               WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-              [replays.map((task) => task.draft.tenantId), replays.map((task) => task.idempotencyKey)],
-            );
-      const byKey = new Map(existing.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row]));
-      return tasks.map((task) => {
-        const seq = seqOf.get(task.taskId);
-        if (seq !== undefined) return { taskId: task.taskId, memoryId: task.draft.id, seq, replayed: false };
-        const first = byKey.get(`${task.draft.tenantId}\u0000${task.idempotencyKey ?? ''}`);
-        if (first === undefined) {
-          throw new DomainError('internal', 'task_not_stored', `write task ${task.taskId} was neither stored nor replayed`);
-        }
-        return { taskId: first.task_id, memoryId: first.memory_id, seq: toNumber(first.seq), replayed: true };
-      });
-    };
-    // A batch of one tenant (the API's only kind) is checked against that tenant's rows.
-    return tenants.size === 1 && onlyTenant !== undefined ? this.scope.tenant(onlyTenant, work) : this.scope.system(work);
+    // A batch of one tenant (the API's only kind) is checked against that tenant's rows. Each
+    // statement is a transaction of its own: the insert commits before replays are looked up.
+    const run = <Row>(text: string, params: readonly unknown[]): Promise<Row[]> =>
+      tenants.size === 1 && onlyTenant !== undefined
+        ? this.scope.tenantQuery<Row>(onlyTenant, text, params)
+        : this.scope.systemQuery<Row>(text, params);
+    // One statement for the whole batch. Rows go in list order, so sequence numbers do too; a
+    // key that exists already (or twice in the batch) inserts nothing, even when another
+    // transaction holds it uncommitted: the conflict check waits for it.
+    const inserted = await run<{ task_id: string; seq: unknown }>(
+      `INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key)
+       SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+            WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, position)
+       ORDER BY position
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+       RETURNING task_id, seq`,
+      [
+        tasks.map((task) => task.taskId),
+        tasks.map((task) => task.draft.tenantId),
+        tasks.map((task) => task.draft.id),
+        tasks.map((task) => task.draft.userId),
+        tasks.map((task) => JSON.stringify(task.draft)),
+        tasks.map((task) => task.idempotencyKey),
+      ],
+    );
+    const seqOf = new Map(inserted.map((row) => [row.task_id, toNumber(row.seq)]));
+    const replays = tasks.filter((task) => !seqOf.has(task.taskId));
+    // A fresh snapshot, so it sees a key committed concurrently.
+    const existing =
+      replays.length === 0
+        ? []
+        : await run<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; idempotency_key: string }>(
+            `SELECT task_id, tenant_id, memory_id, seq, idempotency_key FROM write_tasks
+             WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+            [replays.map((task) => task.draft.tenantId), replays.map((task) => task.idempotencyKey)],
+          );
+    const byKey = new Map(existing.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row]));
+    return tasks.map((task) => {
+      const seq = seqOf.get(task.taskId);
+      if (seq !== undefined) return { taskId: task.taskId, memoryId: task.draft.id, seq, replayed: false };
+      const first = byKey.get(`${task.draft.tenantId}\u0000${task.idempotencyKey ?? ''}`);
+      if (first === undefined) {
+        throw new DomainError('internal', 'task_not_stored', `write task ${task.taskId} was neither stored nor replayed`);
+      }
+      return { taskId: first.task_id, memoryId: first.memory_id, seq: toNumber(first.seq), replayed: true };
+    });
   }
 
   async find(tenantId: string, taskId: string): Promise<TaskSummary | null> {
