@@ -509,6 +509,28 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual(await sorted({ createdAfter: day(1), createdBefore: day(9) }), ['b']);
       });
 
+      it('follows rewrites, moves, removals and erasures of a memory', async () => {
+        tenant = newTenant();
+        const first = draft(tenant, { id: 'boat', text: 'We sailed the kayak across the lake' });
+        await remember(first);
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['kayak']), ['boat']);
+        await remember({ ...first, text: 'We paddled the canoe across the lake' });
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['kayak']), []);
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['canoe']), ['boat']);
+        // The same words again (a metadata change): still found once.
+        await remember({ ...first, text: 'We paddled the canoe across the lake', metadata: { edited: true } });
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['canoe']), ['boat']);
+        await remember({ ...first, userId: 'user-2', text: 'We paddled the canoe across the lake' });
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['canoe']), []);
+        assert.deepEqual(await wordIds({ tenantId: tenant, userId: 'user-2' }, ['canoe']), ['boat']);
+        await store.memories.remove(tenant, 'boat');
+        assert.deepEqual(await wordIds({ tenantId: tenant, userId: 'user-2' }, ['canoe']), []);
+        await remember({ ...first, id: 'again', userId: 'user-2', text: 'A canoe again' });
+        assert.deepEqual(await wordIds({ tenantId: tenant, userId: 'user-2' }, ['canoe']), ['again']);
+        await store.memories.eraseUser(tenant, 'user-2');
+        assert.deepEqual(await wordIds({ tenantId: tenant, userId: 'user-2' }, ['canoe']), []);
+      });
+
       it("never finds another tenant's memory with the same words", async () => {
         const [red, blue] = [newTenant(), newTenant()];
         await remember(draft(red, { id: 'same', text: 'secret ferret recipe' }), draft(blue, { id: 'same', text: 'secret ferret recipe' }));

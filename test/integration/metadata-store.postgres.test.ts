@@ -15,6 +15,7 @@ import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
 import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
+import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { wordSearchStatement } from '../../src/adapters/sql/word-search.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -156,6 +157,30 @@ describe('PostgreSQL migrations', () => {
   });
 });
 
+describe('PostgreSQL migration of stored memories', () => {
+  it('indexes the words of memories stored before the word table existed', async () => {
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
+    cleanups.push(() => client.close());
+    const before = MIGRATIONS.filter((migration) => migration.name !== 'memory-terms');
+    await runMigrations(client, before, silentLogger());
+    // Written as a superuser, as an older Engram had them: live, removed, in two tenants.
+    await client.query(
+      `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata, created_at, updated_at, version, deleted)
+       VALUES ('red', 'old', 'u1', 's1', 'user', 'An old note about the lighthouse', '\\x00', '{}', now(), now(), 1, false),
+              ('red', 'gone', 'u1', 's1', 'user', NULL, NULL, NULL, now(), now(), 2, true),
+              ('blue', 'old', 'u1', 's1', 'user', 'A lighthouse in blue', '\\x00', '{}', now(), now(), 3, false)`,
+    );
+    const store = await createSqlMetadataStore({ client, logger: silentLogger() });
+    await store.migrate();
+    const found = async (tenantId: string, word: string) =>
+      (await store.memories.findByWords({ scope: { tenantId, userId: 'u1' }, words: [word], limit: 10 })).map((match) => match.id);
+    assert.deepEqual(await found('red', 'lighthouses'), ['old']);
+    assert.deepEqual(await found('blue', 'lighthouse'), ['old']);
+    assert.deepEqual(await found('blue', 'note'), []);
+  });
+});
+
 describe('PostgreSQL connectivity', () => {
   it('reports an unreachable server as postgres being unavailable', async () => {
     const url = `postgres://postgres@127.0.0.1:${await freePort()}/engram`;
@@ -234,7 +259,7 @@ describe('PostgreSQL word search plan', () => {
   }
   const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
-  it('walks to the turns around each hit through an index, not through all of the user’s memories, without statistics', async () => {
+  it('finds words and the turns around each hit through indexes, under row security, without statistics', async () => {
     const { url } = await freshDatabase();
     const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
     cleanups.push(() => store.close());
@@ -269,15 +294,27 @@ describe('PostgreSQL word search plan', () => {
     // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
     const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
     assert.ok(statement);
+    // As Engram runs it: in a transaction of the tenant, as the role that row security applies to.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const plan = await client
-      .query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params])
-      .finally(() => client.end());
-    const scans = nodesOf(plan.rows[0]?.['QUERY PLAN'][0].Plan ?? {}).filter((node) => node['Relation Name'] === 'memories');
+    const plan = await (async () => {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
+      return client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
+    })().finally(() => client.end());
+    const nodes = nodesOf(plan.rows[0]?.['QUERY PLAN'][0].Plan ?? {});
+    const scans = nodes.filter((node) => node['Relation Name'] === 'memories');
     assert.ok(scans.some((node) => node['Index Cond']?.includes('session_id')), 'no index walk by session');
     assert.deepEqual(
       scans.filter((node) => node.Filter?.includes('session_id')).map((node) => node.Filter),
+      [],
+    );
+    // A word's memories are an index range of memory_terms, never a match tried on each memory.
+    const termScans = nodes.filter((node) => node['Relation Name'] === 'memory_terms');
+    assert.ok(termScans.length > 0);
+    assert.ok(termScans.every((node) => node['Index Cond']?.includes('lexeme')), JSON.stringify(termScans));
+    assert.deepEqual(
+      nodes.filter((node) => node.Filter?.includes('@@') && node['Relation Name'] !== undefined).map((node) => node.Filter),
       [],
     );
   });

@@ -20,7 +20,12 @@ const comparisons = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
  * `ne` and `nin`), and ranges compare numbers only.
  */
 export function scopeConditions(scope: SearchScope, params: SqlParams): string[] {
-  const conditions = [`m.tenant_id = ${params.add(scope.tenantId)}`, `m.user_id = ${params.add(scope.userId)}`, 'NOT m.deleted'];
+  return [`m.tenant_id = ${params.add(scope.tenantId)}`, `m.user_id = ${params.add(scope.userId)}`, 'NOT m.deleted', ...narrowingConditions(scope, params)];
+}
+
+/** The conditions of a scope past its tenant, its user and being live: session, time and metadata. */
+export function narrowingConditions(scope: SearchScope, params: SqlParams): string[] {
+  const conditions: string[] = [];
   if (scope.sessionId !== undefined) conditions.push(`m.session_id = ${params.add(scope.sessionId)}`);
   if (scope.createdAfter !== undefined) conditions.push(`m.created_at > ${params.add(scope.createdAfter)}::timestamptz`);
   if (scope.createdBefore !== undefined) conditions.push(`m.created_at < ${params.add(scope.createdBefore)}::timestamptz`);

@@ -1,7 +1,7 @@
 import type { SqlExecutor } from './sql-client.js';
 
 /** The tables whose rows change with use: inserts grow them, updates and deletes leave dead rows. */
-const CHANGING_TABLES = ['memories', 'write_tasks', 'user_erasures', 'api_keys'] as const;
+const CHANGING_TABLES = ['memories', 'memory_terms', 'write_tasks', 'user_erasures', 'api_keys'] as const;
 /** A table is due once it has grown by this share of its size at its last upkeep... */
 const GROWTH = 0.2;
 /** ...and by this many pages (of 8 kB) at least, so that small tables are left alone. */

@@ -1,5 +1,5 @@
 import type { WordQuery } from '../../ports/memory-retrieval.js';
-import { SqlParams, scopeConditions } from './scope-conditions.js';
+import { narrowingConditions, SqlParams, scopeConditions } from './scope-conditions.js';
 
 /**
  * BM25's term-frequency saturation. A chat turn rarely repeats a word, so each word counts once
@@ -38,32 +38,32 @@ const SPREAD_SPAN = 2;
 /** How many of the best matches lend to their neighbours: the rest are too weak to matter. */
 const LENDERS = 100;
 /**
- * Bounds on the work of one search, whatever the size of the scope. Document frequencies are
+ * Bounds on the work of one search, whatever the size of the user. Document frequencies are
  * counted up to DF_CAP and the population up to POPULATION_CAP: past those, a word is simply
  * "common" and the ranking barely changes. The two caps keep a 1:2.5 ratio, so a word in 40% of a
- * large scope weighs what it would uncapped; scopes under POPULATION_CAP (a LoCoMo conversation has
- * about 400 turns) are counted exactly. Candidates come from the rarest query words only, until
- * their frequencies add up to CANDIDATE_CAP; commoner words still score those candidates. A memory
- * that holds none of the rarer words would rank low anyway, so a heavy user's search costs about
- * what a light one's does. Counting reads each counted memory: with caps of 2,000 and 5,000, the
- * counts took 50 ms of a search over one user's 100k memories in PGlite.
+ * large user's memories weighs what it would uncapped; users under POPULATION_CAP (a LoCoMo
+ * conversation has about 400 turns) are counted exactly. Candidates come from the rarest query
+ * words only, until their frequencies add up to CANDIDATE_CAP; commoner words still score those
+ * candidates. A memory that holds none of the rarer words would rank low anyway, so a heavy
+ * user's search costs about what a light one's does.
  */
 const DF_CAP = 500;
 const POPULATION_CAP = 1_250;
 const CANDIDATE_CAP = 1_000;
 /**
  * When even the rarest query word is common (every word of a heavy user's query in thousands of
- * memories), its matches all score about alike; scoring this many of them bounds the work.
+ * memories), its matches all score about alike; this many of each candidate word bound the work.
  */
 const MATCH_CAP = 500;
 
 /**
- * One statement that ranks the scope's memories holding any of the words by Okapi BM25, with the
- * document frequencies and the population of the scope itself: a word that is in every memory
- * (a speaker's name, say) weighs almost nothing, a rare one a lot. The GIN index finds the
- * candidates; stemming and stopwords are the English configuration's, as in the stored column.
- * The best matches then lend score to their neighbours in the session's history (same user, in
- * the scope), found by walking the history index. Null when no word is left to look for.
+ * One statement that ranks the scope's memories holding any of the words by Okapi BM25. Document
+ * frequencies and the population are the user's (whatever else the scope narrows), so a word that
+ * is in every memory (a speaker's name, say) weighs almost nothing, a rare one a lot. Words are
+ * looked up in `memory_terms` (one index range per word of the user: migration 0005); stemming
+ * and stopwords are the English configuration's, as in the stored column. The best matches then
+ * lend score to their neighbours in the session's history (same user, in the scope), found by
+ * walking the history index. Null when no word is left to look for.
  */
 export function wordSearchStatement(query: WordQuery): Statement | null {
   const text = plainWords(query.words);
@@ -73,6 +73,8 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
   const words = params.add(text);
   const limit = params.add(Math.floor(query.limit));
   const tenant = params.add(query.scope.tenantId);
+  const user = params.add(query.scope.userId);
+  const narrowing = ['true', ...narrowingConditions(query.scope, params)].join(' AND ');
   const neighbours = (side: 'before' | 'after') => {
     const [comparison, order] = side === 'before' ? ['<', 'DESC'] : ['>', 'ASC'];
     return `SELECT m.id, row_number() OVER (ORDER BY m.created_at ${order}, m.ordinal ${order}) AS distance, (${scope}) AS in_scope
@@ -91,7 +93,10 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
            ),
            frequency AS MATERIALIZED (
              SELECT t.lexeme, t.query,
-                    (SELECT count(*) FROM (SELECT 1 FROM memories m WHERE ${scope} AND m.search_terms @@ t.query LIMIT ${DF_CAP}) capped)::float8 AS df
+                    (SELECT count(*) FROM (
+                       SELECT 1 FROM memory_terms mt
+                       WHERE mt.tenant_id = ${tenant} AND mt.user_id = ${user} AND mt.lexeme = t.lexeme
+                       LIMIT ${DF_CAP}) capped)::float8 AS df
              FROM terms t
            ),
            seeds AS MATERIALIZED (
@@ -103,17 +108,26 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
              ) rarest_first
              WHERE running <= ${CANDIDATE_CAP} OR rarity = 1
            ),
-           wanted AS MATERIALIZED (
-             SELECT to_tsquery('simple'::regconfig, string_agg(lexeme, ' | ')) AS query FROM seeds
-           ),
-           matched AS (
-             SELECT m.id, m.search_terms, greatest(length(m.search_terms), 1)::float8 AS len
-             FROM memories m, wanted
-             WHERE ${scope} AND m.search_terms @@ wanted.query
-             LIMIT ${MATCH_CAP}
+           matched AS MATERIALIZED (
+             SELECT DISTINCT ON (found.id) found.id, found.search_terms, greatest(length(found.search_terms), 1)::float8 AS len
+             FROM seeds s
+             CROSS JOIN LATERAL (
+               SELECT m.id, m.user_id, m.deleted, m.search_terms
+               FROM memory_terms mt
+               JOIN memories m ON m.tenant_id = ${tenant} AND m.id = mt.memory_id
+               WHERE mt.tenant_id = ${tenant} AND mt.user_id = ${user} AND mt.lexeme = s.lexeme AND ${narrowing}
+               LIMIT ${MATCH_CAP}
+             ) found
+             -- The trigger keeps a term's user its memory's, and terms of live memories only. The
+             -- lookup above leaves both out: every other index of memories is of live ones, so
+             -- without those conditions no planner (least of all one without statistics) walks
+             -- the user's memories instead of looking each one up by its key.
+             WHERE found.user_id = ${user} AND NOT found.deleted
            ),
            population AS MATERIALIZED (
-             SELECT count(*)::float8 AS n FROM (SELECT 1 FROM memories m WHERE ${scope} LIMIT ${POPULATION_CAP}) capped
+             SELECT count(*)::float8 AS n FROM (
+               SELECT 1 FROM memories m WHERE m.tenant_id = ${tenant} AND m.user_id = ${user} AND NOT m.deleted LIMIT ${POPULATION_CAP}
+             ) capped
            ),
            occurrences AS (
              SELECT matched.id, matched.len, f.df

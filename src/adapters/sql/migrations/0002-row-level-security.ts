@@ -7,7 +7,7 @@ const TENANT_TABLES = ['memories', 'write_tasks', 'user_erasures'] as const;
 
 // A row is visible to the transaction's tenant, or to every worker-side statement that declared
 // itself system-wide. Nothing set means nothing visible.
-const tenantPolicy = `tenant_id = current_setting('engram.tenant_id', true)
+export const TENANT_POLICY = `tenant_id = current_setting('engram.tenant_id', true)
   OR current_setting('engram.scope', true) = 'system'`;
 
 /**
@@ -22,7 +22,7 @@ export const rowLevelSecurity: Migration = {
     ...TENANT_TABLES.flatMap((table) => [
       `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
       `ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`,
-      `CREATE POLICY tenant_isolation ON ${table} USING (${tenantPolicy}) WITH CHECK (${tenantPolicy})`,
+      `CREATE POLICY tenant_isolation ON ${table} USING (${TENANT_POLICY}) WITH CHECK (${TENANT_POLICY})`,
     ]),
     `DO $$
      BEGIN
