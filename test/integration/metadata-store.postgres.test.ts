@@ -11,6 +11,7 @@ import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-clie
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
+import { assertTransactionOf } from '../contracts/sql-client.contract.js';
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
@@ -325,22 +326,8 @@ describe('PostgreSQL client, statements given up front', () => {
     const { url } = await freshDatabase();
     const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
     try {
-      await client.query('CREATE TABLE notes (id text PRIMARY KEY)');
-      const rows = await client.transactionOf<{ tenant: string }>([
-        { text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-a'] },
-        { text: "INSERT INTO notes VALUES ('given-up-front')", params: [] },
-        { text: "SELECT current_setting('engram.probe') AS tenant", params: [] },
-      ]);
-      assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
-      await assert.rejects(
-        client.transactionOf([
-          { text: "INSERT INTO notes VALUES ('undone')", params: [] },
-          { text: 'SELECT * FROM missing_table', params: [] },
-        ]),
-      );
-      assert.deepEqual(await client.query('SELECT id FROM notes ORDER BY id'), [{ id: 'given-up-front' }]);
-      // One connection: the setting did not outlive its transaction on it.
-      assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+      // A pool of one: the setting's end is checked on the connection that held it.
+      await assertTransactionOf(client, 'notes');
     } finally {
       await client.close();
     }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
+import { assertTransactionOf } from '../contracts/sql-client.contract.js';
 
 describe('PGlite in a thread of its own', () => {
   let folder: string;
@@ -58,23 +59,7 @@ describe('PGlite in a thread of its own', () => {
   });
 
   it('runs statements given up front in one transaction: settings carry over, a failure undoes them all', async () => {
-    const rows = await client.transactionOf<{ tenant: string }>([
-      { text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-a'] },
-      { text: "INSERT INTO notes (id) VALUES ('given-up-front')", params: [] },
-      { text: "SELECT current_setting('engram.probe') AS tenant", params: [] },
-    ]);
-    assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
-    await assert.rejects(
-      client.transactionOf([
-        { text: "INSERT INTO notes (id) VALUES ('undone')", params: [] },
-        { text: 'SELECT * FROM missing_table', params: [] },
-      ]),
-      { code: '42P01' },
-    );
-    const ids = (await client.query<{ id: string }>("SELECT id FROM notes WHERE id IN ('given-up-front', 'undone')")).map((row) => row.id);
-    assert.deepEqual(ids, ['given-up-front']);
-    // The setting was local to its transaction.
-    assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+    await assertTransactionOf(client, 'given_notes');
   });
 
   it('holds other statements back until an open transaction ends', async () => {
