@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import { VectorStoreError } from './errors.js';
 
@@ -16,20 +18,32 @@ export interface ChromaRequest {
   readonly body?: unknown;
 }
 
+interface RawAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
 /** Statuses that mean the server (or a proxy before it) cannot serve now, not that we asked wrong. */
 const unavailableStatuses = new Set([502, 503, 504]);
 
 /**
- * Chroma's v2 HTTP API over the global fetch, which keeps connections alive. It turns transport
- * failures and timeouts into DependencyUnavailableError('chroma') and refusals into VectorStoreError.
+ * Chroma's v2 HTTP API over Node's own HTTP client with connections kept alive: a search makes one
+ * request, and this client spends about a third of the CPU of the global fetch on it. It turns
+ * transport failures and timeouts into DependencyUnavailableError('chroma') and refusals into
+ * VectorStoreError.
  */
 export class ChromaHttp {
-  readonly #baseUrl: string;
+  readonly #baseUrl: URL;
   readonly #requestTimeoutMs: number;
+  readonly #transport: typeof http | typeof https;
+  readonly #agent: http.Agent;
 
   constructor(options: ChromaHttpOptions) {
-    this.#baseUrl = `${options.url.replace(/\/+$/, '')}/api/v2`;
+    this.#baseUrl = new URL(`${options.url.replace(/\/+$/, '')}/api/v2`);
     this.#requestTimeoutMs = options.requestTimeoutMs;
+    const secure = this.#baseUrl.protocol === 'https:';
+    this.#transport = secure ? https : http;
+    this.#agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
   /** The parsed JSON answer. */
@@ -41,20 +55,13 @@ export class ChromaHttp {
 
   /** The parsed JSON answer, or null when Chroma answers 404 (an unknown collection). */
   async sendUnlessMissing(request: ChromaRequest): Promise<unknown> {
-    let text: string;
-    let status: number;
+    let answer: RawAnswer;
     try {
-      const response = await fetch(`${this.#baseUrl}${request.path}`, {
-        method: request.method,
-        headers: request.body === undefined ? {} : { 'content-type': 'application/json' },
-        body: encodeBody(request.body),
-        signal: AbortSignal.timeout(this.#requestTimeoutMs),
-      });
-      status = response.status;
-      text = await response.text();
+      answer = await this.#exchange(request.method, request.path, encodeBody(request.body));
     } catch (error) {
       throw new DependencyUnavailableError('chroma', error);
     }
+    const { status, text } = answer;
     if (status >= 200 && status < 300) return parseJson(text, status);
     if (status === 404) return null;
     if (unavailableStatuses.has(status)) throw new DependencyUnavailableError('chroma', new Error(`HTTP ${status}`));
@@ -64,13 +71,49 @@ export class ChromaHttp {
       details: refusal,
     });
   }
+
+  /** Closes the connections kept for later requests. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #exchange(method: ChromaRequest['method'], path: string, body: string | undefined): Promise<RawAnswer> {
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders =
+        body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const outgoing = this.#transport.request(
+        `${this.#baseUrl.href}${path}`,
+        { method, headers, agent: this.#agent },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+          });
+          response.on('error', fail);
+          response.on('close', () => {
+            if (!response.complete) fail(new Error('the connection closed before the answer was complete'));
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        outgoing.destroy(new Error(`no complete answer within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      function fail(error: Error): void {
+        clearTimeout(timer);
+        reject(error);
+      }
+      outgoing.on('error', fail);
+      outgoing.end(body);
+    });
+  }
 }
 
 function encodeBody(body: unknown): string | undefined {
   if (body === undefined) return undefined;
   return typeof body === 'string' ? body : JSON.stringify(body);
 }
-
 function parseJson(text: string, status: number): unknown {
   try {
     return JSON.parse(text) as unknown;

@@ -209,6 +209,7 @@ export class ChromaVectorStore implements VectorStore {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#promotions.values()]);
     this.#collections.forget();
+    this.#http.close();
   }
 
   /**
