@@ -249,6 +249,7 @@ async function runScales(list: readonly string[], heavy: boolean): Promise<Scale
       have += phase.singleWrites;
     }
   } finally {
+    client.close();
     await engram.stop();
   }
   return results;

@@ -1,24 +1,24 @@
 /** The benchmark's HTTP client of Engram, and a tracker of write tasks until they are done. */
+import { JsonHttp, type JsonAnswer } from './json-http.js';
 import { sleep } from './stats.js';
 
 export class EngramClient {
-  constructor(
-    readonly url: string,
-    private readonly apiKey: string,
-  ) {}
+  readonly #http: JsonHttp;
 
-  async post<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': this.apiKey },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as T };
+  constructor(readonly url: string, apiKey: string) {
+    this.#http = new JsonHttp(url, { 'x-api-key': apiKey });
   }
 
-  async get<T>(path: string): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.url}${path}`, { headers: { 'x-api-key': this.apiKey } });
-    return { status: response.status, body: (await response.json()) as T };
+  post<T>(path: string, body: unknown): Promise<JsonAnswer<T>> {
+    return this.#http.request<T>('POST', path, body);
+  }
+
+  get<T>(path: string): Promise<JsonAnswer<T>> {
+    return this.#http.request<T>('GET', path);
+  }
+
+  close(): void {
+    this.#http.close();
   }
 }
 

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
 import type { EngramUnderTest } from './engram-under-test.js';
+import { JsonHttp } from './json-http.js';
 import { latencies, type Latencies } from './stats.js';
 import { queryText, type Random } from './workload.js';
 
@@ -24,24 +25,20 @@ export interface Floor {
 const COLLECTIONS = '/api/v2/tenants/default_tenant/databases/default_database/collections';
 const TENANT = 'default';
 
-async function chromaGet(url: string, path: string): Promise<Record<string, unknown> | null> {
-  const response = await fetch(`${url}${COLLECTIONS}${path}`);
-  return response.ok ? ((await response.json()) as Record<string, unknown>) : null;
+async function chromaGet(chroma: JsonHttp, path: string): Promise<Record<string, unknown> | null> {
+  const answer = await chroma.request<Record<string, unknown>>('GET', `${COLLECTIONS}${path}`);
+  return answer.status === 200 ? answer.body : null;
 }
 
-async function chromaPost(url: string, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${url}${COLLECTIONS}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return (await response.json()) as Record<string, unknown>;
+async function chromaPost(chroma: JsonHttp, path: string, body: unknown): Promise<Record<string, unknown>> {
+  return (await chroma.request<Record<string, unknown>>('POST', `${COLLECTIONS}${path}`, body)).body;
 }
 
 export async function measureFloor(engram: EngramUnderTest, users: readonly string[], samples: number, random: Random): Promise<Floor> {
   const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }) });
   const chromaUrl = await engram.chromaUrl();
-  const marker = await chromaGet(chromaUrl, `/${MODEL_MARKER_COLLECTION}`);
+  const chromaHttp = new JsonHttp(chromaUrl);
+  const marker = await chromaGet(chromaHttp, `/${MODEL_MARKER_COLLECTION}`);
   const buckets = Number((marker?.['metadata'] as Record<string, unknown> | undefined)?.['engram_buckets'] ?? 16);
   const sql = engram.databaseUrl === null ? null : new pg.Client({ connectionString: engram.databaseUrl });
   await sql?.connect();
@@ -56,10 +53,10 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
       const embedTime = performance.now() - started;
 
       const owner = ownerKey(TENANT, user);
-      const dedicated = await chromaGet(chromaUrl, `/${userCollectionName(TENANT, user)}`);
-      const target = dedicated ?? (await chromaGet(chromaUrl, `/${bucketCollectionName(owner, buckets)}`));
+      const dedicated = await chromaGet(chromaHttp, `/${userCollectionName(TENANT, user)}`);
+      const target = dedicated ?? (await chromaGet(chromaHttp, `/${bucketCollectionName(owner, buckets)}`));
       started = performance.now();
-      const answer = await chromaPost(chromaUrl, `/${String(target?.['id'])}/query`, {
+      const answer = await chromaPost(chromaHttp, `/${String(target?.['id'])}/query`, {
         query_embeddings: [Array.from(vector ?? [])],
         n_results: 10,
         include: ['distances'],
@@ -84,6 +81,7 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
   } finally {
     await sql?.end();
     await embedder.close();
+    chromaHttp.close();
   }
   const parts = [latencies(embed), latencies(chroma), latencies(fetchRows)] as const;
   const sum = (key: 'p50' | 'p95' | 'p99'): number => parts.reduce((total, part) => total + part[key], 0);
