@@ -1,13 +1,14 @@
 /**
  * The floor of a search: what any implementation has to spend at least. One query embedding with
  * the same model in this process, the raw Chroma query that Engram's layout needs (the owner's
- * bucket with a `where` on the owner key, or their own collection), and the Postgres fetch of the
+ * bucket with a `where` on the owner key, or their own collection, with the owner's signature), and the Postgres fetch of the
  * matched rows. Each is timed alone, one at a time. The embedded PGlite is held by Engram, so in
  * embedded mode the SQL part is not measured and the floor is a lower bound.
  */
 import pg from 'pg';
 import pino from 'pino';
 import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import { VECTOR_LAYOUT_KEY, vectorLayout } from '../../src/adapters/chroma/vector-layout.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
 import type { EngramUnderTest } from './engram-under-test.js';
 import { JsonHttp } from './json-http.js';
@@ -39,7 +40,9 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
   const chromaUrl = await engram.chromaUrl();
   const chromaHttp = new JsonHttp(chromaUrl);
   const marker = await chromaGet(chromaHttp, `/${MODEL_MARKER_COLLECTION}`);
-  const buckets = Number((marker?.['metadata'] as Record<string, unknown> | undefined)?.['engram_buckets'] ?? 16);
+  const markerMetadata = (marker?.['metadata'] ?? {}) as Record<string, unknown>;
+  const buckets = Number(markerMetadata['engram_buckets'] ?? 16);
+  const layout = vectorLayout(markerMetadata[VECTOR_LAYOUT_KEY]);
   const sql = engram.databaseUrl === null ? null : new pg.Client({ connectionString: engram.databaseUrl });
   await sql?.connect();
   const embed: number[] = [];
@@ -57,7 +60,7 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
       const target = dedicated ?? (await chromaGet(chromaHttp, `/${bucketCollectionName(owner, buckets)}`));
       started = performance.now();
       const answer = await chromaPost(chromaHttp, `/${String(target?.['id'])}/query`, {
-        query_embeddings: [Array.from(vector ?? [])],
+        query_embeddings: [Array.from(layout.vectorFor(vector ?? new Float32Array(), owner))],
         n_results: 10,
         include: ['distances'],
         ...(dedicated === null ? { where: { owner: { $eq: owner } } } : {}),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ChromaVectorStore, createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
-import { bucketCollectionName, ownerKey, ROUTES_COLLECTION, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, ROUTES_COLLECTION, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
 import { DependencyUnavailableError, isDomainError } from '../../src/domain/errors.js';
 import { describeVectorStoreContract, direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
@@ -134,6 +134,51 @@ describe('ChromaVectorStore', () => {
     assert.deepEqual(best.map((match) => match.id), ['from-stale']);
     assert.equal((await promoter.listIds(owner.tenantId, owner.userId)).length, 32);
     for (const opened of [stale, promoter]) await opened.close();
+  });
+
+  it('signs the vectors of a new store, and keeps plain vectors in a store set up before layouts were recorded', async () => {
+    const storedDimensions = async (url: string, name: string): Promise<number[]> => {
+      const found = await fetch(`${url}/api/v2/tenants/default_tenant/databases/default_database/collections/${name}`);
+      const id = ((await found.json()) as Record<string, unknown>)['id'];
+      const response = await fetch(`${url}/api/v2/tenants/default_tenant/databases/default_database/collections/${String(id)}/get`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ include: ['embeddings'] }),
+      });
+      return ((await response.json()) as { embeddings: number[][] }).embeddings.map((vector) => vector.length);
+    };
+    const writeAndFind = async (opened: ChromaVectorStore, url: string): Promise<number[]> => {
+      const owner = newOwner();
+      await opened.upsert([vectorRecord(owner, direction(0, 1), { id: 'far' }), vectorRecord(owner, direction(1, 0.2), { id: 'near' })]);
+      const matches = await opened.query({ scope: owner, embedding: direction(1), topK: 2 });
+      assert.deepEqual(matches.map((match) => match.id), ['near', 'far']);
+      const expected = [Math.cos(Math.atan(0.2)), 0];
+      matches.forEach((match, index) => assert.ok(Math.abs(match.score - (expected[index] ?? NaN)) < 1e-4, `score ${match.score}`));
+      return storedDimensions(url, bucketCollectionName(ownerKey(owner.tenantId, owner.userId), 16));
+    };
+
+    assert.deepEqual(await writeAndFind(store, chroma.url), [4 + 64, 4 + 64]);
+    const marker = await collection(MODEL_MARKER_COLLECTION);
+    assert.equal((marker?.['metadata'] as Record<string, unknown>)['engram_vector_layout'], 'owner-signed-1');
+
+    const older = await startTestChroma();
+    try {
+      // The marker as stores wrote it before layouts were recorded.
+      await fetch(`${older.url}/api/v2/tenants/default_tenant/databases/default_database/collections`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: MODEL_MARKER_COLLECTION,
+          metadata: { engram_model_id: 'chroma-test-model@1', engram_model_dimensions: 4, engram_buckets: 16 },
+        }),
+      });
+      const kept = new ChromaVectorStore({ url: older.url, logger });
+      await kept.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+      assert.deepEqual(await writeAndFind(kept, older.url), [4, 4]);
+      await kept.close();
+    } finally {
+      await older.stop();
+    }
   });
 
   it('keeps owner, session, role, time and prefixed metadata next to each vector', async () => {

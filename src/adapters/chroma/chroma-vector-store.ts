@@ -12,6 +12,7 @@ import { OwnerRoutes, type Route } from './owner-routes.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeUpsertBody } from './upsert-body.js';
+import { CURRENT_VECTOR_LAYOUT, VECTOR_LAYOUT_KEY, vectorLayout, type VectorLayout } from './vector-layout.js';
 import { whereForScope, type Where } from './where-clause.js';
 
 export interface ChromaVectorStoreOptions {
@@ -93,6 +94,7 @@ export class ChromaVectorStore implements VectorStore {
   readonly #checkEvery: number;
   #buckets: number;
   #model: EmbeddingModelInfo | null = null;
+  #layout: VectorLayout = vectorLayout(CURRENT_VECTOR_LAYOUT);
 
   constructor(options: ChromaVectorStoreOptions) {
     this.#http = new ChromaHttp({ url: options.url, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
@@ -109,9 +111,11 @@ export class ChromaVectorStore implements VectorStore {
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
     // get_or_create keeps the metadata of the first creator, so concurrent first starts agree.
     const marker = await this.#collections.ensure(MODEL_MARKER_COLLECTION, {
-      metadata: { ...modelMetadata(model), [BUCKETS_KEY]: this.#buckets },
+      metadata: { ...modelMetadata(model), [BUCKETS_KEY]: this.#buckets, [VECTOR_LAYOUT_KEY]: CURRENT_VECTOR_LAYOUT },
     });
     assertSameModel(marker, model);
+    // A store set up before layouts were recorded keeps its plain vectors.
+    this.#layout = vectorLayout(marker.metadata[VECTOR_LAYOUT_KEY]);
     const recorded = marker.metadata[BUCKETS_KEY];
     if (typeof recorded === 'number' && Number.isInteger(recorded) && recorded > 0) this.#buckets = recorded;
     this.#model = model;
@@ -138,7 +142,7 @@ export class ChromaVectorStore implements VectorStore {
     const dedicated = route.kind === 'dedicated';
     const where = dedicated ? filters : withOwner(owner, filters);
     const body = JSON.stringify({
-      query_embeddings: [Array.from(embedding)],
+      query_embeddings: [Array.from(this.#layout.vectorFor(embedding, owner.key))],
       n_results: Math.floor(topK),
       include: ['distances'],
       ...(where === null ? {} : { where }),
@@ -152,7 +156,7 @@ export class ChromaVectorStore implements VectorStore {
     if (answer === null) return [];
     const { ids, distances } = parseQueryAnswer(answer);
     return ids
-      .map((id, index) => ({ id: memoryId(id), score: 1 - (distances[index] ?? 2) }))
+      .map((id, index) => ({ id: memoryId(id), score: this.#layout.similarity(distances[index] ?? 2) }))
       .sort((left, right) => right.score - left.score);
   }
 
@@ -225,7 +229,11 @@ export class ChromaVectorStore implements VectorStore {
     };
     for (const { group, route } of routed) {
       const { owner } = group;
-      const records = group.records.map((record) => ({ ...record, id: storedId(owner, record.id) }));
+      const records = group.records.map((record) => ({
+        ...record,
+        id: storedId(owner, record.id),
+        embedding: this.#layout.vectorFor(record.embedding, owner.key),
+      }));
       if (route.kind !== 'dedicated' || !route.cleared) add(this.#bucketName(owner), this.#bucketSpec(), records);
       if (route.kind !== 'bucket') add(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), records);
     }
