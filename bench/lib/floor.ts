@@ -61,7 +61,8 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
       started = performance.now();
       const answer = await chromaPost(chromaHttp, `/${String(target?.['id'])}/query`, {
         query_embeddings: [Array.from(layout.vectorFor(vector ?? new Float32Array(), owner))],
-        n_results: 10,
+        // What Engram asks for: the search depth, which is also the breadth of Chroma's walk.
+        n_results: 50,
         include: ['distances'],
         ...(dedicated === null ? { where: { owner: { $eq: owner } } } : {}),
       });

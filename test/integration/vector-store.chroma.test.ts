@@ -136,6 +136,29 @@ describe('ChromaVectorStore', () => {
     for (const opened of [stale, promoter]) await opened.close();
   });
 
+  it('finds a small owner\'s new vectors at once when written here, and within the size figure\'s life when written elsewhere', async () => {
+    const reader = new ChromaVectorStore({ url: chroma.url, logger, ownerSizeTtlMs: 300 });
+    const writer = new ChromaVectorStore({ url: chroma.url, logger });
+    for (const opened of [reader, writer]) await opened.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    const found = async (): Promise<string[]> =>
+      (await reader.query({ scope: owner, embedding: direction(1), topK: 10 })).map((match) => match.id).sort();
+    await reader.upsert([0, 1, 2].map((index) => vectorRecord(owner, direction(0, 1, index), { id: `own-${index}` })));
+    assert.deepEqual(await found(), ['own-0', 'own-1', 'own-2']);
+
+    await reader.upsert([vectorRecord(owner, direction(0, 1, 9), { id: 'own-3' })]);
+    assert.deepEqual(await found(), ['own-0', 'own-1', 'own-2', 'own-3']);
+    await reader.remove(owner.tenantId, owner.userId, ['own-0']);
+    assert.deepEqual(await found(), ['own-1', 'own-2', 'own-3']);
+
+    // Written by another process: the best match shows at once, the rest once the figure is old.
+    await writer.upsert([vectorRecord(owner, direction(1), { id: 'best' }), vectorRecord(owner, direction(0, 0, 1), { id: 'worst' })]);
+    assert.equal((await reader.query({ scope: owner, embedding: direction(1), topK: 10 }))[0]?.id, 'best');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.deepEqual(await found(), ['best', 'own-1', 'own-2', 'own-3', 'worst']);
+    for (const opened of [reader, writer]) await opened.close();
+  });
+
   it('signs the vectors of a new store, and keeps plain vectors in a store set up before layouts were recorded', async () => {
     const storedDimensions = async (url: string, name: string): Promise<number[]> => {
       const found = await fetch(`${url}/api/v2/tenants/default_tenant/databases/default_database/collections/${name}`);

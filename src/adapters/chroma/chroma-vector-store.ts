@@ -9,6 +9,7 @@ import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
+import { OwnerSizes } from './owner-sizes.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeUpsertBody } from './upsert-body.js';
@@ -43,6 +44,8 @@ export interface ChromaVectorStoreOptions {
    * table is older; then the bucket copy is dropped. Default 30,000 ms (well over the refresh).
    */
   readonly promotionGraceMs?: number;
+  /** How long a small owner's vector count, learned from a query, sizes the next queries. Default 5,000 ms. */
+  readonly ownerSizeTtlMs?: number;
 }
 
 /** Well below Chroma's own batch limit (5,461 in 1.0), and a request of a few megabytes at most. */
@@ -50,7 +53,14 @@ const RECORDS_PER_REQUEST = 1_000;
 const IDS_PER_PAGE = 1_000;
 /** Collections written at the same time by one upsert: enough to hide latency, few enough to share the server. */
 const PARALLEL_COLLECTION_WRITES = 4;
-const COLLECTION_CONFIGURATION = { hnsw: { space: 'cosine' } } as const;
+/**
+ * Cosine, and no breadth of its own for the HNSW walk: Chroma walks with max(ef_search, n_results),
+ * and a filtered walk that must gather more of an owner's vectors than there are covers the whole
+ * collection. Each query's n_results (the search depth, or an owner's size) sets it instead.
+ */
+const COLLECTION_CONFIGURATION = { hnsw: { space: 'cosine', ef_search: 1 } } as const;
+/** The least a query asks Chroma for, and so the least breadth of its walk: fewer loses good matches. */
+const MIN_QUERY_BREADTH = 50;
 /** Most writes an owner gets in this process between two checks of their size. */
 const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
 const MIGRATION_PASSES = 5;
@@ -95,6 +105,7 @@ export class ChromaVectorStore implements VectorStore {
   #buckets: number;
   #model: EmbeddingModelInfo | null = null;
   #layout: VectorLayout = vectorLayout(CURRENT_VECTOR_LAYOUT);
+  readonly #ownerSizes: OwnerSizes;
 
   constructor(options: ChromaVectorStoreOptions) {
     this.#http = new ChromaHttp({ url: options.url, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
@@ -106,6 +117,7 @@ export class ChromaVectorStore implements VectorStore {
     this.#graceMs = options.promotionGraceMs ?? 30_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
+    this.#ownerSizes = new OwnerSizes(options.collectionCacheSize ?? 10_000, options.ownerSizeTtlMs ?? 5_000);
   }
 
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
@@ -123,6 +135,7 @@ export class ChromaVectorStore implements VectorStore {
 
   async upsert(records: readonly VectorRecord[]): Promise<void> {
     const groups = groupByOwner(records);
+    for (const group of groups) this.#ownerSizes.grew(group.owner.key, group.records.length);
     const used = new Map<string, Route>();
     for (const group of groups) used.set(group.owner.key, await this.#routes.lookup(group.owner.key));
     await this.#writeAll(groups.map((group) => ({ group, route: used.get(group.owner.key) ?? BUCKET_ROUTE })));
@@ -141,9 +154,12 @@ export class ChromaVectorStore implements VectorStore {
     const route = await this.#routes.lookup(owner.key);
     const dedicated = route.kind === 'dedicated';
     const where = dedicated ? filters : withOwner(owner, filters);
+    const wanted = Math.floor(topK);
+    const breadth = Math.max(wanted, MIN_QUERY_BREADTH);
+    const asked = filters === null ? this.#ownerSizes.limit(owner.key, breadth) : breadth;
     const body = JSON.stringify({
       query_embeddings: [Array.from(this.#layout.vectorFor(embedding, owner.key))],
-      n_results: Math.floor(topK),
+      n_results: asked,
       include: ['distances'],
       ...(where === null ? {} : { where }),
     });
@@ -155,14 +171,17 @@ export class ChromaVectorStore implements VectorStore {
     );
     if (answer === null) return [];
     const { ids, distances } = parseQueryAnswer(answer);
+    if (filters === null) this.#ownerSizes.observe(owner.key, asked, ids.length, breadth);
     return ids
       .map((id, index) => ({ id: memoryId(id), score: this.#layout.similarity(distances[index] ?? 2) }))
-      .sort((left, right) => right.score - left.score);
+      .sort((left, right) => right.score - left.score)
+      .slice(0, wanted);
   }
 
   async remove(tenantId: string, userId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const owner = toOwner(tenantId, userId);
+    this.#ownerSizes.forget(owner.key);
     const used = await this.#routes.lookup(owner.key);
     await this.#removeAt(owner, ids, used);
     const confirmed = (await this.#routes.confirm([owner.key])).get(owner.key) ?? BUCKET_ROUTE;
@@ -171,6 +190,7 @@ export class ChromaVectorStore implements VectorStore {
 
   async removeUser(tenantId: string, userId: string): Promise<void> {
     const owner = toOwner(tenantId, userId);
+    this.#ownerSizes.forget(owner.key);
     await this.#removeFromBucket(owner);
     await this.#collections.drop(dedicatedCollectionName(owner.key));
     await this.#routes.remove(owner.key);
