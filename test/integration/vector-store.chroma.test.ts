@@ -160,13 +160,13 @@ describe('ChromaVectorStore', () => {
   });
 
   it('signs the vectors of a new store, and keeps plain vectors in a store set up before layouts were recorded', async () => {
-    const storedDimensions = async (url: string, name: string): Promise<number[]> => {
+    const storedDimensions = async (url: string, name: string, owner: string): Promise<number[]> => {
       const found = await fetch(`${url}/api/v2/tenants/default_tenant/databases/default_database/collections/${name}`);
       const id = ((await found.json()) as Record<string, unknown>)['id'];
       const response = await fetch(`${url}/api/v2/tenants/default_tenant/databases/default_database/collections/${String(id)}/get`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ include: ['embeddings'] }),
+        body: JSON.stringify({ where: { owner }, include: ['embeddings'] }),
       });
       return ((await response.json()) as { embeddings: number[][] }).embeddings.map((vector) => vector.length);
     };
@@ -177,7 +177,8 @@ describe('ChromaVectorStore', () => {
       assert.deepEqual(matches.map((match) => match.id), ['near', 'far']);
       const expected = [Math.cos(Math.atan(0.2)), 0];
       matches.forEach((match, index) => assert.ok(Math.abs(match.score - (expected[index] ?? NaN)) < 1e-4, `score ${match.score}`));
-      return storedDimensions(url, bucketCollectionName(ownerKey(owner.tenantId, owner.userId), 16));
+      const key = ownerKey(owner.tenantId, owner.userId);
+      return storedDimensions(url, bucketCollectionName(key, 16), key);
     };
 
     assert.deepEqual(await writeAndFind(store, chroma.url), [4 + 64, 4 + 64]);

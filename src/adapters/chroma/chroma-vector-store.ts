@@ -156,7 +156,8 @@ export class ChromaVectorStore implements VectorStore {
     const where = dedicated ? filters : withOwner(owner, filters);
     const wanted = Math.floor(topK);
     const breadth = Math.max(wanted, MIN_QUERY_BREADTH);
-    const asked = filters === null ? this.#ownerSizes.limit(owner.key, breadth) : breadth;
+    const filterKey = filters === null ? '' : JSON.stringify(filters);
+    const asked = this.#ownerSizes.limit(owner.key, filterKey, breadth);
     const body = JSON.stringify({
       query_embeddings: [Array.from(this.#layout.vectorFor(embedding, owner.key))],
       n_results: asked,
@@ -171,7 +172,7 @@ export class ChromaVectorStore implements VectorStore {
     );
     if (answer === null) return [];
     const { ids, distances } = parseQueryAnswer(answer);
-    if (filters === null) this.#ownerSizes.observe(owner.key, asked, ids.length, breadth);
+    this.#ownerSizes.observe(owner.key, filterKey, asked, ids.length, breadth);
     return ids
       .map((id, index) => ({ id: memoryId(id), score: this.#layout.similarity(distances[index] ?? 2) }))
       .sort((left, right) => right.score - left.score)
