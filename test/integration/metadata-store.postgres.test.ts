@@ -11,7 +11,7 @@ import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-clie
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
-import { assertTransactionOf } from '../contracts/sql-client.contract.js';
+import { assertPreparedStatements, assertTransactionOf } from '../contracts/sql-client.contract.js';
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
@@ -295,29 +295,39 @@ describe('PostgreSQL word search plan', () => {
     // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
     const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
     assert.ok(statement);
-    // As Engram runs it: in a transaction of the tenant, as the role that row security applies to.
+    // As Engram runs it: in a transaction of the tenant, as the role that row security applies to,
+    // planned for its values (with metadata filters) or once for all values (prepared, without).
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const plan = await (async () => {
+    const plans = await (async () => {
       await client.query('BEGIN');
       await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
-      return client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
+      const custom = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
+      await client.query(`PREPARE word_search AS ${statement.text}`);
+      await client.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
+      const values = statement.params.map((value) => client.escapeLiteral(String(value))).join(', ');
+      const generic = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE word_search(${values})`);
+      return { custom, generic };
     })().finally(() => client.end());
-    const nodes = nodesOf(plan.rows[0]?.['QUERY PLAN'][0].Plan ?? {});
-    const scans = nodes.filter((node) => node['Relation Name'] === 'memories');
-    assert.ok(scans.some((node) => node['Index Cond']?.includes('session_id')), 'no index walk by session');
-    assert.deepEqual(
-      scans.filter((node) => node.Filter?.includes('session_id')).map((node) => node.Filter),
-      [],
-    );
-    // A word's memories are an index range of memory_terms, never a match tried on each memory.
-    const termScans = nodes.filter((node) => node['Relation Name'] === 'memory_terms');
-    assert.ok(termScans.length > 0);
-    assert.ok(termScans.every((node) => node['Index Cond']?.includes('lexeme')), JSON.stringify(termScans));
-    assert.deepEqual(
-      nodes.filter((node) => node.Filter?.includes('@@') && node['Relation Name'] !== undefined).map((node) => node.Filter),
-      [],
-    );
+    for (const [kind, plan] of Object.entries(plans)) {
+      const nodes = nodesOf(plan.rows[0]?.['QUERY PLAN'][0].Plan ?? {});
+      const scans = nodes.filter((node) => node['Relation Name'] === 'memories');
+      assert.ok(scans.some((node) => node['Index Cond']?.includes('session_id')), `${kind} plan: no index walk by session`);
+      assert.deepEqual(
+        scans.filter((node) => node.Filter?.includes('session_id')).map((node) => node.Filter),
+        [],
+        `${kind} plan`,
+      );
+      // A word's memories are an index range of memory_terms, never a match tried on each memory.
+      const termScans = nodes.filter((node) => node['Relation Name'] === 'memory_terms');
+      assert.ok(termScans.length > 0, `${kind} plan`);
+      assert.ok(termScans.every((node) => node['Index Cond']?.includes('lexeme')), `${kind} plan: ${JSON.stringify(termScans)}`);
+      assert.deepEqual(
+        nodes.filter((node) => node.Filter?.includes('@@') && node['Relation Name'] !== undefined).map((node) => node.Filter),
+        [],
+        `${kind} plan`,
+      );
+    }
   });
 });
 
@@ -328,6 +338,17 @@ describe('PostgreSQL client, statements given up front', () => {
     try {
       // A pool of one: the setting's end is checked on the connection that held it.
       await assertTransactionOf(client, 'notes');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('runs prepared statements like unprepared ones, whatever the values, and survives their failures', async () => {
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
+    try {
+      // A pool of one: every call meets the statements the earlier ones prepared.
+      await assertPreparedStatements(client, 'prepared_notes');
     } finally {
       await client.close();
     }

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
-import { assertTransactionOf } from '../contracts/sql-client.contract.js';
+import { assertPreparedStatements, assertTransactionOf } from '../contracts/sql-client.contract.js';
 
 describe('PGlite in a thread of its own', () => {
   let folder: string;
@@ -60,6 +60,10 @@ describe('PGlite in a thread of its own', () => {
 
   it('runs statements given up front in one transaction: settings carry over, a failure undoes them all', async () => {
     await assertTransactionOf(client, 'given_notes');
+  });
+
+  it('runs prepared statements like unprepared ones, whatever the values, and survives their failures', async () => {
+    await assertPreparedStatements(client, 'prepared_notes');
   });
 
   it('holds other statements back until an open transaction ends', async () => {

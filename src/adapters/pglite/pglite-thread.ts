@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { DomainError } from '../../domain/errors.js';
+import { PreparedStatements } from './prepared-statements.js';
 import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgliteThread } from './pglite-thread-protocol.js';
 
 const port = parentPort;
@@ -39,6 +40,7 @@ const ROLL_BACK = new Error('rolled back by the caller');
 
 try {
   const db = await PGlite.create({ dataDir, startParams: [...startParams] });
+  const prepared = new PreparedStatements(db);
   const inboxes = new Map<number, Inbox>();
 
   // PGlite holds the database for the whole callback of `transaction`, so statements of other
@@ -82,7 +84,10 @@ try {
       case 'transaction-of':
         db.transaction(async (handle: Transaction) => {
           let rows: unknown[] = [];
-          for (const statement of message.statements) rows = (await handle.query(statement.text, [...statement.params])).rows;
+          for (const { text, params, prepare } of message.statements) {
+            const unprepared = async (): Promise<unknown[]> => (await handle.query(text, [...params])).rows;
+            rows = prepare === true ? await prepared.rows(text, params, unprepared) : await unprepared();
+          }
           return rows;
         }).then(
           (rows) => send({ type: 'rows', id: message.id, rows }),

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
+import { StatementNames } from '../sql/statement-names.js';
 import { asDependencyError } from './connection-errors.js';
 import type { PostgresConnection } from './connection-config.js';
 
@@ -17,6 +18,8 @@ export interface PostgresPoolOptions {
 /** A SqlClient over a node-postgres pool; any failure to reach the server is a DependencyUnavailableError. */
 export class PostgresSqlClient implements SqlClient {
   private readonly pool: pg.Pool;
+  /** One name per prepared text for every connection of the pool: node-postgres prepares it once per connection. */
+  private readonly statementNames = new StatementNames();
   private closed: Promise<void> | null = null;
 
   constructor(options: PostgresPoolOptions) {
@@ -44,15 +47,38 @@ export class PostgresSqlClient implements SqlClient {
     }
   }
 
-  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.inTransaction((client) =>
+      work({
+        query: async <Row>(text: string, params: readonly unknown[] = []) =>
+          (await client.query<Row & pg.QueryResultRow>(text, [...params])).rows,
+      }),
+    );
+  }
+
+  transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
+    return this.inTransaction(async (client) => {
+      let rows: Row[] = [];
+      for (const { text, params, prepare } of statements) {
+        const name = prepare === true ? this.statementNames.nameOf(text) : null;
+        const values = [...params];
+        rows = (await client.query<Row & pg.QueryResultRow>(name === null ? { text, values } : { name, text, values })).rows;
+      }
+      return rows;
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.pool.end();
+    return this.closed;
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await work({
-        query: async <Row>(text: string, params: readonly unknown[] = []) =>
-          (await client.query<Row & pg.QueryResultRow>(text, [...params])).rows,
-      });
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -65,19 +91,6 @@ export class PostgresSqlClient implements SqlClient {
     } finally {
       client.release(broken);
     }
-  }
-
-  transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
-    return this.transaction(async (tx) => {
-      let rows: Row[] = [];
-      for (const statement of statements) rows = await tx.query<Row>(statement.text, statement.params);
-      return rows;
-    });
-  }
-
-  close(): Promise<void> {
-    this.closed ??= this.pool.end();
-    return this.closed;
   }
 
   private async connect(): Promise<pg.PoolClient> {

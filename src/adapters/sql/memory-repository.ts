@@ -285,7 +285,10 @@ export class SqlMemoryRepository implements MemoryRepository {
   async findByWords(query: WordQuery): Promise<WordMatch[]> {
     const statement = wordSearchStatement(query);
     if (statement === null) return [];
-    const rows = await this.scope.tenantQuery<{ id: string; score: unknown }>(query.scope.tenantId, statement.text, statement.params);
+    // Its planning costs more than running it; metadata conditions give it shapes without bound.
+    const rows = await this.scope.tenantQuery<{ id: string; score: unknown }>(query.scope.tenantId, statement.text, statement.params, {
+      prepare: (query.scope.metadata ?? []).length === 0,
+    });
     return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
   }
 
@@ -296,6 +299,7 @@ export class SqlMemoryRepository implements MemoryRepository {
       `SELECT ${MEMORY_COLUMNS}, CASE WHEN id = ANY($3::text[]) THEN embedding END AS embedding
          FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
       [tenantId, [...ids], [...withVectors]],
+      { prepare: true },
     );
     return rows.map((row) => ({
       ...toMemory(row),
@@ -327,6 +331,7 @@ export class SqlMemoryRepository implements MemoryRepository {
          ) n
          ORDER BY a.id, n.created_at, n.ordinal`,
       [tenantId, [...ids], Math.floor(span)],
+      { prepare: true },
     );
     const byAnchor = new Map<string, { before: Memory[]; after: Memory[] }>(ids.map((id) => [id, { before: [], after: [] }]));
     for (const row of rows) {

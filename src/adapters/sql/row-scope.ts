@@ -1,6 +1,8 @@
 import { SCOPED_ROLE } from './migrations/0002-row-level-security.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from './sql-client.js';
 
+export type StatementOptions = Pick<SqlStatement, 'prepare'>;
+
 /**
  * Opens the transactions that row-level security expects: each one declares, before anything
  * else, which tenant it acts for, or that it is a worker-side statement over every tenant.
@@ -39,14 +41,17 @@ export class RowScope {
     return this.run('', 'system', work);
   }
 
-  /** Runs one statement seeing only this tenant's rows: one round trip where the client allows. */
-  tenantQuery<Row>(tenantId: string, text: string, params: readonly unknown[] = []): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration(tenantId, ''), { text, params }]);
+  /**
+   * Runs one statement seeing only this tenant's rows: one round trip where the client allows.
+   * `prepare` keeps the statement's plan (see SqlStatement).
+   */
+  tenantQuery<Row>(tenantId: string, text: string, params: readonly unknown[] = [], options: StatementOptions = {}): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration(tenantId, ''), { text, params, ...options }]);
   }
 
   /** Runs one statement over every tenant: only for the worker's task bookkeeping. */
-  systemQuery<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params }]);
+  systemQuery<Row>(text: string, params: readonly unknown[] = [], options: StatementOptions = {}): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params, ...options }]);
   }
 
   private run<T>(tenantId: string, scope: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -57,14 +62,16 @@ export class RowScope {
     });
   }
 
-  /** Transaction-local settings: a pooled connection carries nothing over to its next user. */
+  /**
+   * Transaction-local settings: a pooled connection carries nothing over to its next user. A
+   * prepared statement is planned once for all parameters (a generic plan) rather than again for
+   * each call: the statements Engram prepares are written to need no knowledge of the values.
+   */
   private declaration(tenantId: string, scope: string): SqlStatement {
+    const settings = `set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true),
+                      set_config('plan_cache_mode', 'force_generic_plan', true)`;
     return this.switchRole
-      ? {
-          text: `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true),
-                        set_config('role', $3, true)`,
-          params: [tenantId, scope, SCOPED_ROLE],
-        }
-      : { text: `SELECT set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true)`, params: [tenantId, scope] };
+      ? { text: `SELECT ${settings}, set_config('role', $3, true)`, params: [tenantId, scope, SCOPED_ROLE], prepare: true }
+      : { text: `SELECT ${settings}`, params: [tenantId, scope], prepare: true };
   }
 }

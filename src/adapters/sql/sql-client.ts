@@ -2,6 +2,13 @@
 export interface SqlStatement {
   readonly text: string;
   readonly params: readonly unknown[];
+  /**
+   * Keep the statement prepared on the connection and reuse its plan: for statements that run
+   * often and cost more to plan than to run. Only for texts from a bounded set (a shape per
+   * option, never a text that grows with user input); past `MAX_PREPARED_TEXTS` a text runs
+   * unprepared. Default false.
+   */
+  readonly prepare?: boolean;
 }
 
 /** Runs statements with `$1` placeholders and returns the rows. */

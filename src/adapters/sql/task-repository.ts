@@ -120,6 +120,7 @@ export class SqlTaskRepository implements TaskRepository {
       `SELECT task_id, memory_id, status, error_code, error_message FROM write_tasks
          WHERE tenant_id = $1 AND task_id = $2`,
       [tenantId, taskId],
+      { prepare: true },
     );
     const row = rows[0];
     if (row === undefined) return null;
