@@ -10,7 +10,7 @@ import type {
 import type { Neighbourhood, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
 import type { SqlExecutor } from './sql-client.js';
-import { bytesToEmbedding, embeddingToBytes, toDate, toNumber } from './values.js';
+import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
 import { wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
@@ -152,14 +152,14 @@ export class SqlMemoryRepository implements MemoryRepository {
         memory.sessionId,
         memory.role,
         memory.text,
-        embeddingToBytes(memory.embedding),
+        embeddingToBase64(memory.embedding),
         JSON.stringify(memory.metadata),
         memory.createdAt,
         memory.updatedAt,
         memory.version,
       );
       const [t, i, u, s, r, x, e, m, c, d, v] = Array.from({ length: 11 }, (_, k) => `$${at + k + 1}`);
-      return `(${t}::text, ${i}::text, ${u}::text, ${s}::text, ${r}::text, ${x}::text, ${e}::bytea, ${m}::jsonb,
+      return `(${t}::text, ${i}::text, ${u}::text, ${s}::text, ${r}::text, ${x}::text, decode(${e}::text, 'base64'), ${m}::jsonb,
                ${c}::timestamptz, ${d}::timestamptz, ${v}::bigint, false)`;
     });
     const written = await tx.query<{ id: string }>(
@@ -206,11 +206,11 @@ export class SqlMemoryRepository implements MemoryRepository {
   async getEmbedded(tenantId: string, id: string): Promise<EmbeddedMemory | null> {
     const rows = await this.scope.tenantQuery<MemoryRow & { embedding: unknown }>(
       tenantId,
-      `SELECT ${MEMORY_COLUMNS}, embedding FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
+      `SELECT ${MEMORY_COLUMNS}, encode(embedding, 'base64') AS embedding FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
       [tenantId, id],
     );
     const row = rows[0];
-    return row === undefined ? null : { ...toMemory(row), embedding: bytesToEmbedding(row.embedding) };
+    return row === undefined ? null : { ...toMemory(row), embedding: base64ToEmbedding(row.embedding) };
   }
 
   async findHistory(query: HistoryQuery): Promise<HistoryPage> {
@@ -296,14 +296,14 @@ export class SqlMemoryRepository implements MemoryRepository {
     if (ids.length === 0) return [];
     const rows = await this.scope.tenantQuery<MemoryRow & { embedding: unknown }>(
       tenantId,
-      `SELECT ${MEMORY_COLUMNS}, CASE WHEN id = ANY($3::text[]) THEN embedding END AS embedding
+      `SELECT ${MEMORY_COLUMNS}, CASE WHEN id = ANY($3::text[]) THEN encode(embedding, 'base64') END AS embedding
          FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
       [tenantId, [...ids], [...withVectors]],
       { prepare: true },
     );
     return rows.map((row) => ({
       ...toMemory(row),
-      embedding: row.embedding === null || row.embedding === undefined ? null : bytesToEmbedding(row.embedding),
+      embedding: row.embedding === null || row.embedding === undefined ? null : base64ToEmbedding(row.embedding),
     }));
   }
 
