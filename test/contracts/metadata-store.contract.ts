@@ -666,6 +666,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
       it('revokes a key once', async () => {
         const created = key();
         await store.apiKeys.create(created);
+        assert.ok((await store.apiKeys.findActive(created.id)) !== null);
         assert.equal(await store.apiKeys.revoke(created.id), true);
         assert.equal(await store.apiKeys.revoke(created.id), false);
         assert.equal(await store.apiKeys.revoke('never-existed'), false);
@@ -686,6 +687,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
       it('remembers when a key was last used', async () => {
         const created = key();
         await store.apiKeys.create(created);
+        assert.equal((await store.apiKeys.findActive(created.id))?.record.lastUsedAt, null);
         const at = new Date('2025-06-01T08:00:00.000Z');
         await store.apiKeys.touch(created.id, at);
         await store.apiKeys.touch(created.id, new Date('2025-05-01T08:00:00.000Z'));

@@ -35,7 +35,7 @@ export async function createPgliteMetadataStore(options: PgliteMetadataStoreOpti
       dataDir: join(options.dataDir, 'pgdata'),
       startParams: [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS],
     });
-    return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release() });
+    return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release(), exclusive: true });
   } catch (error) {
     await client?.close();
     await lock.release();

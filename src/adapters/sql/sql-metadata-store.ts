@@ -7,6 +7,7 @@ import { SqlMemoryRepository } from './memory-repository.js';
 import { runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { bindEmbeddingModel } from './model-binding.js';
+import { RememberedApiKeys } from './remembered-api-keys.js';
 import { RowScope } from './row-scope.js';
 import type { SqlClient } from './sql-client.js';
 import { keepTablesFit } from './table-upkeep.js';
@@ -17,6 +18,11 @@ export interface SqlMetadataStoreOptions {
   readonly logger: Logger;
   /** Runs once the store is closed, after the client: e.g. releasing a data folder lock. Default: nothing. */
   readonly onClose?: () => Promise<void>;
+  /**
+   * No other process can write this database (PGlite, whose folder this process holds locked), so
+   * what it read of keys stays true until it changes them itself. Default false.
+   */
+  readonly exclusive?: boolean;
 }
 
 /** The metadata store over any SqlClient: PostgreSQL and PGlite differ only in the client. */
@@ -29,7 +35,7 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
   return {
     tasks: new SqlTaskRepository(scope),
     memories: new SqlMemoryRepository(scope),
-    apiKeys: new SqlApiKeyRepository(client),
+    apiKeys: options.exclusive === true ? new RememberedApiKeys(new SqlApiKeyRepository(client)) : new SqlApiKeyRepository(client),
     async migrate() {
       await runMigrations(client, MIGRATIONS, logger);
       await scope.refresh();
