@@ -332,25 +332,23 @@ describe('PostgreSQL word search plan', () => {
 });
 
 describe('PostgreSQL client, statements given up front', () => {
-  it('runs them in one transaction: settings carry over, a failure undoes them all', async () => {
+  /**
+   * A client over a pool of one, so each check meets the connection the earlier statements used:
+   * where a setting must have ended, or a statement must have stayed prepared.
+   */
+  const withPoolOfOne = async (check: (client: PostgresSqlClient) => Promise<void>): Promise<void> => {
     const { url } = await freshDatabase();
     const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
     try {
-      // A pool of one: the setting's end is checked on the connection that held it.
-      await assertTransactionOf(client, 'notes');
+      await check(client);
     } finally {
       await client.close();
     }
-  });
+  };
 
-  it('runs prepared statements like unprepared ones, whatever the values, and survives their failures', async () => {
-    const { url } = await freshDatabase();
-    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
-    try {
-      // A pool of one: every call meets the statements the earlier ones prepared.
-      await assertPreparedStatements(client, 'prepared_notes');
-    } finally {
-      await client.close();
-    }
-  });
+  it('runs them in one transaction: settings carry over, a failure undoes them all', () =>
+    withPoolOfOne((client) => assertTransactionOf(client, 'notes')));
+
+  it('runs prepared statements like unprepared ones, whatever the values, and survives their failures', () =>
+    withPoolOfOne((client) => assertPreparedStatements(client, 'prepared_notes')));
 });

@@ -50,8 +50,8 @@ export class RowScope {
   }
 
   /** Runs one statement over every tenant: only for the worker's task bookkeeping. */
-  systemQuery<Row>(text: string, params: readonly unknown[] = [], options: StatementOptions = {}): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params, ...options }]);
+  systemQuery<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params }]);
   }
 
   private run<T>(tenantId: string, scope: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
