@@ -4,26 +4,60 @@ import type { SqlClient } from '../../src/adapters/sql/sql-client.js';
 /**
  * `transactionOf` as every SqlClient must run it, on a client whose statements share one session
  * (PGlite, or a pool of one): the statements form one transaction, a setting of the first is seen
- * by the last, a failure undoes them all, and nothing outlives the transaction. Creates `table`.
+ * by the last, a failure undoes them all, and nothing outlives the transaction; the same whether
+ * the statements are prepared or not. Creates `table` and `table`_prepared.
  */
 export async function assertTransactionOf(client: SqlClient, table: string): Promise<void> {
+  for (const prepare of [false, true]) {
+    const name = prepare ? `${table}_prepared` : table;
+    await client.query(`CREATE TABLE ${name} (id text PRIMARY KEY)`);
+    const rows = await client.transactionOf<{ tenant: string }>([
+      { text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-a'], prepare },
+      { text: `INSERT INTO ${name} VALUES ('given-up-front')`, params: [], prepare },
+      { text: "SELECT current_setting('engram.probe') AS tenant", params: [], prepare },
+    ]);
+    assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
+    for (const failing of [
+      { text: 'SELECT * FROM missing_table', params: [], code: '42P01' },
+      { text: 'SELECT 1 / $1::int AS quotient', params: [0], code: '22012' },
+    ]) {
+      await assert.rejects(
+        client.transactionOf([
+          { text: `INSERT INTO ${name} VALUES ($1)`, params: ['undone'], prepare },
+          { text: failing.text, params: failing.params, prepare },
+        ]),
+        { code: failing.code },
+      );
+    }
+    assert.deepEqual(await client.query(`SELECT id FROM ${name} ORDER BY id`), [{ id: 'given-up-front' }]);
+    // The setting was local to its transaction.
+    assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+  }
+}
+
+/**
+ * A `transactionOf` sent while another caller's transaction is open waits for it rather than
+ * running inside it: it never sees that transaction's uncommitted (here rolled back) row.
+ */
+export async function assertTransactionOfWaitsForOpenTransaction(client: SqlClient, table: string): Promise<void> {
   await client.query(`CREATE TABLE ${table} (id text PRIMARY KEY)`);
-  const rows = await client.transactionOf<{ tenant: string }>([
-    { text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-a'] },
-    { text: `INSERT INTO ${table} VALUES ('given-up-front')`, params: [] },
-    { text: "SELECT current_setting('engram.probe') AS tenant", params: [] },
-  ]);
-  assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
-  await assert.rejects(
-    client.transactionOf([
-      { text: `INSERT INTO ${table} VALUES ('undone')`, params: [] },
-      { text: 'SELECT * FROM missing_table', params: [] },
-    ]),
-    { code: '42P01' },
-  );
-  assert.deepEqual(await client.query(`SELECT id FROM ${table} ORDER BY id`), [{ id: 'given-up-front' }]);
-  // The setting was local to its transaction.
-  assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+  let opened = (): void => undefined;
+  const isOpen = new Promise<void>((resolve) => (opened = resolve));
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const open = client.transaction(async (tx) => {
+    await tx.query(`INSERT INTO ${table} VALUES ('uncommitted')`);
+    opened();
+    await released;
+    throw new Error('rolled back on purpose');
+  });
+  await isOpen;
+  const count = `SELECT count(*)::int AS found FROM ${table} WHERE id = $1`;
+  const reads = [false, true].map((prepare) => client.transactionOf([{ text: count, params: ['uncommitted'], prepare }]));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  release();
+  await assert.rejects(open, /rolled back on purpose/);
+  assert.deepEqual(await Promise.all(reads), [[{ found: 0 }], [{ found: 0 }]]);
 }
 
 /**
@@ -37,9 +71,9 @@ export async function assertPreparedStatements(client: SqlClient, table: string)
     `INSERT INTO ${table} VALUES ('a', 1, '2025-01-01T00:00:00Z'), ('b', 2, NULL), ('c', 3, '2025-03-01T00:00:00Z')`,
   );
   const select = `SELECT id, n, at FROM ${table} WHERE id = ANY($1::text[]) AND n >= $2 AND (at IS NULL OR at > $3::timestamptz) ORDER BY id`;
-  const both = async (params: readonly unknown[]): Promise<unknown[]> => {
-    const prepared = await client.transactionOf([{ text: select, params, prepare: true }]);
-    assert.deepEqual(prepared, await client.transactionOf([{ text: select, params }]));
+  const both = async (params: readonly unknown[], text = select): Promise<unknown[]> => {
+    const prepared = await client.transactionOf([{ text, params, prepare: true }]);
+    assert.deepEqual(prepared, await client.transactionOf([{ text, params }]));
     return prepared;
   };
   assert.deepEqual(await both([['a', 'b', 'c'], 2, new Date('2025-02-01T00:00:00Z')]), [
@@ -48,6 +82,10 @@ export async function assertPreparedStatements(client: SqlClient, table: string)
   ]);
   assert.deepEqual(await both([['a'], 0, new Date('2024-01-01T00:00:00Z')]), [{ id: 'a', n: 1, at: new Date('2025-01-01T00:00:00Z') }]);
   assert.deepEqual(await both([[], 0, null]), []);
+  const typed = `SELECT $1::int AS n, $2::bool AS flag, $3::float8 AS x, $4::jsonb AS doc, $5::text[] AS words, $6::text AS nothing`;
+  assert.deepEqual(await both([7, true, 0.25, { a: [1, 'b'] }, ['x', 'y z'], null], typed), [
+    { n: 7, flag: true, x: 0.25, doc: { a: [1, 'b'] }, words: ['x', 'y z'], nothing: null },
+  ]);
 
   // A failure while running it: the statement stays prepared and usable.
   const divide = `SELECT 10 / $1::int AS quotient`;

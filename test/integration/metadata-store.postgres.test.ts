@@ -11,7 +11,7 @@ import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-clie
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
-import { assertPreparedStatements, assertTransactionOf } from '../contracts/sql-client.contract.js';
+import { assertPreparedStatements, assertTransactionOf, assertTransactionOfWaitsForOpenTransaction } from '../contracts/sql-client.contract.js';
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
@@ -351,4 +351,7 @@ describe('PostgreSQL client, statements given up front', () => {
 
   it('runs prepared statements like unprepared ones, whatever the values, and survives their failures', () =>
     withPoolOfOne((client) => assertPreparedStatements(client, 'prepared_notes')));
+
+  it('waits for an open transaction before statements given up front, prepared or not', () =>
+    withPoolOfOne((client) => assertTransactionOfWaitsForOpenTransaction(client, 'waiting_notes')));
 });

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
-import { assertPreparedStatements, assertTransactionOf } from '../contracts/sql-client.contract.js';
+import { assertPreparedStatements, assertTransactionOf, assertTransactionOfWaitsForOpenTransaction } from '../contracts/sql-client.contract.js';
 
 describe('PGlite in a thread of its own', () => {
   let folder: string;
@@ -64,6 +64,10 @@ describe('PGlite in a thread of its own', () => {
 
   it('runs prepared statements like unprepared ones, whatever the values, and survives their failures', async () => {
     await assertPreparedStatements(client, 'prepared_notes');
+  });
+
+  it('waits for an open transaction before statements given up front, prepared or not', async () => {
+    await assertTransactionOfWaitsForOpenTransaction(client, 'waiting_notes');
   });
 
   it('holds other statements back until an open transaction ends', async () => {

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { DomainError } from '../../domain/errors.js';
+import type { SqlStatement } from '../sql/sql-client.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgliteThread } from './pglite-thread-protocol.js';
 
@@ -73,6 +74,25 @@ try {
     ).finally(() => inboxes.delete(tx));
   };
 
+  const inTransaction = (statements: readonly SqlStatement[]): Promise<unknown[]> =>
+    db.transaction(async (handle: Transaction) => {
+      let rows: unknown[] = [];
+      for (const { text, params, prepare } of statements) {
+        const unprepared = async (): Promise<unknown[]> => (await handle.query(text, [...params])).rows;
+        rows = prepare === true ? await prepared.rows(text, params, unprepared) : await unprepared();
+      }
+      return rows;
+    });
+
+  // Statements that are all prepared go as one pipeline. It holds the database as `transaction`
+  // does (both of PGlite's locks, in the same order), so it never runs inside another caller's
+  // open transaction.
+  const transactionOf = async (statements: readonly SqlStatement[]): Promise<unknown[]> => {
+    if (!statements.every((statement) => statement.prepare === true)) return inTransaction(statements);
+    const rows = await db._runExclusiveTransaction(() => db.runExclusive(() => prepared.pipeline(statements)));
+    return rows ?? inTransaction(statements);
+  };
+
   port.on('message', (message: ToPgliteThread) => {
     switch (message.type) {
       case 'query':
@@ -82,14 +102,7 @@ try {
         );
         return;
       case 'transaction-of':
-        db.transaction(async (handle: Transaction) => {
-          let rows: unknown[] = [];
-          for (const { text, params, prepare } of message.statements) {
-            const unprepared = async (): Promise<unknown[]> => (await handle.query(text, [...params])).rows;
-            rows = prepare === true ? await prepared.rows(text, params, unprepared) : await unprepared();
-          }
-          return rows;
-        }).then(
+        transactionOf(message.statements).then(
           (rows) => send({ type: 'rows', id: message.id, rows }),
           (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
         );
