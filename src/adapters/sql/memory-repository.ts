@@ -188,6 +188,7 @@ export class SqlMemoryRepository implements MemoryRepository {
       tenantId,
       `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
       [tenantId, id],
+      { prepare: true },
     );
     const row = rows[0];
     return row === undefined ? null : toMemory(row);
@@ -199,6 +200,7 @@ export class SqlMemoryRepository implements MemoryRepository {
       tenantId,
       `SELECT ${MEMORY_COLUMNS} FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
       [tenantId, [...ids]],
+      { prepare: true },
     );
     return rows.map(toMemory);
   }
@@ -208,6 +210,7 @@ export class SqlMemoryRepository implements MemoryRepository {
       tenantId,
       `SELECT ${MEMORY_COLUMNS}, encode(embedding, 'base64') AS embedding FROM memories WHERE tenant_id = $1 AND id = $2 AND NOT deleted`,
       [tenantId, id],
+      { prepare: true },
     );
     const row = rows[0];
     return row === undefined ? null : { ...toMemory(row), embedding: base64ToEmbedding(row.embedding) };

@@ -49,9 +49,12 @@ export class RowScope {
     return this.client.transactionOf<Row>([this.declaration(tenantId, ''), { text, params, ...options }]);
   }
 
-  /** Runs one statement over every tenant: only for the worker's task bookkeeping. */
+  /**
+   * Runs one statement over every tenant: only for the worker's task bookkeeping, whose statements
+   * are a fixed few texts, run for every write. Prepared.
+   */
   systemQuery<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params }]);
+    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params, prepare: true }]);
   }
 
   private run<T>(tenantId: string, scope: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {

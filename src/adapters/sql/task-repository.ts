@@ -66,9 +66,10 @@ export class SqlTaskRepository implements TaskRepository {
     const [onlyTenant] = tenants;
     // A batch of one tenant (the API's only kind) is checked against that tenant's rows. Each
     // statement is a transaction of its own: the insert commits before replays are looked up.
+    // Both run for every write request: prepared.
     const run = <Row>(text: string, params: readonly unknown[]): Promise<Row[]> =>
       tenants.size === 1 && onlyTenant !== undefined
-        ? this.scope.tenantQuery<Row>(onlyTenant, text, params)
+        ? this.scope.tenantQuery<Row>(onlyTenant, text, params, { prepare: true })
         : this.scope.systemQuery<Row>(text, params);
     // One statement for the whole batch. Rows go in list order, so sequence numbers do too; a
     // key that exists already (or twice in the batch) inserts nothing, even when another
