@@ -17,19 +17,31 @@ export async function assertTransactionOf(client: SqlClient, table: string): Pro
       { text: "SELECT current_setting('engram.probe') AS tenant", params: [], prepare },
     ]);
     assert.deepEqual(rows, [{ tenant: 'tenant-a' }]);
-    for (const failing of [
-      { text: 'SELECT * FROM missing_table', params: [], code: '42P01' },
-      { text: 'SELECT 1 / $1::int AS quotient', params: [0], code: '22012' },
-    ]) {
-      await assert.rejects(
-        client.transactionOf([
-          { text: `INSERT INTO ${name} VALUES ($1)`, params: ['undone'], prepare },
-          { text: failing.text, params: failing.params, prepare },
-        ]),
-        { code: failing.code },
-      );
-    }
-    assert.deepEqual(await client.query(`SELECT id FROM ${name} ORDER BY id`), [{ id: 'given-up-front' }]);
+    const insert = `INSERT INTO ${name} VALUES ($1)`;
+    const divide = 'SELECT 1 / $1::int AS quotient';
+    await assert.rejects(
+      client.transactionOf([
+        { text: insert, params: ['undone'], prepare },
+        { text: 'SELECT * FROM missing_table', params: [], prepare },
+      ]),
+      { code: '42P01' },
+    );
+    // The same texts once with success (which prepares them on the connection), then failing at run time.
+    assert.deepEqual(
+      await client.transactionOf([
+        { text: insert, params: ['kept'], prepare },
+        { text: divide, params: [1], prepare },
+      ]),
+      [{ quotient: 1 }],
+    );
+    await assert.rejects(
+      client.transactionOf([
+        { text: insert, params: ['undone'], prepare },
+        { text: divide, params: [0], prepare },
+      ]),
+      { code: '22012' },
+    );
+    assert.deepEqual(await client.query(`SELECT id FROM ${name} ORDER BY id`), [{ id: 'given-up-front' }, { id: 'kept' }]);
     // The setting was local to its transaction.
     assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
   }

@@ -5,6 +5,7 @@ import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js'
 import { StatementNames } from '../sql/statement-names.js';
 import { asDependencyError } from './connection-errors.js';
 import type { PostgresConnection } from './connection-config.js';
+import { runPipelined, type BoundStatement } from './prepared-pipeline.js';
 
 export interface PostgresPoolOptions {
   readonly connection: PostgresConnection;
@@ -20,6 +21,8 @@ export class PostgresSqlClient implements SqlClient {
   private readonly pool: pg.Pool;
   /** One name per prepared text for every connection of the pool: node-postgres prepares it once per connection. */
   private readonly statementNames = new StatementNames();
+  /** The names each connection has prepared, learned from transactions that ran them all. */
+  private readonly preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
   private closed: Promise<void> | null = null;
 
   constructor(options: PostgresPoolOptions) {
@@ -47,8 +50,9 @@ export class PostgresSqlClient implements SqlClient {
     }
   }
 
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.inTransaction((client) =>
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    return this.inTransaction(client, () =>
       work({
         query: async <Row>(text: string, params: readonly unknown[] = []) =>
           (await client.query<Row & pg.QueryResultRow>(text, [...params])).rows,
@@ -56,16 +60,44 @@ export class PostgresSqlClient implements SqlClient {
     );
   }
 
-  transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
-    return this.inTransaction(async (client) => {
-      let rows: Row[] = [];
-      for (const { text, params, prepare } of statements) {
-        const name = prepare === true ? this.statementNames.nameOf(text) : null;
-        const values = [...params];
-        rows = (await client.query<Row & pg.QueryResultRow>(name === null ? { text, values } : { name, text, values })).rows;
+  /**
+   * Statements that are all prepared on the connection already go in one round trip (see
+   * PipelinedStatements); otherwise, or the first time, one by one between BEGIN and COMMIT.
+   */
+  async transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
+    const names = statements.map(({ text, prepare }) => (prepare === true ? this.statementNames.nameOf(text) : null));
+    const bound: BoundStatement[] = [];
+    for (const [index, name] of names.entries()) {
+      const statement = statements[index];
+      if (name === null || name === undefined || statement === undefined) break;
+      bound.push({ name, values: statement.params });
+    }
+    const client = await this.connect();
+    const prepared = this.preparedOn.get(client);
+    if (bound.length === statements.length && prepared !== undefined && bound.every(({ name }) => prepared.has(name))) {
+      let broken: Error | undefined;
+      try {
+        return await runPipelined<Row>(client, bound);
+      } catch (error) {
+        if (error instanceof Error && asDependencyError(error) !== error) broken = error;
+        throw asDependencyError(error);
+      } finally {
+        client.release(broken);
       }
-      return rows;
+    }
+    const rows = await this.inTransaction(client, async () => {
+      let last: Row[] = [];
+      for (const [index, { text, params }] of statements.entries()) {
+        const name = names[index] ?? null;
+        const values = [...params];
+        last = (await client.query<Row & pg.QueryResultRow>(name === null ? { text, values } : { name, text, values })).rows;
+      }
+      return last;
     });
+    const known = this.preparedOn.get(client) ?? new Set<string>();
+    for (const name of names) if (name !== null && name !== undefined) known.add(name);
+    this.preparedOn.set(client, known);
+    return rows;
   }
 
   close(): Promise<void> {
@@ -73,12 +105,12 @@ export class PostgresSqlClient implements SqlClient {
     return this.closed;
   }
 
-  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect();
+  /** Runs `work` between BEGIN and COMMIT on `client`, and gives the client back to the pool. */
+  private async inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work();
       await client.query('COMMIT');
       return result;
     } catch (error) {
