@@ -19,9 +19,12 @@ import { Resources } from './resources.js';
 
 /**
  * How often a worker looks whether the metadata tables need fresh statistics or a vacuum. The look
- * itself is two catalogue reads; the work is done only when a table has grown (see keepTablesFit).
+ * itself is two catalogue reads; the work is done only when a table has grown (see keepTablesFit),
+ * so the period sets how soon a growing store gets statistics, not how much upkeep it gets. Fresh
+ * statistics also replace the plans of prepared statements made while a table was still small:
+ * LoCoMo searches right after loading ran at p50 30 ms with 30 s, 16 ms with 5 s.
  */
-const TABLE_UPKEEP_INTERVAL_MS = 30_000;
+const TABLE_UPKEEP_INTERVAL_MS = 5_000;
 
 export interface NodeRoles {
   /** Serve the HTTP API. */
