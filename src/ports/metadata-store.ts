@@ -82,8 +82,8 @@ export interface MemoryRepository {
    */
   apply(memory: EmbeddedMemory): Promise<ApplyOutcome>;
   /**
-   * `apply` for many memories in one transaction per tenant, in the given order (a later version of
-   * an id after an earlier one): the outcomes are those of applying them one by one, in order.
+   * `apply` for many memories, a few transactions per tenant, in the given order (a later version
+   * of an id after an earlier one): the outcomes are those of applying them one by one, in order.
    */
   applyMany(memories: readonly EmbeddedMemory[]): Promise<ApplyOutcome[]>;
   get(tenantId: string, id: string): Promise<Memory | null>;

@@ -113,7 +113,7 @@ export class WriteProcessor {
         if (embedding === undefined) throw new Error('embedder returned fewer vectors than texts');
         return { ...task.draft, version: task.seq, updatedAt: now, embedding };
       });
-      // One transaction for the whole batch, with the same outcomes as applying them one by one.
+      // A few transactions for the whole batch, with the same outcomes as applying them one by one.
       const outcomes = await this.deps.memories.applyMany(memories);
       memories.forEach((memory, index) => {
         const outcome = outcomes[index];

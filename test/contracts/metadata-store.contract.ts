@@ -376,6 +376,33 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual(await store.memories.applyMany([]), []);
       });
 
+      it('applies a batch of more memories than one transaction takes as if one by one', async () => {
+        tenant = newTenant();
+        const earlier = draft(tenant, { id: 'bulk-1', text: 'accepted first, applied last' });
+        const earlierVersion = await nextSeq(earlier);
+        const drafts = Array.from({ length: 150 }, (_, index) => draft(tenant, { id: `bulk-${index}`, text: `bulk ${index}` }));
+        const accepted = await store.tasks.accept(drafts.map((memory) => newTask(memory)));
+        const [first] = drafts;
+        assert.ok(first);
+        const again = { ...first, userId: 'user-2', text: 'bulk 0 again' };
+        const batch = [
+          ...drafts.map((memory, index) => embedded(memory, accepted[index]?.seq ?? 0)),
+          embedded(again, await nextSeq(again)),
+          embedded(earlier, earlierVersion),
+        ];
+
+        const outcomes = await store.memories.applyMany(batch);
+        assert.equal(outcomes.length, 152);
+        assert.ok(outcomes.slice(0, 150).every((outcome) => outcome.applied && outcome.previousUserId === null));
+        assert.deepEqual(outcomes.slice(150), [
+          { applied: true, previousUserId: 'user-1' },
+          { applied: false, reason: 'superseded' },
+        ]);
+        assert.equal((await store.memories.get(tenant, 'bulk-0'))?.text, 'bulk 0 again');
+        assert.equal((await store.memories.get(tenant, 'bulk-1'))?.text, 'bulk 1');
+        assert.equal((await store.memories.listIds(tenant, 'user-1')).length, 149);
+      });
+
       it('gets many memories in one call, skipping unknown and removed ids', async () => {
         tenant = newTenant();
         const memories = [draft(tenant), draft(tenant), draft(tenant)];

@@ -48,6 +48,13 @@ function toMemory(row: MemoryRow): Memory {
  * apply accepted before it inserts concurrently. Applies take the same lock shared (`applyMany`).
  */
 const LOCK_USER_EXCLUSIVE = 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))';
+/**
+ * Most memories written by one transaction. The embedded database runs one transaction at a time,
+ * and searches and accepted writes wait for it: 64 keeps that wait near a tenth of a second, while
+ * the worker's runs grow to hundreds of memories under a backlog. Chunks go in order, so the
+ * outcomes stay those of applying one by one.
+ */
+const MEMORIES_PER_TRANSACTION = 64;
 
 export class SqlMemoryRepository implements MemoryRepository {
   constructor(private readonly scope: RowScope) {}
@@ -67,10 +74,14 @@ export class SqlMemoryRepository implements MemoryRepository {
       else positions.push(index);
     });
     for (const [tenantId, positions] of byTenant) {
-      const batch = positions.map((index) => ({ index, memory: memories[index] as EmbeddedMemory }));
-      await this.scope.tenant(tenantId, async (tx) => {
-        for (const [index, outcome] of await this.applyTenantBatch(tx, tenantId, batch)) outcomes[index] = outcome;
-      });
+      for (let start = 0; start < positions.length; start += MEMORIES_PER_TRANSACTION) {
+        const batch = positions
+          .slice(start, start + MEMORIES_PER_TRANSACTION)
+          .map((index) => ({ index, memory: memories[index] as EmbeddedMemory }));
+        await this.scope.tenant(tenantId, async (tx) => {
+          for (const [index, outcome] of await this.applyTenantBatch(tx, tenantId, batch)) outcomes[index] = outcome;
+        });
+      }
     }
     return outcomes;
   }
