@@ -9,11 +9,12 @@ import { JobCoalescer } from './job-coalescer.js';
  * touches, whatever the records: under a backlog spread over many users, runs of 64 put about 4
  * records in each of the 16 buckets' upserts. Larger runs load faster, but right after such a
  * load Chroma's upserts stay slow for some seconds, up to seconds per run. 10,000 memories of
- * 1,000 users, then 50 single writes/s (`npm run bench -- --scale 10k`, one run each): runs of 64
- * loaded 153/s, 202 to searchable p95 0.5 s; 256: 261-277/s, 1.2 s; 512: 359/s, 3.8 s. Under a
- * steady stream a run takes only what waits, so this bounds a backlog's runs, not a write's delay.
+ * 1,000 users, then 50 single writes/s (`npm run bench -- --scale 10k`): runs of 64 loaded 153/s,
+ * 202 to searchable p95 0.5 s; 128: 251-260/s, 0.45-0.53 s; 256: 261-277/s, 1.2 s; 512: 359/s,
+ * 3.8 s. Under a steady stream a run takes only what waits, so this bounds a backlog's runs, not a
+ * write's delay.
  */
-const TASKS_PER_RUN = 256;
+const TASKS_PER_RUN = 128;
 /**
  * Jobs held per run slot. A job of a single write is one task, so too few would cap runs far
  * below TASKS_PER_RUN whatever the backlog: with 16, a soak at 100 single writes/s ran four runs
