@@ -57,7 +57,7 @@ export class PreparedStatements {
     let receiving = true;
     try {
       // The data is a view into PGlite's memory, reused by its next output: keep a copy.
-      await this.db.execProtocolRawStream(concatenate(messages), {
+      await this.db.execProtocolRawStream(Buffer.concat(messages), {
         syncToFs: false,
         onRawData: (data) => {
           if (receiving) received.push(data.slice());
@@ -70,7 +70,7 @@ export class PreparedStatements {
       // its output handling back to everyone else's statements.
       await this.db.execProtocol(protocol.serialize.sync());
     }
-    return lastStatementRows(concatenate(received), this.db.parsers as Readonly<Record<number, FieldParser | undefined>>);
+    return lastStatementRows(Buffer.concat(received), this.db.parsers as Readonly<Record<number, FieldParser | undefined>>);
   }
 
   async #values(name: string, text: string, params: readonly unknown[]): Promise<(string | null)[]> {
@@ -106,15 +106,4 @@ export class PreparedStatements {
     }
     return received;
   }
-}
-
-function concatenate(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const joined = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
 }

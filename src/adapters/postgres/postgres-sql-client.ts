@@ -39,15 +39,7 @@ export class PostgresSqlClient implements SqlClient {
 
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
     const client = await this.connect();
-    let broken: Error | undefined;
-    try {
-      return (await client.query<Row & pg.QueryResultRow>(text, [...params])).rows;
-    } catch (error) {
-      if (error instanceof Error && asDependencyError(error) !== error) broken = error;
-      throw asDependencyError(error);
-    } finally {
-      client.release(broken);
-    }
+    return this.releasing(client, async () => (await client.query<Row & pg.QueryResultRow>(text, [...params])).rows);
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -66,24 +58,14 @@ export class PostgresSqlClient implements SqlClient {
    */
   async transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]> {
     const names = statements.map(({ text, prepare }) => (prepare === true ? this.statementNames.nameOf(text) : null));
-    const bound: BoundStatement[] = [];
-    for (const [index, name] of names.entries()) {
-      const statement = statements[index];
-      if (name === null || name === undefined || statement === undefined) break;
-      bound.push({ name, values: statement.params });
-    }
+    const bound: BoundStatement[] = statements.flatMap(({ params }, index) => {
+      const name = names[index];
+      return name === null || name === undefined ? [] : [{ name, values: params }];
+    });
     const client = await this.connect();
     const prepared = this.preparedOn.get(client);
     if (bound.length === statements.length && prepared !== undefined && bound.every(({ name }) => prepared.has(name))) {
-      let broken: Error | undefined;
-      try {
-        return await runPipelined<Row>(client, bound);
-      } catch (error) {
-        if (error instanceof Error && asDependencyError(error) !== error) broken = error;
-        throw asDependencyError(error);
-      } finally {
-        client.release(broken);
-      }
+      return this.releasing(client, () => runPipelined<Row>(client, bound));
     }
     const rows = await this.inTransaction(client, async () => {
       let last: Row[] = [];
@@ -119,6 +101,19 @@ export class PostgresSqlClient implements SqlClient {
       } catch (rollbackError) {
         broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
       }
+      throw asDependencyError(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Runs `work` on `client` and gives the client back to the pool, dropping it if the connection broke. */
+  private async releasing<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+    let broken: Error | undefined;
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof Error && asDependencyError(error) !== error) broken = error;
       throw asDependencyError(error);
     } finally {
       client.release(broken);
