@@ -222,13 +222,19 @@ function printTable(report: Report): void {
   console.log(`search latency: p50 ${report.latencyMs.p50} ms, p95 ${report.latencyMs.p95} ms, max ${report.latencyMs.max} ms`);
 }
 
+/** ENGRAM_EMBED_RUNTIME of this shell, to compare the bundled model's runtimes. */
+function runtimeFromEnvironment(): Record<string, string> {
+  const runtime = process.env['ENGRAM_EMBED_RUNTIME'];
+  return runtime === undefined ? {} : { ENGRAM_EMBED_RUNTIME: runtime };
+}
+
 async function startEmbedded(): Promise<{ url: string; key: string; stop: () => Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'engram-locomo-'));
   const key = `eval-${randomUUID()}`;
   let node: RunningNode;
   try {
     const config = loadConfig(
-      { PORT: '0', HOST: '127.0.0.1', ENGRAM_API_KEY: key, ENGRAM_DATA_DIR: dataDir, ENGRAM_RATE_LIMIT_PER_MINUTE: '1000000' },
+      { PORT: '0', HOST: '127.0.0.1', ENGRAM_API_KEY: key, ENGRAM_DATA_DIR: dataDir, ENGRAM_RATE_LIMIT_PER_MINUTE: '1000000', ...runtimeFromEnvironment() },
       { secretsDir: join(dataDir, 'no-secrets') },
     );
     node = await startNode(config, { api: true, worker: true }, pino({ level: 'silent' }));

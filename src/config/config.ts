@@ -8,8 +8,8 @@ export type QueueConfig = { readonly kind: 'redis'; readonly url: string } | { r
 
 export type VectorStoreConfig = { readonly kind: 'chroma'; readonly url: string } | { readonly kind: 'embedded-chroma' };
 
-/** Where the bundled model computes (ENGRAM_EMBED_RUNTIME); both give the same vectors. */
-export const EMBED_RUNTIMES = ['onnx', 'tfjs'] as const;
+/** Where and how the bundled model computes (ENGRAM_EMBED_RUNTIME); see UseLiteRuntime. */
+export const EMBED_RUNTIMES = ['onnx-int8', 'onnx', 'tfjs'] as const;
 export type EmbedRuntime = (typeof EMBED_RUNTIMES)[number];
 
 export type EmbedderConfig =
@@ -17,7 +17,7 @@ export type EmbedderConfig =
       readonly kind: 'use-lite';
       /** Worker threads per model copy; 0 runs it on the main thread. Default 1 (ENGRAM_EMBED_THREADS). */
       readonly threads: number;
-      /** `onnx` (ONNX Runtime, the default) or `tfjs` (the bundled WebAssembly runtime); same vectors (ENGRAM_EMBED_RUNTIME). */
+      /** `onnx-int8` (the default), `onnx` or `tfjs` (ENGRAM_EMBED_RUNTIME). */
       readonly runtime: EmbedRuntime;
     }
   | {

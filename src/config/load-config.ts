@@ -92,7 +92,7 @@ function embedder(reader: Reader): EmbedderConfig {
     return {
       kind,
       threads: reader.integer('ENGRAM_EMBED_THREADS', 1, 0, 16),
-      runtime: reader.oneOf('ENGRAM_EMBED_RUNTIME', EMBED_RUNTIMES, 'onnx'),
+      runtime: reader.oneOf('ENGRAM_EMBED_RUNTIME', EMBED_RUNTIMES, 'onnx-int8'),
     };
   }
   const url = reader.url('ENGRAM_EMBED_URL', reader.text('ENGRAM_EMBED_URL'), ['http:', 'https:']);

@@ -8,7 +8,7 @@ import { startUseLiteWorkerPool, type UseLiteWorkerPool } from './use-lite-worke
 
 export interface UseLiteEmbedderOptions {
   readonly logger: Logger;
-  /** Where the model computes; both runtimes give the same vectors. Default `onnx`. */
+  /** Where and how the model computes (see UseLiteRuntime). Default `onnx-int8`. */
   readonly runtime?: UseLiteRuntime;
   /**
    * Most texts in one model call; concurrent `embed` calls are coalesced up to this size. A full
@@ -41,7 +41,7 @@ export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions): Pr
   const { logger } = options;
   const threads = options.threads ?? 0;
   const maxTextChars = options.maxTextChars ?? USE_LITE_MAX_TEXT_CHARS;
-  const runtime = options.runtime ?? 'onnx';
+  const runtime = options.runtime ?? 'onnx-int8';
   if (!Number.isInteger(threads) || threads < 0) throw new ValidationError('threads must be a whole number ≥ 0');
 
   const id = await useLiteModelId();

@@ -6,9 +6,9 @@ import { USE_LITE_MAX_TEXT_CHARS, type UseLiteModel, type UseLiteModelOptions } 
  */
 export async function loadUseLiteModel(options: UseLiteModelOptions): Promise<UseLiteModel> {
   const maxTextChars = options.maxTextChars ?? USE_LITE_MAX_TEXT_CHARS;
-  if (options.runtime === 'onnx') {
+  if (options.runtime === 'onnx' || options.runtime === 'onnx-int8') {
     const { loadUseLiteOnnxModel } = await import('./onnx/use-lite-onnx-model.js');
-    return loadUseLiteOnnxModel({ maxTextChars });
+    return loadUseLiteOnnxModel({ maxTextChars, int8: options.runtime === 'onnx-int8' });
   }
   const { loadUseLiteTfjsModel } = await import('./use-lite-tfjs-model.js');
   return loadUseLiteTfjsModel({ maxTextChars });

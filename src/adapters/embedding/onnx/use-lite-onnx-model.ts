@@ -12,9 +12,17 @@ import { buildUseLiteGraph, USE_LITE_GRAPH } from './use-lite-graph.js';
  * about the same length.
  */
 const TEXTS_PER_RUN = 16;
+/**
+ * With 8-bit weights, one text per model call: the input's quantisation scale is the call's, so a
+ * text's vector would otherwise depend on the texts beside it. Alone, a text costs about as much as
+ * in a batch of this form.
+ */
+const TEXTS_PER_INT8_RUN = 1;
 
 export interface UseLiteOnnxOptions {
   readonly maxTextChars: number;
+  /** Weights of the dense layers as 8-bit integers (see `buildUseLiteGraph`). Default false. */
+  readonly int8?: boolean;
   /** Threads ONNX Runtime may use for one call. */
   readonly intraOpThreads?: number;
 }
@@ -27,8 +35,9 @@ export interface UseLiteOnnxOptions {
  */
 export async function loadUseLiteOnnxModel(options: UseLiteOnnxOptions): Promise<UseLiteModel> {
   const files = await readUseLiteFiles();
-  const { model, shape } = buildUseLiteGraph(files);
+  const { model, shape } = buildUseLiteGraph(files, { int8: options.int8 ?? false });
   const tokeniser = new SentencePieceTokeniser(files.vocabulary);
+  const textsPerRun = options.int8 === true ? TEXTS_PER_INT8_RUN : TEXTS_PER_RUN;
   const session = await InferenceSession.create(model, {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -58,13 +67,13 @@ export async function loadUseLiteOnnxModel(options: UseLiteOnnxOptions): Promise
   };
 
   return {
-    backend: 'onnxruntime-cpu',
+    backend: options.int8 === true ? 'onnxruntime-cpu-int8' : 'onnxruntime-cpu',
     async embedBatch(texts) {
       const pieces = texts.map((text) => tokeniser.encode(prepareText(text, options.maxTextChars)).slice(0, shape.maxTokens));
       const order = pieces.map((_, index) => index).sort((a, b) => (pieces[a]?.length ?? 0) - (pieces[b]?.length ?? 0));
       const vectors = new Array<Float32Array>(texts.length);
-      for (let start = 0; start < order.length; start += TEXTS_PER_RUN) {
-        const chunk = order.slice(start, start + TEXTS_PER_RUN);
+      for (let start = 0; start < order.length; start += textsPerRun) {
+        const chunk = order.slice(start, start + textsPerRun);
         const results = await run(chunk.map((index) => pieces[index] ?? []));
         chunk.forEach((index, position) => {
           const vector = results[position];
