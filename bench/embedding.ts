@@ -1,9 +1,11 @@
 // Measures the bundled embedder: the cost per text of single calls against batches, and how
 // 8 concurrent callers fare with the model on the main thread or in worker threads.
 // Run: node --import tsx bench/embedding.ts [seconds per scenario, default 5] [thread counts, default 0,1,2]
+// (ENGRAM_EMBED_RUNTIME chooses the runtime, as for Engram.)
 import pino from 'pino';
 import { createUseLiteEmbedder } from '../src/adapters/embedding/use-lite-embedder.js';
 import type { Embedder } from '../src/ports/embedder.js';
+import { embedRuntimeFromEnvironment } from './lib/embed-runtime.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const logger = pino({ level: 'warn' });
@@ -72,7 +74,7 @@ async function concurrentCallers(embedder: Embedder, callers = 8): Promise<void>
 const order = (process.argv[3] ?? '0,1,2').split(',').map(Number);
 for (const threads of order) {
   const began = performance.now();
-  const embedder = await createUseLiteEmbedder({ logger, threads });
+  const embedder = await createUseLiteEmbedder({ logger, threads, ...embedRuntimeFromEnvironment() });
   console.log(`threads: ${threads} (loaded in ${Math.round(performance.now() - began)} ms)`);
   await perTextCost(embedder);
   console.log(`  8 concurrent callers for ${seconds} s:`);

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
 import { VECTOR_LAYOUT_KEY, vectorLayout } from '../../src/adapters/chroma/vector-layout.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
+import { embedRuntimeFromEnvironment } from './embed-runtime.js';
 import type { EngramUnderTest } from './engram-under-test.js';
 import { JsonHttp } from './json-http.js';
 import { latencies, type Latencies } from './stats.js';
@@ -36,7 +37,7 @@ async function chromaPost(chroma: JsonHttp, path: string, body: unknown): Promis
 }
 
 export async function measureFloor(engram: EngramUnderTest, users: readonly string[], samples: number, random: Random): Promise<Floor> {
-  const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }) });
+  const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }), ...embedRuntimeFromEnvironment() });
   const chromaUrl = await engram.chromaUrl();
   const chromaHttp = new JsonHttp(chromaUrl);
   const marker = await chromaGet(chromaHttp, `/${MODEL_MARKER_COLLECTION}`);
