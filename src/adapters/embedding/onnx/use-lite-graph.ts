@@ -54,7 +54,7 @@ export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOpti
   const graph = new OnnxGraph('use_lite');
   const weight = (name: string): string => {
     const { values, shape } = files.weight(name);
-    return graph.constant(values, shape.length === 4 ? shape.slice(2) : shape, 'w');
+    return graph.constant(values, kernelShape(shape), 'w');
   };
   const ints = (values: readonly number[]): string =>
     graph.constant(BigInt64Array.from(values, (value) => BigInt(value)), [values.length], 'shape');
@@ -62,7 +62,7 @@ export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOpti
   const matMul = (input: string, kernel: string): string => {
     if (options.int8 !== true) return graph.op('MatMul', [input, weight(kernel)]);
     const { values, shape } = files.weight(kernel);
-    const [rows = 0, columns = 0] = shape.length === 4 ? shape.slice(2) : shape;
+    const [rows = 0, columns = 0] = kernelShape(shape);
     const { weights, scales } = quantisePerColumn(values, rows, columns);
     // The input is quantised as it comes, with one scale for the whole tensor: a text's vector
     // depends on the texts run with it, so the model runs texts one at a time in this form. ONNX
@@ -154,6 +154,11 @@ export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOpti
   graph.output(unit, USE_LITE_GRAPH.embeddings, 'float32', ['batch', dimensions]);
 
   return { model: graph.encode({ opset: 17, producer: 'engram' }), shape: { maxTokens, dimensions } };
+}
+
+/** A weight's shape as the graph uses it: a four-dimensional [1, 1, in, out] kernel as [in, out]. */
+function kernelShape(shape: readonly number[]): readonly number[] {
+  return shape.length === 4 ? shape.slice(2) : shape;
 }
 
 /** `TensorProto.DataType` of float32, for Cast. */
