@@ -8,6 +8,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
 import { VECTOR_LAYOUT_KEY, vectorLayout } from '../../src/adapters/chroma/vector-layout.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
 import { embedRuntimeFromEnvironment } from './embed-runtime.js';
@@ -26,6 +27,7 @@ export interface Floor {
 
 const COLLECTIONS = '/api/v2/tenants/default_tenant/databases/default_database/collections';
 const TENANT = 'default';
+const TOP_K = 10;
 
 async function chromaGet(chroma: JsonHttp, path: string): Promise<Record<string, unknown> | null> {
   const answer = await chroma.request<Record<string, unknown>>('GET', `${COLLECTIONS}${path}`);
@@ -69,7 +71,8 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
       });
       const chromaTime = performance.now() - started;
 
-      const ids = ((answer['ids'] as string[][] | undefined)?.[0] ?? []).slice();
+      // The ten best, as a search returns them; record ids carry their owner in front of the memory id.
+      const ids = ((answer['ids'] as string[][] | undefined)?.[0] ?? []).slice(0, TOP_K).map(memoryIdOfRecord);
       started = performance.now();
       await sql?.query(
         `SELECT tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version

@@ -10,6 +10,7 @@ import { LruMap } from '../lru-map.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { OwnerSizes } from './owner-sizes.js';
+import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeUpsertBody } from './upsert-body.js';
@@ -68,8 +69,6 @@ const MIGRATION_PASSES = 5;
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
 const BUCKETS_KEY = 'engram_buckets';
-/** 128 bits of the owner key in front of each record id. */
-const OWNER_ID_PREFIX_LENGTH = 32;
 const BUCKET_ROUTE: Route = { kind: 'bucket' };
 
 interface Owner {
@@ -174,7 +173,7 @@ export class ChromaVectorStore implements VectorStore {
     const { ids, distances } = parseQueryAnswer(answer);
     this.#ownerSizes.observe(owner.key, filterKey, asked, ids.length, breadth);
     return ids
-      .map((id, index) => ({ id: memoryId(id), score: this.#layout.similarity(distances[index] ?? 2) }))
+      .map((id, index) => ({ id: memoryIdOfRecord(id), score: this.#layout.similarity(distances[index] ?? 2) }))
       .sort((left, right) => right.score - left.score)
       .slice(0, wanted);
   }
@@ -219,7 +218,7 @@ export class ChromaVectorStore implements VectorStore {
           });
           if (answer === null) return null;
           const page = parseIds(answer);
-          found.push(...page.map(memoryId));
+          found.push(...page.map(memoryIdOfRecord));
           if (page.length < IDS_PER_PAGE) return found;
         }
       },
@@ -252,7 +251,7 @@ export class ChromaVectorStore implements VectorStore {
       const { owner } = group;
       const records = group.records.map((record) => ({
         ...record,
-        id: storedId(owner, record.id),
+        id: storedRecordId(owner.key, record.id),
         embedding: this.#layout.vectorFor(record.embedding, owner.key),
       }));
       if (route.kind !== 'dedicated' || !route.cleared) add(this.#bucketName(owner), this.#bucketSpec(), records);
@@ -286,7 +285,7 @@ export class ChromaVectorStore implements VectorStore {
       for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
         // In a bucket the owner filter makes sure that an id of another owner is never touched.
         const body = {
-          ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedId(owner, id)),
+          ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)),
           ...(name === this.#bucketName(owner) ? { where: ownerWhere(owner) } : {}),
         };
         const removed = await this.#collections.run(name, spec, false, (path) =>
@@ -412,18 +411,6 @@ export async function createChromaVectorStore(options: ChromaVectorStoreOptions)
   const store = new ChromaVectorStore(options);
   await store.ping();
   return store;
-}
-
-/**
- * Record ids carry their owner: memory ids are only unique within a tenant, and a bucket holds
- * many tenants. The same id in a dedicated collection lets a migration copy records as they are.
- */
-function storedId(owner: Owner, id: string): string {
-  return `${owner.key.slice(0, OWNER_ID_PREFIX_LENGTH)}:${id}`;
-}
-
-function memoryId(stored: string): string {
-  return stored.slice(OWNER_ID_PREFIX_LENGTH + 1);
 }
 
 function toOwner(tenantId: string, userId: string): Owner {
