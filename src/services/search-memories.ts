@@ -6,7 +6,10 @@ import type { MemoryRepository } from '../ports/metadata-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import { cosineSimilarity } from './cosine.js';
 import { queryWords } from './query-words.js';
-import { fuseRankings } from './rank-fusion.js';
+import { fuseRankings, type FusedRank } from './rank-fusion.js';
+
+/** Candidates read beyond the gaps left by deleted memories, when the first page comes up short. */
+const SPARE_CANDIDATES = 10;
 
 export interface SearchRequest {
   readonly query: string;
@@ -99,29 +102,46 @@ export class MemorySearch {
       ],
       this.rankConstant,
     );
-    // Without a similarity floor, a few spare candidates cover memories deleted since indexing.
-    const candidates = request.minScore === undefined ? fused.slice(0, request.topK + 10) : fused;
     const similarities = new Map(vector.map((match) => [match.id, match.score]));
-    // Only a memory found by words alone needs its vector read, to tell its similarity.
-    const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
-    const rows = new Map<string, CandidateMemory>(
-      (await this.deps.memories.getCandidates(principal.tenantId, candidates.map((candidate) => candidate.id), unmeasured)).map((memory) => [
-        memory.id,
-        memory,
-      ]),
-    );
+    const hits = await this.readHits(principal.tenantId, request, fused, similarities, embedding);
+    return this.withContext(principal.tenantId, hits, request.context ?? 0);
+  }
+
+  /**
+   * Reads the rows of the best candidates first. Without a similarity floor the first `topK`
+   * usually fill the page; a memory deleted since it was indexed (or of another user) leaves a gap,
+   * which the next candidates fill, with a few spares. With a floor any candidate may fall below it,
+   * so all of them are read at once.
+   */
+  private async readHits(
+    tenantId: string,
+    request: SearchRequest,
+    fused: readonly FusedRank[],
+    similarities: ReadonlyMap<string, number>,
+    embedding: Float32Array,
+  ): Promise<SearchHit[]> {
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
     const hits: SearchHit[] = [];
-    for (const candidate of candidates) {
-      const row = rows.get(candidate.id);
-      if (row === undefined || row.userId !== request.userId) continue;
-      const similarity = similarities.get(row.id) ?? (row.embedding === null ? 0 : cosineSimilarity(embedding, row.embedding));
-      if (similarity < minScore) continue;
-      const { embedding: _vector, ...memory } = row;
-      hits.push({ memory, score: candidate.score, similarity, context: [] });
-      if (hits.length === request.topK) break;
+    let window = request.minScore === undefined ? request.topK : fused.length;
+    for (let next = 0; hits.length < request.topK && next < fused.length; ) {
+      const candidates = fused.slice(next, next + window);
+      next += candidates.length;
+      window = request.topK - hits.length + SPARE_CANDIDATES;
+      // Only a memory found by words alone needs its vector read, to tell its similarity.
+      const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
+      const found = await this.deps.memories.getCandidates(tenantId, candidates.map((candidate) => candidate.id), unmeasured);
+      const rows = new Map<string, CandidateMemory>(found.map((memory) => [memory.id, memory]));
+      for (const candidate of candidates) {
+        const row = rows.get(candidate.id);
+        if (row === undefined || row.userId !== request.userId) continue;
+        const similarity = similarities.get(row.id) ?? (row.embedding === null ? 0 : cosineSimilarity(embedding, row.embedding));
+        if (similarity < minScore) continue;
+        const { embedding: _vector, ...memory } = row;
+        hits.push({ memory, score: candidate.score, similarity, context: [] });
+        if (hits.length === request.topK) break;
+      }
     }
-    return this.withContext(principal.tenantId, hits, request.context ?? 0);
+    return hits;
   }
 
   private async withContext(tenantId: string, hits: SearchHit[], span: number): Promise<SearchHit[]> {

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
+import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
+import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
+import type { EmbeddedMemory } from '../../src/domain/memory.js';
+import type { Embedder } from '../../src/ports/embedder.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { VectorStore } from '../../src/ports/vector-store.js';
+import { MemorySearch } from '../../src/services/search-memories.js';
+import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
+import { silentLogger } from '../support/logger.js';
+
+/**
+ * A search reads the rows of its best candidates first and more only when some are gone: a memory
+ * deleted from Postgres whose vector Chroma still holds (a delete between the two stores, or a
+ * vector left behind) must leave no gap in the page.
+ */
+describe('MemorySearch pages', () => {
+  const logger = silentLogger();
+  let folder: string;
+  let chroma: TestChroma;
+  let metadata: MetadataStore;
+  let vectors: VectorStore;
+  let embedder: Embedder;
+  let search: MemorySearch;
+
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'engram-search-page-'));
+    chroma = await startTestChroma();
+    embedder = await createUseLiteEmbedder({ logger });
+    metadata = await createPgliteMetadataStore({ dataDir: folder, logger });
+    await metadata.migrate();
+    await metadata.bindModel(embedder.model);
+    vectors = await createChromaVectorStore({ url: chroma.url, logger });
+    await vectors.bindModel(embedder.model);
+    search = new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder });
+  });
+  after(async () => {
+    await vectors.close();
+    await metadata.close();
+    await embedder.close();
+    await chroma.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  async function remember(tenantId: string, userId: string, texts: readonly string[]): Promise<EmbeddedMemory[]> {
+    const embeddings = await embedder.embed(texts);
+    const memories = texts.map((text, index) => ({
+      id: randomUUID(),
+      tenantId,
+      userId,
+      sessionId: 'session-1',
+      role: 'user' as const,
+      text,
+      createdAt: new Date(Date.UTC(2025, 0, 1, 12, index)),
+      updatedAt: new Date(),
+      metadata: {},
+      version: index + 1,
+      embedding: embeddings[index] ?? new Float32Array(embedder.model.dimensions),
+    }));
+    await metadata.memories.applyMany(memories);
+    await vectors.upsert(memories);
+    return memories;
+  }
+
+  it('fills the page past memories whose vectors outlived their rows', async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const userId = `u-${randomUUID()}`;
+    const principal = { tenantId, keyId: 'test' };
+    const memories = await remember(tenantId, userId, [
+      'We adopted a grey kitten called Pepper',
+      'Pepper the kitten sleeps on the piano',
+      'The kitten Pepper chased a moth all night',
+      'I bought new hiking boots for the Alps',
+      'My sister moved to Lisbon in the spring',
+      'The dentist moved my appointment to Tuesday',
+    ]);
+    const before = await search.search(principal, { query: 'Pepper the kitten', userId, topK: 3 });
+    assert.equal(before.length, 3);
+    // The three best go from Postgres only: their vectors still rank first in Chroma.
+    for (const hit of before) assert.ok(await metadata.memories.remove(tenantId, hit.memory.id));
+    const gone = new Set(before.map((hit) => hit.memory.id));
+
+    const after = await search.search(principal, { query: 'Pepper the kitten', userId, topK: 3 });
+
+    assert.equal(after.length, 3);
+    assert.ok(after.every((hit) => !gone.has(hit.memory.id)));
+    const live = new Set(memories.map((memory) => memory.id).filter((id) => !gone.has(id)));
+    assert.ok(after.every((hit) => live.has(hit.memory.id)));
+  });
+
+  it('reads every candidate at once under a similarity floor, still leaving the deleted out', async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const userId = `u-${randomUUID()}`;
+    const principal = { tenantId, keyId: 'test' };
+    await remember(tenantId, userId, ['Our boat is moored in the fjord', 'We sail the fjord every summer', 'The fjord water is cold']);
+    const [best] = await search.search(principal, { query: 'sailing in the fjord', userId, topK: 1 });
+    assert.ok(best !== undefined);
+    assert.ok(await metadata.memories.remove(tenantId, best.memory.id));
+
+    const hits = await search.search(principal, { query: 'sailing in the fjord', userId, topK: 5, minScore: -1 });
+
+    assert.equal(hits.length, 2);
+    assert.ok(hits.every((hit) => hit.memory.id !== best.memory.id && hit.similarity >= -1));
+  });
+});
