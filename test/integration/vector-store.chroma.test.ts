@@ -79,7 +79,10 @@ describe('ChromaVectorStore', () => {
 
     const bucket = await collection(bucketOf(owner));
     assert.deepEqual(bucket?.['metadata'], { engram_role: 'bucket', engram_model_id: 'chroma-test-model@1', engram_model_dimensions: 4 });
-    assert.deepEqual((bucket?.['configuration_json'] as { hnsw: { space: string } }).hnsw.space, 'cosine');
+    const { hnsw } = bucket?.['configuration_json'] as { hnsw: { space: string; sync_threshold: number } };
+    assert.equal(hnsw.space, 'cosine');
+    // Written to disk every 100 records, so that Chroma's log stays short.
+    assert.equal(hnsw.sync_threshold, 100);
     assert.equal(await collection(userCollectionName(owner.tenantId, owner.userId)), null);
   });
 
