@@ -126,7 +126,6 @@ export class MemorySearch {
     for (let next = 0; hits.length < request.topK && next < fused.length; ) {
       const candidates = fused.slice(next, next + window);
       next += candidates.length;
-      window = request.topK - hits.length + SPARE_CANDIDATES;
       // Only a memory found by words alone needs its vector read, to tell its similarity.
       const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
       const found = await this.deps.memories.getCandidates(tenantId, candidates.map((candidate) => candidate.id), unmeasured);
@@ -140,6 +139,7 @@ export class MemorySearch {
         hits.push({ memory, score: candidate.score, similarity, context: [] });
         if (hits.length === request.topK) break;
       }
+      window = request.topK - hits.length + SPARE_CANDIDATES;
     }
     return hits;
   }
