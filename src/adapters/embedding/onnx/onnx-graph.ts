@@ -16,6 +16,8 @@ export const attribute = {
   int: (value: number): AttributeValue => ({ kind: 'int', value }),
   float: (value: number): AttributeValue => ({ kind: 'float', value }),
   ints: (value: readonly number[]): AttributeValue => ({ kind: 'ints', value }),
+  /** An element type, as Cast's `to` takes it. */
+  elementType: (type: ElementType): AttributeValue => ({ kind: 'int', value: DATA_TYPES[type] }),
 };
 
 type TensorData = Float32Array | Int8Array | Int32Array | BigInt64Array;

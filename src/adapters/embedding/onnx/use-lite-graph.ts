@@ -70,7 +70,7 @@ export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOpti
     const [inputInts = '', inputScale = '', inputZero = ''] = graph.opMany('DynamicQuantizeLinear', [input], 3);
     const product = graph.op('MatMulInteger', [inputInts, graph.constant(weights, [rows, columns], 'w8'), inputZero]);
     const scale = graph.op('Mul', [inputScale, graph.constant(scales, [columns], 'w8scale')]);
-    return graph.op('Mul', [graph.op('Cast', [product], { to: attribute.int(ONNX_FLOAT) }), scale]);
+    return graph.op('Mul', [graph.op('Cast', [product], { to: attribute.elementType('float32') }), scale]);
   };
   const dense = (input: string, kernel: string, bias: string): string => graph.op('Add', [matMul(input, kernel), weight(bias)]);
   const layerNorm = (input: string, prefix: string): string =>
@@ -160,9 +160,6 @@ export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOpti
 function kernelShape(shape: readonly number[]): readonly number[] {
   return shape.length === 4 ? shape.slice(2) : shape;
 }
-
-/** `TensorProto.DataType` of float32, for Cast. */
-const ONNX_FLOAT = 1;
 
 /**
  * Symmetric 8-bit weights of a [rows, columns] matrix, one scale per column (the largest magnitude
