@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -116,15 +116,14 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
     await stopAll();
     throw error;
   }
+  // The embedded Chroma is started with a configuration file in the data folder.
+  const embeddedChromaConfig = join(dataDir, 'chroma-server.yaml');
   const chromaPid = (): number | null => {
-    if (chroma !== null) {
-      const found = execFileSync('pgrep', ['-f', `chroma run.*--port ${new URL(chroma.url).port}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-      return Number(found[0] ?? 0) || null;
-    }
+    if (chroma !== null) return chroma.pid();
     const [start] = children;
     if (start === undefined) return null;
-    // `engram start` may have other children than Chroma: pick the one serving on a port.
-    return childPids(start.pid ?? 0).find((pid) => /--port \d+/.test(processArgs(pid))) ?? null;
+    // `engram start` may have other children than Chroma: pick the one run with that file.
+    return childPids(start.pid ?? 0).find((pid) => processArgs(pid).includes(embeddedChromaConfig)) ?? null;
   };
   return {
     mode,
@@ -133,8 +132,8 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
     databaseUrl: database?.url ?? null,
     async chromaUrl() {
       if (chroma !== null) return chroma.url;
-      const pid = chromaPid();
-      return `http://127.0.0.1:${/--port (\d+)/.exec(pid === null ? '' : processArgs(pid))?.[1] ?? '0'}`;
+      const port = /^port: (\d+)$/m.exec(await readFile(embeddedChromaConfig, 'utf8'))?.[1] ?? '0';
+      return `http://127.0.0.1:${port}`;
     },
     rss() {
       const chromaId = chromaPid();
@@ -147,24 +146,12 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
       await client.connect();
       try {
         const result = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
-        // The test Chroma keeps its files in a temporary folder named after it.
-        return Number(result.rows[0]?.size ?? 0) + chromaDiskBytes(chroma);
+        // The test Chroma keeps its files in a temporary folder of its own.
+        return Number(result.rows[0]?.size ?? 0) + (chroma === null ? 0 : duBytes(chroma.dataPath));
       } finally {
         await client.end();
       }
     },
     stop: stopAll,
   };
-}
-
-function chromaDiskBytes(chroma: TestChroma | null): number {
-  if (chroma === null) return 0;
-  try {
-    const pid = execFileSync('pgrep', ['-f', `chroma run.*--port ${new URL(chroma.url).port}`], { encoding: 'utf8' }).split('\n')[0];
-    const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-    const path = /--path (\S+)/.exec(args)?.[1];
-    return path === undefined ? 0 : duBytes(path);
-  } catch {
-    return 0;
-  }
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { DCLinter } from 'dclint';
 import { parse } from 'yaml';
+import { collectionCacheSection } from '../../src/adapters/chroma/server-config.js';
 
 const root = process.cwd();
 const composePath = join(root, 'docker-compose.yml');
@@ -35,6 +36,8 @@ interface Service {
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null>;
   secrets?: (string | { source: string })[];
+  configs?: { source: string; target?: string }[];
+  volumes?: string[];
   ports?: unknown[];
   expose?: unknown[];
   networks?: string[] | Record<string, unknown>;
@@ -247,6 +250,26 @@ describe('docker-compose.yml', () => {
         ['hostnossl', 'all', 'all', 'all', 'reject'],
         ['hostssl', 'all', 'all', 'all', 'scram-sha-256'],
       ]);
+    });
+  });
+
+  describe('chroma', () => {
+    const chroma = (): Service => service('chroma');
+    const mounted = (): Yaml => {
+      const config = chroma().configs?.find((entry) => entry.target === '/config.yaml');
+      assert.ok(config, 'a configuration is mounted over the image’s /config.yaml');
+      return parse(readFileSync(join(root, compose.configs?.[config.source]?.file ?? ''), 'utf8')) as Yaml;
+    };
+
+    it('keeps its files in its volume and listens where CHROMA_URL points', () => {
+      const config = mounted();
+      assert.ok(chroma().volumes?.includes(`chroma-data:${String(config['persist_path'])}`));
+      assert.equal(config['port'], Number(new URL(String(service('api').environment?.['CHROMA_URL'])).port));
+    });
+
+    it('caches collection descriptions as the Chroma that Engram runs itself does', () => {
+      const embedded = parse(collectionCacheSection().join('\n')) as Yaml;
+      assert.deepEqual(mounted()['collections_with_segments_provider'], embedded['collections_with_segments_provider']);
     });
   });
 

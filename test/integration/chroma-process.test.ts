@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { startChromaProcess } from '../../src/adapters/chroma/chroma-process.js';
+import { parse } from 'yaml';
+import { chromaCliPath, startChromaProcess } from '../../src/adapters/chroma/chroma-process.js';
+import { collectionCacheSection } from '../../src/adapters/chroma/server-config.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { freePort, waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
@@ -66,6 +68,77 @@ describe('startChromaProcess', () => {
     } finally {
       await fresh.stop();
       await orphan.stop();
+    }
+  });
+
+  it('ends a Chroma left running by an earlier version, started with --path to its files', async () => {
+    const chromaDir = join(dataDir, 'chroma');
+    await mkdir(chromaDir, { recursive: true });
+    const port = await freePort();
+    const earlier = spawn(process.execPath, [chromaCliPath(), 'run', '--path', chromaDir, '--host', '127.0.0.1', '--port', String(port)], {
+      stdio: 'ignore',
+    });
+    const earlierPid = earlier.pid ?? assert.fail('chroma did not start');
+    try {
+      await waitFor(() => answersHeartbeat(`http://127.0.0.1:${port}`), 20_000, 'the earlier chroma');
+      await writeFile(join(dataDir, 'chroma.pid'), `${earlierPid}\n`);
+
+      const fresh = await startChromaProcess({ dataDir, logger });
+      await fresh.stop();
+
+      assert.equal(isAlive(earlierPid), false);
+    } finally {
+      earlier.kill('SIGKILL');
+    }
+  });
+
+  it('runs Chroma from a file in the data folder that keeps collection descriptions in memory', async () => {
+    const chroma = await startChromaProcess({ dataDir, logger });
+    try {
+      const commandLine = (await readFile(`/proc/${chroma.pid}/cmdline`, 'utf8')).split('\u0000');
+      const configFile = join(dataDir, 'chroma-server.yaml');
+      assert.equal(commandLine[commandLine.indexOf('run') + 1], configFile);
+      const config = parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+      assert.equal(config['persist_path'], join(dataDir, 'chroma'));
+      assert.equal(config['listen_address'], '127.0.0.1');
+      assert.equal(`http://127.0.0.1:${String(config['port'])}`, chroma.url);
+      assert.deepEqual(config['collections_with_segments_provider'], (parse(collectionCacheSection().join('\n')) as Record<string, unknown>)['collections_with_segments_provider']);
+    } finally {
+      await chroma.stop();
+    }
+  });
+
+  it('serves a collection dropped and made again under its name afresh, despite the cache', async () => {
+    const chroma = await startChromaProcess({ dataDir, logger });
+    const collections = `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const response = await fetch(`${collections}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+    };
+    const nearest = async (id: string, vector: number[]) =>
+      call('POST', `/${id}/query`, { query_embeddings: [vector], n_results: 5, include: ['distances'] });
+    try {
+      const made = [];
+      for (const [round, vector] of [[1, 0, 0], [0, 1, 0], [0, 0, 1]].entries()) {
+        const { body: collection } = await call('POST', '', { name: 'twice-made', configuration: { hnsw: { space: 'cosine' } } });
+        const id = String(collection['id']);
+        made.push(id);
+        await call('POST', `/${id}/upsert`, { ids: [`record-${round}`], embeddings: [vector] });
+        // Each round's record shows at once, in the collection of that round only.
+        assert.deepEqual((await nearest(id, vector)).body['ids'], [[`record-${round}`]]);
+        await call('POST', `/${id}/upsert`, { ids: [`second-${round}`], embeddings: [vector.map((value) => value + 0.1)] });
+        assert.deepEqual((await nearest(id, vector)).body['ids'], [[`record-${round}`, `second-${round}`]]);
+        await call('DELETE', '/twice-made');
+        assert.ok((await nearest(id, vector)).status >= 400, 'a dropped collection answers no query');
+      }
+      assert.equal(new Set(made).size, 3);
+    } finally {
+      await chroma.stop();
     }
   });
 

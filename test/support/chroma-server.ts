@@ -1,12 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromaServerConfig } from '../../src/adapters/chroma/server-config.js';
 import { freePort, waitFor } from './free-port.js';
 
-/** A Chroma server of the test's own (`chroma run` from the npm package) on a free loopback port. */
+/**
+ * A Chroma server of the test's own (`chroma run` from the npm package) on a free loopback port,
+ * configured as Engram configures the Chroma it runs.
+ */
 export interface TestChroma {
   readonly url: string;
+  /** The folder of Chroma's files. */
+  readonly dataPath: string;
+  /** The server's process id; null while it is paused. */
+  pid(): number | null;
   stop(): Promise<void>;
   /** Stops the server, keeping its data; `start` brings it back on the same port. */
   pause(): Promise<void>;
@@ -21,10 +29,11 @@ export async function startTestChroma(): Promise<TestChroma> {
   let child: ChildProcess | null = null;
   const url = `http://127.0.0.1:${port}`;
 
+  const configFile = join(dir, 'chroma-server.yaml');
+  await writeFile(configFile, chromaServerConfig({ persistPath: join(dir, 'data'), listenAddress: '127.0.0.1', port }));
+
   const start = async (): Promise<void> => {
-    child = spawn(chromaBin, ['run', '--path', dir, '--host', '127.0.0.1', '--port', String(port)], {
-      stdio: 'ignore',
-    });
+    child = spawn(chromaBin, ['run', configFile], { stdio: 'ignore' });
     await waitFor(async () => (await fetch(`${url}/api/v2/heartbeat`)).ok, 20_000, `chroma on ${port}`);
   };
   const pause = async (): Promise<void> => {
@@ -40,6 +49,8 @@ export async function startTestChroma(): Promise<TestChroma> {
   await start();
   return {
     url,
+    dataPath: join(dir, 'data'),
+    pid: () => (child === null ? null : (child as ChildProcess).pid ?? null),
     start,
     pause,
     async stop() {

@@ -6,9 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../../ports/logger.js';
 import { ChromaStartFailedError } from './errors.js';
+import { chromaServerConfig } from './server-config.js';
 
 export interface ChromaProcessOptions {
-  /** Engram's data folder: Chroma keeps its files in `<dataDir>/chroma`, its pid in `<dataDir>/chroma.pid`. */
+  /**
+   * Engram's data folder: Chroma keeps its files in `<dataDir>/chroma`, its pid in
+   * `<dataDir>/chroma.pid`, and is started with `<dataDir>/chroma-server.yaml`.
+   */
   readonly dataDir: string;
   readonly logger: Logger;
   /** Port on 127.0.0.1. Default: a free one. */
@@ -41,16 +45,14 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
   const cliPath = chromaCliPath();
   const chromaDir = resolve(options.dataDir, 'chroma');
   const pidFile = resolve(options.dataDir, 'chroma.pid');
+  const configFile = resolve(options.dataDir, 'chroma-server.yaml');
   await mkdir(chromaDir, { recursive: true });
-  await endStaleChroma(pidFile, cliPath, chromaDir, options.stopGraceMs ?? 5_000, logger);
+  await endStaleChroma(pidFile, { cliPath, chromaDir, configFile }, options.stopGraceMs ?? 5_000, logger);
 
   const port = options.port ?? (await freeLoopbackPort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'run', '--path', chromaDir, '--host', '127.0.0.1', '--port', String(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  await writeFile(configFile, chromaServerConfig({ persistPath: chromaDir, listenAddress: '127.0.0.1', port }));
+  const child = spawn(process.execPath, [cliPath, 'run', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new OutputTail(OUTPUT_TAIL_LINES);
   // Chroma prints a banner with a sign-up link: worth keeping for a failure, not for the log.
   child.stdout?.on('data', (chunk: Buffer) => output.add(chunk, (line) => logger.debug({ line }, 'chroma output')));
@@ -141,35 +143,39 @@ async function terminate(child: ChildProcess, exited: Promise<void>, graceMs: nu
  * Ends the Chroma of this data folder that an earlier, killed parent left running. The pid is only
  * trusted when that process really is this package's Chroma on this folder: pids get reused.
  */
-async function endStaleChroma(
-  pidFile: string,
-  cliPath: string,
-  chromaDir: string,
-  graceMs: number,
-  logger: Logger,
-): Promise<void> {
+async function endStaleChroma(pidFile: string, ours: OurChroma, graceMs: number, logger: Logger): Promise<void> {
   const pid = await readPid(pidFile);
   if (pid === null) return;
-  if (isChromaOf(pid, cliPath, chromaDir)) {
+  if (isChromaOf(pid, ours)) {
     logger.warn({ chromaPid: pid }, 'ending a chroma left running by an earlier start');
     signal(pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
-    while (isChromaOf(pid, cliPath, chromaDir) && Date.now() < deadline) await sleep(POLL_INTERVAL_MS);
-    if (isChromaOf(pid, cliPath, chromaDir)) signal(pid, 'SIGKILL');
-    while (isChromaOf(pid, cliPath, chromaDir)) await sleep(POLL_INTERVAL_MS);
+    while (isChromaOf(pid, ours) && Date.now() < deadline) await sleep(POLL_INTERVAL_MS);
+    if (isChromaOf(pid, ours)) signal(pid, 'SIGKILL');
+    while (isChromaOf(pid, ours)) await sleep(POLL_INTERVAL_MS);
   }
   await rm(pidFile, { force: true });
 }
 
-function isChromaOf(pid: number, cliPath: string, chromaDir: string): boolean {
+/** What tells this data folder's Chroma from any other process. */
+interface OurChroma {
+  readonly cliPath: string;
+  readonly chromaDir: string;
+  readonly configFile: string;
+}
+
+/** Started with this folder's configuration file, or (by an earlier version) with `--path` to its files. */
+function isChromaOf(pid: number, ours: OurChroma): boolean {
   let commandLine: string[];
   try {
     commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\u0000');
   } catch {
     return false;
   }
+  const run = commandLine.indexOf('run');
+  if (!commandLine.includes(ours.cliPath) || run === -1) return false;
   const pathIndex = commandLine.indexOf('--path');
-  return commandLine.includes(cliPath) && commandLine.includes('run') && commandLine[pathIndex + 1] === chromaDir;
+  return commandLine[run + 1] === ours.configFile || (pathIndex !== -1 && commandLine[pathIndex + 1] === ours.chromaDir);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
