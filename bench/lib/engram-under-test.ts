@@ -10,6 +10,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { parse } from 'yaml';
+import { chromaConfigFileOf } from '../../src/adapters/chroma/chroma-process.js';
 import { startTestChroma, type TestChroma } from '../../test/support/chroma-server.js';
 import { freePort, waitFor } from '../../test/support/free-port.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
@@ -116,8 +118,7 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
     await stopAll();
     throw error;
   }
-  // The embedded Chroma is started with a configuration file in the data folder.
-  const embeddedChromaConfig = join(dataDir, 'chroma-server.yaml');
+  const embeddedChromaConfig = chromaConfigFileOf(dataDir);
   const chromaPid = (): number | null => {
     if (chroma !== null) return chroma.pid();
     const [start] = children;
@@ -132,8 +133,8 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
     databaseUrl: database?.url ?? null,
     async chromaUrl() {
       if (chroma !== null) return chroma.url;
-      const port = /^port: (\d+)$/m.exec(await readFile(embeddedChromaConfig, 'utf8'))?.[1] ?? '0';
-      return `http://127.0.0.1:${port}`;
+      const config = parse(await readFile(embeddedChromaConfig, 'utf8')) as { port?: unknown };
+      return `http://127.0.0.1:${String(config.port ?? 0)}`;
     },
     rss() {
       const chromaId = chromaPid();

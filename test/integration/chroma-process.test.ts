@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { chromaCliPath, startChromaProcess } from '../../src/adapters/chroma/chroma-process.js';
+import { chromaCliPath, chromaConfigFileOf, startChromaProcess } from '../../src/adapters/chroma/chroma-process.js';
 import { collectionCacheSection } from '../../src/adapters/chroma/server-config.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { freePort, waitFor } from '../support/free-port.js';
@@ -38,6 +38,13 @@ describe('startChromaProcess', () => {
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'engram-chroma-process-'));
   });
+
+  /** Names `pid` in the pid file, as a killed parent leaves it, then starts and stops a Chroma. */
+  async function startAndStopAfter(pid: number): Promise<void> {
+    await writeFile(join(dataDir, 'chroma.pid'), `${pid}\n`);
+    const chroma = await startChromaProcess({ dataDir, logger });
+    await chroma.stop();
+  }
   afterEach(async () => {
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -81,10 +88,7 @@ describe('startChromaProcess', () => {
     const earlierPid = earlier.pid ?? assert.fail('chroma did not start');
     try {
       await waitFor(() => answersHeartbeat(`http://127.0.0.1:${port}`), 20_000, 'the earlier chroma');
-      await writeFile(join(dataDir, 'chroma.pid'), `${earlierPid}\n`);
-
-      const fresh = await startChromaProcess({ dataDir, logger });
-      await fresh.stop();
+      await startAndStopAfter(earlierPid);
 
       assert.equal(isAlive(earlierPid), false);
     } finally {
@@ -96,7 +100,7 @@ describe('startChromaProcess', () => {
     const chroma = await startChromaProcess({ dataDir, logger });
     try {
       const commandLine = (await readFile(`/proc/${chroma.pid}/cmdline`, 'utf8')).split('\u0000');
-      const configFile = join(dataDir, 'chroma-server.yaml');
+      const configFile = chromaConfigFileOf(dataDir);
       assert.equal(commandLine[commandLine.indexOf('run') + 1], configFile);
       const config = parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
       assert.equal(config['persist_path'], join(dataDir, 'chroma'));
@@ -145,10 +149,8 @@ describe('startChromaProcess', () => {
   it('leaves alone a process named in the pid file that is not Chroma', async () => {
     const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
     const bystanderPid = bystander.pid ?? assert.fail('sleep did not start');
-    await writeFile(join(dataDir, 'chroma.pid'), `${bystanderPid}\n`);
     try {
-      const chroma = await startChromaProcess({ dataDir, logger });
-      await chroma.stop();
+      await startAndStopAfter(bystanderPid);
 
       assert.equal(isAlive(bystanderPid), true);
     } finally {

@@ -45,7 +45,7 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
   const cliPath = chromaCliPath();
   const chromaDir = resolve(options.dataDir, 'chroma');
   const pidFile = resolve(options.dataDir, 'chroma.pid');
-  const configFile = resolve(options.dataDir, 'chroma-server.yaml');
+  const configFile = chromaConfigFileOf(options.dataDir);
   await mkdir(chromaDir, { recursive: true });
   await endStaleChroma(pidFile, { cliPath, chromaDir, configFile }, options.stopGraceMs ?? 5_000, logger);
 
@@ -97,6 +97,11 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
   });
   logger.info({ url, chromaPid: pid, path: chromaDir }, 'chroma started');
   return { url, pid, stop };
+}
+
+/** The configuration file the Chroma of an Engram data folder is started with. */
+export function chromaConfigFileOf(dataDir: string): string {
+  return resolve(dataDir, 'chroma-server.yaml');
 }
 
 /** The `chroma` bin of the installed `chromadb` package, found from this module, not from the cwd. */
