@@ -1,7 +1,7 @@
 /**
  * The floor of a search: what any implementation has to spend at least. One query embedding with
  * the same model in this process, the raw Chroma query that Engram's layout needs (the owner's
- * bucket with a `where` on the owner key, or their own collection, with the owner's signature), and the Postgres fetch of the
+ * record ids in their bucket, or their own collection, with the owner's signature), and the Postgres fetch of the
  * matched rows. Each is timed alone, one at a time. The embedded PGlite is held by Engram, so in
  * embedded mode the SQL part is not measured and the floor is a lower bound.
  */
@@ -38,6 +38,12 @@ async function chromaPost(chroma: JsonHttp, path: string, body: unknown): Promis
   return (await chroma.request<Record<string, unknown>>('POST', `${COLLECTIONS}${path}`, body)).body;
 }
 
+/** The record ids of an owner in a bucket. */
+async function ownerRecordIds(chroma: JsonHttp, collectionId: string, owner: string): Promise<string[]> {
+  const found = await chromaPost(chroma, `/${collectionId}/get`, { where: { owner: { $eq: owner } }, include: [] });
+  return (found['ids'] as string[] | undefined) ?? [];
+}
+
 export async function measureFloor(engram: EngramUnderTest, users: readonly string[], samples: number, random: Random): Promise<Floor> {
   const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }), ...embedRuntimeFromEnvironment() });
   const chromaUrl = await engram.chromaUrl();
@@ -61,13 +67,15 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
       const owner = ownerKey(TENANT, user);
       const dedicated = await chromaGet(chromaHttp, `/${userCollectionName(TENANT, user)}`);
       const target = dedicated ?? (await chromaGet(chromaHttp, `/${bucketCollectionName(owner, buckets)}`));
+      // A bucket query names the owner's records, as Engram does with the ids its database holds.
+      const held = dedicated === null ? await ownerRecordIds(chromaHttp, String(target?.['id']), owner) : [];
       started = performance.now();
       const answer = await chromaPost(chromaHttp, `/${String(target?.['id'])}/query`, {
         query_embeddings: [Array.from(layout.vectorFor(vector ?? new Float32Array(), owner))],
         // What Engram asks for: the search depth, which is also the breadth of Chroma's walk.
-        n_results: 50,
+        n_results: dedicated === null ? Math.max(1, Math.min(50, held.length)) : 50,
         include: ['distances'],
-        ...(dedicated === null ? { where: { owner: { $eq: owner } } } : {}),
+        ...(dedicated === null ? { ids: held } : {}),
       });
       const chromaTime = performance.now() - started;
 

@@ -1,4 +1,5 @@
 import type { ApiKeyRecord } from '../domain/api-key.js';
+import type { SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory, EmbeddedMemory, MemoryDraft } from '../domain/memory.js';
 import type { TaskError, TaskSummary, WriteTask } from '../domain/task.js';
 import type { EmbeddingModelInfo } from './embedder.js';
@@ -96,6 +97,8 @@ export interface MemoryRepository {
   eraseUser(tenantId: string, userId: string): Promise<number>;
   /** Live memory ids of one user, for reconciliation with the vector store. */
   listIds(tenantId: string, userId: string): Promise<string[]>;
+  /** Ids of up to `limit` live memories of the scope, in no given order. */
+  idsInScope(scope: SearchScope, limit: number): Promise<string[]>;
   /** The memories of the scope holding any of the query's words, best BM25 match first. */
   findByWords(query: WordQuery): Promise<WordMatch[]>;
   /**

@@ -17,6 +17,11 @@ export interface VectorQuery {
   readonly scope: SearchScope;
   readonly embedding: Float32Array;
   readonly topK: number;
+  /**
+   * Every live memory of the scope, as the metadata store knows them, when the store asked for
+   * them (`idsWanted`): the query returns none but these, and may take them in place of its filters.
+   */
+  readonly ids?: readonly string[];
 }
 
 export interface VectorMatch {
@@ -35,6 +40,11 @@ export interface VectorStore {
   /** Inserts or replaces by id: the same id never yields two vectors. */
   upsert(records: readonly VectorRecord[]): Promise<void>;
   query(query: VectorQuery): Promise<VectorMatch[]>;
+  /**
+   * How many memory ids of a scope make its query cheaper than the store's own filtering, for
+   * this user; 0 when ids would not help. A caller with more ids than that sends none.
+   */
+  idsWanted(tenantId: string, userId: string): Promise<number>;
   remove(tenantId: string, userId: string, ids: readonly string[]): Promise<void>;
   removeUser(tenantId: string, userId: string): Promise<void>;
   /** Ids held for one user, for reconciliation with the metadata store. */

@@ -90,19 +90,32 @@ export class MemorySearch {
       ...(request.createdBefore === undefined ? {} : { createdBefore: request.createdBefore }),
     };
     const depth = Math.max(this.depth, request.topK);
+    const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId);
+    // Asked first, so that the metadata store answers it before the word search.
+    const ids = idsWanted > 0 ? this.deps.memories.idsInScope(scope, idsWanted + 1) : null;
     const lexical = this.lexicalWeight > 0 ? this.deps.memories.findByWords({ scope, words: queryWords(request.query), limit: depth }) : Promise.resolve([]);
+    // Settled at once: a failure surfaces when awaited below, never as an unhandled rejection.
+    void ids?.catch(() => undefined);
+    void lexical.catch(() => undefined);
     const [embedding] = await this.deps.embedder.embed([request.query]);
     if (embedding === undefined) return [];
-    const [vector, words] = await Promise.all([this.deps.vectorStore.query({ scope, embedding, topK: depth }), lexical]);
+    const scopeIds = ids === null ? undefined : await ids;
+    const vector = this.deps.vectorStore.query({
+      scope,
+      embedding,
+      topK: depth,
+      ...(scopeIds === undefined || scopeIds.length > idsWanted ? {} : { ids: scopeIds }),
+    });
+    const [matches, words] = await Promise.all([vector, lexical]);
 
     const fused = fuseRankings(
       [
-        { ids: vector.map((match) => match.id), weight: this.vectorWeight },
+        { ids: matches.map((match) => match.id), weight: this.vectorWeight },
         { ids: words.map((match) => match.id), weight: this.lexicalWeight },
       ],
       this.rankConstant,
     );
-    const similarities = new Map(vector.map((match) => [match.id, match.score]));
+    const similarities = new Map(matches.map((match) => [match.id, match.score]));
     const hits = await this.readHits(principal.tenantId, request, fused, similarities, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
   }

@@ -566,6 +566,27 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual((await store.memories.getCandidates(red, ['same', 'blue-only'], ['same', 'blue-only'])).map((m) => m.tenantId), [red]);
       });
 
+      it("lists the ids of a scope's live memories, up to a limit, under the same filters as the search", async () => {
+        tenant = newTenant();
+        const [early, late, otherSession, removed] = [
+          draft(tenant, { id: 'early', createdAt: day(1), metadata: { topic: 'travel' } }),
+          draft(tenant, { id: 'late', createdAt: day(5), metadata: { topic: 'food' } }),
+          draft(tenant, { id: 'other-session', sessionId: 'session-2', createdAt: day(2) }),
+          draft(tenant, { id: 'removed', createdAt: day(3) }),
+        ];
+        await remember(early, late, otherSession, removed, draft(tenant, { id: 'theirs', userId: 'user-2' }), draft(newTenant(), { id: 'elsewhere' }));
+        await store.memories.remove(tenant, removed.id);
+        const idsOf = async (scope: Partial<SearchScope>, limit = 10): Promise<string[]> =>
+          (await store.memories.idsInScope({ tenantId: tenant, userId: 'user-1', ...scope }, limit)).sort();
+
+        assert.deepEqual(await idsOf({}), ['early', 'late', 'other-session']);
+        assert.deepEqual(await idsOf({ sessionId: 'session-1' }), ['early', 'late']);
+        assert.deepEqual(await idsOf({ createdAfter: day(1), createdBefore: day(5) }), ['other-session']);
+        assert.deepEqual(await idsOf({ metadata: [{ key: 'topic', op: 'eq', value: 'food' }] }), ['late']);
+        assert.equal((await idsOf({}, 2)).length, 2);
+        assert.deepEqual(await idsOf({ userId: 'nobody' }), []);
+      });
+
       it('gives back memories by id, skipping removed ones, with vectors only where asked', async () => {
         tenant = newTenant();
         const [kept, plain, removed] = [draft(tenant), draft(tenant), draft(tenant)];

@@ -131,6 +131,38 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
         assert.deepEqual(await ids(elsewhere), []);
       });
 
+      it('returns none but the ids it is given, those it holds, when the caller names them', async () => {
+        const owner = newOwner();
+        await store.upsert([
+          vectorRecord(owner, direction(1), { id: 'a' }),
+          vectorRecord(owner, direction(1, 1), { id: 'b' }),
+          vectorRecord(owner, direction(0, 1), { id: 'c' }),
+        ]);
+        const named = async (given: readonly string[]): Promise<string[]> =>
+          (await store.query({ scope: owner, embedding: direction(1), topK: 10, ids: given })).map((match) => match.id);
+
+        assert.ok((await store.idsWanted(owner.tenantId, owner.userId)) >= 3, 'a small owner takes their ids');
+        assert.deepEqual(await named(['a', 'c']), ['a', 'c']);
+        assert.deepEqual(await named(['c', 'written-later']), ['c'], 'an id without a vector yet is no failure');
+        assert.deepEqual(await named([]), []);
+        assert.deepEqual(await ids(owner), ['a', 'b', 'c']);
+      });
+
+      it("never shows a vector of another owner for an id the caller names", async () => {
+        const owner = newOwner();
+        const sameUserElsewhere = { tenantId: `t-${randomUUID()}`, userId: owner.userId };
+        const neighbour = { tenantId: owner.tenantId, userId: `u-${randomUUID()}` };
+        await store.upsert([vectorRecord(sameUserElsewhere, direction(1), { id: 'shared-id' }), vectorRecord(neighbour, direction(1), { id: 'theirs' })]);
+        await store.upsert([vectorRecord(owner, direction(0, 1), { id: 'mine' })]);
+
+        const found = await store.query({ scope: owner, embedding: direction(1), topK: 10, ids: ['shared-id', 'theirs', 'mine'] });
+        assert.deepEqual(
+          found.map((match) => match.id),
+          ['mine'],
+        );
+        assert.ok(Math.abs((found[0]?.score ?? 0) - 0) < 1e-4, "the owner's own vector, not the other tenant's");
+      });
+
       it('keeps the users of one tenant apart', async () => {
         const owner = newOwner();
         const neighbour = { tenantId: owner.tenantId, userId: `u-${randomUUID()}` };

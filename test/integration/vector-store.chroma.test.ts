@@ -113,6 +113,10 @@ describe('ChromaVectorStore', () => {
     assert.equal((await rows(userCollectionName(owner.tenantId, owner.userId), {})).length, 40);
     // Another process that never wrote for this user finds the same vectors.
     assert.equal((await store.listIds(owner.tenantId, owner.userId)).length, 40);
+    // Their own collection needs no owner filter, so their queries need no ids in its place.
+    assert.equal(await small.idsWanted(owner.tenantId, owner.userId), 0);
+    const named = await small.query({ scope: owner, embedding: direction(1), topK: 10, ids: ['v0-0', 'v3-9'] });
+    assert.deepEqual(named.map((match) => match.id), ['v0-0', 'v3-9']);
 
     // Once the grace period is over, the next write drops the bucket's copy.
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,3 +1,4 @@
+import type { SearchScope } from '../../domain/filters.js';
 import type { CandidateMemory, EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
 import type {
   ApplyOutcome,
@@ -9,6 +10,7 @@ import type {
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
+import { scopeConditions, SqlParams } from './scope-conditions.js';
 import type { SqlExecutor } from './sql-client.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
 import { wordSearchStatement } from './word-search.js';
@@ -304,6 +306,18 @@ export class SqlMemoryRepository implements MemoryRepository {
       prepare: (query.scope.metadata ?? []).length === 0,
     });
     return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
+  }
+
+  async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {
+    const params = new SqlParams();
+    const conditions = scopeConditions(scope, params).join(' AND ');
+    const rows = await this.scope.tenantQuery<{ id: string }>(
+      scope.tenantId,
+      `SELECT m.id FROM memories m WHERE ${conditions} LIMIT ${params.add(Math.max(0, Math.floor(limit)))}`,
+      params.values,
+      { prepare: (scope.metadata ?? []).length === 0 },
+    );
+    return rows.map((row) => row.id);
   }
 
   async getCandidates(tenantId: string, ids: readonly string[], withVectors: readonly string[]): Promise<CandidateMemory[]> {
