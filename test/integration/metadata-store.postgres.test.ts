@@ -17,7 +17,8 @@ import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
 import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
-import { wordSearchStatement } from '../../src/adapters/sql/word-search.js';
+import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
+import { wordSearchStatement, type Statement } from '../../src/adapters/sql/word-search.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -163,7 +164,8 @@ describe('PostgreSQL migration of stored memories', () => {
     const { url } = await freshDatabase();
     const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
     cleanups.push(() => client.close());
-    const before = MIGRATIONS.filter((migration) => migration.name !== 'memory-terms');
+    const wordTable = MIGRATIONS.find((migration) => migration.name === 'memory-terms')?.version ?? 0;
+    const before = MIGRATIONS.filter((migration) => migration.version < wordTable);
     await runMigrations(client, before, silentLogger());
     // Written as a superuser, as an older Engram had them: live, removed, in two tenants.
     await client.query(
@@ -251,15 +253,37 @@ describe('PostgreSQL TLS settings from the URL', () => {
   });
 });
 
-describe('PostgreSQL word search plan', () => {
-  interface PlanNode {
-    readonly 'Relation Name'?: string;
-    readonly 'Index Cond'?: string;
-    readonly Filter?: string;
-    readonly Plans?: readonly PlanNode[];
+interface PlanNode {
+  readonly 'Node Type'?: string;
+  readonly 'Relation Name'?: string;
+  readonly 'Index Cond'?: string;
+  readonly Filter?: string;
+  readonly Plans?: readonly PlanNode[];
+}
+const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+/**
+ * As Engram runs a statement: in a transaction of the tenant, as the role that row security
+ * applies to, planned for its values (with metadata filters) or once for all values (prepared).
+ */
+const plansOf = async (url: string, tenant: string, statement: Statement): Promise<{ custom: PlanNode; generic: PlanNode }> => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
+    const custom = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
+    await client.query(`PREPARE planned AS ${statement.text}`);
+    await client.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
+    const values = statement.params.map((value) => client.escapeLiteral(String(value))).join(', ');
+    const generic = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE planned(${values})`);
+    return { custom: custom.rows[0]?.['QUERY PLAN'][0].Plan ?? {}, generic: generic.rows[0]?.['QUERY PLAN'][0].Plan ?? {} };
+  } finally {
+    await client.end();
   }
-  const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+};
 
+
+describe('PostgreSQL word search plan', () => {
   it('finds words and the turns around each hit through indexes, under row security, without statistics', async () => {
     const { url } = await freshDatabase();
     const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
@@ -295,22 +319,9 @@ describe('PostgreSQL word search plan', () => {
     // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
     const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
     assert.ok(statement);
-    // As Engram runs it: in a transaction of the tenant, as the role that row security applies to,
-    // planned for its values (with metadata filters) or once for all values (prepared, without).
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const plans = await (async () => {
-      await client.query('BEGIN');
-      await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
-      const custom = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
-      await client.query(`PREPARE word_search AS ${statement.text}`);
-      await client.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
-      const values = statement.params.map((value) => client.escapeLiteral(String(value))).join(', ');
-      const generic = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE word_search(${values})`);
-      return { custom, generic };
-    })().finally(() => client.end());
+    const plans = await plansOf(url, tenant, statement);
     for (const [kind, plan] of Object.entries(plans)) {
-      const nodes = nodesOf(plan.rows[0]?.['QUERY PLAN'][0].Plan ?? {});
+      const nodes = nodesOf(plan);
       const scans = nodes.filter((node) => node['Relation Name'] === 'memories');
       assert.ok(scans.some((node) => node['Index Cond']?.includes('session_id')), `${kind} plan: no index walk by session`);
       assert.deepEqual(
@@ -328,6 +339,51 @@ describe('PostgreSQL word search plan', () => {
         `${kind} plan`,
       );
     }
+  });
+});
+
+describe('PostgreSQL plans when one user holds nearly every row', () => {
+  it("walks a newcomer's few rows through their index range, after statistics of the large user", async () => {
+    const { url } = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const tenant = `tenant-${randomUUID()}`;
+    const drafts = Array.from({ length: 20_000 }, (_, index) => ({
+      id: `turn-${index}`,
+      tenantId: tenant,
+      userId: index < 19_995 ? 'large' : 'newcomer',
+      sessionId: `session-${index % 100}`,
+      role: 'user' as const,
+      text: `turn ${index} about sailing and ${index % 3 === 0 ? 'gardening' : 'cooking'}`,
+      createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+      metadata: {},
+    }));
+    for (let start = 0; start < drafts.length; start += 2_000) {
+      const chunk = drafts.slice(start, start + 2_000);
+      const accepted = await store.tasks.accept(chunk.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
+      await store.memories.applyMany(chunk.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array([1, 0]) })));
+    }
+    // What the table upkeep does once the tables have grown.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('ANALYZE memories').finally(() => admin.query('ANALYZE memory_terms')).finally(() => admin.end());
+
+    const scope = { tenantId: tenant, userId: 'newcomer' };
+    const statements = { ids: scopeIdsStatement(scope, 1_001), words: wordSearchStatement({ scope, words: ['sailing', 'gardening'], limit: 50 }) };
+    for (const [name, statement] of Object.entries(statements)) {
+      assert.ok(statement);
+      const { generic } = await plansOf(url, tenant, statement);
+      const scans = nodesOf(generic).filter((node) => node['Relation Name'] === 'memories' || node['Relation Name'] === 'memory_terms');
+      assert.ok(scans.length > 0, name);
+      // Every walk of the two tables starts from the user's own entries, never from the whole table.
+      assert.deepEqual(
+        scans.filter((node) => !(node['Index Cond'] ?? '').includes('user_id') && !(node['Index Cond'] ?? '').includes('id =')).map((node) => `${node['Node Type']} ${node['Relation Name']} ${node['Index Cond'] ?? ''}`),
+        [],
+        `${name}: ${JSON.stringify(scans.map((node) => [node['Node Type'], node['Relation Name'], node['Index Cond']]))}`,
+      );
+    }
+    assert.equal((await store.memories.idsInScope(scope, 10)).length, 5);
   });
 });
 

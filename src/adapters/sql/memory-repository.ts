@@ -10,7 +10,7 @@ import type {
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
-import { scopeConditions, SqlParams } from './scope-conditions.js';
+import { scopeIdsStatement } from './scope-ids.js';
 import type { SqlExecutor } from './sql-client.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
 import { wordSearchStatement } from './word-search.js';
@@ -309,14 +309,10 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {
-    const params = new SqlParams();
-    const conditions = scopeConditions(scope, params).join(' AND ');
-    const rows = await this.scope.tenantQuery<{ id: string }>(
-      scope.tenantId,
-      `SELECT m.id FROM memories m WHERE ${conditions} LIMIT ${params.add(Math.max(0, Math.floor(limit)))}`,
-      params.values,
-      { prepare: (scope.metadata ?? []).length === 0 },
-    );
+    const statement = scopeIdsStatement(scope, limit);
+    const rows = await this.scope.tenantQuery<{ id: string }>(scope.tenantId, statement.text, statement.params, {
+      prepare: (scope.metadata ?? []).length === 0,
+    });
     return rows.map((row) => row.id);
   }
 
