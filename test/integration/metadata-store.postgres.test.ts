@@ -282,14 +282,18 @@ const plansOf = async (url: string, tenant: string, statement: Statement): Promi
   }
 };
 
+/** A migrated store on a fresh database (closed after the tests), and a tenant name of its own. */
+const migratedStoreOfNewTenant = async () => {
+  const { url } = await freshDatabase();
+  const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
+  cleanups.push(() => store.close());
+  await store.migrate();
+  return { url, store, tenant: `tenant-${randomUUID()}` };
+};
 
 describe('PostgreSQL word search plan', () => {
   it('finds words and the turns around each hit through indexes, under row security, without statistics', async () => {
-    const { url } = await freshDatabase();
-    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const tenant = `tenant-${randomUUID()}`;
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
     // 20,000 turns of 50 users in 200 sessions: enough that, without statistics, the old
     // (tenant, user) index and a filter on the session looked as cheap as walking the history.
     for (let start = 0; start < 20_000; start += 2_000) {
@@ -344,11 +348,7 @@ describe('PostgreSQL word search plan', () => {
 
 describe('PostgreSQL plans when one user holds nearly every row', () => {
   it("walks a newcomer's few rows through their index range, after statistics of the large user", async () => {
-    const { url } = await freshDatabase();
-    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const tenant = `tenant-${randomUUID()}`;
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
     const drafts = Array.from({ length: 20_000 }, (_, index) => ({
       id: `turn-${index}`,
       tenantId: tenant,
