@@ -194,15 +194,16 @@ export class ChromaVectorStore implements VectorStore {
         if (!refusedUnknownId(error)) throw error;
       }
     }
+    const filtered = answer === undefined;
     const where = dedicated ? filters : withOwner(owner, filters);
     const filterKey = filters === null ? '' : JSON.stringify(filters);
     const asked = this.#ownerSizes.limit(owner.key, filterKey, breadth);
-    if (answer === undefined) {
+    if (filtered) {
       answer = await send(JSON.stringify({ query_embeddings: [vector], n_results: asked, include: ['distances'], ...(where === null ? {} : { where }) }));
-      if (answer !== null) this.#ownerSizes.observe(owner.key, filterKey, asked, parseQueryAnswer(answer).ids.length, breadth);
     }
     if (answer === null) return [];
     const { ids: found, distances } = parseQueryAnswer(answer);
+    if (filtered) this.#ownerSizes.observe(owner.key, filterKey, asked, found.length, breadth);
     const named = ids === undefined ? null : new Set(ids);
     return found
       .map((id, index) => ({ id: memoryIdOfRecord(id), score: this.#layout.similarity(distances[index] ?? 2) }))
