@@ -10,6 +10,7 @@ import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgre
 import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
+import type { MemoryDraft } from '../../src/domain/memory.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
 import { assertPreparedStatements, assertTransactionOf, assertTransactionOfWaitsForOpenTransaction } from '../contracts/sql-client.contract.js';
 import { freePort } from '../support/free-port.js';
@@ -291,35 +292,50 @@ const migratedStoreOfNewTenant = async () => {
   return { url, store, tenant: `tenant-${randomUUID()}` };
 };
 
+type MetadataStoreOf = Awaited<ReturnType<typeof migratedStoreOfNewTenant>>['store'];
+
+/** Accepts the drafts and applies them as the worker would, 2,000 at a time. */
+const storeDrafts = async (store: MetadataStoreOf, drafts: readonly MemoryDraft[]): Promise<void> => {
+  for (let start = 0; start < drafts.length; start += 2_000) {
+    const chunk = drafts.slice(start, start + 2_000);
+    const accepted = await store.tasks.accept(chunk.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
+    await store.memories.applyMany(
+      chunk.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array([1, 0]) })),
+    );
+  }
+};
+
+/** The rows of a statement as Engram runs it: in a transaction of the tenant, as the role row security applies to. */
+const rowsOf = async <Row>(url: string, tenant: string, statement: Statement): Promise<Row[]> => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
+    return (await client.query<Row & pg.QueryResultRow>(statement.text, [...statement.params])).rows;
+  } finally {
+    await client.end();
+  }
+};
+
 describe('PostgreSQL word search plan', () => {
   it('finds words and the turns around each hit through indexes, under row security, without statistics', async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     // 20,000 turns of 50 users in 200 sessions: enough that, without statistics, the old
     // (tenant, user) index and a filter on the session looked as cheap as walking the history.
-    for (let start = 0; start < 20_000; start += 2_000) {
-      const drafts = Array.from({ length: 2_000 }, (_, offset) => {
-        const index = start + offset;
-        return {
-          id: `turn-${index}`,
-          tenantId: tenant,
-          userId: `user-${index % 50}`,
-          sessionId: `session-${index % 200}`,
-          role: 'user' as const,
-          text: `turn ${index} about ${index % 7 === 0 ? 'sailing' : 'gardening'}`,
-          createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
-          metadata: {},
-        };
-      });
-      const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
-      await store.memories.applyMany(
-        drafts.map((draft, index) => ({
-          ...draft,
-          version: accepted[index]?.seq ?? 0,
-          updatedAt: new Date(),
-          embedding: new Float32Array([1, 0]),
-        })),
-      );
-    }
+    await storeDrafts(
+      store,
+      Array.from({ length: 20_000 }, (_, index) => ({
+        id: `turn-${index}`,
+        tenantId: tenant,
+        userId: `user-${index % 50}`,
+        sessionId: `session-${index % 200}`,
+        role: 'user' as const,
+        text: `turn ${index} about ${index % 7 === 0 ? 'sailing' : 'gardening'}`,
+        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+        metadata: {},
+      })),
+    );
     // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
     const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
     assert.ok(statement);
@@ -346,6 +362,54 @@ describe('PostgreSQL word search plan', () => {
   });
 });
 
+describe('PostgreSQL word search loans', () => {
+  it('lends the same scores from one pass over the history as from walking out of each match', async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    const words = ['kayak', 'lake', 'paddle', 'storm', 'picnic', 'island'];
+    // 300 turns of one user in 4 sessions, another user's turns between them in the same
+    // sessions, and turns that share a time (their order of arrival decides).
+    const drafts = Array.from({ length: 400 }, (_, index) => ({
+      id: `turn-${index}`,
+      tenantId: tenant,
+      userId: index % 4 === 3 ? 'someone-else' : 'talker',
+      sessionId: `session-${index % 4 === 3 ? index % 3 : index % 4}`,
+      role: 'user' as const,
+      // Every fifth turn shares no word with any query: found only through its neighbours.
+      text: index % 5 === 0 ? `fine, thanks (${index})` : `the ${words[index % 6]} and the ${words[(index * 5 + 1) % 6]} (${index})`,
+      createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, Math.floor(index / 8))),
+      metadata: { topic: index % 3 === 0 ? 'trips' : 'chat' },
+    }));
+    await storeDrafts(store, drafts);
+    for (const index of [12, 13, 57, 101, 250]) await store.memories.remove(tenant, `turn-${index}`);
+
+    const scope = { tenantId: tenant, userId: 'talker' };
+    const scopes = [
+      scope,
+      { ...scope, sessionId: 'session-1' },
+      { ...scope, metadata: [{ key: 'topic', op: 'eq' as const, value: 'trips' }] },
+      { ...scope, createdAfter: new Date(Date.UTC(2025, 0, 1, 0, 0, 20)), createdBefore: new Date(Date.UTC(2025, 0, 1, 0, 1, 40)) },
+    ];
+    let lentOnly = 0;
+    for (const narrowed of scopes) {
+      for (const query of [['kayak'], ['storm', 'island'], words]) {
+        const ranked = async (historyPassBelow: number) => {
+          const statement = wordSearchStatement({ scope: narrowed, words: query, limit: 400 }, { historyPassBelow });
+          assert.ok(statement);
+          return rowsOf<{ id: string; score: number }>(url, tenant, statement);
+        };
+        const walked = await ranked(0);
+        const passed = await ranked(Number.MAX_SAFE_INTEGER);
+        assert.ok(walked.length > 0, JSON.stringify({ narrowed, query }));
+        assert.deepEqual(passed.map((row) => row.id), walked.map((row) => row.id), JSON.stringify({ narrowed, query }));
+        passed.forEach((row, rank) => assert.ok(Math.abs(row.score - (walked[rank]?.score ?? NaN)) < 1e-12, `${row.id}: ${row.score}`));
+        lentOnly += walked.filter((row) => /^fine/.test(drafts[Number(row.id.slice(5))]?.text ?? '')).length;
+      }
+    }
+    // Turns without a query word were found, so the loans were compared, not only the matches.
+    assert.ok(lentOnly > 0);
+  });
+});
+
 describe('PostgreSQL plans when one user holds nearly every row', () => {
   it("walks a newcomer's few rows through their index range, after statistics of the large user", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
@@ -359,11 +423,7 @@ describe('PostgreSQL plans when one user holds nearly every row', () => {
       createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
       metadata: {},
     }));
-    for (let start = 0; start < drafts.length; start += 2_000) {
-      const chunk = drafts.slice(start, start + 2_000);
-      const accepted = await store.tasks.accept(chunk.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
-      await store.memories.applyMany(chunk.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array([1, 0]) })));
-    }
+    await storeDrafts(store, drafts);
     // What the table upkeep does once the tables have grown.
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();

@@ -56,16 +56,28 @@ const CANDIDATE_CAP = 1_000;
  */
 const MATCH_CAP = 500;
 
+export interface WordSearchTuning {
+  /**
+   * Users with fewer live memories than this find their best matches' neighbours in one pass over
+   * their history, in order, each turn looking at the matches just before and after it; larger
+   * users walk out from each match through the history index. One pass reads every turn of the
+   * user once, where walking reads two short index ranges per match: cheaper for the many small
+   * users, and bounded for the few large ones. Both give the same loans. Default POPULATION_CAP.
+   */
+  readonly historyPassBelow?: number;
+}
+
 /**
  * One statement that ranks the scope's memories holding any of the words by Okapi BM25. Document
  * frequencies and the population are the user's (whatever else the scope narrows), so a word that
  * is in every memory (a speaker's name, say) weighs almost nothing, a rare one a lot. Words are
  * looked up in `memory_terms` (one index range per word of the user: migration 0005); stemming
  * and stopwords are the English configuration's, as in the stored column. The best matches then
- * lend score to their neighbours in the session's history (same user, in the scope), found by
- * walking the history index. Null when no word is left to look for.
+ * lend score to their neighbours in the session's history (same user, in the scope), found in
+ * one pass over a small user's history or by walking the history index (see WordSearchTuning).
+ * Null when no word is left to look for.
  */
-export function wordSearchStatement(query: WordQuery): Statement | null {
+export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}): Statement | null {
   const text = plainWords(query.words);
   if (text === '' || query.limit < 1) return null;
   const params = new SqlParams();
@@ -75,6 +87,11 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
   const tenant = params.add(query.scope.tenantId);
   const user = params.add(query.scope.userId);
   const narrowing = ['true', ...narrowingConditions(query.scope, params)].join(' AND ');
+  const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? POPULATION_CAP));
+  // A turn's loan from the lenders up to SPREAD_SPAN turns before and after it in its session.
+  const loansInPass = Array.from({ length: SPREAD_SPAN }, (_, step) =>
+    ['lag', 'lead'].map((direction) => `${SPREAD} * power(${SPREAD_DECAY}, ${step + 1} - 1) * ${direction}(t.score, ${step + 1}) OVER history`),
+  ).flat();
   const neighbours = (side: 'before' | 'after') => {
     const [comparison, order] = side === 'before' ? ['<', 'DESC'] : ['>', 'ASC'];
     return `SELECT m.id, row_number() OVER (ORDER BY m.created_at ${order}, m.ordinal ${order}) AS distance, (${scope}) AS in_scope
@@ -145,14 +162,34 @@ export function wordSearchStatement(query: WordQuery): Statement | null {
              CROSS JOIN average a
              GROUP BY o.id
            ),
-           lenders AS (
-             SELECT s.id, s.score, m.user_id, m.session_id, m.created_at, m.ordinal
-             FROM (SELECT id, score FROM scored ORDER BY score DESC, id LIMIT ${LENDERS}) s
-             JOIN memories m ON m.tenant_id = ${tenant} AND m.id = s.id
+           -- As arrays, so that a pass over the history finds each turn's score through a hash,
+           -- whatever size a planner guesses for them.
+           lenders AS MATERIALIZED (
+             SELECT array_agg(id) AS ids, array_agg(score) AS scores
+             FROM (SELECT id, score FROM scored ORDER BY score DESC, id LIMIT ${LENDERS}) best
+           ),
+           lent AS (
+             SELECT lent.id, lent.score FROM lenders, unnest(lenders.ids, lenders.scores) AS lent(id, score)
            ),
            loans AS (
+             SELECT id, loan FROM (
+               SELECT t.id, t.in_scope, greatest(${loansInPass.join(', ')}) AS loan
+               FROM (
+                 SELECT m.id, m.session_id, m.created_at, m.ordinal, (${scope}) AS in_scope, l.score
+                 FROM memories m LEFT JOIN lent l ON l.id = m.id
+                 WHERE m.tenant_id = ${tenant} AND m.user_id = ${user} AND NOT m.deleted
+                   AND (SELECT n FROM population) < ${historyPassBelow}
+               ) t
+               WINDOW history AS (PARTITION BY t.session_id ORDER BY t.created_at, t.ordinal)
+             ) pass
+             WHERE pass.in_scope AND pass.loan IS NOT NULL
+             UNION ALL
              SELECT n.id, ${SPREAD} * power(${SPREAD_DECAY}, n.distance - 1) * l.score AS loan
-             FROM lenders l
+             FROM (
+               SELECT m.id, l.score, m.user_id, m.session_id, m.created_at, m.ordinal
+               FROM lent l JOIN memories m ON m.tenant_id = ${tenant} AND m.id = l.id
+               WHERE (SELECT n FROM population) >= ${historyPassBelow}
+             ) l
              CROSS JOIN LATERAL (
                (${neighbours('before')})
                UNION ALL
