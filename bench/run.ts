@@ -205,10 +205,11 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
   const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
   const steady = await steadyWrites(client, phase.searchableSeconds);
-  process.stderr.write('floor…\n');
-  const floor = await measureFloor(engram, users, phase.floorSamples, random);
+  // Before the floor, which stops and restarts an embedded Engram to reach its database.
   const rss = engram.rss();
   const disk = await engram.diskBytes();
+  process.stderr.write('floor…\n');
+  const floor = await measureFloor(engram, users, phase.floorSamples, random);
   return {
     scale,
     memories,

@@ -32,6 +32,11 @@ export interface EngramUnderTest {
   rss(): { engram: number; chroma: number };
   /** Bytes on disk of the stores (Chroma's files plus the database). */
   diskBytes(): Promise<number>;
+  /**
+   * Embedded mode only: stops Engram, hands its PGlite folder to `work` (the only way to reach that
+   * database, which Engram holds while it runs), then starts Engram again on the same data and port.
+   */
+  whileStopped<T>(work: (pgDataDir: string) => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -151,6 +156,17 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
         return Number(result.rows[0]?.size ?? 0) + (chroma === null ? 0 : duBytes(chroma.dataPath));
       } finally {
         await client.end();
+      }
+    },
+    async whileStopped<T>(work: (pgDataDir: string) => Promise<T>): Promise<T> {
+      const [start] = children;
+      if (mode !== 'embedded' || start === undefined) throw new Error('only an embedded Engram can be stopped for its database');
+      await stopChild(start);
+      try {
+        return await work(join(dataDir, 'pgdata'));
+      } finally {
+        children[0] = launch('start', env, nodeArgs);
+        await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 180_000, 'engram to be ready again');
       }
     },
     stop: stopAll,

@@ -2,15 +2,18 @@
  * The floor of a search: what any implementation has to spend at least. One query embedding with
  * the same model in this process, the raw Chroma query that Engram's layout needs (the owner's
  * record ids in their bucket, or their own collection, with the owner's signature), and the Postgres fetch of the
- * matched rows. Each is timed alone, one at a time. The embedded PGlite is held by Engram, so in
- * embedded mode the SQL part is not measured and the floor is a lower bound.
+ * matched rows. Each is timed alone, one at a time. Engram holds the embedded PGlite while it runs,
+ * so in embedded mode the fetches of the same rows are timed afterwards, on Engram's database
+ * opened in this process while Engram is stopped (it starts again on the same data).
  */
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import pino from 'pino';
 import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
 import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
 import { VECTOR_LAYOUT_KEY, vectorLayout } from '../../src/adapters/chroma/vector-layout.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
+import { PreparedStatements } from '../../src/adapters/pglite/prepared-statements.js';
 import { embedRuntimeFromEnvironment } from './embed-runtime.js';
 import type { EngramUnderTest } from './engram-under-test.js';
 import { JsonHttp } from './json-http.js';
@@ -28,6 +31,14 @@ export interface Floor {
 const COLLECTIONS = '/api/v2/tenants/default_tenant/databases/default_database/collections';
 const TENANT = 'default';
 const TOP_K = 10;
+/** Fetches run before the timed ones, as the other parts' first samples are. */
+const WARM_UP = 10;
+/**
+ * The fetch of the rows a search returns, as any implementation needs it: prepared, so that it is
+ * parsed and planned once, as Engram's own statements are.
+ */
+const FETCH_ROWS = `SELECT tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version
+                    FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`;
 
 async function chromaGet(chroma: JsonHttp, path: string): Promise<Record<string, unknown> | null> {
   const answer = await chroma.request<Record<string, unknown>>('GET', `${COLLECTIONS}${path}`);
@@ -54,11 +65,13 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
   const layout = vectorLayout(markerMetadata[VECTOR_LAYOUT_KEY]);
   const sql = engram.databaseUrl === null ? null : new pg.Client({ connectionString: engram.databaseUrl });
   await sql?.connect();
+  // The rows each sample would fetch, for the embedded database, timed once Engram is stopped.
+  const fetchedLater: string[][] = [];
   const embed: number[] = [];
   const chroma: number[] = [];
   const fetchRows: number[] = [];
   try {
-    for (let index = 0; index < samples + 10; index += 1) {
+    for (let index = 0; index < samples + WARM_UP; index += 1) {
       const user = random.pick(users);
       let started = performance.now();
       const [vector] = await embedder.embed([queryText(random, 1_000_000 + index)]);
@@ -82,16 +95,13 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
       // The ten best, as a search returns them; record ids carry their owner in front of the memory id.
       const ids = ((answer['ids'] as string[][] | undefined)?.[0] ?? []).slice(0, TOP_K).map(memoryIdOfRecord);
       started = performance.now();
-      await sql?.query(
-        `SELECT tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version
-         FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) AND NOT deleted`,
-        [TENANT, ids],
-      );
-      const sqlTime = sql === null ? 0 : performance.now() - started;
-      if (index >= 10) {
+      await sql?.query({ name: 'floor-fetch-rows', text: FETCH_ROWS, values: [TENANT, ids] });
+      const sqlTime = performance.now() - started;
+      if (index >= WARM_UP) {
         embed.push(embedTime);
         chroma.push(chromaTime);
-        fetchRows.push(sqlTime);
+        if (sql === null) fetchedLater.push(ids);
+        else fetchRows.push(sqlTime);
       }
     }
   } finally {
@@ -99,6 +109,7 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
     await embedder.close();
     chromaHttp.close();
   }
+  if (sql === null) fetchRows.push(...(await engram.whileStopped((dataDir) => timeFetches(dataDir, fetchedLater))));
   const parts = [latencies(embed), latencies(chroma), latencies(fetchRows)] as const;
   const sum = (key: 'p50' | 'p95' | 'p99'): number => parts.reduce((total, part) => total + part[key], 0);
   return {
@@ -107,4 +118,23 @@ export async function measureFloor(engram: EngramUnderTest, users: readonly stri
     sqlMs: parts[2],
     totalMs: { p50: sum('p50'), p95: sum('p95'), p99: sum('p99'), count: samples },
   };
+}
+
+/** Times the fetch of each list of rows on the embedded database in `dataDir`, after a warm-up. */
+async function timeFetches(dataDir: string, idLists: readonly string[][]): Promise<number[]> {
+  const database = await PGlite.create({ dataDir });
+  // Engram's own way to run a statement prepared on PGlite, whose `query` plans every call anew.
+  const prepared = new PreparedStatements(database);
+  try {
+    const times: number[] = [];
+    for (const [index, ids] of [...idLists.slice(0, WARM_UP), ...idLists].entries()) {
+      const started = performance.now();
+      const rows = await prepared.pipeline([{ text: FETCH_ROWS, params: [TENANT, ids], prepare: true }]);
+      if (rows === null) throw new Error('the floor fetch could not be prepared');
+      if (index >= Math.min(WARM_UP, idLists.length)) times.push(performance.now() - started);
+    }
+    return times;
+  } finally {
+    await database.close();
+  }
 }
