@@ -30,6 +30,14 @@ interface MemoryRow {
 
 const MEMORY_COLUMNS = 'tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version';
 
+/**
+ * Whether a scope's statements may be prepared: metadata conditions give them shapes without
+ * bound, which would crowd out the prepared texts (see SqlStatement.prepare).
+ */
+function preparable(scope: SearchScope): boolean {
+  return (scope.metadata ?? []).length === 0;
+}
+
 function toMemory(row: MemoryRow): Memory {
   return {
     id: row.id,
@@ -301,9 +309,9 @@ export class SqlMemoryRepository implements MemoryRepository {
   async findByWords(query: WordQuery): Promise<WordMatch[]> {
     const statement = wordSearchStatement(query);
     if (statement === null) return [];
-    // Its planning costs more than running it; metadata conditions give it shapes without bound.
+    // Its planning costs more than running it.
     const rows = await this.scope.tenantQuery<{ id: string; score: unknown }>(query.scope.tenantId, statement.text, statement.params, {
-      prepare: (query.scope.metadata ?? []).length === 0,
+      prepare: preparable(query.scope),
     });
     return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
   }
@@ -311,7 +319,7 @@ export class SqlMemoryRepository implements MemoryRepository {
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {
     const statement = scopeIdsStatement(scope, limit);
     const rows = await this.scope.tenantQuery<{ id: string }>(scope.tenantId, statement.text, statement.params, {
-      prepare: (scope.metadata ?? []).length === 0,
+      prepare: preparable(scope),
     });
     return rows.map((row) => row.id);
   }

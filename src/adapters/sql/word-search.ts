@@ -1,5 +1,6 @@
 import type { WordQuery } from '../../ports/memory-retrieval.js';
 import { narrowingConditions, SqlParams, scopeConditions } from './scope-conditions.js';
+import type { SqlStatement } from './sql-client.js';
 
 /**
  * BM25's term-frequency saturation. A chat turn rarely repeats a word, so each word counts once
@@ -8,11 +9,6 @@ import { narrowingConditions, SqlParams, scopeConditions } from './scope-conditi
 const K1 = 1.2;
 /** BM25 length normalisation: 0 ignores a memory's length, 1 divides fully by it; chat turns are short, so a light touch. */
 const B = 0.4;
-
-export interface Statement {
-  readonly text: string;
-  readonly params: readonly unknown[];
-}
 
 /**
  * Keeps letters and digits only: the words are joined into one text for `to_tsvector`, and the
@@ -77,7 +73,7 @@ export interface WordSearchTuning {
  * one pass over a small user's history or by walking the history index (see WordSearchTuning).
  * Null when no word is left to look for.
  */
-export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}): Statement | null {
+export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}): SqlStatement | null {
   const text = plainWords(query.words);
   if (text === '' || query.limit < 1) return null;
   const params = new SqlParams();
