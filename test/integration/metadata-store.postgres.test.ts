@@ -19,7 +19,8 @@ import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../su
 import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
-import { wordSearchStatement, type Statement } from '../../src/adapters/sql/word-search.js';
+import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
+import { wordSearchStatement } from '../../src/adapters/sql/word-search.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -262,26 +263,31 @@ interface PlanNode {
   readonly Plans?: readonly PlanNode[];
 }
 const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
-/**
- * As Engram runs a statement: in a transaction of the tenant, as the role that row security
- * applies to, planned for its values (with metadata filters) or once for all values (prepared).
- */
-const plansOf = async (url: string, tenant: string, statement: Statement): Promise<{ custom: PlanNode; generic: PlanNode }> => {
+/** Runs `work` as Engram runs its statements: in a transaction of the tenant, as the role that row security applies to. */
+const inTenantTransaction = async <T>(url: string, tenant: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query('BEGIN');
     await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+};
+/**
+ * A statement's plans as Engram runs it (see inTenantTransaction), planned for its values (with
+ * metadata filters) or once for all values (prepared).
+ */
+const plansOf = (url: string, tenant: string, statement: SqlStatement): Promise<{ custom: PlanNode; generic: PlanNode }> =>
+  inTenantTransaction(url, tenant, async (client) => {
     const custom = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
     await client.query(`PREPARE planned AS ${statement.text}`);
     await client.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
     const values = statement.params.map((value) => client.escapeLiteral(String(value))).join(', ');
     const generic = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE planned(${values})`);
     return { custom: custom.rows[0]?.['QUERY PLAN'][0].Plan ?? {}, generic: generic.rows[0]?.['QUERY PLAN'][0].Plan ?? {} };
-  } finally {
-    await client.end();
-  }
-};
+  });
 
 /** A migrated store on a fresh database (closed after the tests), and a tenant name of its own. */
 const migratedStoreOfNewTenant = async () => {
@@ -305,18 +311,9 @@ const storeDrafts = async (store: MetadataStoreOf, drafts: readonly MemoryDraft[
   }
 };
 
-/** The rows of a statement as Engram runs it: in a transaction of the tenant, as the role row security applies to. */
-const rowsOf = async <Row>(url: string, tenant: string, statement: Statement): Promise<Row[]> => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query("SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)", [tenant]);
-    return (await client.query<Row & pg.QueryResultRow>(statement.text, [...statement.params])).rows;
-  } finally {
-    await client.end();
-  }
-};
+/** The rows of a statement as Engram runs it (see inTenantTransaction). */
+const rowsOf = <Row>(url: string, tenant: string, statement: SqlStatement): Promise<Row[]> =>
+  inTenantTransaction(url, tenant, async (client) => (await client.query<Row & pg.QueryResultRow>(statement.text, [...statement.params])).rows);
 
 describe('PostgreSQL word search plan', () => {
   it('finds words and the turns around each hit through indexes, under row security, without statistics', async () => {
@@ -366,7 +363,7 @@ describe('PostgreSQL word search loans', () => {
   it('lends the same scores from one pass over the history as from walking out of each match', async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     const words = ['kayak', 'lake', 'paddle', 'storm', 'picnic', 'island'];
-    // 300 turns of one user in 4 sessions, another user's turns between them in the same
+    // 300 turns of one user in 3 sessions, another user's turns between them in the same
     // sessions, and turns that share a time (their order of arrival decides).
     const drafts = Array.from({ length: 400 }, (_, index) => ({
       id: `turn-${index}`,
