@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
+import { createPgliteMetadataStore, PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { isDomainError } from '../../src/domain/errors.js';
@@ -41,6 +41,20 @@ metadataStoreContract('PGlite', async () => openStore(await freshFolder()));
 rowSecurityContract('PGlite', async () => {
   const client = await PgliteThreadClient.start({ dataDir: join(await freshFolder(), 'pgdata'), startParams: PGlite.defaultStartParams });
   return { client, store: await createSqlMetadataStore({ client, logger: silentLogger() }) };
+});
+
+describe('PGlite settings', () => {
+  it('starts with short checkpoints and a 64 MB buffer pool', async () => {
+    const client = await PgliteThreadClient.start({ dataDir: join(await freshFolder(), 'pgdata'), startParams: PGLITE_START_PARAMS });
+    try {
+      const [settings] = await client.query<Record<string, string>>(
+        `SELECT current_setting('shared_buffers') AS buffers, current_setting('max_wal_size') AS wal`,
+      );
+      assert.deepEqual(settings, { buffers: '64MB', wal: '64MB' });
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 describe('PGlite data folder', () => {

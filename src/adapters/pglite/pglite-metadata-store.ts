@@ -24,6 +24,16 @@ export interface PgliteMetadataStoreOptions {
 const SMALL_CHECKPOINTS = ['-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
 /**
+ * Postgres' buffer pool lives in the WebAssembly memory, which is filled at start and never given
+ * back, on top of the operating system's page cache that already holds the files PGlite reads.
+ * 64 MB rather than the default 128 MB: about 65 MB less resident memory.
+ */
+const BUFFER_POOL = ['-c', 'shared_buffers=64MB'];
+
+/** How Engram starts its embedded Postgres. */
+export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS, ...BUFFER_POOL];
+
+/**
  * The metadata store in an embedded PGlite. Locks the folder first: a second opener, in this
  * process or another, gets a DataDirBusyError (code `data_dir_busy`). Call `migrate()` before use.
  */
@@ -33,7 +43,7 @@ export async function createPgliteMetadataStore(options: PgliteMetadataStoreOpti
   try {
     client = await PgliteThreadClient.start({
       dataDir: join(options.dataDir, 'pgdata'),
-      startParams: [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS],
+      startParams: PGLITE_START_PARAMS,
     });
     return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release(), exclusive: true });
   } catch (error) {
