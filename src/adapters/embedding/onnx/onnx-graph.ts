@@ -1,7 +1,7 @@
 import { ProtobufWriter } from './protobuf-writer.js';
 
 /** Element types used here, with their ONNX `TensorProto.DataType` numbers. */
-const DATA_TYPES = { float32: 1, int8: 3, int32: 6, int64: 7 } as const;
+const DATA_TYPES = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7 } as const;
 export type ElementType = keyof typeof DATA_TYPES;
 
 /** A dimension: a fixed size, or a name for a size known only when the model runs. */
@@ -20,7 +20,7 @@ export const attribute = {
   elementType: (type: ElementType): AttributeValue => ({ kind: 'int', value: DATA_TYPES[type] }),
 };
 
-type TensorData = Float32Array | Int8Array | Int32Array | BigInt64Array;
+type TensorData = Float32Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
 
 /**
  * Builds an ONNX model in memory, node by node, and encodes it as the bytes an ONNX runtime loads.
@@ -115,6 +115,7 @@ function elementTypeOf(data: TensorData): ElementType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint8Array) return 'uint8';
   return 'int64';
 }
 

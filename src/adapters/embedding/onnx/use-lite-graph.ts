@@ -68,7 +68,17 @@ export function buildUseLiteGraph(files: UseLiteFiles, options: UseLiteGraphOpti
     // depends on the texts run with it, so the model runs texts one at a time in this form. ONNX
     // Runtime fuses these nodes into one integer matrix product.
     const [inputInts = '', inputScale = '', inputZero = ''] = graph.opMany('DynamicQuantizeLinear', [input], 3);
-    const product = graph.op('MatMulInteger', [inputInts, graph.constant(weights, [rows, columns], 'w8'), inputZero]);
+    // Weights travel as unsigned bytes around a zero point of 128. On x86 CPUs without VNNI, ONNX
+    // Runtime multiplies unsigned inputs by signed weights with an instruction that adds pairs of
+    // products in 16 bits, which saturate (255 × 127 × 2 > 32,767) and move the vectors away from
+    // the original's; unsigned by unsigned takes a path that does not.
+    const unsignedWeights = Uint8Array.from(weights, (value) => value + WEIGHT_ZERO_POINT);
+    const product = graph.op('MatMulInteger', [
+      inputInts,
+      graph.constant(unsignedWeights, [rows, columns], 'w8'),
+      inputZero,
+      graph.constant(Uint8Array.of(WEIGHT_ZERO_POINT), [], 'w8zero'),
+    ]);
     const scale = graph.op('Mul', [inputScale, graph.constant(scales, [columns], 'w8scale')]);
     return graph.op('Mul', [graph.op('Cast', [product], { to: attribute.elementType('float32') }), scale]);
   };
@@ -165,6 +175,9 @@ function kernelShape(shape: readonly number[]): readonly number[] {
  * Symmetric 8-bit weights of a [rows, columns] matrix, one scale per column (the largest magnitude
  * in the column maps to 127), so a column of small weights keeps its precision.
  */
+/** The zero point of the unsigned 8-bit weights: a signed weight w is stored as w + 128. */
+const WEIGHT_ZERO_POINT = 128;
+
 export function quantisePerColumn(values: Float32Array, rows: number, columns: number): { weights: Int8Array; scales: Float32Array } {
   if (values.length !== rows * columns) throw new RangeError(`${values.length} values for a ${rows}×${columns} matrix`);
   const scales = new Float32Array(columns);
