@@ -93,13 +93,17 @@ describe('redactor', () => {
     assert.deepEqual(all.redact(''), { text: '', entities: [] });
   });
 
-  it('redacts a 100 KB text in well under a second', () => {
+  it('redacts every email and phone number of a 100 KB text, without runaway backtracking', () => {
     const line = 'Note from Clara: call +44 20 7946 0958 or mail clara@example.com about the 3 boxes. ';
-    const text = line.repeat(Math.ceil(100_000 / line.length));
+    const lines = Math.ceil(100_000 / line.length);
     const started = performance.now();
-    const result = all.redact(text);
-    assert.ok(performance.now() - started < 1000);
-    assert.equal(result.entities.filter((e) => e.type === 'EMAIL').length, Math.ceil(100_000 / line.length));
+    const result = all.redact(line.repeat(lines));
+    // Speed is the benchmark's to measure; this bound, many times the usual cost on a slow machine,
+    // only catches a pattern whose time explodes with the length of the text.
+    assert.ok(performance.now() - started < 15_000);
+    assert.equal(result.entities.filter((e) => e.type === 'EMAIL').length, lines);
+    assert.equal(result.entities.filter((e) => e.type === 'PHONE').length, lines);
+    assert.ok(!result.text.includes('clara@example.com') && !result.text.includes('7946 0958'));
   });
 
   it('is deterministic', () => {
