@@ -171,13 +171,13 @@ function kernelShape(shape: readonly number[]): readonly number[] {
   return shape.length === 4 ? shape.slice(2) : shape;
 }
 
+/** The zero point of the unsigned 8-bit weights: a signed weight w is stored as w + 128. */
+const WEIGHT_ZERO_POINT = 128;
+
 /**
  * Symmetric 8-bit weights of a [rows, columns] matrix, one scale per column (the largest magnitude
  * in the column maps to 127), so a column of small weights keeps its precision.
  */
-/** The zero point of the unsigned 8-bit weights: a signed weight w is stored as w + 128. */
-const WEIGHT_ZERO_POINT = 128;
-
 export function quantisePerColumn(values: Float32Array, rows: number, columns: number): { weights: Int8Array; scales: Float32Array } {
   if (values.length !== rows * columns) throw new RangeError(`${values.length} values for a ${rows}×${columns} matrix`);
   const scales = new Float32Array(columns);
