@@ -90,14 +90,18 @@ export class MemorySearch {
       ...(request.createdBefore === undefined ? {} : { createdBefore: request.createdBefore }),
     };
     const depth = Math.max(this.depth, request.topK);
+    // The query's embedding is the longest step before the vector search: it starts first.
+    const embedded = this.deps.embedder.embed([request.query]);
+    void embedded.catch(() => undefined);
     const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId);
     // Asked first, so that the metadata store answers it before the word search.
     const ids = idsWanted > 0 ? this.deps.memories.idsInScope(scope, idsWanted + 1) : null;
     const lexical = this.lexicalWeight > 0 ? this.deps.memories.findByWords({ scope, words: queryWords(request.query), limit: depth }) : Promise.resolve([]);
-    // Settled at once: a failure surfaces when awaited below, never as an unhandled rejection.
+    // Settled at once, as the embedding is: a failure surfaces when awaited below, never as an
+    // unhandled rejection.
     void ids?.catch(() => undefined);
     void lexical.catch(() => undefined);
-    const [embedding] = await this.deps.embedder.embed([request.query]);
+    const [embedding] = await embedded;
     if (embedding === undefined) return [];
     const scopeIds = ids === null ? undefined : await ids;
     const vector = this.deps.vectorStore.query({
