@@ -138,6 +138,51 @@ describe('PostgreSQL row-level security for a plain login role', () => {
   });
 });
 
+describe('PostgreSQL applies and erasures side by side', () => {
+  it('never leaves a memory accepted before an erasure live, whichever of the two commits first', async () => {
+    const store = await createPostgresMetadataStore({ url: (await freshDatabase()).url, poolSize: 4, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const tenantId = `tenant-${randomUUID()}`;
+    let applied = 0;
+    let erased = 0;
+    for (let round = 0; round < 20; round += 1) {
+      const userId = `user-${round}`;
+      const drafts: MemoryDraft[] = Array.from({ length: 8 }, (_, index) => ({
+        id: `m-${round}-${index}`,
+        tenantId,
+        userId,
+        sessionId: 's',
+        role: 'user',
+        text: `turn ${index} of round ${round}`,
+        createdAt: new Date(),
+        metadata: {},
+      }));
+      const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
+      const batch = drafts.map((draft, index) => ({
+        ...draft,
+        version: accepted[index]?.seq ?? 0,
+        updatedAt: new Date(),
+        embedding: new Float32Array([1, 0, 0]),
+      }));
+      // Half the rounds start the erasure first: either may win the user's lock.
+      const [outcomes] =
+        round % 2 === 0
+          ? await Promise.all([store.memories.applyMany(batch), store.memories.eraseUser(tenantId, userId)])
+          : await Promise.all([store.memories.eraseUser(tenantId, userId), store.memories.applyMany(batch)]).then(([, found]) => [found] as const);
+      for (const outcome of outcomes) {
+        if (outcome.applied) applied += 1;
+        else {
+          assert.equal(outcome.reason, 'erased');
+          erased += 1;
+        }
+      }
+      assert.deepEqual(await store.memories.getMany(tenantId, drafts.map((draft) => draft.id)), []);
+    }
+    assert.equal(applied + erased, 20 * 8);
+  });
+});
+
 describe('PostgreSQL migrations', () => {
   it('are applied once when several processes start at the same time', async () => {
     const { url } = await freshDatabase();

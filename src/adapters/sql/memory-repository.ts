@@ -11,7 +11,6 @@ import type {
 import type { Neighbourhood, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
 import { scopeIdsStatement } from './scope-ids.js';
-import type { SqlExecutor } from './sql-client.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
 import { wordSearchStatement } from './word-search.js';
 
@@ -66,6 +65,63 @@ const LOCK_USER_EXCLUSIVE = 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext
  */
 const MEMORIES_PER_TRANSACTION = 64;
 
+/** Applies take their users' locks shared, in one order (see LOCK_USER_EXCLUSIVE). */
+const LOCK_USERS_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtext($1), hashtext(user_id)))
+                           FROM (SELECT unnest($2::text[]) AS user_id ORDER BY 1) users`;
+
+/**
+ * Reads a batch's erasures and rows (locked in id order, so two batches holding the same ids never
+ * lock them crosswise) and writes, for each id, the latest version that neither an erasure nor
+ * the row's own version refuses. The version guard stays in the write: a row inserted
+ * concurrently after the read is still only replaced by a later version. Returns what the rows
+ * and erasures were, and the ids written.
+ */
+const APPLY_BATCH = `
+  WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                         $9::text[], $10::text[], $11::text[])
+      WITH ORDINALITY AS input(id, user_id, session_id, role, text, embedding, metadata, created_at, updated_at, version, position)
+  ),
+  erasures AS MATERIALIZED (
+    SELECT user_id, version FROM user_erasures WHERE tenant_id = $1 AND user_id = ANY($3::text[])
+  ),
+  current AS MATERIALIZED (
+    SELECT id, user_id, version FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE
+  ),
+  winners AS (
+    SELECT DISTINCT ON (i.id) i.*
+    FROM input i
+    LEFT JOIN erasures e ON e.user_id = i.user_id
+    LEFT JOIN current c ON c.id = i.id
+    WHERE (e.version IS NULL OR e.version <= i.version::bigint) AND (c.version IS NULL OR c.version <= i.version::bigint)
+    ORDER BY i.id, i.version::bigint DESC, i.position DESC
+  ),
+  written AS (
+    INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
+                          created_at, updated_at, version, deleted)
+    SELECT $1, id, user_id, session_id, role, text, decode(embedding, 'base64'), metadata::jsonb,
+           created_at::timestamptz, updated_at::timestamptz, version::bigint, false
+    FROM winners
+    ORDER BY id
+    ON CONFLICT (tenant_id, id) DO UPDATE SET
+      user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
+      text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
+      created_at = excluded.created_at, updated_at = excluded.updated_at,
+      version = excluded.version, deleted = false
+    WHERE memories.version <= excluded.version
+    RETURNING id
+  )
+  SELECT 'current' AS kind, id, user_id, version FROM current
+  UNION ALL SELECT 'erasure', NULL, user_id, version FROM erasures
+  UNION ALL SELECT 'written', id, NULL, NULL FROM written`;
+
+interface AppliedBatchRow {
+  kind: 'current' | 'erasure' | 'written';
+  id: string | null;
+  user_id: string | null;
+  version: unknown;
+}
+
 export class SqlMemoryRepository implements MemoryRepository {
   constructor(private readonly scope: RowScope) {}
 
@@ -88,118 +144,76 @@ export class SqlMemoryRepository implements MemoryRepository {
         const batch = positions
           .slice(start, start + MEMORIES_PER_TRANSACTION)
           .map((index) => ({ index, memory: memories[index] as EmbeddedMemory }));
-        await this.scope.tenant(tenantId, async (tx) => {
-          for (const [index, outcome] of await this.applyTenantBatch(tx, tenantId, batch)) outcomes[index] = outcome;
-        });
+        for (const [index, outcome] of await this.applyTenantBatch(tenantId, batch)) outcomes[index] = outcome;
       }
     }
     return outcomes;
   }
 
   /**
-   * Applies memories of one tenant in four statements: lock the users, read their erasures, lock
-   * and read the rows, write the winners. A memory is not applied when its user was erased after it
-   * was accepted, or when its row holds a later version. Outcomes are decided in the order
-   * one-by-one application would meet them; of
-   * several versions of one id in the batch only the last applied is written, as it would have
-   * overwritten the others within the same transaction.
+   * Applies memories of one tenant as one transaction handed over whole: the embedded database is
+   * held only while it computes, never while this thread decides. Two statements: the users'
+   * locks, then one that reads their erasures and locks and reads the rows (in its own snapshot,
+   * taken once the locks are held), and writes the winners. A memory is not applied when its user
+   * was erased after it was accepted, or when its row holds a later version. Of several versions
+   * of one id in the batch only the last applied is written, as it would have overwritten the
+   * others within the same transaction. The outcomes are then decided from what the rows and
+   * erasures were, in the order one-by-one application would meet them.
    */
   private async applyTenantBatch(
-    tx: SqlExecutor,
     tenantId: string,
     batch: readonly { readonly index: number; readonly memory: EmbeddedMemory }[],
   ): Promise<Map<number, ApplyOutcome>> {
     // Every user lock first, in one order: the transaction never waits for a lock while it holds
     // a row that an erasure, holding its user's lock, needs.
     const users = [...new Set(batch.map(({ memory }) => memory.userId))].sort();
-    await tx.query(
-      `SELECT count(pg_advisory_xact_lock_shared(hashtext($1), hashtext(user_id)))
-       FROM (SELECT unnest($2::text[]) AS user_id ORDER BY 1) users`,
-      [tenantId, users],
-    );
-    const erasedBefore = new Map(
-      (
-        await tx.query<{ user_id: string; version: unknown }>(
-          'SELECT user_id, version FROM user_erasures WHERE tenant_id = $1 AND user_id = ANY($2::text[])',
-          [tenantId, users],
-        )
-      ).map((row) => [row.user_id, toNumber(row.version)]),
-    );
-    // Rows locked in id order, so two batches holding the same ids never lock them crosswise.
-    const ids = [...new Set(batch.map(({ memory }) => memory.id))].sort();
-    const current = new Map(
-      (
-        await tx.query<{ id: string; user_id: string; version: unknown }>(
-          'SELECT id, user_id, version FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE',
-          [tenantId, ids],
-        )
-      ).map((row) => [row.id, { userId: row.user_id, version: toNumber(row.version) }]),
-    );
+    const memories = batch.map(({ memory }) => memory);
+    const rows = await this.scope.tenantTransactionOf<AppliedBatchRow>(tenantId, [
+      { text: LOCK_USERS_SHARED, params: [tenantId, users], prepare: true },
+      {
+        text: APPLY_BATCH,
+        params: [
+          tenantId,
+          memories.map((memory) => memory.id),
+          memories.map((memory) => memory.userId),
+          memories.map((memory) => memory.sessionId),
+          memories.map((memory) => memory.role),
+          memories.map((memory) => memory.text),
+          memories.map((memory) => embeddingToBase64(memory.embedding)),
+          memories.map((memory) => JSON.stringify(memory.metadata)),
+          memories.map((memory) => memory.createdAt.toISOString()),
+          memories.map((memory) => memory.updatedAt.toISOString()),
+          memories.map((memory) => String(memory.version)),
+        ],
+        prepare: true,
+      },
+    ]);
+    const erasedBefore = new Map<string, number>();
+    const current = new Map<string, { userId: string; version: number }>();
+    const landed = new Set<string>();
+    for (const row of rows) {
+      if (row.kind === 'erasure') erasedBefore.set(row.user_id ?? '', toNumber(row.version));
+      else if (row.kind === 'current') current.set(row.id ?? '', { userId: row.user_id ?? '', version: toNumber(row.version) });
+      else landed.add(row.id ?? '');
+    }
 
     // Versions of one id keep their order, and ids do not depend on each other.
     const inLockOrder = [...batch].sort((left, right) =>
       left.memory.id < right.memory.id ? -1 : left.memory.id > right.memory.id ? 1 : left.index - right.index,
     );
     const outcomes = new Map<number, ApplyOutcome>();
-    const appliedById = new Map<string, number[]>();
-    const winners = new Map<string, EmbeddedMemory>();
     for (const { index, memory } of inLockOrder) {
       const erasure = erasedBefore.get(memory.userId);
+      const before = current.get(memory.id);
       if (erasure !== undefined && erasure > memory.version) {
         outcomes.set(index, { applied: false, reason: 'erased' });
-        continue;
-      }
-      const before = current.get(memory.id);
-      if (before !== undefined && before.version > memory.version) {
+      } else if ((before !== undefined && before.version > memory.version) || !landed.has(memory.id)) {
+        // A row inserted concurrently after the read, with a later version, kept it out too.
         outcomes.set(index, { applied: false, reason: 'superseded' });
-        continue;
+      } else {
+        outcomes.set(index, { applied: true, previousUserId: before?.userId ?? null });
+        current.set(memory.id, { userId: memory.userId, version: memory.version });
       }
-      outcomes.set(index, { applied: true, previousUserId: before?.userId ?? null });
-      current.set(memory.id, { userId: memory.userId, version: memory.version });
-      appliedById.set(memory.id, [...(appliedById.get(memory.id) ?? []), index]);
-      winners.set(memory.id, memory);
-    }
-    if (winners.size === 0) return outcomes;
-
-    // The version guard stays in the statement: a row inserted concurrently after the read above
-    // is still only replaced by a later version; what it kept out counts as superseded.
-    const params: unknown[] = [];
-    const rows = [...winners.values()].map((memory) => {
-      const at = params.length;
-      params.push(
-        memory.tenantId,
-        memory.id,
-        memory.userId,
-        memory.sessionId,
-        memory.role,
-        memory.text,
-        embeddingToBase64(memory.embedding),
-        JSON.stringify(memory.metadata),
-        memory.createdAt,
-        memory.updatedAt,
-        memory.version,
-      );
-      const [t, i, u, s, r, x, e, m, c, d, v] = Array.from({ length: 11 }, (_, k) => `$${at + k + 1}`);
-      return `(${t}::text, ${i}::text, ${u}::text, ${s}::text, ${r}::text, ${x}::text, decode(${e}::text, 'base64'), ${m}::jsonb,
-               ${c}::timestamptz, ${d}::timestamptz, ${v}::bigint, false)`;
-    });
-    const written = await tx.query<{ id: string }>(
-      `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
-                             created_at, updated_at, version, deleted)
-       VALUES ${rows.join(', ')}
-       ON CONFLICT (tenant_id, id) DO UPDATE SET
-         user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
-         text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
-         created_at = excluded.created_at, updated_at = excluded.updated_at,
-         version = excluded.version, deleted = false
-       WHERE memories.version <= excluded.version
-       RETURNING id`,
-      params,
-    );
-    const landed = new Set(written.map((row) => row.id));
-    for (const [id, indexes] of appliedById) {
-      if (landed.has(id)) continue;
-      for (const index of indexes) outcomes.set(index, { applied: false, reason: 'superseded' });
     }
     return outcomes;
   }

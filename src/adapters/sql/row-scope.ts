@@ -46,7 +46,15 @@ export class RowScope {
    * `prepare` keeps the statement's plan (see SqlStatement).
    */
   tenantQuery<Row>(tenantId: string, text: string, params: readonly unknown[] = [], options: StatementOptions = {}): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration(tenantId, ''), { text, params, ...options }]);
+    return this.tenantTransactionOf<Row>(tenantId, [{ text, params, ...options }]);
+  }
+
+  /**
+   * Runs statements in order in one transaction seeing only this tenant's rows, handed to the
+   * client at once; returns the rows of the last.
+   */
+  tenantTransactionOf<Row>(tenantId: string, statements: readonly SqlStatement[]): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration(tenantId, ''), ...statements]);
   }
 
   /**
