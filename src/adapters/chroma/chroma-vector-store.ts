@@ -13,6 +13,7 @@ import { OwnerSizes } from './owner-sizes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
+import { encodeQueryBody } from './query-body.js';
 import { encodeUpsertBody } from './upsert-body.js';
 import { CURRENT_VECTOR_LAYOUT, VECTOR_LAYOUT_KEY, vectorLayout, type VectorLayout } from './vector-layout.js';
 import { whereForScope, type Where } from './where-clause.js';
@@ -170,7 +171,7 @@ export class ChromaVectorStore implements VectorStore {
     const dedicated = route.kind === 'dedicated';
     const wanted = Math.floor(topK);
     const breadth = Math.max(wanted, MIN_QUERY_BREADTH);
-    const vector = Array.from(this.#layout.vectorFor(embedding, owner.key));
+    const vector = this.#layout.vectorFor(embedding, owner.key);
     const collection = dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner);
     const spec = dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec();
     const send = async (body: string): Promise<unknown> =>
@@ -181,12 +182,7 @@ export class ChromaVectorStore implements VectorStore {
       if (ids.length === 0) return [];
       try {
         answer = await send(
-          JSON.stringify({
-            query_embeddings: [vector],
-            n_results: Math.min(breadth, ids.length),
-            include: ['distances'],
-            ids: ids.map((id) => storedRecordId(owner.key, id)),
-          }),
+          encodeQueryBody({ vector, nResults: Math.min(breadth, ids.length), ids: ids.map((id) => storedRecordId(owner.key, id)) }),
         );
       } catch (error) {
         // Chroma refuses ids it does not hold: a memory stored but whose vector is still being
@@ -199,7 +195,7 @@ export class ChromaVectorStore implements VectorStore {
     const filterKey = filters === null ? '' : JSON.stringify(filters);
     const asked = this.#ownerSizes.limit(owner.key, filterKey, breadth);
     if (filtered) {
-      answer = await send(JSON.stringify({ query_embeddings: [vector], n_results: asked, include: ['distances'], ...(where === null ? {} : { where }) }));
+      answer = await send(encodeQueryBody({ vector, nResults: asked, ...(where === null ? {} : { where }) }));
     }
     if (answer === null) return [];
     const { ids: found, distances } = parseQueryAnswer(answer);
