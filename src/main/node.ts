@@ -90,16 +90,19 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     if (roles.api) {
       const apiKeys = new ApiKeyService(metadata.apiKeys);
       if (config.bootstrapApiKey !== null) await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
+      const writes = new WriteAcceptor({
+        tasks: metadata.tasks,
+        queue,
+        redactor: openRedactor(config),
+        logger,
+        backlog: new WriteBacklog({ tasks: metadata.tasks, maxPending: config.http.maxPendingWrites }),
+      });
+      // Closed after the HTTP server, before the queue: the last wake-ups reach it.
+      resources.add('write acceptor', writes, (acceptor) => acceptor.settle());
       const app = await buildApp(
         {
           apiKeys,
-          writes: new WriteAcceptor({
-            tasks: metadata.tasks,
-            queue,
-            redactor: openRedactor(config),
-            logger,
-            backlog: new WriteBacklog({ tasks: metadata.tasks, maxPending: config.http.maxPendingWrites }),
-          }),
+          writes,
           search: new MemorySearch({
             memories: metadata.memories,
             vectorStore,

@@ -26,8 +26,13 @@ export interface WriteAcceptorDeps {
 /**
  * The accept path of a write: redact, record the write durably, wake a worker. A 202 is returned
  * only after the task is committed to the metadata store, so it survives any queue or worker loss.
+ * The wake-up is not waited for: the queue's answer changes nothing for the caller (a lost
+ * wake-up is made good by recovery), and Redis' took a third of a distributed accept's time.
  */
 export class WriteAcceptor {
+  /** Wake-ups handed to the queue and not yet answered. */
+  readonly #waking = new Set<Promise<void>>();
+
   constructor(private readonly deps: WriteAcceptorDeps) {}
 
   async accept(principal: Principal, requests: readonly WriteRequest[], idempotencyKey: string | null): Promise<AcceptedWrite[]> {
@@ -39,8 +44,13 @@ export class WriteAcceptor {
     }));
     await this.deps.backlog?.reserve(tasks.length);
     const accepted = await this.deps.tasks.accept(tasks);
-    await this.wake(accepted.filter((task) => !task.replayed));
+    this.wake(accepted.filter((task) => !task.replayed));
     return accepted.map((task) => ({ id: task.memoryId, taskId: task.taskId }));
+  }
+
+  /** Resolves once the queue has answered every wake-up handed to it: for an orderly stop. */
+  async settle(): Promise<void> {
+    while (this.#waking.size > 0) await Promise.all([...this.#waking]);
   }
 
   private draft(tenantId: string, request: WriteRequest, now: Date): MemoryDraft {
@@ -59,18 +69,21 @@ export class WriteAcceptor {
     };
   }
 
-  private async wake(tasks: readonly AcceptedTask[]): Promise<void> {
+  private wake(tasks: readonly AcceptedTask[]): void {
     const jobs: WriteJob[] = [];
     for (let start = 0; start < tasks.length; start += TASKS_PER_JOB) {
       jobs.push({ taskIds: tasks.slice(start, start + TASKS_PER_JOB).map((task) => task.taskId) });
     }
     if (jobs.length === 0) return;
-    try {
-      await this.deps.queue.enqueue(jobs);
-    } catch (error) {
-      // The tasks are committed: recovery drives them once the queue is back. Failing the request
-      // now would make a client retry a write that is already safe, and store it twice.
-      this.deps.logger.warn({ err: error, tasks: tasks.length }, 'queue unavailable; accepted writes wait for recovery');
-    }
+    const waking = this.deps.queue.enqueue(jobs).then(
+      () => undefined,
+      (error: unknown) => {
+        // The tasks are committed: recovery drives them once the queue is back. Failing the
+        // request would make a client retry a write that is already safe, and store it twice.
+        this.deps.logger.warn({ err: error, tasks: tasks.length }, 'queue unavailable; accepted writes wait for recovery');
+      },
+    );
+    this.#waking.add(waking);
+    void waking.finally(() => this.#waking.delete(waking));
   }
 }
