@@ -115,12 +115,11 @@ const APPLY_BATCH = `
   UNION ALL SELECT 'erasure', NULL, user_id, version FROM erasures
   UNION ALL SELECT 'written', id, NULL, NULL FROM written`;
 
-interface AppliedBatchRow {
-  kind: 'current' | 'erasure' | 'written';
-  id: string | null;
-  user_id: string | null;
-  version: unknown;
-}
+/** A row of APPLY_BATCH's answer: a row as it was, an erasure of one of the users, or an id written. */
+type AppliedBatchRow =
+  | { kind: 'current'; id: string; user_id: string; version: unknown }
+  | { kind: 'erasure'; id: null; user_id: string; version: unknown }
+  | { kind: 'written'; id: string; user_id: null; version: null };
 
 export class SqlMemoryRepository implements MemoryRepository {
   constructor(private readonly scope: RowScope) {}
@@ -192,9 +191,9 @@ export class SqlMemoryRepository implements MemoryRepository {
     const current = new Map<string, { userId: string; version: number }>();
     const landed = new Set<string>();
     for (const row of rows) {
-      if (row.kind === 'erasure') erasedBefore.set(row.user_id ?? '', toNumber(row.version));
-      else if (row.kind === 'current') current.set(row.id ?? '', { userId: row.user_id ?? '', version: toNumber(row.version) });
-      else landed.add(row.id ?? '');
+      if (row.kind === 'erasure') erasedBefore.set(row.user_id, toNumber(row.version));
+      else if (row.kind === 'current') current.set(row.id, { userId: row.user_id, version: toNumber(row.version) });
+      else landed.add(row.id);
     }
 
     // Versions of one id keep their order, and ids do not depend on each other.
