@@ -1,4 +1,5 @@
 import { VectorStoreError } from './errors.js';
+import { float32ArrayText } from './float32-text.js';
 import type { Where } from './where-clause.js';
 
 export interface QueryBody {
@@ -10,16 +11,16 @@ export interface QueryBody {
 }
 
 /**
- * The body of a Chroma query for one vector's distances. The vector is written by the typed
- * array's own `join`, which gives the digits `JSON.stringify` gives its numbers at about a third
- * of the cost: some 0.07 ms of the event loop per search here. Chroma's query takes no base64
- * vector, unlike its upsert.
+ * The body of a Chroma query for one vector's distances. The vector's numbers are written with
+ * nine significant digits (see float32-text.ts): Chroma reads back exactly the 32-bit floats of
+ * the vector, for a fifth of the event loop's time that `join` or `JSON.stringify` take. Chroma's
+ * query takes no base64 vector, unlike its upsert.
  */
 export function encodeQueryBody(query: QueryBody): string {
   for (const value of query.vector) {
     if (!Number.isFinite(value)) throw new VectorStoreError('a query vector holds a value that is not a finite number');
   }
-  const fields = [`"query_embeddings":[[${query.vector.join(',')}]]`, `"n_results":${Math.floor(query.nResults)}`, `"include":["distances"]`];
+  const fields = [`"query_embeddings":[[${float32ArrayText(query.vector)}]]`, `"n_results":${Math.floor(query.nResults)}`, `"include":["distances"]`];
   if (query.ids !== undefined) fields.push(`"ids":${JSON.stringify(query.ids)}`);
   if (query.where !== undefined) fields.push(`"where":${JSON.stringify(query.where)}`);
   return `{${fields.join(',')}}`;
