@@ -19,6 +19,23 @@ export interface WordMatch {
   readonly score: number;
 }
 
+/** What a search reads from the metadata store before it ranks: the scope's ids and its word matches. */
+export interface SearchListsQuery {
+  readonly scope: SearchScope;
+  /** How many of the scope's memory ids to list at most; null to list none. */
+  readonly idsLimit: number | null;
+  /** The word search, as in WordQuery; null for none. */
+  readonly words: Omit<WordQuery, 'scope'> | null;
+}
+
+/** Each list settles on its own: a search needs the ids before the matches. */
+export interface SearchLists {
+  /** Ids of up to `idsLimit` live memories of the scope, in no given order; null when not asked. */
+  readonly ids: Promise<string[]> | null;
+  /** The scope's memories holding any of the words, best first; empty when not asked. */
+  readonly matches: Promise<WordMatch[]>;
+}
+
 /** The turns around one memory in its session (same user), in history order. */
 export interface Neighbourhood {
   readonly anchorId: string;

@@ -3,7 +3,7 @@ import type { SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory, EmbeddedMemory, MemoryDraft } from '../domain/memory.js';
 import type { TaskError, TaskSummary, WriteTask } from '../domain/task.js';
 import type { EmbeddingModelInfo } from './embedder.js';
-import type { Neighbourhood, WordMatch, WordQuery } from './memory-retrieval.js';
+import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from './memory-retrieval.js';
 
 export interface NewWriteTask {
   readonly taskId: string;
@@ -101,6 +101,11 @@ export interface MemoryRepository {
   idsInScope(scope: SearchScope, limit: number): Promise<string[]>;
   /** The memories of the scope holding any of the query's words, best BM25 match first. */
   findByWords(query: WordQuery): Promise<WordMatch[]>;
+  /**
+   * `idsInScope` and `findByWords` asked together: the store may read both in one exchange and
+   * answer the ids as soon as they are read, before the word search is done.
+   */
+  searchLists(query: SearchListsQuery): SearchLists;
   /**
    * Live memories by id, in one round trip; unknown and removed ids are skipped. Vectors are read
    * only for `withVectors` (the others get null): they are most of a row's bytes.

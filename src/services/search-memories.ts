@@ -94,9 +94,13 @@ export class MemorySearch {
     const embedded = this.deps.embedder.embed([request.query]);
     void embedded.catch(() => undefined);
     const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId);
-    // Asked first, so that the metadata store answers it before the word search.
-    const ids = idsWanted > 0 ? this.deps.memories.idsInScope(scope, idsWanted + 1) : null;
-    const lexical = this.lexicalWeight > 0 ? this.deps.memories.findByWords({ scope, words: queryWords(request.query), limit: depth }) : Promise.resolve([]);
+    // Asked together: the metadata store answers the ids, which the vector search waits for,
+    // before the word search is done.
+    const { ids, matches: lexical } = this.deps.memories.searchLists({
+      scope,
+      idsLimit: idsWanted > 0 ? idsWanted + 1 : null,
+      words: this.lexicalWeight > 0 ? { words: queryWords(request.query), limit: depth } : null,
+    });
     // Settled at once, as the embedding is: a failure surfaces when awaited below, never as an
     // unhandled rejection.
     void ids?.catch(() => undefined);

@@ -587,6 +587,29 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual(await idsOf({ userId: 'nobody' }), []);
       });
 
+      it('gives the ids and the word matches together as it gives them apart, and only what is asked', async () => {
+        tenant = newTenant();
+        await remember(
+          draft(tenant, { id: 'otter', text: 'The otter at the zoo juggled pebbles', createdAt: day(1) }),
+          draft(tenant, { id: 'pebbles', text: 'Pebbles again, the otter never tires', createdAt: day(2) }),
+          draft(tenant, { id: 'lunch', text: 'Lunch was a cheese sandwich', sessionId: 'session-2', createdAt: day(3) }),
+          draft(tenant, { id: 'theirs', userId: 'user-2', text: 'An otter of their own' }),
+        );
+        for (const scope of [{ tenantId: tenant, userId: 'user-1' }, { tenantId: tenant, userId: 'user-1', sessionId: 'session-1' }]) {
+          const words = { words: ['otter', 'pebbles', 'sandwich'], limit: 10 };
+          const lists = store.memories.searchLists({ scope, idsLimit: 10, words });
+          assert.deepEqual((await lists.ids)?.sort(), (await store.memories.idsInScope(scope, 10)).sort());
+          assert.deepEqual(await lists.matches, await store.memories.findByWords({ scope, ...words }));
+          assert.ok((await lists.matches).length > 0);
+        }
+        const idsOnly = store.memories.searchLists({ scope: { tenantId: tenant, userId: 'user-1' }, idsLimit: 2, words: null });
+        assert.equal((await idsOnly.ids)?.length, 2);
+        assert.deepEqual(await idsOnly.matches, []);
+        const wordsOnly = store.memories.searchLists({ scope: { tenantId: tenant, userId: 'user-1' }, idsLimit: null, words: { words: ['cheese'], limit: 5 } });
+        assert.equal(wordsOnly.ids, null);
+        assert.deepEqual((await wordsOnly.matches).map((match) => match.id), ['lunch']);
+      });
+
       it('gives back memories by id, skipping removed ones, with vectors only where asked', async () => {
         tenant = newTenant();
         const [kept, plain, removed] = [draft(tenant), draft(tenant), draft(tenant)];

@@ -113,3 +113,37 @@ export async function assertPreparedStatements(client: SqlClient, table: string)
   await client.query(`DELETE FROM ${table} WHERE id = 'c'`);
   assert.deepEqual(await both([['a', 'b', 'c'], 2, null]), [{ id: 'b', n: 2, at: null }]);
 }
+
+/**
+ * `readEach` as every SqlClient must run it, prepared or not: each statement sees the prefix's
+ * settings and gets its own rows; an earlier statement's answer does not wait for a later, slow
+ * one; a failing statement rejects with its error, and those before it keep their rows.
+ */
+export async function assertReadEach(client: SqlClient): Promise<void> {
+  assert.deepEqual(client.readEach([], []), []);
+  for (const prepare of [false, true]) {
+    const prefix = [{ text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-b'], prepare }];
+    const started = performance.now();
+    const answeredAt = (answer: Promise<unknown[]>): Promise<number> => answer.then(() => performance.now() - started);
+    const [first, slow] = client.readEach(prefix, [
+      { text: "SELECT current_setting('engram.probe') AS tenant", params: [], prepare },
+      { text: "SELECT pg_sleep(0.5)::text AS slept, current_setting('engram.probe') AS tenant", params: [], prepare },
+    ]);
+    assert.ok(first !== undefined && slow !== undefined);
+    const [firstAt, slowAt] = await Promise.all([answeredAt(first), answeredAt(slow)]);
+    assert.deepEqual(await first, [{ tenant: 'tenant-b' }]);
+    assert.deepEqual(await slow, [{ slept: '', tenant: 'tenant-b' }]);
+    assert.ok(slowAt - firstAt > 250, `the first answer came ${Math.round(slowAt - firstAt)} ms before the slow one, not half a second`);
+
+    const [before, failing] = client.readEach(prefix, [
+      { text: 'SELECT 1 AS one', params: [], prepare },
+      { text: 'SELECT 1 / $1::int AS quotient', params: [0], prepare },
+    ]);
+    assert.ok(before !== undefined && failing !== undefined);
+    void failing.catch(() => undefined);
+    assert.deepEqual(await before, [{ one: 1 }]);
+    await assert.rejects(failing, { code: '22012' });
+    // Nothing outlives the statements: the setting was local to them.
+    assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);
+  }
+}

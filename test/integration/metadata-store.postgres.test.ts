@@ -12,7 +12,12 @@ import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-stor
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
-import { assertPreparedStatements, assertTransactionOf, assertTransactionOfWaitsForOpenTransaction } from '../contracts/sql-client.contract.js';
+import {
+  assertPreparedStatements,
+  assertReadEach,
+  assertTransactionOf,
+  assertTransactionOfWaitsForOpenTransaction,
+} from '../contracts/sql-client.contract.js';
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
@@ -512,4 +517,6 @@ describe('PostgreSQL client, statements given up front', () => {
 
   it('waits for an open transaction before statements given up front, prepared or not', () =>
     withPoolOfOne((client) => assertTransactionOfWaitsForOpenTransaction(client, 'waiting_notes')));
+
+  it('answers read statements each on its own, after a shared prefix, prepared or not', () => withPoolOfOne((client) => assertReadEach(client)));
 });

@@ -6,7 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
-import { assertPreparedStatements, assertTransactionOf, assertTransactionOfWaitsForOpenTransaction } from '../contracts/sql-client.contract.js';
+import {
+  assertPreparedStatements,
+  assertReadEach,
+  assertTransactionOf,
+  assertTransactionOfWaitsForOpenTransaction,
+} from '../contracts/sql-client.contract.js';
 
 describe('PGlite in a thread of its own', () => {
   let folder: string;
@@ -68,6 +73,10 @@ describe('PGlite in a thread of its own', () => {
 
   it('waits for an open transaction before statements given up front, prepared or not', async () => {
     await assertTransactionOfWaitsForOpenTransaction(client, 'waiting_notes');
+  });
+
+  it('answers read statements each as soon as it has run, after a shared prefix, prepared or not', async () => {
+    await assertReadEach(client);
   });
 
   it('holds other statements back until an open transaction ends', async () => {

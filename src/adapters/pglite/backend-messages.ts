@@ -64,23 +64,60 @@ const utf8 = new TextDecoder();
  * first error PostgreSQL reported: after it, the server skipped the rest up to the Sync.
  */
 export function lastStatementRows(data: Uint8Array, parsers: Readonly<Record<number, FieldParser | undefined>>): Record<string, unknown>[] {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let fields: Field[] = [];
-  let rows: Record<string, unknown>[] = [];
-  let completed: Record<string, unknown>[] = [];
-  for (let at = 0; at + 5 <= data.length; ) {
-    const type = data[at];
-    const end = at + 1 + view.getUint32(at + 1);
-    const body = at + 5;
-    if (type === ROW_DESCRIPTION) fields = readFields(data, view, body);
-    else if (type === DATA_ROW) rows.push(readRow(data, view, body, fields, parsers));
-    else if (type === COMMAND_COMPLETE) {
-      completed = rows;
-      rows = [];
-    } else if (type === ERROR_RESPONSE) throw readError(data, body, end);
-    at = end;
+  let last: Record<string, unknown>[] = [];
+  new StatementResults(parsers, (_, rows) => {
+    last = rows;
+  }).push(data);
+  return last;
+}
+
+/**
+ * Reads backend messages as they arrive, in pieces that may end anywhere, and hands over each
+ * statement's rows once its CommandComplete is in: the first statements of a pipeline are known
+ * before the last has run. `push` throws the first error PostgreSQL reported.
+ */
+export class StatementResults {
+  #unread: Uint8Array = new Uint8Array(0);
+  #fields: Field[] = [];
+  #rows: Record<string, unknown>[] = [];
+  #completed = 0;
+
+  constructor(
+    private readonly parsers: Readonly<Record<number, FieldParser | undefined>>,
+    private readonly onCompleted: (index: number, rows: Record<string, unknown>[]) => void,
+  ) {}
+
+  /** Statements completed so far. */
+  get completed(): number {
+    return this.#completed;
   }
-  return completed;
+
+  push(chunk: Uint8Array): void {
+    const data = this.#unread.length === 0 ? chunk : Buffer.concat([this.#unread, chunk]);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    let at = 0;
+    while (at + 5 <= data.length) {
+      const end = at + 1 + view.getUint32(at + 1);
+      if (end > data.length) break;
+      this.#read(data, view, at, end);
+      at = end;
+    }
+    // A piece may end inside a message: the rest of it comes with the next piece.
+    this.#unread = at === data.length ? new Uint8Array(0) : data.slice(at);
+  }
+
+  #read(data: Uint8Array, view: DataView, at: number, end: number): void {
+    const type = data[at];
+    const body = at + 5;
+    if (type === ROW_DESCRIPTION) this.#fields = readFields(data, view, body);
+    else if (type === DATA_ROW) this.#rows.push(readRow(data, view, body, this.#fields, this.parsers));
+    else if (type === COMMAND_COMPLETE) {
+      const rows = this.#rows;
+      this.#rows = [];
+      this.#fields = [];
+      this.onCompleted(this.#completed++, rows);
+    } else if (type === ERROR_RESPONSE) throw readError(data, body, end);
+  }
 }
 
 function cstringEnd(data: Uint8Array, from: number): number {

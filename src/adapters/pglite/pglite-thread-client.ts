@@ -78,6 +78,19 @@ export class PgliteThreadClient implements SqlClient {
     return (await this.call({ type: 'transaction-of', statements })) as Row[];
   }
 
+  /** One message to the thread, and one back per statement as soon as it has run. */
+  readEach(prefix: readonly SqlStatement[], statements: readonly SqlStatement[]): Array<Promise<unknown[]>> {
+    if (statements.length === 0) return [];
+    if (this.exitError !== null) {
+      const failed = Promise.reject(this.exitError);
+      return statements.map(() => failed);
+    }
+    const ids = statements.map(() => this.nextId++);
+    const answers = ids.map((id) => new Promise<unknown[]>((resolve, reject) => this.pending.set(id, { resolve, reject })));
+    this.worker.postMessage({ type: 'read-each', ids, prefix, statements } satisfies ToPgliteThread);
+    return answers;
+  }
+
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (this.exitError === null) await this.call({ type: 'close' }).catch(() => undefined);

@@ -10,6 +10,16 @@ export type ToPgliteThread =
   | { readonly type: 'query'; readonly id: number; readonly text: string; readonly params: readonly unknown[] }
   /** Runs the statements in one transaction there; answered with the rows of the last. */
   | { readonly type: 'transaction-of'; readonly id: number; readonly statements: readonly SqlStatement[] }
+  /**
+   * Runs `prefix` and then each statement in one transaction there; answered with one `rows` (or
+   * `error`) per statement under its id in `ids`, each as soon as the statement has run.
+   */
+  | {
+      readonly type: 'read-each';
+      readonly ids: readonly number[];
+      readonly prefix: readonly SqlStatement[];
+      readonly statements: readonly SqlStatement[];
+    }
   /** Opens transaction `tx`; answered once PGlite has begun it. */
   | { readonly type: 'begin'; readonly id: number; readonly tx: number }
   | { readonly type: 'tx-query'; readonly id: number; readonly tx: number; readonly text: string; readonly params: readonly unknown[] }

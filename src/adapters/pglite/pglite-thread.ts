@@ -93,6 +93,40 @@ try {
     return rows ?? inTransaction(statements);
   };
 
+  // Each statement after the prefix is answered as soon as it has run. Statements that are all
+  // prepared go as one pipeline that holds the database as `transactionOf` does; otherwise (or
+  // when a text gets no name) each runs as a transaction of its own.
+  const readEach = async (message: Extract<ToPgliteThread, { type: 'read-each' }>): Promise<void> => {
+    const answered = new Set<number>();
+    const answer = (index: number, reply: (id: number) => FromPgliteThread): void => {
+      const id = message.ids[index];
+      if (id === undefined || answered.has(index)) return;
+      answered.add(index);
+      send(reply(id));
+    };
+    const all = [...message.prefix, ...message.statements];
+    if (all.every((statement) => statement.prepare === true)) {
+      try {
+        const streamed = await db._runExclusiveTransaction(() =>
+          db.runExclusive(() =>
+            prepared.stream(all, (index, rows) => answer(index - message.prefix.length, (id) => ({ type: 'rows', id, rows }))),
+          ),
+        );
+        if (streamed) return;
+      } catch (error) {
+        // The statement that failed, and those after it, which did not run.
+        for (const index of message.ids.keys()) answer(index, (id) => ({ type: 'error', id, error: toThreadError(error) }));
+        return;
+      }
+    }
+    for (const [index, statement] of message.statements.entries()) {
+      await transactionOf([...message.prefix, statement]).then(
+        (rows) => answer(index, (id) => ({ type: 'rows', id, rows })),
+        (error: unknown) => answer(index, (id) => ({ type: 'error', id, error: toThreadError(error) })),
+      );
+    }
+  };
+
   port.on('message', (message: ToPgliteThread) => {
     switch (message.type) {
       case 'query':
@@ -106,6 +140,9 @@ try {
           (rows) => send({ type: 'rows', id: message.id, rows }),
           (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
         );
+        return;
+      case 'read-each':
+        void readEach(message);
         return;
       case 'begin':
         runTransaction(message.tx, message.id);

@@ -1,7 +1,7 @@
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
 import type { SqlStatement } from '../sql/sql-client.js';
 import { StatementNames } from '../sql/statement-names.js';
-import { lastStatementRows, type FieldParser } from './backend-messages.js';
+import { lastStatementRows, StatementResults, type FieldParser } from './backend-messages.js';
 
 type BackendMessages = Awaited<ReturnType<PGlite['execProtocol']>>['messages'];
 
@@ -71,6 +71,51 @@ export class PreparedStatements {
       await this.db.execProtocol(protocol.serialize.sync());
     }
     return lastStatementRows(Buffer.concat(received), this.db.parsers as Readonly<Record<number, FieldParser | undefined>>);
+  }
+
+  /**
+   * Runs `statements` prepared in one transaction and one exchange, as `pipeline` does, but with a
+   * Flush after each: PostgreSQL sends each statement's answer as soon as it has run, and
+   * `onRows` gets it then, while the next statements still run. False, having run nothing, when
+   * a text gets no name. Throws the first error PostgreSQL reported, after `onRows` got the
+   * statements before it. The caller holds the database, with no transaction open (see `rows`).
+   */
+  async stream(statements: readonly SqlStatement[], onRows: (index: number, rows: unknown[]) => void): Promise<boolean> {
+    const names = statements.map((statement) => this.#names.nameOf(statement.text));
+    const messages: Uint8Array[] = [];
+    for (const [index, statement] of statements.entries()) {
+      const name = names[index];
+      if (name === null || name === undefined) return false;
+      messages.push(
+        protocol.serialize.bind({ statement: name, values: await this.#values(name, statement.text, statement.params) }),
+        protocol.serialize.describe({ type: 'P' }),
+        protocol.serialize.execute({}),
+        protocol.serialize.flush(),
+      );
+    }
+    const results = new StatementResults(this.db.parsers as Readonly<Record<number, FieldParser | undefined>>, onRows);
+    let receiving = true;
+    let failure: unknown = null;
+    try {
+      await this.db.execProtocolRawStream(Buffer.concat(messages), {
+        syncToFs: false,
+        onRawData: (data) => {
+          if (!receiving || failure !== null) return;
+          // Read at once: the data is a view into PGlite's memory, reused by its next output.
+          try {
+            results.push(data);
+          } catch (error) {
+            failure = error;
+          }
+        },
+      });
+    } finally {
+      receiving = false;
+      // As in `pipeline`: the Sync ends the implicit transaction and gives PGlite's output back.
+      await this.db.execProtocol(protocol.serialize.sync());
+    }
+    if (failure !== null) throw failure;
+    return true;
   }
 
   async #values(name: string, text: string, params: readonly unknown[]): Promise<(string | null)[]> {

@@ -82,6 +82,11 @@ export class PostgresSqlClient implements SqlClient {
     return rows;
   }
 
+  /** Each statement in a transaction of its own, on connections of the pool, all at once. */
+  readEach(prefix: readonly SqlStatement[], statements: readonly SqlStatement[]): Array<Promise<unknown[]>> {
+    return statements.map((statement) => this.transactionOf<unknown>([...prefix, statement]));
+  }
+
   close(): Promise<void> {
     this.closed ??= this.pool.end();
     return this.closed;

@@ -8,7 +8,7 @@ import type {
   MemoryRepository,
   RemovedMemory,
 } from '../../ports/metadata-store.js';
-import type { Neighbourhood, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
+import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
 import { scopeIdsStatement } from './scope-ids.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
@@ -327,6 +327,19 @@ export class SqlMemoryRepository implements MemoryRepository {
       prepare: preparable(query.scope),
     });
     return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
+  }
+
+  searchLists({ scope, idsLimit, words }: SearchListsQuery): SearchLists {
+    const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit);
+    const wordSearch = words === null ? null : wordSearchStatement({ scope, ...words });
+    const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
+    const answers = this.scope.tenantReadEach(scope.tenantId, statements);
+    const ids = listing === null ? null : (answers[0] as Promise<Array<{ id: string }>>).then((rows) => rows.map((row) => row.id));
+    const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<Array<{ id: string; score: unknown }>>);
+    return {
+      ids,
+      matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map((row) => ({ id: row.id, score: toNumber(row.score) }))),
+    };
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {

@@ -58,6 +58,14 @@ export class RowScope {
   }
 
   /**
+   * Runs statements that only read, each seeing only this tenant's rows, and answers each one's
+   * rows on its own (see SqlClient.readEach).
+   */
+  tenantReadEach(tenantId: string, statements: readonly SqlStatement[]): Array<Promise<unknown[]>> {
+    return this.client.readEach([this.declaration(tenantId, '')], statements);
+  }
+
+  /**
    * Runs one statement over every tenant: only for the worker's task bookkeeping, whose statements
    * are a fixed few texts, run for every write. Prepared.
    */

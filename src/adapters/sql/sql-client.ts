@@ -28,5 +28,12 @@ export interface SqlClient extends SqlExecutor {
    * `transaction`, the client knows the whole transaction up front and may hand it over at once.
    */
   transactionOf<Row>(statements: readonly SqlStatement[]): Promise<Row[]>;
+  /**
+   * Runs statements that only read, each after `prefix` (the settings of a scope), and answers
+   * each one's rows on its own, in order. A client may run them all in one transaction handed
+   * over at once, answering each statement as soon as it has run, or each in a transaction of
+   * its own.
+   */
+  readEach(prefix: readonly SqlStatement[], statements: readonly SqlStatement[]): Array<Promise<unknown[]>>;
   close(): Promise<void>;
 }
