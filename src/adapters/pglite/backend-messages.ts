@@ -87,11 +87,6 @@ export class StatementResults {
     private readonly onCompleted: (index: number, rows: Record<string, unknown>[]) => void,
   ) {}
 
-  /** Statements completed so far. */
-  get completed(): number {
-    return this.#completed;
-  }
-
   push(chunk: Uint8Array): void {
     const data = this.#unread.length === 0 ? chunk : Buffer.concat([this.#unread, chunk]);
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
