@@ -60,21 +60,10 @@ interface Field {
 const utf8 = new TextDecoder();
 
 /**
- * The rows of the last statement that completed, as objects keyed by column name. Throws the
- * first error PostgreSQL reported: after it, the server skipped the rest up to the Sync.
- */
-export function lastStatementRows(data: Uint8Array, parsers: Readonly<Record<number, FieldParser | undefined>>): Record<string, unknown>[] {
-  let last: Record<string, unknown>[] = [];
-  new StatementResults(parsers, (_, rows) => {
-    last = rows;
-  }).push(data);
-  return last;
-}
-
-/**
  * Reads backend messages as they arrive, in pieces that may end anywhere, and hands over each
  * statement's rows once its CommandComplete is in: the first statements of a pipeline are known
- * before the last has run. `push` throws the first error PostgreSQL reported.
+ * before the last has run. `push` throws the first error PostgreSQL reported: after it, the
+ * server skipped the rest up to the Sync.
  */
 export class StatementResults {
   #unread: Uint8Array = new Uint8Array(0);

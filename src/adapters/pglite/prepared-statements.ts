@@ -1,7 +1,7 @@
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
 import type { SqlStatement } from '../sql/sql-client.js';
 import { StatementNames } from '../sql/statement-names.js';
-import { lastStatementRows, StatementResults, type FieldParser } from './backend-messages.js';
+import { StatementResults, type FieldParser } from './backend-messages.js';
 
 type BackendMessages = Awaited<ReturnType<PGlite['execProtocol']>>['messages'];
 
@@ -43,55 +43,40 @@ export class PreparedStatements {
    * The caller holds the database, with no transaction open (see `rows`).
    */
   async pipeline(statements: readonly SqlStatement[]): Promise<unknown[] | null> {
-    const names = statements.map((statement) => this.#names.nameOf(statement.text));
-    const messages: Uint8Array[] = [];
-    for (const [index, statement] of statements.entries()) {
-      const name = names[index];
-      if (name === null || name === undefined) return null;
-      messages.push(protocol.serialize.bind({ statement: name, values: await this.#values(name, statement.text, statement.params) }));
-      // The columns of the last statement, as they are now: a table may have changed since it was prepared.
-      if (index === statements.length - 1) messages.push(protocol.serialize.describe({ type: 'P' }));
-      messages.push(protocol.serialize.execute({}));
-    }
-    const received: Uint8Array[] = [];
-    let receiving = true;
-    try {
-      // The data is a view into PGlite's memory, reused by its next output: keep a copy.
-      await this.db.execProtocolRawStream(Buffer.concat(messages), {
-        syncToFs: false,
-        onRawData: (data) => {
-          if (receiving) received.push(data.slice());
-        },
-      });
-    } finally {
-      receiving = false;
-      // The Sync ends the implicit transaction. PGlite keeps sending output to the last raw
-      // stream's callback until an `execProtocol` call ends: sending the Sync that way gives
-      // its output handling back to everyone else's statements.
-      await this.db.execProtocol(protocol.serialize.sync());
-    }
-    return lastStatementRows(Buffer.concat(received), this.db.parsers as Readonly<Record<number, FieldParser | undefined>>);
+    let last: unknown[] = [];
+    const ran = await this.#runPipelined(statements, false, (_, rows) => {
+      last = rows;
+    });
+    return ran ? last : null;
   }
 
   /**
-   * Runs `statements` prepared in one transaction and one exchange, as `pipeline` does, but with a
-   * Flush after each: PostgreSQL sends each statement's answer as soon as it has run, and
-   * `onRows` gets it then, while the next statements still run. False, having run nothing, when
-   * a text gets no name. Throws the first error PostgreSQL reported, after `onRows` got the
-   * statements before it. The caller holds the database, with no transaction open (see `rows`).
+   * Runs `statements` as `pipeline` does, but with a Flush after each: PostgreSQL sends each
+   * statement's answer as soon as it has run, and `onRows` gets it then, while the next
+   * statements still run. False, having run nothing, when a text gets no name. Throws the first
+   * error PostgreSQL reported, after `onRows` got the statements before it. The caller holds the
+   * database, with no transaction open (see `rows`).
    */
-  async stream(statements: readonly SqlStatement[], onRows: (index: number, rows: unknown[]) => void): Promise<boolean> {
-    const names = statements.map((statement) => this.#names.nameOf(statement.text));
+  stream(statements: readonly SqlStatement[], onRows: (index: number, rows: unknown[]) => void): Promise<boolean> {
+    return this.#runPipelined(statements, true, onRows);
+  }
+
+  /**
+   * Bind and Execute for each statement in one exchange, then a Sync; `onRows` gets each
+   * statement's rows as they are read. With `flushEach`, each statement is described and flushed
+   * (its answer comes as soon as it has run); otherwise only the last is described, and the
+   * answers come when the server sends them.
+   */
+  async #runPipelined(statements: readonly SqlStatement[], flushEach: boolean, onRows: (index: number, rows: unknown[]) => void): Promise<boolean> {
     const messages: Uint8Array[] = [];
     for (const [index, statement] of statements.entries()) {
-      const name = names[index];
-      if (name === null || name === undefined) return false;
-      messages.push(
-        protocol.serialize.bind({ statement: name, values: await this.#values(name, statement.text, statement.params) }),
-        protocol.serialize.describe({ type: 'P' }),
-        protocol.serialize.execute({}),
-        protocol.serialize.flush(),
-      );
+      const name = this.#names.nameOf(statement.text);
+      if (name === null) return false;
+      messages.push(protocol.serialize.bind({ statement: name, values: await this.#values(name, statement.text, statement.params) }));
+      // The columns as they are now: a table may have changed since the statement was prepared.
+      if (flushEach || index === statements.length - 1) messages.push(protocol.serialize.describe({ type: 'P' }));
+      messages.push(protocol.serialize.execute({}));
+      if (flushEach) messages.push(protocol.serialize.flush());
     }
     const results = new StatementResults(this.db.parsers as Readonly<Record<number, FieldParser | undefined>>, onRows);
     let receiving = true;
@@ -111,7 +96,9 @@ export class PreparedStatements {
       });
     } finally {
       receiving = false;
-      // As in `pipeline`: the Sync ends the implicit transaction and gives PGlite's output back.
+      // The Sync ends the implicit transaction. PGlite keeps sending output to the last raw
+      // stream's callback until an `execProtocol` call ends: sending the Sync that way gives
+      // its output handling back to everyone else's statements.
       await this.db.execProtocol(protocol.serialize.sync());
     }
     if (failure !== null) throw failure;
