@@ -319,16 +319,11 @@ export class SqlMemoryRepository implements MemoryRepository {
     });
   }
 
-  async findByWords(query: WordQuery): Promise<WordMatch[]> {
-    const statement = wordSearchStatement(query);
-    if (statement === null) return [];
-    // Its planning costs more than running it.
-    const rows = await this.scope.tenantQuery<{ id: string; score: unknown }>(query.scope.tenantId, statement.text, statement.params, {
-      prepare: preparable(query.scope),
-    });
-    return rows.map((row) => ({ id: row.id, score: toNumber(row.score) }));
+  findByWords({ scope, ...words }: WordQuery): Promise<WordMatch[]> {
+    return this.searchLists({ scope, idsLimit: null, words }).matches;
   }
 
+  /** Both lists are prepared unless the scope filters on metadata; the word search's planning costs more than running it. */
   searchLists({ scope, idsLimit, words }: SearchListsQuery): SearchLists {
     const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit);
     const wordSearch = words === null ? null : wordSearchStatement({ scope, ...words });
@@ -343,11 +338,7 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {
-    const statement = scopeIdsStatement(scope, limit);
-    const rows = await this.scope.tenantQuery<{ id: string }>(scope.tenantId, statement.text, statement.params, {
-      prepare: preparable(scope),
-    });
-    return rows.map((row) => row.id);
+    return (await this.searchLists({ scope, idsLimit: limit, words: null }).ids) ?? [];
   }
 
   async getCandidates(tenantId: string, ids: readonly string[], withVectors: readonly string[]): Promise<CandidateMemory[]> {
