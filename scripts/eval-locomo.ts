@@ -4,13 +4,17 @@
  * each turn stored as "<speaker>: <text>" with its session date and its dia_id in metadata.
  *
  *   npm run eval:locomo [-- --data FILE] [-- --url URL --key KEY] [-- --json OUT]
- *                       [-- --no-captions] [-- --context N]
+ *                       [-- --no-captions] [-- --context N] [-- --distractors N]
  *
  * Without --url it starts an embedded Engram in this process on a temporary data folder and a
  * free port. Every question of categories 1-4 with evidence is asked with its user; evidence
  * recall@k is the share of the question's evidence turns among the top k results, averaged over
  * questions. A turn with an image gets its caption appended ("[image: ...]"), as a chat client
  * that captions images would store it; --no-captions stores the text alone.
+ *
+ * --distractors N first stores N made-up everyday turns of the same two speakers for each
+ * conversation's user, in sessions of their own dated before the conversation: the questions are
+ * then asked of a large user, whose searches take the paths and bounds that only large users do.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -119,8 +123,42 @@ async function waitForTasks(client: Client, taskIds: readonly string[]): Promise
   }
 }
 
-async function load(client: Client, conversation: Conversation, userId: string, captions: boolean): Promise<Set<string>> {
-  const items: Record<string, unknown>[] = [];
+/** Everyday chat that answers none of the questions, though it shares their common words. */
+const DISTRACTOR_PARTS = {
+  opening: ['Yesterday', 'Last weekend', 'This morning', 'On Monday', 'After work', 'Tonight', 'Earlier today', 'Last month'],
+  action: ['I cleaned', 'I fixed', 'I painted', 'we visited', 'I watched', 'we cooked', 'I read about', 'we talked about', 'I planned', 'I bought'],
+  thing: ['the kitchen', 'an old bike', 'a new recipe', 'the garden fence', 'a documentary', 'the car', 'a birthday gift', 'the living room', 'a board game', 'my desk'],
+  company: ['with my neighbour', 'with a friend', 'by myself', 'with the family', 'with my cousin', 'with coworkers'],
+  feeling: ['and it felt good', 'which took ages', 'and it was fun', 'but it rained', 'and I loved it', 'which was tiring', 'and we laughed a lot'],
+} as const;
+
+/** `count` made-up turns of the conversation's speakers, in sessions of 20 dated before it. */
+function distractorItems(conversation: Conversation, userId: string, count: number): Record<string, unknown>[] {
+  const sessions = sessionsOf(conversation);
+  const speakers = [...new Set(sessions.flatMap((session) => session.turns.map((turn) => turn.speaker)))];
+  const first = Math.min(...sessions.map((session) => session.date.getTime()));
+  let state = 2_463_534_242;
+  const pick = <T>(items: readonly T[]): T => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return items[state % items.length] as T;
+  };
+  return Array.from({ length: count }, (_, index) => {
+    const parts = DISTRACTOR_PARTS;
+    const session = Math.floor(index / 20);
+    return {
+      user_id: userId,
+      session_id: `distractor-${session}`,
+      text: `${speakers[index % Math.max(1, speakers.length)] ?? 'Speaker'}: ${pick(parts.opening)} ${pick(parts.action)} ${pick(parts.thing)} ${pick(parts.company)}, ${pick(parts.feeling)}.`,
+      created_at: new Date(first - (count - index) * 60_000).toISOString(),
+    };
+  });
+}
+
+async function load(client: Client, conversation: Conversation, userId: string, captions: boolean, distractors: number): Promise<Set<string>> {
+  const items: Record<string, unknown>[] = distractorItems(conversation, userId, distractors);
   const turnIds = new Set<string>();
   for (const session of sessionsOf(conversation)) {
     session.turns.forEach((turn, position) => {
@@ -157,14 +195,14 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-async function evaluate(client: Client, conversations: readonly Conversation[], options: { captions: boolean; context: number }) {
+async function evaluate(client: Client, conversations: readonly Conversation[], options: { captions: boolean; context: number; distractors: number }) {
   const overall = newTally();
   const byCategory = new Map<number, Tally>();
   const latencies: number[] = [];
   const run = randomUUID().slice(0, 8);
   for (const conversation of conversations) {
     const userId = `locomo-${conversation.sample_id}-${run}`;
-    const turnIds = await load(client, conversation, userId, options.captions);
+    const turnIds = await load(client, conversation, userId, options.captions, options.distractors);
     for (const qa of conversation.qa) {
       if (qa.category < 1 || qa.category > 4) continue;
       const evidence = cleanEvidence(qa.evidence ?? [], turnIds);
@@ -261,6 +299,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       'no-captions': { type: 'boolean', default: false },
       context: { type: 'string', default: '0' },
+      distractors: { type: 'string', default: '0' },
     },
   });
   if ((values.url === undefined) !== (values.key === undefined)) throw new Error('--url and --key go together');
@@ -268,8 +307,9 @@ async function main(): Promise<void> {
   const server = values.url === undefined ? await startEmbedded() : { url: values.url.replace(/\/$/, ''), key: values.key ?? '', stop: async () => {} };
   try {
     const client = new Client(server.url, server.key);
-    const report = await evaluate(client, conversations, { captions: !values['no-captions'], context: Number(values.context) });
-    console.log(`LoCoMo evidence recall through ${values.url ?? 'an embedded Engram'} (${conversations.length} conversations)`);
+    const report = await evaluate(client, conversations, { captions: !values['no-captions'], context: Number(values.context), distractors: Number(values.distractors) });
+    const distracted = Number(values.distractors) > 0 ? `, each after ${values.distractors} distractor turns` : '';
+    console.log(`LoCoMo evidence recall through ${values.url ?? 'an embedded Engram'} (${conversations.length} conversations${distracted})`);
     printTable(report);
     if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
   } finally {
