@@ -457,6 +457,40 @@ describe('PostgreSQL word search loans', () => {
   });
 });
 
+describe('PostgreSQL word search bounds', () => {
+  it("takes a large user's candidates from the rarest words only, where a smaller user's come from every word", async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    // Every turn holds "garden"; one turn of each user also holds "zeppelin".
+    const turns = (userId: string, count: number) =>
+      Array.from({ length: count }, (_, index) => ({
+        id: `${userId}-${index}`,
+        tenantId: tenant,
+        userId,
+        sessionId: `session-${Math.floor(index / 100)}`,
+        role: 'user' as const,
+        text: index === 77 ? `the garden zeppelin (${index})` : `the garden again (${index})`,
+        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+        metadata: {},
+      }));
+    await storeDrafts(store, [...turns('large', 1_300), ...turns('small', 300)]);
+
+    const ranked = async (userId: string) => {
+      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words: ['garden', 'zeppelin'], limit: 1_000 });
+      assert.ok(statement);
+      return rowsOf<{ id: string; score: number }>(url, tenant, statement);
+    };
+    const large = await ranked('large');
+    const small = await ranked('small');
+
+    assert.equal(large[0]?.id, 'large-77');
+    assert.equal(small[0]?.id, 'small-77');
+    // The large user's match on the rare word, and the two turns on each side it lends to.
+    assert.deepEqual(large.map((row) => row.id).sort(), ['large-75', 'large-76', 'large-77', 'large-78', 'large-79']);
+    // The smaller user's common word is a candidate too: every turn of theirs is scored.
+    assert.equal(small.length, 300);
+  });
+});
+
 describe('PostgreSQL plans when one user holds nearly every row', () => {
   it("walks a newcomer's few rows through their index range, after statistics of the large user", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
