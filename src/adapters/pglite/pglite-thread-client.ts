@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { startWorkerThread, whenStarted } from '../worker-thread.js';
@@ -43,8 +45,15 @@ export class PgliteThreadClient implements SqlClient {
     });
   }
 
-  /** Starts the thread and opens the database there; rejects with PGlite's error when it cannot. */
+  /**
+   * Starts the thread and opens the database there; rejects with PGlite's error when it cannot.
+   * A database not made yet is made first by a thread of its own, which then ends: making it
+   * leaves about 430 MB in the memory of the PGlite that made it, which stays for as long as that
+   * PGlite is open (a fresh embedded Engram started at 1,313 MB resident, and at 789 MB when
+   * started again on the same data).
+   */
   static async start(data: PgliteThreadData): Promise<PgliteThreadClient> {
+    if (!existsSync(join(data.dataDir, 'PG_VERSION'))) await createDatabase(data);
     const worker = startWorkerThread(import.meta.url, 'pglite-thread', data);
     await whenStarted(worker, 'the embedded database thread', (message: FromPgliteThread) =>
       message.type === 'ready' ? true : message.type === 'failed' ? fromThreadError(message.error) : undefined,
@@ -108,4 +117,14 @@ export class PgliteThreadClient implements SqlClient {
       this.worker.postMessage({ ...request, id } as ToPgliteThread);
     });
   }
+}
+
+/** Makes the database in a thread that ends once it is made, and waits for that end. */
+async function createDatabase(data: PgliteThreadData): Promise<void> {
+  const worker = startWorkerThread(import.meta.url, 'pglite-thread', { ...data, createOnly: true } satisfies PgliteThreadData);
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  await whenStarted(worker, 'the thread making the embedded database', (message: FromPgliteThread) =>
+    message.type === 'ready' ? true : message.type === 'failed' ? fromThreadError(message.error) : undefined,
+  );
+  await ended;
 }

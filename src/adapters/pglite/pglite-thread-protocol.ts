@@ -4,6 +4,8 @@ import type { SqlStatement } from '../sql/sql-client.js';
 export interface PgliteThreadData {
   readonly dataDir: string;
   readonly startParams: readonly string[];
+  /** Only makes the database in `dataDir`, closes it and ends, once it has said `ready`. */
+  readonly createOnly?: boolean;
 }
 
 export type ToPgliteThread =

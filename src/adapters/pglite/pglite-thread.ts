@@ -8,9 +8,9 @@ import type { SqlStatement } from '../sql/sql-client.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgliteThread } from './pglite-thread-protocol.js';
 
+if (parentPort === null) throw new DomainError('internal', 'not_a_worker', 'pglite-thread runs only in a worker thread');
 const port = parentPort;
-if (port === null) throw new DomainError('internal', 'not_a_worker', 'pglite-thread runs only in a worker thread');
-const { dataDir, startParams } = workerData as PgliteThreadData;
+const { dataDir, startParams, createOnly = false } = workerData as PgliteThreadData;
 const send = (message: FromPgliteThread): void => port.postMessage(message);
 
 type TxMessage = Extract<ToPgliteThread, { type: 'tx-query' | 'end' }>;
@@ -41,6 +41,16 @@ const ROLL_BACK = new Error('rolled back by the caller');
 
 try {
   const db = await PGlite.create({ dataDir, startParams: [...startParams] });
+  if (createOnly) {
+    await db.close();
+    send({ type: 'ready' });
+  } else serve(db);
+} catch (error) {
+  send({ type: 'failed', error: toThreadError(error) });
+}
+
+/** Answers the main thread's messages on the open database, then says it is ready. */
+function serve(db: PGlite): void {
   const prepared = new PreparedStatements(db);
   const inboxes = new Map<number, Inbox>();
 
@@ -163,6 +173,4 @@ try {
     }
   });
   send({ type: 'ready' });
-} catch (error) {
-  send({ type: 'failed', error: toThreadError(error) });
 }
