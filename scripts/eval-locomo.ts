@@ -145,16 +145,13 @@ function distractorItems(conversation: Conversation, userId: string, count: numb
     state >>>= 0;
     return items[state % items.length] as T;
   };
-  return Array.from({ length: count }, (_, index) => {
-    const parts = DISTRACTOR_PARTS;
-    const session = Math.floor(index / 20);
-    return {
-      user_id: userId,
-      session_id: `distractor-${session}`,
-      text: `${speakers[index % Math.max(1, speakers.length)] ?? 'Speaker'}: ${pick(parts.opening)} ${pick(parts.action)} ${pick(parts.thing)} ${pick(parts.company)}, ${pick(parts.feeling)}.`,
-      created_at: new Date(first - (count - index) * 60_000).toISOString(),
-    };
-  });
+  const { opening, action, thing, company, feeling } = DISTRACTOR_PARTS;
+  return Array.from({ length: count }, (_, index) => ({
+    user_id: userId,
+    session_id: `distractor-${Math.floor(index / 20)}`,
+    text: `${speakers[index % Math.max(1, speakers.length)] ?? 'Speaker'}: ${pick(opening)} ${pick(action)} ${pick(thing)} ${pick(company)}, ${pick(feeling)}.`,
+    created_at: new Date(first - (count - index) * 60_000).toISOString(),
+  }));
 }
 
 async function load(client: Client, conversation: Conversation, userId: string, captions: boolean, distractors: number): Promise<Set<string>> {
