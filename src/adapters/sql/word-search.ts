@@ -52,14 +52,14 @@ const CANDIDATE_CAP = 1_000;
  */
 const MATCH_CAP = 500;
 /**
- * A large user's search (POPULATION_CAP memories or more) is bounded tighter: half the candidates
- * and matches, and the best 30 matches lend, each walking the history index. On one user of 100k
- * memories the word statement went from 9.3 to 3.5 ms (in-process PGlite, 1,200 queries). LoCoMo
- * asked after 20k distractor turns per conversation (`npm run eval:locomo -- --distractors 20000`)
- * gave R@5/10/25 61.7/69.6/78.1, against 58.0/70.9/77.9 with the small users' bounds. Smaller
- * users keep those.
+ * A large user's search (POPULATION_CAP memories or more) is bounded tighter: a quarter of the
+ * candidates and matches, and the best 20 matches lend, each walking the history index. On one
+ * user of 100k memories the word statement went from 9.4-9.6 to 2.3-2.5 ms (in-process PGlite,
+ * 1,200 queries). LoCoMo asked after 20k distractor turns per conversation (`npm run eval:locomo
+ * -- --distractors 20000`) gave R@5/10/25 59.8/71.1/79.7, against 58.0/70.9/77.9 with the small
+ * users' bounds (and 61.7/69.6/78.1 with half of them and 30 lenders). Smaller users keep theirs.
  */
-const LARGE_USER = { candidates: 500, matches: 250, lenders: 30 } as const;
+const LARGE_USER = { candidates: 250, matches: 125, lenders: 20 } as const;
 
 export interface WordSearchTuning {
   /**
