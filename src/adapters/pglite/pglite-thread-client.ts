@@ -55,9 +55,7 @@ export class PgliteThreadClient implements SqlClient {
   static async start(data: PgliteThreadData): Promise<PgliteThreadClient> {
     if (!existsSync(join(data.dataDir, 'PG_VERSION'))) await createDatabase(data);
     const worker = startWorkerThread(import.meta.url, 'pglite-thread', data);
-    await whenStarted(worker, 'the embedded database thread', (message: FromPgliteThread) =>
-      message.type === 'ready' ? true : message.type === 'failed' ? fromThreadError(message.error) : undefined,
-    );
+    await whenStarted(worker, 'the embedded database thread', readiness);
     return new PgliteThreadClient(worker);
   }
 
@@ -119,12 +117,15 @@ export class PgliteThreadClient implements SqlClient {
   }
 }
 
+/** A starting thread's verdict: ready, or PGlite's error when it could not open the database. */
+function readiness(message: FromPgliteThread): true | Error | undefined {
+  return message.type === 'ready' ? true : message.type === 'failed' ? fromThreadError(message.error) : undefined;
+}
+
 /** Makes the database in a thread that ends once it is made, and waits for that end. */
 async function createDatabase(data: PgliteThreadData): Promise<void> {
   const worker = startWorkerThread(import.meta.url, 'pglite-thread', { ...data, createOnly: true } satisfies PgliteThreadData);
   const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  await whenStarted(worker, 'the thread making the embedded database', (message: FromPgliteThread) =>
-    message.type === 'ready' ? true : message.type === 'failed' ? fromThreadError(message.error) : undefined,
-  );
+  await whenStarted(worker, 'the thread making the embedded database', readiness);
   await ended;
 }

@@ -94,18 +94,21 @@ function serve(db: PGlite): void {
       return rows;
     });
 
-  // Statements that are all prepared go as one pipeline. It holds the database as `transaction`
-  // does (both of PGlite's locks, in the same order), so it never runs inside another caller's
-  // open transaction.
+  // A pipeline holds the database as `transaction` does (both of PGlite's locks, in the same
+  // order), so it never runs inside another caller's open transaction.
+  const holdingDatabase = <T>(work: () => Promise<T>): Promise<T> => db._runExclusiveTransaction(() => db.runExclusive(work));
+  const allPrepared = (statements: readonly SqlStatement[]): boolean => statements.every((statement) => statement.prepare === true);
+
+  // Statements that are all prepared go as one pipeline.
   const transactionOf = async (statements: readonly SqlStatement[]): Promise<unknown[]> => {
-    if (!statements.every((statement) => statement.prepare === true)) return inTransaction(statements);
-    const rows = await db._runExclusiveTransaction(() => db.runExclusive(() => prepared.pipeline(statements)));
+    if (!allPrepared(statements)) return inTransaction(statements);
+    const rows = await holdingDatabase(() => prepared.pipeline(statements));
     return rows ?? inTransaction(statements);
   };
 
   // Each statement after the prefix is answered as soon as it has run. Statements that are all
-  // prepared go as one pipeline that holds the database as `transactionOf` does; otherwise (or
-  // when a text gets no name) each runs as a transaction of its own.
+  // prepared go as one pipeline; otherwise (or when a text gets no name) each runs as a
+  // transaction of its own.
   const readEach = async (message: Extract<ToPgliteThread, { type: 'read-each' }>): Promise<void> => {
     const answered = new Set<number>();
     const answer = (index: number, reply: (id: number) => FromPgliteThread): void => {
@@ -115,12 +118,10 @@ function serve(db: PGlite): void {
       send(reply(id));
     };
     const all = [...message.prefix, ...message.statements];
-    if (all.every((statement) => statement.prepare === true)) {
+    if (allPrepared(all)) {
       try {
-        const streamed = await db._runExclusiveTransaction(() =>
-          db.runExclusive(() =>
-            prepared.stream(all, (index, rows) => answer(index - message.prefix.length, (id) => ({ type: 'rows', id, rows }))),
-          ),
+        const streamed = await holdingDatabase(() =>
+          prepared.stream(all, (index, rows) => answer(index - message.prefix.length, (id) => ({ type: 'rows', id, rows }))),
         );
         if (streamed) return;
       } catch (error) {
