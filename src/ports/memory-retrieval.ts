@@ -11,12 +11,19 @@ export interface WordQuery {
   readonly words: readonly string[];
   /** How many matches at most. */
   readonly limit: number;
+  /**
+   * How many of the best matches come with their memory (without its vector): a search whose page
+   * they fill reads no row afterwards. Default 0.
+   */
+  readonly withMemories?: number;
 }
 
 export interface WordMatch {
   readonly id: string;
   /** BM25 relevance over the user's memories: higher is better, unbounded, only for ranking. */
   readonly score: number;
+  /** The live memory, for the first `withMemories` matches. */
+  readonly memory?: Memory;
 }
 
 /** What a search reads from the metadata store before it ranks: the scope's ids and its word matches. */

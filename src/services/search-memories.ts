@@ -42,6 +42,14 @@ export interface SearchHit {
   readonly context: readonly ContextTurn[];
 }
 
+/** What a search knows of its candidates before it reads rows. */
+interface CandidateKnowledge {
+  /** Cosine similarity of each candidate the vector search found. */
+  readonly similarities: ReadonlyMap<string, number>;
+  /** Memories the word search brought along, without their vectors. */
+  readonly known: ReadonlyMap<string, Memory>;
+}
+
 export interface MemorySearchOptions {
   /** Weight of the vector (meaning) ranking in the fusion. Default 0.5: the bundled encoder is weaker than BM25 on chat history. */
   readonly vectorWeight?: number;
@@ -99,7 +107,8 @@ export class MemorySearch {
     const { ids, matches: lexical } = this.deps.memories.searchLists({
       scope,
       idsLimit: idsWanted > 0 ? idsWanted + 1 : null,
-      words: this.lexicalWeight > 0 ? { words: queryWords(request.query), limit: depth } : null,
+      // The best matches come with their memories: when they fill the page, no row is read after the vector search.
+      words: this.lexicalWeight > 0 ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES } : null,
     });
     // Settled at once, as the embedding is: a failure surfaces when awaited below, never as an
     // unhandled rejection.
@@ -124,21 +133,22 @@ export class MemorySearch {
       this.rankConstant,
     );
     const similarities = new Map(matches.map((match) => [match.id, match.score]));
-    const hits = await this.readHits(principal.tenantId, request, fused, similarities, embedding);
+    const known = new Map(words.flatMap((match) => (match.memory === undefined ? [] : [[match.id, match.memory] as const])));
+    const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
   }
 
   /**
-   * Reads the rows of the best candidates first. Without a similarity floor the first `topK`
-   * usually fill the page; a memory deleted since it was indexed (or of another user) leaves a gap,
-   * which the next candidates fill, with a few spares. With a floor any candidate may fall below it,
-   * so all of them are read at once.
+   * Reads the rows of the best candidates first, but for those the word search brought along.
+   * Without a similarity floor the first `topK` usually fill the page; a memory deleted since it
+   * was indexed (or of another user) leaves a gap, which the next candidates fill, with a few
+   * spares. With a floor any candidate may fall below it, so all of them are read at once.
    */
   private async readHits(
     tenantId: string,
     request: SearchRequest,
     fused: readonly FusedRank[],
-    similarities: ReadonlyMap<string, number>,
+    { similarities, known }: CandidateKnowledge,
     embedding: Float32Array,
   ): Promise<SearchHit[]> {
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
@@ -149,14 +159,17 @@ export class MemorySearch {
       next += candidates.length;
       // Only a memory found by words alone needs its vector read, to tell its similarity.
       const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
-      const found = await this.deps.memories.getCandidates(tenantId, candidates.map((candidate) => candidate.id), unmeasured);
+      const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !similarities.has(candidate.id)).map((candidate) => candidate.id));
+      const found = unread.size === 0 ? [] : await this.deps.memories.getCandidates(tenantId, [...unread], unmeasured);
       const rows = new Map<string, CandidateMemory>(found.map((memory) => [memory.id, memory]));
       for (const candidate of candidates) {
-        const row = rows.get(candidate.id);
-        if (row === undefined || row.userId !== request.userId) continue;
-        const similarity = similarities.get(row.id) ?? (row.embedding === null ? 0 : cosineSimilarity(embedding, row.embedding));
+        const read = rows.get(candidate.id);
+        // A memory read and not found is gone, whatever the word search saw before.
+        const memory = !unread.has(candidate.id) ? known.get(candidate.id) : read === undefined ? undefined : withoutVector(read);
+        if (memory === undefined || memory.userId !== request.userId) continue;
+        const vector = read?.embedding ?? null;
+        const similarity = similarities.get(memory.id) ?? (vector === null ? 0 : cosineSimilarity(embedding, vector));
         if (similarity < minScore) continue;
-        const { embedding: _vector, ...memory } = row;
         hits.push({ memory, score: candidate.score, similarity, context: [] });
         if (hits.length === request.topK) break;
       }
@@ -178,4 +191,8 @@ export class MemorySearch {
       return { ...hit, context: [...before, ...after] };
     });
   }
+}
+
+function withoutVector({ embedding: _vector, ...memory }: CandidateMemory): Memory {
+  return memory;
 }

@@ -610,6 +610,32 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual((await wordsOnly.matches).map((match) => match.id), ['lunch']);
       });
 
+      it('brings the memories of the best word matches along when asked, without their vectors', async () => {
+        tenant = newTenant();
+        await remember(
+          draft(tenant, { id: 'otter', text: 'The otter at the zoo juggled pebbles', createdAt: day(1) }),
+          draft(tenant, { id: 'pebbles', text: 'Pebbles again, the otter never tires', createdAt: day(2) }),
+          draft(tenant, { id: 'lunch', text: 'Lunch with an otter-shaped cheese sandwich', sessionId: 'session-2', createdAt: day(3) }),
+        );
+        const scope = { tenantId: tenant, userId: 'user-1' };
+        const words = { words: ['otter', 'pebbles'], limit: 10 };
+        const plain = await store.memories.findByWords({ scope, ...words });
+        const brought = await store.memories.searchLists({ scope, idsLimit: null, words: { ...words, withMemories: 2 } }).matches;
+        assert.equal(plain.length, 3);
+        assert.deepEqual(
+          brought.map(({ id, score }) => ({ id, score })),
+          plain,
+        );
+        const read = await store.memories.getCandidates(tenant, plain.map((match) => match.id), []);
+        const byId = new Map(read.map(({ embedding: _vector, ...memory }) => [memory.id, memory]));
+        assert.deepEqual(
+          brought.map((match) => match.memory),
+          [byId.get(plain[0]?.id ?? ''), byId.get(plain[1]?.id ?? ''), undefined],
+        );
+        
+        assert.equal(plain.some((match) => match.memory !== undefined), false);
+      });
+
       it('gives back memories by id, skipping removed ones, with vectors only where asked', async () => {
         tenant = newTenant();
         const [kept, plain, removed] = [draft(tenant), draft(tenant), draft(tenant)];

@@ -11,6 +11,7 @@ import type { EmbeddedMemory } from '../../src/domain/memory.js';
 import type { Embedder } from '../../src/ports/embedder.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
+import { cosineSimilarity } from '../../src/services/cosine.js';
 import { MemorySearch } from '../../src/services/search-memories.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
 import { silentLogger } from '../support/logger.js';
@@ -92,6 +93,42 @@ describe('MemorySearch pages', () => {
     assert.ok(after.every((hit) => !gone.has(hit.memory.id)));
     const live = new Set(memories.map((memory) => memory.id).filter((id) => !gone.has(id)));
     assert.ok(after.every((hit) => live.has(hit.memory.id)));
+  });
+
+  it('gives every hit its memory and similarity, whether the word search brought the memory along or it was read after', async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const userId = `u-${randomUUID()}`;
+    const principal = { tenantId, keyId: 'test' };
+    const texts = [
+      'The zeppelin museum opens at nine',
+      'We adopted a grey kitten called Pepper',
+      'Our cat sleeps on the warm piano all day',
+      'The kitten chased a moth around the kitchen',
+      'My tabby cat purrs when she is fed',
+      'Grandma bakes plum cake on Sundays',
+    ];
+    const memories = new Map((await remember(tenantId, userId, texts)).map((memory) => [memory.id, memory]));
+    // A shallow vector ranking: the word search alone finds the zeppelin, whose similarity is then
+    // computed from its stored vector; the meaning alone finds the pet.
+    const shallow = new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder, options: { depth: 2 } });
+    const query = 'my kitten, my cat, or the zeppelin';
+    const [queryVector] = await embedder.embed([query]);
+    assert.ok(queryVector !== undefined);
+    const byMeaning = await vectors.query({ scope: { tenantId, userId }, embedding: queryVector, topK: 2 });
+
+    const hits = await shallow.search(principal, { query, userId, topK: 4 });
+
+    assert.ok(hits.some((hit) => hit.memory.text?.includes('zeppelin') === true && !byMeaning.some((match) => match.id === hit.memory.id)));
+    assert.ok(hits.some((hit) => byMeaning.some((match) => match.id === hit.memory.id)));
+    for (const hit of hits) {
+      const stored = memories.get(hit.memory.id);
+      assert.ok(stored !== undefined);
+      assert.equal(hit.memory.text, stored.text);
+      assert.equal(hit.memory.userId, userId);
+      assert.deepEqual(hit.memory.metadata, stored.metadata);
+      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 1e-3, hit.memory.text ?? '');
+      assert.equal('embedding' in hit.memory, false);
+    }
   });
 
   it('reads every candidate at once under a similarity floor, still leaving the deleted out', async () => {

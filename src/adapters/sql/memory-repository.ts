@@ -30,6 +30,21 @@ interface MemoryRow {
 const MEMORY_COLUMNS = 'tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version';
 
 /**
+ * A word match's memory, without its id (the match's own): `tenant_id` is null when it is not
+ * read. Vectors stay behind: most of a row's bytes, each in pages of its own (TOAST), where the
+ * rest of the row is on a page the word search has just read.
+ */
+const MATCHED_MEMORY_COLUMNS = 'tenant_id, user_id, session_id, role, text, metadata, created_at, updated_at, version';
+
+type MatchRow = { id: string; score: unknown } & ({ tenant_id: null } | Omit<MemoryRow, 'id'>);
+
+function toWordMatch(row: MatchRow): WordMatch {
+  const match = { id: row.id, score: toNumber(row.score) };
+  if (row.tenant_id === null || row.tenant_id === undefined) return match;
+  return { ...match, memory: toMemory(row as MemoryRow) };
+}
+
+/**
  * Whether a scope's statements may be prepared: metadata conditions give them shapes without
  * bound, which would crowd out the prepared texts (see SqlStatement.prepare).
  */
@@ -326,15 +341,13 @@ export class SqlMemoryRepository implements MemoryRepository {
   /** Both lists are prepared unless the scope filters on metadata; the word search's planning costs more than running it. */
   searchLists({ scope, idsLimit, words }: SearchListsQuery): SearchLists {
     const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit);
-    const wordSearch = words === null ? null : wordSearchStatement({ scope, ...words });
+    const wordSearch =
+      words === null ? null : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS });
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
     const ids = listing === null ? null : (answers[0] as Promise<Array<{ id: string }>>).then((rows) => rows.map((row) => row.id));
-    const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<Array<{ id: string; score: unknown }>>);
-    return {
-      ids,
-      matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map((row) => ({ id: row.id, score: toNumber(row.score) }))),
-    };
+    const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<MatchRow[]>);
+    return { ids, matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map(toWordMatch)) };
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {

@@ -61,6 +61,15 @@ const MATCH_CAP = 500;
  */
 const LARGE_USER = { candidates: 250, matches: 125, lenders: 20 } as const;
 
+/**
+ * Columns of a matched memory (of `memories m`, `id` and `score` excepted) that the statement
+ * returns beside each of the best `count` matches; the other matches get nulls.
+ */
+export interface MatchedRows {
+  readonly count: number;
+  readonly columns: string;
+}
+
 export interface WordSearchTuning {
   /**
    * Users with fewer live memories than this find their best matches' neighbours in one pass over
@@ -82,7 +91,7 @@ export interface WordSearchTuning {
  * one pass over a small user's history or by walking the history index (see WordSearchTuning).
  * Null when no word is left to look for.
  */
-export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}): SqlStatement | null {
+export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}, rows?: MatchedRows): SqlStatement | null {
   const text = plainWords(query.words);
   if (text === '' || query.limit < 1) return null;
   const params = new SqlParams();
@@ -92,6 +101,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   const tenant = params.add(query.scope.tenantId);
   const user = params.add(query.scope.userId);
   const narrowing = ['true', ...narrowingConditions(query.scope, params)].join(' AND ');
+  const withRows = rows === undefined || rows.count < 1 ? null : { columns: rows.columns, count: params.add(Math.floor(rows.count)) };
   const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? POPULATION_CAP));
   // A turn's loan from the lenders up to SPREAD_SPAN turns before and after it in its session.
   const loansInPass = Array.from({ length: SPREAD_SPAN }, (_, step) =>
@@ -213,11 +223,31 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
              UNION ALL
              SELECT id, 0::float8, loan FROM loans
            )
+           ${withRows === null ? '' : ', best AS ('}
            SELECT id, max(score) + max(loan) AS score
            FROM combined
            GROUP BY id
            ORDER BY score DESC, id
-           LIMIT ${limit}`,
+           LIMIT ${limit}
+           ${withRows === null ? '' : readBest(tenant, withRows)}`,
     params: params.values,
   };
+}
+
+/**
+ * The tail of a statement whose ranked matches are the CTE `best`: each match in order, the first
+ * `rows.count` with the columns of their live memory. The other matches skip the read outright: the
+ * lateral read is not merged into the join (its LIMIT keeps it apart), so its test of the place is
+ * made once per match, before any lookup.
+ */
+function readBest(tenant: string, rows: { readonly columns: string; readonly count: string }): string {
+  return `)
+          SELECT b.id, b.score, m.*
+          FROM (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best) b
+          LEFT JOIN LATERAL (
+            SELECT ${rows.columns} FROM memories m
+            WHERE b.place <= ${rows.count} AND m.tenant_id = ${tenant} AND m.id = b.id AND NOT m.deleted
+            LIMIT 1
+          ) m ON true
+          ORDER BY b.score DESC, b.id`;
 }
