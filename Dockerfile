@@ -30,10 +30,12 @@ FROM node:20-bookworm-slim AS runtime
 LABEL org.opencontainers.image.title="engram" \
       org.opencontainers.image.description="A memory layer for LLM applications" \
       org.opencontainers.image.licenses="Apache-2.0"
+# GLIBC_TUNABLES: glibc's allocator as Engram sets it (src/config/malloc-tunables.ts).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    ENGRAM_DATA_DIR=/var/lib/engram
+    ENGRAM_DATA_DIR=/var/lib/engram \
+    GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072
 WORKDIR /app
 # Only `engram start` (embedded mode) writes to the data folder; it belongs to the user that runs.
 RUN mkdir -p /var/lib/engram && chown node:node /var/lib/engram

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { chromaConfigFileOf } from '../../src/adapters/chroma/chroma-process.js';
+import { withMallocTunables } from '../../src/config/malloc-tunables.js';
 import { startTestChroma, type TestChroma } from '../../test/support/chroma-server.js';
 import { freePort, waitFor } from '../../test/support/free-port.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
@@ -44,7 +45,8 @@ const cli = join(process.cwd(), 'src', 'main', 'cli.ts');
 
 function launch(command: string, env: Record<string, string>, nodeArgs: readonly string[]): ChildProcess {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, command], {
-    env: { ...process.env, ...env },
+    // As `npm start` and the image start Engram.
+    env: withMallocTunables({ ...process.env, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;

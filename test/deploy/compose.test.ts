@@ -10,6 +10,7 @@ import { Ajv } from 'ajv';
 import { DCLinter } from 'dclint';
 import { parse } from 'yaml';
 import { collectionCacheSection } from '../../src/adapters/chroma/server-config.js';
+import { MALLOC_TUNABLES } from '../../src/config/malloc-tunables.js';
 
 const root = process.cwd();
 const composePath = join(root, 'docker-compose.yml');
@@ -265,6 +266,10 @@ describe('docker-compose.yml', () => {
       const config = mounted();
       assert.ok(chroma().volumes?.includes(`chroma-data:${String(config['persist_path'])}`));
       assert.equal(config['port'], Number(new URL(String(service('api').environment?.['CHROMA_URL'])).port));
+    });
+
+    it('sets the allocator of glibc as the Chroma that Engram runs itself has it', () => {
+      assert.equal(chroma().environment?.['GLIBC_TUNABLES'], MALLOC_TUNABLES);
     });
 
     it('caches collection descriptions as the Chroma that Engram runs itself does', () => {

@@ -7,12 +7,13 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import { MALLOC_TUNABLES } from '../../src/config/malloc-tunables.js';
 import { freePort } from '../support/free-port.js';
 
 const root = process.cwd();
 const source = readFileSync(join(root, 'Dockerfile'), 'utf8');
 const dockerfile = DockerfileParser.parse(source);
-const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
 const run = promisify(execFile);
 
 interface Stage {
@@ -129,6 +130,14 @@ describe('Dockerfile', () => {
     assert.equal(env.get('NODE_ENV'), 'production');
     assert.equal(env.get('HOST'), '0.0.0.0');
     assert.deepEqual(words(lastOf('EXPOSE')), ['8080']);
+  });
+
+  it('starts Engram with the allocator of glibc set as `npm start` and the Chroma that Engram runs have it', () => {
+    const env = new Map(
+      inFinal('ENV').flatMap((i) => (i as Instruction & EnvLike).getProperties().map((p) => [p.getName(), p.getValue()])),
+    );
+    assert.equal(env.get('GLIBC_TUNABLES'), MALLOC_TUNABLES);
+    assert.equal(packageJson.scripts['start'], `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${MALLOC_TUNABLES}} node dist/main/cli.js start`);
   });
 
   it('keeps secrets out of ENV and ARG', () => {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { withMallocTunables } from '../../config/malloc-tunables.js';
 import type { Logger } from '../../ports/logger.js';
 import { ChromaStartFailedError } from './errors.js';
 import { chromaServerConfig } from './server-config.js';
@@ -52,7 +53,7 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
   const port = options.port ?? (await freeLoopbackPort());
   const url = `http://127.0.0.1:${port}`;
   await writeFile(configFile, chromaServerConfig({ persistPath: chromaDir, listenAddress: '127.0.0.1', port }));
-  const child = spawn(process.execPath, [cliPath, 'run', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath, 'run', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocTunables(process.env) });
   const output = new OutputTail(OUTPUT_TAIL_LINES);
   // Chroma prints a banner with a sign-up link: worth keeping for a failure, not for the log.
   child.stdout?.on('data', (chunk: Buffer) => output.add(chunk, (line) => logger.debug({ line }, 'chroma output')));
