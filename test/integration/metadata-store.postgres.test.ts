@@ -488,6 +488,18 @@ describe('PostgreSQL word search bounds', () => {
     assert.deepEqual(large.map((row) => row.id).sort(), ['large-75', 'large-76', 'large-77', 'large-78', 'large-79']);
     // The smaller user's common word is a candidate too: every turn of theirs is scored.
     assert.equal(small.length, 300);
+
+    // Only a smaller user's best matches come with their memories: a large user's are read after
+    // the vector search, with the vectors their similarity needs.
+    const brought = async (userId: string) =>
+      store.memories.searchLists({ scope: { tenantId: tenant, userId }, idsLimit: null, words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20 } })
+        .matches;
+    const largeBrought = await brought('large');
+    const smallBrought = await brought('small');
+    assert.equal(largeBrought[0]?.id, 'large-77');
+    assert.equal(largeBrought.filter((match) => match.memory !== undefined).length, 0);
+    assert.equal(smallBrought[0]?.memory?.text, 'the garden zeppelin (77)');
+    assert.equal(smallBrought.filter((match) => match.memory !== undefined).length, 20);
   });
 });
 

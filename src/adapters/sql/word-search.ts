@@ -63,7 +63,9 @@ const LARGE_USER = { candidates: 250, matches: 125, lenders: 20 } as const;
 
 /**
  * Columns of a matched memory (of `memories m`, `id` and `score` excepted) that the statement
- * returns beside each of the best `count` matches; the other matches get nulls.
+ * returns beside each of the best `count` matches of a user under POPULATION_CAP; the other
+ * matches get nulls. A large user's best matches are rarely among the vector search's, so their
+ * vectors would be read after it anyway (to tell their similarity), and their rows with them.
  */
 export interface MatchedRows {
   readonly count: number;
@@ -139,7 +141,8 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
            bounds AS MATERIALIZED (
              SELECT CASE WHEN n < ${POPULATION_CAP} THEN ${CANDIDATE_CAP} ELSE ${LARGE_USER.candidates} END::float8 AS candidates,
                     CASE WHEN n < ${POPULATION_CAP} THEN ${MATCH_CAP} ELSE ${LARGE_USER.matches} END::bigint AS matches,
-                    CASE WHEN n < ${POPULATION_CAP} THEN ${LENDERS} ELSE ${LARGE_USER.lenders} END::bigint AS lenders
+                    CASE WHEN n < ${POPULATION_CAP} THEN ${LENDERS} ELSE ${LARGE_USER.lenders} END::bigint AS lenders,
+                    CASE WHEN n < ${POPULATION_CAP} THEN ${withRows?.count ?? 0} ELSE 0 END::bigint AS memories
              FROM population
            ),
            seeds AS MATERIALIZED (
@@ -236,17 +239,17 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
 
 /**
  * The tail of a statement whose ranked matches are the CTE `best`: each match in order, the first
- * `rows.count` with the columns of their live memory. The other matches skip the read outright: the
- * lateral read is not merged into the join (its LIMIT keeps it apart), so its test of the place is
- * made once per match, before any lookup.
+ * `bounds.memories` with the columns of their live memory. The other matches skip the read
+ * outright: the lateral read is not merged into the join (its LIMIT keeps it apart), so its test
+ * of the place is made once per match, before any lookup.
  */
-function readBest(tenant: string, rows: { readonly columns: string; readonly count: string }): string {
+function readBest(tenant: string, rows: { readonly columns: string }): string {
   return `)
           SELECT b.id, b.score, m.*
           FROM (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best) b
           LEFT JOIN LATERAL (
             SELECT ${rows.columns} FROM memories m
-            WHERE b.place <= ${rows.count} AND m.tenant_id = ${tenant} AND m.id = b.id AND NOT m.deleted
+            WHERE b.place <= (SELECT memories FROM bounds) AND m.tenant_id = ${tenant} AND m.id = b.id AND NOT m.deleted
             LIMIT 1
           ) m ON true
           ORDER BY b.score DESC, b.id`;
