@@ -165,7 +165,7 @@ export class MemorySearch {
       for (const candidate of candidates) {
         const read = rows.get(candidate.id);
         // A memory read and not found is gone, whatever the word search saw before.
-        const memory = !unread.has(candidate.id) ? known.get(candidate.id) : read === undefined ? undefined : withoutVector(read);
+        const memory = unread.has(candidate.id) ? read && withoutVector(read) : known.get(candidate.id);
         if (memory === undefined || memory.userId !== request.userId) continue;
         const vector = read?.embedding ?? null;
         const similarity = similarities.get(memory.id) ?? (vector === null ? 0 : cosineSimilarity(embedding, vector));

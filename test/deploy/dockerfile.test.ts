@@ -43,6 +43,11 @@ function inFinal(keyword: string): Instruction[] {
   return (finalStage?.instructions ?? []).filter((instruction) => instruction.getKeyword() === keyword);
 }
 
+/** The variables the final stage's ENV instructions set, by name. */
+function finalEnv(): Map<string, string | null> {
+  return new Map(inFinal('ENV').flatMap((i) => (i as Instruction & EnvLike).getProperties().map((p) => [p.getName(), p.getValue()])));
+}
+
 function words(instruction: Instruction): string[] {
   return instruction.getArguments().map((argument) => argument.getValue());
 }
@@ -124,18 +129,14 @@ describe('Dockerfile', () => {
   });
 
   it('listens on all interfaces of the container, on port 8080, in production mode', () => {
-    const env = new Map(
-      inFinal('ENV').flatMap((i) => (i as Instruction & EnvLike).getProperties().map((p) => [p.getName(), p.getValue()])),
-    );
+    const env = finalEnv();
     assert.equal(env.get('NODE_ENV'), 'production');
     assert.equal(env.get('HOST'), '0.0.0.0');
     assert.deepEqual(words(lastOf('EXPOSE')), ['8080']);
   });
 
   it('starts Engram with the allocator of glibc set as `npm start` and the Chroma that Engram runs have it', () => {
-    const env = new Map(
-      inFinal('ENV').flatMap((i) => (i as Instruction & EnvLike).getProperties().map((p) => [p.getName(), p.getValue()])),
-    );
+    const env = finalEnv();
     assert.equal(env.get('GLIBC_TUNABLES'), MALLOC_TUNABLES);
     assert.equal(packageJson.scripts['start'], `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${MALLOC_TUNABLES}} node dist/main/cli.js start`);
   });
