@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EngramClient, TaskTracker, type AcceptedItem } from './lib/client.js';
 import { startEngram, type EngramUnderTest, type Mode } from './lib/engram-under-test.js';
-import { measureFloor, type Floor } from './lib/floor.js';
+import { FloorProbe, type Floor } from './lib/floor.js';
 import { latencies, ProgressBar, sleep, type Latencies } from './lib/stats.js';
 import { memoryItem, queryText, Random, userId } from './lib/workload.js';
 
@@ -34,8 +34,12 @@ const LOAD_BATCH = 500;
 const LOAD_WINDOW = 4_000;
 const SEARCH_CLIENTS = 8;
 const phase = quick
-  ? { singleWrites: 200, searchSeconds: 5, searchableSeconds: 5, floorSamples: 50 }
-  : { singleWrites: 1_000, searchSeconds: 20, searchableSeconds: 20, floorSamples: 200 };
+  ? { singleWrites: 200, searchSeconds: 5, searchableSeconds: 5, oneClientBlocks: 2 }
+  : { singleWrites: 1_000, searchSeconds: 20, searchableSeconds: 20, oneClientBlocks: 10 };
+/** One client's searches per block, each block followed by their floors (see searchesOverFloor). */
+const ONE_CLIENT_BLOCK = 50;
+/** Searches (and their floors) of the first block, which is not counted. */
+const ONE_CLIENT_WARM_UP = 20;
 
 interface ScaleResult {
   scale: string;
@@ -143,6 +147,37 @@ async function searches(client: EngramClient, users: readonly string[], clients:
   return { ms: latencies(times), perSecond: times.length / ((performance.now() - began) / 1000) };
 }
 
+/**
+ * One client's searches in blocks, each block followed by the floor of the same queries for the
+ * same users, taken by the benchmark itself: the two see the same minutes of a machine whose speed
+ * drifts by half within minutes (timed minutes apart, the ratio measured the drift), and the same
+ * state of Chroma. Within a block the searches go back to back, as they did before the floor was
+ * interleaved: a floor sample after every search left Engram idle between searches, about 0.5 ms
+ * slower each (distributed, 10k).
+ */
+async function searchesOverFloor(engram: EngramUnderTest, client: EngramClient, users: readonly string[]): Promise<{ ms: Latencies; probe: FloorProbe }> {
+  const probe = await FloorProbe.open(engram);
+  const times: number[] = [];
+  try {
+    for (let block = 0; block <= phase.oneClientBlocks; block += 1) {
+      // The first block warms both up and is not counted.
+      const counted = block > 0;
+      const queries = Array.from({ length: counted ? ONE_CLIENT_BLOCK : ONE_CLIENT_WARM_UP }, () => ({ user: random.pick(users), query: queryText(random, ++serial) }));
+      for (const { user, query } of queries) {
+        const started = performance.now();
+        const { status } = await client.post('/memory/search', { query, user_id: user, top_k: 10 });
+        const time = performance.now() - started;
+        if (status !== 200) throw new Error(`search answered ${status}`);
+        if (counted) times.push(time);
+      }
+      for (const { user, query } of queries) await probe.sample(user, query, counted);
+    }
+  } finally {
+    await probe.close();
+  }
+  return { ms: latencies(times), probe };
+}
+
 /** Writes a second in the steady phase, and one in how many of them is followed to searchable. */
 const STEADY_WRITES_PER_SECOND = 50;
 const FOLLOW_ONE_IN = 5;
@@ -200,16 +235,16 @@ async function steadyWrites(client: EngramClient, seconds: number): Promise<{ ac
 async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: string, memories: number, users: readonly string[], batchedRate: number): Promise<ScaleResult> {
   process.stderr.write(`measuring at ${scale}: single writes…\n`);
   const single = await singleWrites(client, users);
-  process.stderr.write('searches (1 client, then 8)…\n');
-  const oneClient = await searches(client, users, 1, Math.max(3, phase.searchSeconds / 4));
+  process.stderr.write('searches (1 client, in blocks with their floors, then 8 clients)…\n');
+  const oneClient = await searchesOverFloor(engram, client, users);
   const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
   const steady = await steadyWrites(client, phase.searchableSeconds);
-  // Before the floor, which stops and restarts an embedded Engram to reach its database.
+  // Before the floor's fetches, for which an embedded Engram is stopped and started again.
   const rss = engram.rss();
   const disk = await engram.diskBytes();
   process.stderr.write('floor…\n');
-  const floor = await measureFloor(engram, users, phase.floorSamples, random);
+  const floor = await oneClient.probe.floor();
   return {
     scale,
     memories,

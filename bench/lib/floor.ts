@@ -1,10 +1,11 @@
 /**
  * The floor of a search: what any implementation has to spend at least. One query embedding with
  * the same model in this process, the raw Chroma query that Engram's layout needs (the owner's
- * record ids in their bucket, or their own collection, with the owner's signature), and the Postgres fetch of the
- * matched rows. Each is timed alone, one at a time. Engram holds the embedded PGlite while it runs,
- * so in embedded mode the fetches of the same rows are timed afterwards, on Engram's database
- * opened in this process while Engram is stopped (it starts again on the same data).
+ * record ids in their bucket, or their own collection, with the owner's signature), and the
+ * Postgres fetch of the matched rows. Each is timed alone, for queries Engram has just answered
+ * (see FloorProbe). Engram holds the embedded PGlite while it runs, so in embedded mode the
+ * fetches of the same rows are timed afterwards, on Engram's database opened in this process while
+ * Engram is stopped (it starts again on the same data).
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -14,11 +15,11 @@ import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
 import { VECTOR_LAYOUT_KEY, vectorLayout } from '../../src/adapters/chroma/vector-layout.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
 import { PreparedStatements } from '../../src/adapters/pglite/prepared-statements.js';
+import type { Embedder } from '../../src/ports/embedder.js';
 import { embedRuntimeFromEnvironment } from './embed-runtime.js';
 import type { EngramUnderTest } from './engram-under-test.js';
 import { JsonHttp } from './json-http.js';
 import { latencies, type Latencies } from './stats.js';
-import { queryText, type Random } from './workload.js';
 
 export interface Floor {
   readonly embedMs: Latencies;
@@ -31,7 +32,7 @@ export interface Floor {
 const COLLECTIONS = '/api/v2/tenants/default_tenant/databases/default_database/collections';
 const TENANT = 'default';
 const TOP_K = 10;
-/** Fetches run before the timed ones, as the other parts' first samples are. */
+/** Embedded fetches run before the timed ones, as the other parts' first samples are. */
 const WARM_UP = 10;
 /**
  * The fetch of the rows a search returns, as any implementation needs it: prepared, so that it is
@@ -55,69 +56,101 @@ async function ownerRecordIds(chroma: JsonHttp, collectionId: string, owner: str
   return (found['ids'] as string[] | undefined) ?? [];
 }
 
-export async function measureFloor(engram: EngramUnderTest, users: readonly string[], samples: number, random: Random): Promise<Floor> {
-  const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }), ...embedRuntimeFromEnvironment() });
-  const chromaUrl = await engram.chromaUrl();
-  const chromaHttp = new JsonHttp(chromaUrl);
-  const marker = await chromaGet(chromaHttp, `/${MODEL_MARKER_COLLECTION}`);
-  const markerMetadata = (marker?.['metadata'] ?? {}) as Record<string, unknown>;
-  const buckets = Number(markerMetadata['engram_buckets'] ?? 16);
-  const layout = vectorLayout(markerMetadata[VECTOR_LAYOUT_KEY]);
-  const sql = engram.databaseUrl === null ? null : new pg.Client({ connectionString: engram.databaseUrl });
-  await sql?.connect();
-  // The rows each sample would fetch, for the embedded database, timed once Engram is stopped.
-  const fetchedLater: string[][] = [];
-  const embed: number[] = [];
-  const chroma: number[] = [];
-  const fetchRows: number[] = [];
-  try {
-    for (let index = 0; index < samples + WARM_UP; index += 1) {
-      const user = random.pick(users);
-      let started = performance.now();
-      const [vector] = await embedder.embed([queryText(random, 1_000_000 + index)]);
-      const embedTime = performance.now() - started;
+/**
+ * Measures the floor one query at a time, for queries Engram has just answered for the same users
+ * (see `searchesOverFloor` in run.ts): both then see the same minutes of a machine whose speed
+ * drifts, and the same state of Chroma. Open it, `sample` each query, `close` it as soon as
+ * the sampling ends (it holds a model and connections), and read `floor()` once Engram may be
+ * stopped: the embedded database's fetches are timed then.
+ */
+export class FloorProbe {
+  readonly #engram: EngramUnderTest;
+  readonly #embedder: Embedder;
+  readonly #chroma: JsonHttp;
+  readonly #sql: pg.Client | null;
+  readonly #buckets: number;
+  readonly #layout: ReturnType<typeof vectorLayout>;
+  readonly #embed: number[] = [];
+  readonly #chromaTimes: number[] = [];
+  readonly #fetchRows: number[] = [];
+  /** The rows each sample would fetch, for the embedded database, timed once Engram is stopped. */
+  readonly #fetchedLater: string[][] = [];
 
-      const owner = ownerKey(TENANT, user);
-      const dedicated = await chromaGet(chromaHttp, `/${userCollectionName(TENANT, user)}`);
-      const target = dedicated ?? (await chromaGet(chromaHttp, `/${bucketCollectionName(owner, buckets)}`));
-      // A bucket query names the owner's records, as Engram does with the ids its database holds.
-      const held = dedicated === null ? await ownerRecordIds(chromaHttp, String(target?.['id']), owner) : [];
-      started = performance.now();
-      const answer = await chromaPost(chromaHttp, `/${String(target?.['id'])}/query`, {
-        query_embeddings: [Array.from(layout.vectorFor(vector ?? new Float32Array(), owner))],
-        // What Engram asks for: the search depth, which is also the breadth of Chroma's walk.
-        n_results: dedicated === null ? Math.max(1, Math.min(50, held.length)) : 50,
-        include: ['distances'],
-        ...(dedicated === null ? { ids: held } : {}),
-      });
-      const chromaTime = performance.now() - started;
-
-      // The ten best, as a search returns them; record ids carry their owner in front of the memory id.
-      const ids = ((answer['ids'] as string[][] | undefined)?.[0] ?? []).slice(0, TOP_K).map(memoryIdOfRecord);
-      started = performance.now();
-      await sql?.query({ name: 'floor-fetch-rows', text: FETCH_ROWS, values: [TENANT, ids] });
-      const sqlTime = performance.now() - started;
-      if (index >= WARM_UP) {
-        embed.push(embedTime);
-        chroma.push(chromaTime);
-        if (sql === null) fetchedLater.push(ids);
-        else fetchRows.push(sqlTime);
-      }
-    }
-  } finally {
-    await sql?.end();
-    await embedder.close();
-    chromaHttp.close();
+  private constructor(engram: EngramUnderTest, embedder: Embedder, chroma: JsonHttp, sql: pg.Client | null, marker: Record<string, unknown>) {
+    this.#engram = engram;
+    this.#embedder = embedder;
+    this.#chroma = chroma;
+    this.#sql = sql;
+    this.#buckets = Number(marker['engram_buckets'] ?? 16);
+    this.#layout = vectorLayout(marker[VECTOR_LAYOUT_KEY]);
   }
-  if (sql === null) fetchRows.push(...(await engram.whileStopped((dataDir) => timeFetches(dataDir, fetchedLater))));
-  const parts = [latencies(embed), latencies(chroma), latencies(fetchRows)] as const;
-  const sum = (key: 'p50' | 'p95' | 'p99'): number => parts.reduce((total, part) => total + part[key], 0);
-  return {
-    embedMs: parts[0],
-    chromaMs: parts[1],
-    sqlMs: parts[2],
-    totalMs: { p50: sum('p50'), p95: sum('p95'), p99: sum('p99'), count: samples },
-  };
+
+  static async open(engram: EngramUnderTest): Promise<FloorProbe> {
+    const embedder = await createUseLiteEmbedder({ logger: pino({ level: 'silent' }), ...embedRuntimeFromEnvironment() });
+    const chroma = new JsonHttp(await engram.chromaUrl());
+    const sql = engram.databaseUrl === null ? null : new pg.Client({ connectionString: engram.databaseUrl });
+    try {
+      await sql?.connect();
+      const marker = await chromaGet(chroma, `/${MODEL_MARKER_COLLECTION}`);
+      return new FloorProbe(engram, embedder, chroma, sql, (marker?.['metadata'] ?? {}) as Record<string, unknown>);
+    } catch (error) {
+      await Promise.all([sql?.end(), embedder.close()]);
+      chroma.close();
+      throw error;
+    }
+  }
+
+  /** Times the floor of `query` for `user`; a sample not `counted` only warms the parts up. */
+  async sample(user: string, query: string, counted: boolean): Promise<void> {
+    let started = performance.now();
+    const [vector] = await this.#embedder.embed([query]);
+    const embedTime = performance.now() - started;
+
+    const owner = ownerKey(TENANT, user);
+    const dedicated = await chromaGet(this.#chroma, `/${userCollectionName(TENANT, user)}`);
+    const target = dedicated ?? (await chromaGet(this.#chroma, `/${bucketCollectionName(owner, this.#buckets)}`));
+    // A bucket query names the owner's records, as Engram does with the ids its database holds.
+    const held = dedicated === null ? await ownerRecordIds(this.#chroma, String(target?.['id']), owner) : [];
+    started = performance.now();
+    const answer = await chromaPost(this.#chroma, `/${String(target?.['id'])}/query`, {
+      query_embeddings: [Array.from(this.#layout.vectorFor(vector ?? new Float32Array(), owner))],
+      // What Engram asks for: the search depth, which is also the breadth of Chroma's walk.
+      n_results: dedicated === null ? Math.max(1, Math.min(50, held.length)) : 50,
+      include: ['distances'],
+      ...(dedicated === null ? { ids: held } : {}),
+    });
+    const chromaTime = performance.now() - started;
+
+    // The ten best, as a search returns them; record ids carry their owner in front of the memory id.
+    const ids = ((answer['ids'] as string[][] | undefined)?.[0] ?? []).slice(0, TOP_K).map(memoryIdOfRecord);
+    started = performance.now();
+    await this.#sql?.query({ name: 'floor-fetch-rows', text: FETCH_ROWS, values: [TENANT, ids] });
+    const sqlTime = performance.now() - started;
+    if (!counted) return;
+    this.#embed.push(embedTime);
+    this.#chromaTimes.push(chromaTime);
+    if (this.#sql === null) this.#fetchedLater.push(ids);
+    else this.#fetchRows.push(sqlTime);
+  }
+
+  /** Lets go of the model and the connections; the samples are kept. */
+  async close(): Promise<void> {
+    await Promise.all([this.#sql?.end(), this.#embedder.close()]);
+    this.#chroma.close();
+  }
+
+  /** The floor of the samples taken. In embedded mode this stops Engram for a while (see the file's comment). */
+  async floor(): Promise<Floor> {
+    const fetchRows = this.#sql === null ? await this.#engram.whileStopped((dataDir) => timeFetches(dataDir, this.#fetchedLater)) : this.#fetchRows;
+    const parts = [latencies(this.#embed), latencies(this.#chromaTimes), latencies(fetchRows)] as const;
+    const sum = (key: 'p50' | 'p95' | 'p99'): number => parts.reduce((total, part) => total + part[key], 0);
+    return {
+      embedMs: parts[0],
+      chromaMs: parts[1],
+      sqlMs: parts[2],
+      totalMs: { p50: sum('p50'), p95: sum('p95'), p99: sum('p99'), count: this.#embed.length },
+    };
+  }
 }
 
 /** Times the fetch of each list of rows on the embedded database in `dataDir`, after a warm-up. */
