@@ -27,14 +27,17 @@ interface MemoryRow {
   version: unknown;
 }
 
-const MEMORY_COLUMNS = 'tenant_id, id, user_id, session_id, role, text, metadata, created_at, updated_at, version';
+/** A memory's columns after its tenant and its id, as `toMemory` reads them. */
+const MEMORY_FIELDS = 'user_id, session_id, role, text, metadata, created_at, updated_at, version';
+
+const MEMORY_COLUMNS = `tenant_id, id, ${MEMORY_FIELDS}`;
 
 /**
  * A word match's memory, without its id (the match's own): `tenant_id` is null when it is not
  * read. Vectors stay behind: most of a row's bytes, each in pages of its own (TOAST), where the
  * rest of the row is on a page the word search has just read.
  */
-const MATCHED_MEMORY_COLUMNS = 'tenant_id, user_id, session_id, role, text, metadata, created_at, updated_at, version';
+const MATCHED_MEMORY_COLUMNS = `tenant_id, ${MEMORY_FIELDS}`;
 
 type MatchRow = { id: string; score: unknown } & ({ tenant_id: null } | Omit<MemoryRow, 'id'>);
 
