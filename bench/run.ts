@@ -129,6 +129,14 @@ async function singleWrites(client: EngramClient, users: readonly string[]): Pro
   return { rate: phase.singleWrites / ((tracker.lastDoneAt - began) / 1000), accept: latencies(accept) };
 }
 
+/** One search of the ten best, as every phase sends it; its time in ms from sending to the answer. */
+async function timedSearch(client: EngramClient, user: string, query: string): Promise<number> {
+  const started = performance.now();
+  const { status } = await client.post('/memory/search', { query, user_id: user, top_k: 10 });
+  if (status !== 200) throw new Error(`search answered ${status}`);
+  return performance.now() - started;
+}
+
 /** `clients` searchers, each sending the next query as soon as the previous one is answered. */
 async function searches(client: EngramClient, users: readonly string[], clients: number, seconds: number): Promise<{ ms: Latencies; perSecond: number }> {
   const times: number[] = [];
@@ -137,10 +145,9 @@ async function searches(client: EngramClient, users: readonly string[], clients:
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < deadline) {
-        const started = performance.now();
-        const { status } = await client.post('/memory/search', { query: queryText(random, ++serial), user_id: random.pick(users), top_k: 10 });
-        if (status !== 200) throw new Error(`search answered ${status}`);
-        times.push(performance.now() - started);
+        // The query first, then the user: the order in which they were always drawn.
+        const query = queryText(random, ++serial);
+        times.push(await timedSearch(client, random.pick(users), query));
       }
     }),
   );
@@ -164,10 +171,7 @@ async function searchesOverFloor(engram: EngramUnderTest, client: EngramClient, 
       const counted = block > 0;
       const queries = Array.from({ length: counted ? ONE_CLIENT_BLOCK : ONE_CLIENT_WARM_UP }, () => ({ user: random.pick(users), query: queryText(random, ++serial) }));
       for (const { user, query } of queries) {
-        const started = performance.now();
-        const { status } = await client.post('/memory/search', { query, user_id: user, top_k: 10 });
-        const time = performance.now() - started;
-        if (status !== 200) throw new Error(`search answered ${status}`);
+        const time = await timedSearch(client, user, query);
         if (counted) times.push(time);
       }
       for (const { user, query } of queries) await probe.sample(user, query, counted);
