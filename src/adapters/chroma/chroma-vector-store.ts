@@ -391,9 +391,7 @@ export class ChromaVectorStore implements VectorStore {
       http: this.#http,
       sourcePath: `${COLLECTIONS_PATH}/${bucketId}`,
       ownerWhere: ownerWhere(owner),
-      onTarget: async (suffix, body) => {
-        await this.#http.send({ method: 'POST', path: `${targetPath}/${suffix}`, body });
-      },
+      targetPath,
       pageSize: RECORDS_PER_REQUEST,
       maxPasses: MIGRATION_PASSES,
     });

@@ -5,12 +5,12 @@ import { encodeEmbedding, encodeStoredRecords, type StoredRecord } from './upser
 
 /** Where an owner's records are read from and written to during a migration. */
 export interface MigrationEnds {
-  readonly http: ChromaHttp;
-  /** Reads the owner's records from the source: `get` bodies are sent to this path. */
+  readonly http: Pick<ChromaHttp, 'send'>;
+  /** The bucket's collection path: the owner's records are read there. */
   readonly sourcePath: string;
   readonly ownerWhere: Readonly<Record<string, unknown>>;
-  /** Runs a request on the target collection's path (upsert or delete). */
-  readonly onTarget: (suffix: string, body: unknown) => Promise<void>;
+  /** The dedicated collection's path: records are upserted, looked up and deleted there. */
+  readonly targetPath: string;
   /** Records per request. */
   readonly pageSize: number;
   /** Copy passes at most; writers that know the new route keep the target current anyway. */
@@ -18,31 +18,58 @@ export interface MigrationEnds {
 }
 
 /**
- * Copies one owner's records from a bucket to their dedicated collection, idempotently. Writers
- * that have not seen the migration yet may still change the source while it runs, so the copy
- * repeats until two reads of the source agree: then every change made before the last read is in
- * the target, and every later one is written there by its writer, which confirms the route after
- * writing. Records gone from the source are removed from the target.
+ * Copies one owner's records from a bucket to their dedicated collection, idempotently, once the
+ * route says the owner is migrating. From then on every writer puts the owner's records in both
+ * collections: by the route it looked up, or again after confirming the route once it wrote (see
+ * ChromaVectorStore.upsert). The copy only has to bring what was there before, and to undo its own
+ * stale writes: a record read here, then changed or removed by a writer before the copy's upsert
+ * lands, would be put back as it was. So the copy reads the source again and repeats for the
+ * records it had read that changed or vanished since, until none did. A record that appears in a
+ * later read was written after the route changed; it is copied only if the target lacks it (a
+ * write still under way, or one that a page shifted by a concurrent delete hid from an earlier
+ * read). An owner still being written to at hundreds a second thus moves in two reads of the
+ * source, where waiting for two reads that agree in full would copy the new records over and over.
  */
 export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
-  let previous = new Map<string, string>();
+  let previous: ReadonlyMap<string, string> | null = null;
   let current = await readSource(ends);
   for (let pass = 0; pass < ends.maxPasses; pass += 1) {
-    const changed = [...current.records.values()].filter(
-      (record) => previous.get(record.id) !== current.fingerprints.get(record.id),
-    );
-    const vanished = [...previous.keys()].filter((id) => !current.records.has(id));
-    if (pass > 0 && changed.length === 0 && vanished.length === 0) break;
+    const seen = previous;
+    const changed = seen === null ? [...current.records.values()] : await toCopyAgain(ends, seen, current);
+    const vanished = seen === null ? [] : [...seen.keys()].filter((id) => !current.records.has(id));
+    if (seen !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
-      await ends.onTarget('upsert', encodeStoredRecords(changed.slice(start, start + ends.pageSize)));
+      await sendToTarget(ends, 'upsert', encodeStoredRecords(changed.slice(start, start + ends.pageSize)));
     }
     for (let start = 0; start < vanished.length; start += ends.pageSize) {
-      await ends.onTarget('delete', { ids: vanished.slice(start, start + ends.pageSize) });
+      await sendToTarget(ends, 'delete', { ids: vanished.slice(start, start + ends.pageSize) });
     }
     previous = current.fingerprints;
     current = await readSource(ends);
   }
   return current.records.size;
+}
+
+/** Records of the last read that the copy writes again: those read before that changed since, and new ones the target lacks. */
+async function toCopyAgain(ends: MigrationEnds, seen: ReadonlyMap<string, string>, current: SourceState): Promise<StoredRecord[]> {
+  const records = [...current.records.values()];
+  const changed = records.filter((record) => seen.has(record.id) && seen.get(record.id) !== current.fingerprints.get(record.id));
+  const appeared = records.filter((record) => !seen.has(record.id));
+  return [...changed, ...(await missingFromTarget(ends, appeared))];
+}
+
+function sendToTarget(ends: MigrationEnds, suffix: 'upsert' | 'delete' | 'get', body: unknown): Promise<unknown> {
+  return ends.http.send({ method: 'POST', path: `${ends.targetPath}/${suffix}`, body });
+}
+
+/** Those of `records` whose id the target does not hold. */
+async function missingFromTarget(ends: MigrationEnds, records: readonly StoredRecord[]): Promise<StoredRecord[]> {
+  const held = new Set<string>();
+  for (let start = 0; start < records.length; start += ends.pageSize) {
+    const ids = records.slice(start, start + ends.pageSize).map((record) => record.id);
+    for (const id of parseGetAnswer(await sendToTarget(ends, 'get', { ids, include: [] })).ids) held.add(id);
+  }
+  return records.filter((record) => !held.has(record.id));
 }
 
 interface SourceState {
@@ -65,10 +92,20 @@ async function readSource(ends: MigrationEnds): Promise<SourceState> {
       const embedding = page.embeddings[index] ?? new Float32Array();
       const metadata = toMetadataMap(page.metadatas[index] ?? {});
       records.set(id, { id, embedding, metadata });
-      fingerprints.set(id, `${encodeEmbedding(embedding)}|${JSON.stringify([...metadata])}`);
+      fingerprints.set(id, fingerprint(embedding, metadata));
     });
     if (page.ids.length < ends.pageSize) return { records, fingerprints };
   }
+}
+
+/**
+ * A record's content as text. Chroma hands a record's metadata back in no fixed key order (it
+ * changes when its log is compacted into segments), so the keys are sorted: otherwise an unchanged
+ * record would look changed, and a migration would copy every record again on every pass.
+ */
+function fingerprint(embedding: Float32Array, metadata: ReadonlyMap<string, MetadataValue>): string {
+  const fields = [...metadata].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+  return `${encodeEmbedding(embedding)}|${JSON.stringify(fields)}`;
 }
 
 function toMetadataMap(metadata: Readonly<Record<string, unknown>>): Map<string, MetadataValue> {

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ChromaHttp, type ChromaRequest } from '../../src/adapters/chroma/chroma-http.js';
+import { copyOwnerRecords } from '../../src/adapters/chroma/owner-migration.js';
+import { parseGetAnswer } from '../../src/adapters/chroma/responses.js';
+import { encodeStoredRecords } from '../../src/adapters/chroma/upsert-body.js';
+import { direction } from '../contracts/vector-store.contract.js';
+import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
+
+const COLLECTIONS = '/tenants/default_tenant/databases/default_database/collections';
+const OWNER = 'owner-moving';
+
+/** A vector of its own for each `step`. */
+function along(step: number): Float32Array {
+  return direction(1, step, 0.5);
+}
+
+/** A vector as text, to compare what two collections hold. */
+function vectorText(vector: Float32Array): string {
+  return Array.from(vector, (value) => value.toFixed(4)).join(',');
+}
+
+/** An upsert body of records of `owner`, as a bucket holds them. */
+function stored(id: string, owner: string, step: number, count = 1): string {
+  const metadata = new Map<string, string | number | boolean>([['owner', owner], ['session_id', 's1'], ['created_at', 1_700_000_000 + step], ['role', 'user']]);
+  return encodeStoredRecords(Array.from({ length: count }, (_, index) => ({ id: count === 1 ? id : `${id}-${index}`, embedding: along(step + index), metadata })));
+}
+
+describe('copyOwnerRecords', () => {
+  let chroma: TestChroma;
+  let http: ChromaHttp;
+  let serial = 0;
+
+  const createCollection = async (): Promise<string> => {
+    serial += 1;
+    const created = await http.send({ method: 'POST', path: COLLECTIONS, body: { name: `migration-${serial}-${Date.now()}`, configuration: { hnsw: { space: 'cosine' } } } });
+    return `${COLLECTIONS}/${String((created as { id: string }).id)}`;
+  };
+  const write = (path: string, body: string): Promise<unknown> => http.send({ method: 'POST', path: `${path}/upsert`, body });
+  /** id → the vector held, for the records matching `where` (all when null). */
+  const held = async (path: string, where: Record<string, unknown> | null): Promise<Map<string, string>> => {
+    const page = parseGetAnswer(await http.send({ method: 'POST', path: `${path}/get`, body: { ...(where === null ? {} : { where }), include: ['embeddings'] } }));
+    return new Map(page.ids.map((id, index) => [id, vectorText(page.embeddings[index] ?? new Float32Array())]));
+  };
+
+  before(async () => {
+    chroma = await startTestChroma();
+    http = new ChromaHttp({ url: chroma.url, requestTimeoutMs: 10_000 });
+  });
+  after(async () => {
+    http.close();
+    await chroma.stop();
+  });
+
+  it('moves the records of an owner whose writers keep adding more in two reads', async () => {
+    const source = await createCollection();
+    const target = await createCollection();
+    for (let index = 0; index < 30; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
+    await write(source, stored('other-0', 'owner-staying', 1));
+
+    let reads = 0;
+    let added = 0;
+    // After every read of the copy, the owner's writers add records to both sides, as they do
+    // once the route says the owner is migrating. After the first, other owners' writes to the
+    // bucket make Chroma compact its log, which hands metadata back in another key order.
+    const interposed: Pick<ChromaHttp, 'send'> = {
+      send: async (request: ChromaRequest) => {
+        const answer = await http.send(request);
+        if (request.path === `${source}/get`) {
+          reads += 1;
+          if (reads === 1) await write(source, stored('other', 'owner-staying', 200, 1_200));
+          for (let index = 0; index < 5; index += 1) {
+            const body = stored(`new-${(added += 1)}`, OWNER, 100 + added);
+            await write(source, body);
+            await write(target, body);
+          }
+        }
+        return answer;
+      },
+    };
+
+    const copied = await copyOwnerRecords({ http: interposed, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses: 10 });
+
+    assert.equal(reads, 2);
+    const wanted = await held(source, { owner: OWNER });
+    assert.equal(wanted.size, 40);
+    assert.deepEqual(await held(target, null), wanted);
+    // The count is the last read's: the five records added after it are not in it.
+    assert.equal(copied, 35);
+  });
+
+  it('undoes its own stale writes, and copies a record whose writer has not reached the target yet', async () => {
+    const source = await createCollection();
+    const target = await createCollection();
+    for (let index = 0; index < 10; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
+
+    let reads = 0;
+    // Between the copy's first read and its writes, writers change one record it read and remove
+    // another on both sides, and add one to the bucket whose write to the target is under way.
+    const interposed: Pick<ChromaHttp, 'send'> = {
+      send: async (request: ChromaRequest) => {
+        const answer = await http.send(request);
+        if (request.path === `${source}/get` && (reads += 1) === 1) {
+          const changed = stored('old-0', OWNER, 50);
+          await write(source, changed);
+          await write(target, changed);
+          for (const path of [source, target]) await http.send({ method: 'POST', path: `${path}/delete`, body: { ids: ['old-1'] } });
+          await write(source, stored('in-flight', OWNER, 51));
+        }
+        return answer;
+      },
+    };
+
+    await copyOwnerRecords({ http: interposed, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses: 10 });
+
+    // One read to copy, one to find what to undo and bring, one that finds nothing more to do.
+    assert.equal(reads, 3);
+    const copied = await held(target, null);
+    assert.deepEqual(copied, await held(source, { owner: OWNER }));
+    assert.equal(copied.get('old-0'), vectorText(along(50)));
+    assert.equal(copied.has('old-1'), false);
+    assert.equal(copied.has('in-flight'), true);
+  });
+
+  it('repeats while records it copied keep changing, and stops at its bound', async () => {
+    const source = await createCollection();
+    const target = await createCollection();
+    for (let index = 0; index < 3; index += 1) await write(source, stored(`kept-${index}`, OWNER, index));
+
+    let reads = 0;
+    const interposed: Pick<ChromaHttp, 'send'> = {
+      send: async (request: ChromaRequest) => {
+        const answer = await http.send(request);
+        if (request.path === `${source}/get`) {
+          reads += 1;
+          // A writer that has not seen the migration yet changes a copied record in the bucket alone.
+          await write(source, stored('kept-0', OWNER, 3 + reads));
+        }
+        return answer;
+      },
+    };
+
+    await copyOwnerRecords({ http: interposed, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses: 3 });
+
+    assert.equal(reads, 4);
+    const copied = await held(target, null);
+    // Each pass applied the change its read saw; the one seen by the last read, and the one after
+    // it, are their writers' to bring by confirming the route.
+    assert.equal(copied.get('kept-0'), vectorText(along(5)));
+    for (const id of ['kept-1', 'kept-2']) assert.equal(copied.get(id), (await held(source, null)).get(id));
+  });
+});
