@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
+import { ChromaHttp } from '../../src/adapters/chroma/chroma-http.js';
 import { ChromaVectorStore, createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
 import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, ROUTES_COLLECTION, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import { Collections } from '../../src/adapters/chroma/collections.js';
+import { OwnerRoutes } from '../../src/adapters/chroma/owner-routes.js';
 import { DependencyUnavailableError, isDomainError } from '../../src/domain/errors.js';
 import { describeVectorStoreContract, direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
@@ -124,6 +127,25 @@ describe('ChromaVectorStore', () => {
     assert.deepEqual(await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } }), []);
     assert.equal((await small.listIds(owner.tenantId, owner.userId)).length, 41);
     await small.close();
+  });
+
+  it('starts again a move that stalled, on the next write of its owner', async () => {
+    const large = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20, stalledMigrationMs: 60_000 });
+    await large.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    await store.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(1, index), { id: `b${index}` })));
+    // A move that began an hour ago and never finished: its process stopped during the copy.
+    const http = new ChromaHttp({ url: chroma.url, requestTimeoutMs: 5_000 });
+    const routes = new OwnerRoutes(http, new Collections(http, logger, 10), { refreshMs: 2_000 });
+    await routes.set(ownerKey(owner.tenantId, owner.userId), owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() - 3_600_000 });
+    http.close();
+
+    await large.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-stall' })]);
+
+    const route = await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] });
+    assert.equal((route[0] as Record<string, unknown>)['state'], 'dedicated');
+    assert.equal((await rows(userCollectionName(owner.tenantId, owner.userId), {})).length, 31);
+    await large.close();
   });
 
   it('loses no write of a process that has not yet seen a promotion', async () => {

@@ -46,6 +46,12 @@ export interface ChromaVectorStoreOptions {
    * table is older; then the bucket copy is dropped. Default 30,000 ms (well over the refresh).
    */
   readonly promotionGraceMs?: number;
+  /**
+   * A move to a dedicated collection still unfinished this long after it began was cut short (its
+   * process stopped, or a store failed it): the next write of the owner starts it again. Default
+   * 600,000 ms, far over a move's time (seconds).
+   */
+  readonly stalledMigrationMs?: number;
   /** How long a small owner's vector count, learned from a query, sizes the next queries. Default 5,000 ms. */
   readonly ownerSizeTtlMs?: number;
 }
@@ -113,6 +119,7 @@ export class ChromaVectorStore implements VectorStore {
   readonly #routes: OwnerRoutes;
   readonly #promoteAbove: number;
   readonly #graceMs: number;
+  readonly #stalledMigrationMs: number;
   /** Owner key → writes seen here since their size was last checked. */
   readonly #writesSinceCheck: LruMap<string, number>;
   readonly #promotions = new Map<string, Promise<void>>();
@@ -131,6 +138,7 @@ export class ChromaVectorStore implements VectorStore {
     this.#buckets = options.buckets ?? 16;
     this.#promoteAbove = options.promoteAbove ?? 5_000;
     this.#graceMs = options.promotionGraceMs ?? 30_000;
+    this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
     this.#ownerSizes = new OwnerSizes(options.collectionCacheSize ?? 10_000, options.ownerSizeTtlMs ?? 5_000);
@@ -338,7 +346,10 @@ export class ChromaVectorStore implements VectorStore {
     );
   }
 
-  /** Promotes an owner who grew too large for a bucket, and drops a bucket copy whose grace is over. */
+  /**
+   * Promotes an owner who grew too large for a bucket, starts again a move that stalled, and drops
+   * a bucket copy whose grace is over.
+   */
   async #afterWrite(group: OwnerGroup, route: Route): Promise<void> {
     const { owner } = group;
     if (route.kind === 'dedicated') {
@@ -348,7 +359,11 @@ export class ChromaVectorStore implements VectorStore {
       }
       return;
     }
-    if (route.kind === 'migrating') return;
+    if (route.kind === 'migrating') {
+      // The copy is idempotent, and a move started again records a new start.
+      if (Date.now() - route.since > this.#stalledMigrationMs) await this.#promote(owner);
+      return;
+    }
     // Counted per process: an owner growing through another process is checked there, and one
     // who is already large is checked here after a few more writes.
     const count = (this.#writesSinceCheck.get(owner.key) ?? 0) + group.records.length;
