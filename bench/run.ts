@@ -189,6 +189,28 @@ const FOLLOW_ONE_IN = 5;
 const FOLLOW_POLL_MS = 100;
 
 /**
+ * Seconds of steady writes sent, and waited for, before the measured ones. A store's first write
+ * into each of its 16 shared collections costs Chroma 0.2-0.4 s, once in the store's life (it lays
+ * out the collection's index): in the heavy scale, whose store holds one user in a collection of
+ * their own, the first seconds of other users' writes measured that instead of a steady state.
+ */
+const STEADY_WARM_UP_SECONDS = 3;
+
+/** Writes at the steady rate for `seconds`, each of a user of its own, and waits until all are done. */
+async function warmUpSteadyWrites(client: EngramClient, seconds: number): Promise<void> {
+  const tracker = new TaskTracker(client);
+  const began = performance.now();
+  const interval = 1_000 / STEADY_WRITES_PER_SECOND;
+  for (let index = 0; performance.now() - began < seconds * 1000; index += 1) {
+    const { status, body } = await client.post<AcceptedItem>('/memory', { user_id: `warm-up-${Date.now()}-${index}`, session_id: 'warm-up', text: `warm-up write ${index}` });
+    if (status !== 202) throw new Error(`write answered ${status}`);
+    tracker.add([body.task_id], 1);
+    await sleep(Math.max(0, began + (index + 1) * interval - performance.now()));
+  }
+  await tracker.drain();
+}
+
+/**
  * A steady 50 writes/s for `seconds`, each of a user of its own, sent on a schedule that does not
  * wait for the answers (open loop): the accept latency of every write, and for one write in five
  * the time from its 202 until a search finds it (its task is followed first, so searches are not
@@ -243,6 +265,7 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
   const oneClient = await searchesOverFloor(engram, client, users);
   const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
+  await warmUpSteadyWrites(client, STEADY_WARM_UP_SECONDS);
   const steady = await steadyWrites(client, phase.searchableSeconds);
   // Before the floor's fetches, for which an embedded Engram is stopped and started again.
   const rss = engram.rss();
