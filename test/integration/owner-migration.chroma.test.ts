@@ -43,6 +43,23 @@ describe('copyOwnerRecords', () => {
     return new Map(page.ids.map((id, index) => [id, vectorText(page.embeddings[index] ?? new Float32Array())]));
   };
 
+  /** Chroma as a copy sees it, with writers acting after each of its reads of `source` (numbered from 1). */
+  const writersAfterReads = (source: string, act: (read: number) => Promise<void>): { http: Pick<ChromaHttp, 'send'>; reads: () => number } => {
+    let reads = 0;
+    return {
+      http: {
+        send: async (request: ChromaRequest) => {
+          const answer = await http.send(request);
+          if (request.path === `${source}/get`) await act((reads += 1));
+          return answer;
+        },
+      },
+      reads: () => reads,
+    };
+  };
+  const copy = (through: Pick<ChromaHttp, 'send'>, source: string, target: string, maxPasses: number): Promise<number> =>
+    copyOwnerRecords({ http: through, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses });
+
   before(async () => {
     chroma = await startTestChroma();
     http = new ChromaHttp({ url: chroma.url, requestTimeoutMs: 10_000 });
@@ -58,30 +75,22 @@ describe('copyOwnerRecords', () => {
     for (let index = 0; index < 30; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
     await write(source, stored('other-0', 'owner-staying', 1));
 
-    let reads = 0;
     let added = 0;
     // After every read of the copy, the owner's writers add records to both sides, as they do
     // once the route says the owner is migrating. After the first, other owners' writes to the
     // bucket make Chroma compact its log, which hands metadata back in another key order.
-    const interposed: Pick<ChromaHttp, 'send'> = {
-      send: async (request: ChromaRequest) => {
-        const answer = await http.send(request);
-        if (request.path === `${source}/get`) {
-          reads += 1;
-          if (reads === 1) await write(source, stored('other', 'owner-staying', 200, 1_200));
-          for (let index = 0; index < 5; index += 1) {
-            const body = stored(`new-${(added += 1)}`, OWNER, 100 + added);
-            await write(source, body);
-            await write(target, body);
-          }
-        }
-        return answer;
-      },
-    };
+    const chromaSeen = writersAfterReads(source, async (read) => {
+      if (read === 1) await write(source, stored('other', 'owner-staying', 200, 1_200));
+      for (let index = 0; index < 5; index += 1) {
+        const body = stored(`new-${(added += 1)}`, OWNER, 100 + added);
+        await write(source, body);
+        await write(target, body);
+      }
+    });
 
-    const copied = await copyOwnerRecords({ http: interposed, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses: 10 });
+    const copied = await copy(chromaSeen.http, source, target, 10);
 
-    assert.equal(reads, 2);
+    assert.equal(chromaSeen.reads(), 2);
     const wanted = await held(source, { owner: OWNER });
     assert.equal(wanted.size, 40);
     assert.deepEqual(await held(target, null), wanted);
@@ -94,27 +103,21 @@ describe('copyOwnerRecords', () => {
     const target = await createCollection();
     for (let index = 0; index < 10; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
 
-    let reads = 0;
     // Between the copy's first read and its writes, writers change one record it read and remove
     // another on both sides, and add one to the bucket whose write to the target is under way.
-    const interposed: Pick<ChromaHttp, 'send'> = {
-      send: async (request: ChromaRequest) => {
-        const answer = await http.send(request);
-        if (request.path === `${source}/get` && (reads += 1) === 1) {
-          const changed = stored('old-0', OWNER, 50);
-          await write(source, changed);
-          await write(target, changed);
-          for (const path of [source, target]) await http.send({ method: 'POST', path: `${path}/delete`, body: { ids: ['old-1'] } });
-          await write(source, stored('in-flight', OWNER, 51));
-        }
-        return answer;
-      },
-    };
+    const chromaSeen = writersAfterReads(source, async (read) => {
+      if (read > 1) return;
+      const changed = stored('old-0', OWNER, 50);
+      await write(source, changed);
+      await write(target, changed);
+      for (const path of [source, target]) await http.send({ method: 'POST', path: `${path}/delete`, body: { ids: ['old-1'] } });
+      await write(source, stored('in-flight', OWNER, 51));
+    });
 
-    await copyOwnerRecords({ http: interposed, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses: 10 });
+    await copy(chromaSeen.http, source, target, 10);
 
     // One read to copy, one to find what to undo and bring, one that finds nothing more to do.
-    assert.equal(reads, 3);
+    assert.equal(chromaSeen.reads(), 3);
     const copied = await held(target, null);
     assert.deepEqual(copied, await held(source, { owner: OWNER }));
     assert.equal(copied.get('old-0'), vectorText(along(50)));
@@ -127,22 +130,14 @@ describe('copyOwnerRecords', () => {
     const target = await createCollection();
     for (let index = 0; index < 3; index += 1) await write(source, stored(`kept-${index}`, OWNER, index));
 
-    let reads = 0;
-    const interposed: Pick<ChromaHttp, 'send'> = {
-      send: async (request: ChromaRequest) => {
-        const answer = await http.send(request);
-        if (request.path === `${source}/get`) {
-          reads += 1;
-          // A writer that has not seen the migration yet changes a copied record in the bucket alone.
-          await write(source, stored('kept-0', OWNER, 3 + reads));
-        }
-        return answer;
-      },
-    };
+    // A writer that has not seen the migration yet changes a copied record in the bucket alone.
+    const chromaSeen = writersAfterReads(source, async (read) => {
+      await write(source, stored('kept-0', OWNER, 3 + read));
+    });
 
-    await copyOwnerRecords({ http: interposed, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses: 3 });
+    await copy(chromaSeen.http, source, target, 3);
 
-    assert.equal(reads, 4);
+    assert.equal(chromaSeen.reads(), 4);
     const copied = await held(target, null);
     // Each pass applied the change its read saw; the one seen by the last read, and the one after
     // it, are their writers' to bring by confirming the route.
