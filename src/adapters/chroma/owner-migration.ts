@@ -34,10 +34,9 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
   let previous: ReadonlyMap<string, string> | null = null;
   let current = await readSource(ends);
   for (let pass = 0; pass < ends.maxPasses; pass += 1) {
-    const seen = previous;
-    const changed = seen === null ? [...current.records.values()] : await toCopyAgain(ends, seen, current);
-    const vanished = seen === null ? [] : [...seen.keys()].filter((id) => !current.records.has(id));
-    if (seen !== null && changed.length === 0 && vanished.length === 0) break;
+    const changed = previous === null ? [...current.records.values()] : await toCopyAgain(ends, previous, current);
+    const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
+    if (previous !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
       await sendToTarget(ends, 'upsert', encodeStoredRecords(changed.slice(start, start + ends.pageSize)));
     }
