@@ -196,17 +196,29 @@ const FOLLOW_POLL_MS = 100;
  */
 const STEADY_WARM_UP_SECONDS = 3;
 
-/** Writes at the steady rate for `seconds`, each of a user of its own, and waits until all are done. */
-async function warmUpSteadyWrites(client: EngramClient, seconds: number): Promise<void> {
-  const tracker = new TaskTracker(client);
+/**
+ * Starts `write(0)`, `write(1)`… on a clock at the steady rate for `seconds`, whatever their
+ * answers (open loop), and resolves once all of them have.
+ */
+async function onSteadyClock(seconds: number, write: (index: number) => Promise<void>): Promise<void> {
+  const writes: Promise<void>[] = [];
   const began = performance.now();
   const interval = 1_000 / STEADY_WRITES_PER_SECOND;
   for (let index = 0; performance.now() - began < seconds * 1000; index += 1) {
+    writes.push(write(index));
+    await sleep(Math.max(0, began + (index + 1) * interval - performance.now()));
+  }
+  await Promise.all(writes);
+}
+
+/** Writes at the steady rate for `seconds`, each of a user of its own, and waits until all are done. */
+async function warmUpSteadyWrites(client: EngramClient, seconds: number): Promise<void> {
+  const tracker = new TaskTracker(client);
+  await onSteadyClock(seconds, async (index) => {
     const { status, body } = await client.post<AcceptedItem>('/memory', { user_id: `warm-up-${Date.now()}-${index}`, session_id: 'warm-up', text: `warm-up write ${index}` });
     if (status !== 202) throw new Error(`write answered ${status}`);
     tracker.add([body.task_id], 1);
-    await sleep(Math.max(0, began + (index + 1) * interval - performance.now()));
-  }
+  });
   await tracker.drain();
 }
 
@@ -221,7 +233,6 @@ async function steadyWrites(client: EngramClient, seconds: number): Promise<{ ac
   const accept: number[] = [];
   const found: number[] = [];
   let lostOrLate = 0;
-  const writes: Promise<void>[] = [];
   const write = async (index: number): Promise<void> => {
     const user = `probe-${Date.now()}-${index}`;
     const text = `probe ${index} ${queryText(random, ++serial)}`;
@@ -248,13 +259,7 @@ async function steadyWrites(client: EngramClient, seconds: number): Promise<{ ac
     }
     lostOrLate += 1;
   };
-  const began = performance.now();
-  const interval = 1_000 / STEADY_WRITES_PER_SECOND;
-  for (let index = 0; performance.now() - began < seconds * 1000; index += 1) {
-    writes.push(write(index));
-    await sleep(Math.max(0, began + (index + 1) * interval - performance.now()));
-  }
-  await Promise.all(writes);
+  await onSteadyClock(seconds, write);
   return { accept: latencies(accept), searchable: latencies(found), lostOrLate };
 }
 
