@@ -109,6 +109,7 @@ describe('ChromaVectorStore', () => {
     for (let batch = 0; batch < 4; batch += 1) {
       await small.upsert(Array.from({ length: 10 }, (_, index) => vectorRecord(owner, direction(1, batch + index / 10), { id: `v${batch}-${index}` })));
     }
+    await small.settle();
 
     const dedicated = await collection(userCollectionName(owner.tenantId, owner.userId));
     assert.equal((dedicated?.['metadata'] as Record<string, unknown>)['user_id'], owner.userId);
@@ -141,11 +142,42 @@ describe('ChromaVectorStore', () => {
     http.close();
 
     await large.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-stall' })]);
+    await large.settle();
 
     const route = await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] });
     assert.equal((route[0] as Record<string, unknown>)['state'], 'dedicated');
     assert.equal((await rows(userCollectionName(owner.tenantId, owner.userId), {})).length, 31);
     await large.close();
+  });
+
+  it('moves an owner beside the write that crossed the threshold, and starts a failed move again at their next write', async () => {
+    const mover = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20 });
+    await mover.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    const name = userCollectionName(owner.tenantId, owner.userId);
+    // A collection of another model under the owner's name makes the move fail once it is recorded.
+    const blocking = await fetch(collectionsUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, metadata: { engram_model_id: 'another-model@1', engram_model_dimensions: 4 } }),
+    });
+    assert.equal(blocking.status, 200);
+
+    await mover.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(1, index), { id: `m${index}` })));
+    // The write is done before its move has had a single answer from Chroma.
+    assert.equal(await Promise.race([mover.settle().then(() => 'over'), Promise.resolve('under way')]), 'under way');
+    await mover.settle();
+    const routeOf = async (): Promise<unknown> =>
+      ((await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] }))[0] as Record<string, unknown>)['state'];
+    assert.equal(await routeOf(), 'migrating');
+
+    await fetch(`${collectionsUrl()}/${name}`, { method: 'DELETE' });
+    await mover.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-failure' })]);
+    await mover.settle();
+
+    assert.equal(await routeOf(), 'dedicated');
+    assert.equal((await rows(name, {})).length, 31);
+    await mover.close();
   });
 
   it('loses no write of a process that has not yet seen a promotion', async () => {
@@ -155,6 +187,7 @@ describe('ChromaVectorStore', () => {
     const owner = newOwner();
     await stale.upsert([vectorRecord(owner, direction(0, 1), { id: 'first' })]);
     await promoter.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(0, 1, index), { id: `p${index}` })));
+    await promoter.settle();
     assert.ok((await collection(userCollectionName(owner.tenantId, owner.userId))) !== null);
 
     await stale.upsert([vectorRecord(owner, direction(1), { id: 'from-stale' })]);

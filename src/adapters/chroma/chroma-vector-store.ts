@@ -122,7 +122,10 @@ export class ChromaVectorStore implements VectorStore {
   readonly #stalledMigrationMs: number;
   /** Owner key → writes seen here since their size was last checked. */
   readonly #writesSinceCheck: LruMap<string, number>;
+  /** Moves under way in this process, by owner key: they run beside the writes, not inside them. */
   readonly #promotions = new Map<string, Promise<void>>();
+  /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
+  readonly #failedMoves = new Set<string>();
   /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
   readonly #checkEvery: number;
   #buckets: number;
@@ -239,6 +242,7 @@ export class ChromaVectorStore implements VectorStore {
     await this.#collections.drop(dedicatedCollectionName(owner.key));
     await this.#routes.remove(owner.key);
     this.#writesSinceCheck.delete(owner.key);
+    this.#failedMoves.delete(owner.key);
     // A write that was routed to the dedicated collection just before is caught by its own
     // confirmation; one that went to the bucket meanwhile is removed here.
     await this.#removeFromBucket(owner);
@@ -274,8 +278,13 @@ export class ChromaVectorStore implements VectorStore {
     await this.#http.send({ method: 'GET', path: '/heartbeat' });
   }
 
+  /** Resolves once the moves this process has started are over, whether they succeeded or failed. */
+  async settle(): Promise<void> {
+    while (this.#promotions.size > 0) await Promise.allSettled([...this.#promotions.values()]);
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#promotions.values()]);
+    await this.settle();
     this.#collections.forget();
     this.#http.close();
   }
@@ -361,7 +370,7 @@ export class ChromaVectorStore implements VectorStore {
     }
     if (route.kind === 'migrating') {
       // The copy is idempotent, and a move started again records a new start.
-      if (Date.now() - route.since > this.#stalledMigrationMs) await this.#promote(owner);
+      if (this.#failedMoves.has(owner.key) || Date.now() - route.since > this.#stalledMigrationMs) this.#promote(owner);
       return;
     }
     // Counted per process: an owner growing through another process is checked there, and one
@@ -372,7 +381,7 @@ export class ChromaVectorStore implements VectorStore {
       return;
     }
     this.#writesSinceCheck.set(owner.key, 0);
-    if (await this.#holdsMoreThan(owner, this.#promoteAbove)) await this.#promote(owner);
+    if (await this.#holdsMoreThan(owner, this.#promoteAbove)) this.#promote(owner);
   }
 
   async #holdsMoreThan(owner: Owner, limit: number): Promise<boolean> {
@@ -386,14 +395,22 @@ export class ChromaVectorStore implements VectorStore {
     return answer !== null && parseIds(answer).length > 0;
   }
 
-  /** One promotion per owner at a time in this process; another process may run the same one, harmlessly. */
-  #promote(owner: Owner): Promise<void> {
-    let running = this.#promotions.get(owner.key);
-    if (running === undefined) {
-      running = this.#migrate(owner).finally(() => this.#promotions.delete(owner.key));
-      this.#promotions.set(owner.key, running);
-    }
-    return running;
+  /**
+   * Starts an owner's move unless one is under way here; another process may run the same one,
+   * harmlessly. The write that started it does not wait: the copy takes seconds for thousands of
+   * vectors, and the owner's writes meanwhile reach both collections (see `upsert`). A move that
+   * fails is logged and starts again at the owner's next write.
+   */
+  #promote(owner: Owner): void {
+    if (this.#promotions.has(owner.key)) return;
+    this.#failedMoves.delete(owner.key);
+    const running = this.#migrate(owner)
+      .catch((error: unknown) => {
+        this.#failedMoves.add(owner.key);
+        this.#logger.warn({ err: error, owner: owner.key.slice(0, 12) }, 'moving an owner to a dedicated collection failed; their next write tries again');
+      })
+      .finally(() => this.#promotions.delete(owner.key));
+    this.#promotions.set(owner.key, running);
   }
 
   async #migrate(owner: Owner): Promise<void> {
