@@ -312,29 +312,29 @@ export class SqlMemoryRepository implements MemoryRepository {
     return row === undefined ? null : { id: row.id, userId: row.user_id };
   }
 
-  eraseUser(tenantId: string, userId: string): Promise<number> {
-    return this.scope.tenant(tenantId, async (tx) => {
-      await tx.query(LOCK_USER_EXCLUSIVE, [tenantId, userId]);
-      // Every write accepted before this number is refused from now on.
-      const [erasure] = await tx.query<{ version: unknown }>(
-        `INSERT INTO user_erasures (tenant_id, user_id, version, erased_at)
-         VALUES ($1, $2, nextval('write_seq'), now())
-         ON CONFLICT (tenant_id, user_id) DO UPDATE SET version = excluded.version, erased_at = excluded.erased_at
-         RETURNING version`,
-        [tenantId, userId],
-      );
-      const [erased] = await tx.query<{ count: unknown }>(
-        `WITH erased AS (
-           UPDATE memories
-           SET deleted = true, text = NULL, embedding = NULL, metadata = NULL, version = $3, updated_at = now()
-           WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
-           RETURNING 1
-         )
-         SELECT count(*) AS count FROM erased`,
-        [tenantId, userId, erasure?.version],
-      );
-      return toNumber(erased?.count ?? 0);
-    });
+  /** One round trip: the user's lock, then the erasure's number and the memories it clears, in one statement. */
+  async eraseUser(tenantId: string, userId: string): Promise<number> {
+    const [erased] = await this.scope.tenantTransactionOf<{ count: unknown }>(tenantId, [
+      { text: LOCK_USER_EXCLUSIVE, params: [tenantId, userId] },
+      {
+        // Every write accepted before this number is refused from now on.
+        text: `WITH erasure AS (
+                 INSERT INTO user_erasures (tenant_id, user_id, version, erased_at)
+                 VALUES ($1, $2, nextval('write_seq'), now())
+                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET version = excluded.version, erased_at = excluded.erased_at
+                 RETURNING version
+               ),
+               erased AS (
+                 UPDATE memories
+                 SET deleted = true, text = NULL, embedding = NULL, metadata = NULL, version = (SELECT version FROM erasure), updated_at = now()
+                 WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
+                 RETURNING 1
+               )
+               SELECT count(*) AS count FROM erased`,
+        params: [tenantId, userId],
+      },
+    ]);
+    return toNumber(erased?.count ?? 0);
   }
 
   findByWords({ scope, ...words }: WordQuery): Promise<WordMatch[]> {
