@@ -840,7 +840,7 @@ export function rowSecurityContract(name: string, open: () => Promise<SqlStoreUn
 
     it('shows a tenant-scoped statement only its tenant’s rows, even without a tenant condition', async () => {
       for (const table of ['memories', 'write_tasks', 'user_erasures']) {
-        const rows = await scope.tenant(red, (tx) => tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM ${table}`));
+        const rows = await scope.tenantQuery<{ tenant_id: string }>(red, `SELECT tenant_id FROM ${table}`);
         assert.deepEqual(
           rows.map((row) => row.tenant_id),
           [red],
@@ -850,27 +850,20 @@ export function rowSecurityContract(name: string, open: () => Promise<SqlStoreUn
     });
 
     it('lets a tenant-scoped statement change only its tenant’s rows', async () => {
-      const changed = await scope.tenant(red, (tx) => tx.query(`UPDATE memories SET role = 'system' RETURNING 1`));
+      const changed = await scope.tenantQuery(red, `UPDATE memories SET role = 'system' RETURNING 1`);
       assert.equal(changed.length, 1);
       assert.equal((await store.memories.get(blue, 'same-id'))?.role, 'user');
     });
 
     it('refuses a row written into another tenant', async () => {
       await assert.rejects(
-        scope.tenant(red, (tx) =>
-          tx.query(
-            `INSERT INTO user_erasures (tenant_id, user_id, version) VALUES ($1, 'someone', 1)`,
-            [blue],
-          ),
-        ),
+        scope.tenantQuery(red, `INSERT INTO user_erasures (tenant_id, user_id, version) VALUES ($1, 'someone', 1)`, [blue]),
         /row-level security/,
       );
     });
 
     it('shows the worker’s system-wide statements every tenant', async () => {
-      const rows = await scope.system((tx) =>
-        tx.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM memories WHERE tenant_id = ANY($1)', [[red, blue]]),
-      );
+      const rows = await scope.systemQuery<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM memories WHERE tenant_id = ANY($1)', [[red, blue]]);
       assert.equal(rows.length, 2);
     });
 

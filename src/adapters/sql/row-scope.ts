@@ -1,5 +1,5 @@
 import { SCOPED_ROLE } from './migrations/0002-row-level-security.js';
-import type { SqlClient, SqlExecutor, SqlStatement } from './sql-client.js';
+import type { SqlClient, SqlStatement } from './sql-client.js';
 
 export type StatementOptions = Pick<SqlStatement, 'prepare'>;
 
@@ -29,16 +29,6 @@ export class RowScope {
       [SCOPED_ROLE],
     );
     this.switchRole = rows[0]?.switch_role === true;
-  }
-
-  /** Runs `work` seeing only this tenant's rows. */
-  tenant<T>(tenantId: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.run(tenantId, '', work);
-  }
-
-  /** Runs `work` over every tenant: only for the worker's task bookkeeping. */
-  system<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.run('', 'system', work);
   }
 
   /**
@@ -71,14 +61,6 @@ export class RowScope {
    */
   systemQuery<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
     return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params, prepare: true }]);
-  }
-
-  private run<T>(tenantId: string, scope: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.client.transaction(async (tx) => {
-      const declaration = this.declaration(tenantId, scope);
-      await tx.query(declaration.text, declaration.params);
-      return work(tx);
-    });
   }
 
   /**
