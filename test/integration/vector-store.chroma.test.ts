@@ -50,6 +50,9 @@ describe('ChromaVectorStore', () => {
     });
     return ((await response.json()) as { metadatas: unknown[] }).metadatas;
   };
+  /** The state an owner's routing record holds, if any. */
+  const routeState = async (owner: { tenantId: string; userId: string }): Promise<unknown> =>
+    ((await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] }))[0] as Record<string, unknown> | undefined)?.['state'];
 
   before(async () => {
     chroma = await startTestChroma();
@@ -144,8 +147,7 @@ describe('ChromaVectorStore', () => {
     await large.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-stall' })]);
     await large.settle();
 
-    const route = await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] });
-    assert.equal((route[0] as Record<string, unknown>)['state'], 'dedicated');
+    assert.equal(await routeState(owner), 'dedicated');
     assert.equal((await rows(userCollectionName(owner.tenantId, owner.userId), {})).length, 31);
     await large.close();
   });
@@ -167,15 +169,13 @@ describe('ChromaVectorStore', () => {
     // The write is done before its move has had a single answer from Chroma.
     assert.equal(await Promise.race([mover.settle().then(() => 'over'), Promise.resolve('under way')]), 'under way');
     await mover.settle();
-    const routeOf = async (): Promise<unknown> =>
-      ((await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] }))[0] as Record<string, unknown>)['state'];
-    assert.equal(await routeOf(), 'migrating');
+    assert.equal(await routeState(owner), 'migrating');
 
     await fetch(`${collectionsUrl()}/${name}`, { method: 'DELETE' });
     await mover.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-failure' })]);
     await mover.settle();
 
-    assert.equal(await routeOf(), 'dedicated');
+    assert.equal(await routeState(owner), 'dedicated');
     assert.equal((await rows(name, {})).length, 31);
     await mover.close();
   });
