@@ -190,7 +190,7 @@ const FOLLOW_POLL_MS = 100;
 
 /**
  * Seconds of steady writes sent, and waited for, before the measured ones. A store's first write
- * into each of its 16 shared collections costs Chroma 0.2-0.4 s, once in the store's life (it lays
+ * into each of its shared collections costs Chroma 0.2-0.4 s, once in the store's life (it lays
  * out the collection's index): in the heavy scale, whose store holds one user in a collection of
  * their own, the first seconds of other users' writes measured that instead of a steady state.
  */

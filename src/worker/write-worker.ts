@@ -7,7 +7,7 @@ import { JobCoalescer } from './job-coalescer.js';
 /**
  * Tasks processed together at most. Each run costs a vector-store request per collection it
  * touches, whatever the records: under a backlog spread over many users, runs of 64 put about 4
- * records in each of the 16 buckets' upserts. Larger runs load faster, but right after such a
+ * records in each of 16 buckets' upserts. Larger runs load faster, but right after such a
  * load Chroma's upserts stay slow for some seconds, up to seconds per run. 10,000 memories of
  * 1,000 users, then 50 single writes/s (`npm run bench -- --scale 10k`): runs of 64 loaded 153/s,
  * 202 to searchable p95 0.5 s; 128: 251-260/s, 0.45-0.53 s; 256: 261-277/s, 1.2 s; 512: 359/s,

@@ -3,7 +3,7 @@ import type { EmbeddingModelInfo } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import type { VectorMatch, VectorQuery, VectorRecord, VectorStore } from '../../ports/vector-store.js';
 import { ChromaHttp } from './chroma-http.js';
-import { bucketCollectionName, dedicatedCollectionName, MODEL_MARKER_COLLECTION, ownerKey } from './collection-name.js';
+import { bucketCollectionName, DEFAULT_BUCKETS, dedicatedCollectionName, MODEL_MARKER_COLLECTION, ownerKey } from './collection-name.js';
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
@@ -31,7 +31,7 @@ export interface ChromaVectorStoreOptions {
   readonly requestTimeoutMs?: number;
   /**
    * Bucket collections that ordinary users share. Used when the store is first set up; later the
-   * count recorded in Chroma wins, so every process agrees. Default 16.
+   * count recorded in Chroma wins, so every process agrees. Default DEFAULT_BUCKETS (8).
    */
   readonly buckets?: number;
   /**
@@ -138,7 +138,7 @@ export class ChromaVectorStore implements VectorStore {
     this.#logger = options.logger.child({ component: 'chroma-vector-store' });
     this.#collections = new Collections(this.#http, this.#logger, options.collectionCacheSize ?? 10_000);
     this.#routes = new OwnerRoutes(this.#http, this.#collections, { refreshMs: options.routeRefreshMs ?? 2_000 });
-    this.#buckets = options.buckets ?? 16;
+    this.#buckets = options.buckets ?? DEFAULT_BUCKETS;
     this.#promoteAbove = options.promoteAbove ?? 5_000;
     this.#graceMs = options.promotionGraceMs ?? 30_000;
     this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
