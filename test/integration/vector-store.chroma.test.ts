@@ -221,7 +221,7 @@ describe('ChromaVectorStore', () => {
     for (const opened of [reader, writer]) await opened.close();
   });
 
-  it('signs the vectors of a new store, and keeps plain vectors in a store set up before layouts were recorded', async () => {
+  it('signs the vectors of a new store, and keeps plain vectors and the recorded bucket count in a store set up before', async () => {
     const storedDimensions = async (url: string, name: string, owner: string): Promise<number[]> => {
       const found = await fetch(`${url}/api/v2/tenants/default_tenant/databases/default_database/collections/${name}`);
       const id = ((await found.json()) as Record<string, unknown>)['id'];
