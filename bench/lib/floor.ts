@@ -10,7 +10,14 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import pino from 'pino';
-import { bucketCollectionName, MODEL_MARKER_COLLECTION, ownerKey, userCollectionName } from '../../src/adapters/chroma/collection-name.js';
+import {
+  bucketCollectionName,
+  DEFAULT_BUCKETS,
+  MODEL_MARKER_COLLECTION,
+  ownerKey,
+  recordedBuckets,
+  userCollectionName,
+} from '../../src/adapters/chroma/collection-name.js';
 import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
 import { VECTOR_LAYOUT_KEY, vectorLayout } from '../../src/adapters/chroma/vector-layout.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
@@ -81,7 +88,7 @@ export class FloorProbe {
     this.#embedder = embedder;
     this.#chroma = chroma;
     this.#sql = sql;
-    this.#buckets = Number(marker['engram_buckets'] ?? 16);
+    this.#buckets = recordedBuckets(marker, DEFAULT_BUCKETS);
     this.#layout = vectorLayout(marker[VECTOR_LAYOUT_KEY]);
   }
 

@@ -3,7 +3,15 @@ import type { EmbeddingModelInfo } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import type { VectorMatch, VectorQuery, VectorRecord, VectorStore } from '../../ports/vector-store.js';
 import { ChromaHttp } from './chroma-http.js';
-import { bucketCollectionName, DEFAULT_BUCKETS, dedicatedCollectionName, MODEL_MARKER_COLLECTION, ownerKey } from './collection-name.js';
+import {
+  BUCKETS_KEY,
+  bucketCollectionName,
+  DEFAULT_BUCKETS,
+  dedicatedCollectionName,
+  MODEL_MARKER_COLLECTION,
+  ownerKey,
+  recordedBuckets,
+} from './collection-name.js';
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
@@ -89,7 +97,6 @@ const MIGRATION_PASSES = 5;
 
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
-const BUCKETS_KEY = 'engram_buckets';
 const BUCKET_ROUTE: Route = { kind: 'bucket' };
 
 interface Owner {
@@ -155,8 +162,7 @@ export class ChromaVectorStore implements VectorStore {
     assertSameModel(marker, model);
     // A store set up before layouts were recorded keeps its plain vectors.
     this.#layout = vectorLayout(marker.metadata[VECTOR_LAYOUT_KEY]);
-    const recorded = marker.metadata[BUCKETS_KEY];
-    if (typeof recorded === 'number' && Number.isInteger(recorded) && recorded > 0) this.#buckets = recorded;
+    this.#buckets = recordedBuckets(marker.metadata, this.#buckets);
     this.#model = model;
   }
 

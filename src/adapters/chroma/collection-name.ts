@@ -32,12 +32,21 @@ export function dedicatedCollectionName(owner: string): string {
  * bucket it touches (8-10 ms each, whatever the records), and each collection holds memory and
  * reserved disk of its own; a query's walk costs a little more in a larger bucket. 100k memories
  * of 1,000 users, embedded, two runs each on one machine in the order 8, 16, 16, 8 (`npm run
- * bench`), 8 buckets against 16: batched ingest 333 and 429 against 271 and 322 memories/s, 202 to searchable p95
- * 115 and 113 against 436 and 217 ms, Chroma RSS 417 and 420 against 578 and 573 MiB, the raw
- * Chroma query p50 1.89 and 2.01 against 1.73 and 1.31 ms, searches with 8 clients 194 and 191
- * against 187 and 233/s.
+ * bench`), 8 buckets against 16: batched ingest 333 and 429 against 271 and 322 memories/s, 202
+ * to searchable p95 115 and 113 against 436 and 217 ms, Chroma RSS 417 and 420 against 578 and
+ * 573 MiB, the raw Chroma query p50 1.89 and 2.01 against 1.73 and 1.31 ms, searches with 8
+ * clients 194 and 191 against 187 and 233/s.
  */
 export const DEFAULT_BUCKETS = 8;
+
+/** The marker's metadata key holding the bucket count a store was set up with. */
+export const BUCKETS_KEY = 'engram_buckets';
+
+/** The bucket count recorded in the marker's metadata, or `fallback` where none valid is. */
+export function recordedBuckets(metadata: Readonly<Record<string, unknown>>, fallback: number): number {
+  const recorded = metadata[BUCKETS_KEY];
+  return typeof recorded === 'number' && Number.isInteger(recorded) && recorded > 0 ? recorded : fallback;
+}
 
 /**
  * The shared collection an owner's vectors live in until they get a collection of their own. The
