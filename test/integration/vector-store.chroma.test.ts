@@ -199,8 +199,11 @@ describe('ChromaVectorStore', () => {
   });
 
   it('finds a small owner\'s new vectors at once when written here, and within the size figure\'s life when written elsewhere', async () => {
-    const reader = new ChromaVectorStore({ url: chroma.url, logger, ownerSizeTtlMs: 300 });
-    const writer = new ChromaVectorStore({ url: chroma.url, logger });
+    // A Chroma of its own, whose bucket holds this owner alone: in a bucket crowded by the other
+    // tests' owners, a walk as narrow as three vectors once missed the newest one.
+    const own = await startTestChroma();
+    const reader = new ChromaVectorStore({ url: own.url, logger, ownerSizeTtlMs: 300 });
+    const writer = new ChromaVectorStore({ url: own.url, logger });
     for (const opened of [reader, writer]) await opened.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
     const owner = newOwner();
     const found = async (): Promise<string[]> =>
@@ -219,6 +222,7 @@ describe('ChromaVectorStore', () => {
     await new Promise((resolve) => setTimeout(resolve, 350));
     assert.deepEqual(await found(), ['best', 'own-1', 'own-2', 'own-3', 'worst']);
     for (const opened of [reader, writer]) await opened.close();
+    await own.stop();
   });
 
   it('signs the vectors of a new store, and keeps plain vectors and the recorded bucket count in a store set up before', async () => {
