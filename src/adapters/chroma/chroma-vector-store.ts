@@ -17,7 +17,6 @@ import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
-import { OwnerSizes } from './owner-sizes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
@@ -60,8 +59,6 @@ export interface ChromaVectorStoreOptions {
    * 600,000 ms, far over a move's time (seconds).
    */
   readonly stalledMigrationMs?: number;
-  /** How long a small owner's vector count, learned from a query, sizes the next queries. Default 5,000 ms. */
-  readonly ownerSizeTtlMs?: number;
 }
 
 /** Well below Chroma's own batch limit (5,461 in 1.0), and a request of a few megabytes at most. */
@@ -72,7 +69,7 @@ const PARALLEL_COLLECTION_WRITES = 4;
 /**
  * - Cosine, and no breadth of its own for the HNSW walk: Chroma walks with max(ef_search,
  *   n_results), and a filtered walk that must gather more of an owner's vectors than there are
- *   covers the whole collection. Each query's n_results (the search depth, or an owner's size) sets
+ *   covers the whole collection. Each query's n_results (the search depth, at least 50) sets
  *   it instead.
  * - The index written to disk every 100 records rather than 1,000: until then a collection's
  *   records stay in Chroma's SQLite log as well, which its queries and writes read through. At 100k
@@ -98,6 +95,9 @@ const MIGRATION_PASSES = 5;
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
 const BUCKET_ROUTE: Route = { kind: 'bucket' };
+
+/** Sends a request to one endpoint of the collection a query reads; `null` when it does not exist. */
+type PostToCollection = (endpoint: 'query' | 'get', body: string | Record<string, unknown>) => Promise<unknown>;
 
 interface Owner {
   readonly key: string;
@@ -138,7 +138,6 @@ export class ChromaVectorStore implements VectorStore {
   #buckets: number;
   #model: EmbeddingModelInfo | null = null;
   #layout: VectorLayout = vectorLayout(CURRENT_VECTOR_LAYOUT);
-  readonly #ownerSizes: OwnerSizes;
 
   constructor(options: ChromaVectorStoreOptions) {
     this.#http = new ChromaHttp({ url: options.url, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
@@ -151,7 +150,6 @@ export class ChromaVectorStore implements VectorStore {
     this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
-    this.#ownerSizes = new OwnerSizes(options.collectionCacheSize ?? 10_000, options.ownerSizeTtlMs ?? 5_000);
   }
 
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
@@ -168,7 +166,6 @@ export class ChromaVectorStore implements VectorStore {
 
   async upsert(records: readonly VectorRecord[]): Promise<void> {
     const groups = groupByOwner(records);
-    for (const group of groups) this.#ownerSizes.grew(group.owner.key, group.records.length);
     const used = new Map<string, Route>();
     for (const group of groups) used.set(group.owner.key, await this.#routes.lookup(group.owner.key));
     await this.#writeAll(groups.map((group) => ({ group, route: used.get(group.owner.key) ?? BUCKET_ROUTE })));
@@ -191,38 +188,52 @@ export class ChromaVectorStore implements VectorStore {
     const vector = this.#layout.vectorFor(embedding, owner.key);
     const collection = dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner);
     const spec = dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec();
-    const send = async (body: string): Promise<unknown> =>
-      this.#collections.run(collection, spec, false, (path) => this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/query`, body }));
+    const post: PostToCollection = async (endpoint, body) =>
+      this.#collections.run(collection, spec, false, (path) => this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/${endpoint}`, body }));
 
     let answer: unknown = undefined;
     if (!dedicated && ids !== undefined && ids.length <= MAX_QUERY_IDS) {
       if (ids.length === 0) return [];
-      try {
-        answer = await send(
-          encodeQueryBody({ vector, nResults: Math.min(breadth, ids.length), ids: ids.map((id) => storedRecordId(owner.key, id)) }),
-        );
-      } catch (error) {
-        // Chroma refuses ids it does not hold: a memory stored but whose vector is still being
-        // written, or removed from Chroma first. The owner's filter finds the others.
-        if (!refusedUnknownId(error)) throw error;
-      }
+      answer = await this.#queryNamed(post, vector, breadth, ids.map((id) => storedRecordId(owner.key, id)));
     }
-    const filtered = answer === undefined;
-    const where = dedicated ? filters : withOwner(owner, filters);
-    const filterKey = filters === null ? '' : JSON.stringify(filters);
-    const asked = this.#ownerSizes.limit(owner.key, filterKey, breadth);
-    if (filtered) {
-      answer = await send(encodeQueryBody({ vector, nResults: asked, ...(where === null ? {} : { where }) }));
+    if (answer === undefined) {
+      const where = dedicated ? filters : withOwner(owner, filters);
+      answer = await post('query', encodeQueryBody({ vector, nResults: breadth, ...(where === null ? {} : { where }) }));
     }
     if (answer === null) return [];
     const { ids: found, distances } = parseQueryAnswer(answer);
-    if (filtered) this.#ownerSizes.observe(owner.key, filterKey, asked, found.length, breadth);
     const named = ids === undefined ? null : new Set(ids);
     return found
       .map((id, index) => ({ id: memoryIdOfRecord(id), score: this.#layout.similarity(distances[index] ?? 2) }))
       .filter((match) => named === null || named.has(match.id))
       .sort((left, right) => right.score - left.score)
       .slice(0, wanted);
+  }
+
+  /**
+   * Queries a bucket among the owner's named records, which is exact and walks no more than them.
+   * Chroma refuses the whole query if it lacks one of them (a memory whose vector is still being
+   * written, or already removed): then it is asked which it holds, and queried among those. A
+   * second refusal (one removed meanwhile) leaves `undefined`: the caller filters on the owner.
+   * `null` when Chroma holds none of them.
+   */
+  async #queryNamed(post: PostToCollection, vector: Float32Array, breadth: number, named: readonly string[]): Promise<unknown> {
+    const among = async (records: readonly string[]): Promise<unknown> =>
+      post('query', encodeQueryBody({ vector, nResults: Math.min(breadth, records.length), ids: records }));
+    try {
+      return await among(named);
+    } catch (error) {
+      if (!refusedUnknownId(error)) throw error;
+    }
+    const held = await post('get', { ids: named, include: [] });
+    const records = held === null ? [] : parseIds(held);
+    if (records.length === 0) return null;
+    try {
+      return await among(records);
+    } catch (error) {
+      if (!refusedUnknownId(error)) throw error;
+      return undefined;
+    }
   }
 
   async idsWanted(tenantId: string, userId: string): Promise<number> {
@@ -234,7 +245,6 @@ export class ChromaVectorStore implements VectorStore {
   async remove(tenantId: string, userId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const owner = toOwner(tenantId, userId);
-    this.#ownerSizes.forget(owner.key);
     const used = await this.#routes.lookup(owner.key);
     await this.#removeAt(owner, ids, used);
     const confirmed = (await this.#routes.confirm([owner.key])).get(owner.key) ?? BUCKET_ROUTE;
@@ -243,7 +253,6 @@ export class ChromaVectorStore implements VectorStore {
 
   async removeUser(tenantId: string, userId: string): Promise<void> {
     const owner = toOwner(tenantId, userId);
-    this.#ownerSizes.forget(owner.key);
     await this.#removeFromBucket(owner);
     await this.#collections.drop(dedicatedCollectionName(owner.key));
     await this.#routes.remove(owner.key);
