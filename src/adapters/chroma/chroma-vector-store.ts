@@ -38,7 +38,7 @@ export interface ChromaVectorStoreOptions {
   readonly requestTimeoutMs?: number;
   /**
    * Bucket collections that ordinary users share. Used when the store is first set up; later the
-   * count recorded in Chroma wins, so every process agrees. Default DEFAULT_BUCKETS (8).
+   * count recorded in Chroma wins, so every process agrees. Default DEFAULT_BUCKETS (2).
    */
   readonly buckets?: number;
   /**

@@ -29,15 +29,15 @@ export function dedicatedCollectionName(owner: string): string {
 
 /**
  * Bucket collections of a store set up now. Each write run costs Chroma one upsert request per
- * bucket it touches (8-10 ms each, whatever the records), and each collection holds memory and
- * reserved disk of its own; a query's walk costs a little more in a larger bucket. 100k memories
- * of 1,000 users, embedded, two runs each on one machine in the order 8, 16, 16, 8 (`npm run
- * bench`), 8 buckets against 16: batched ingest 333 and 429 against 271 and 322 memories/s, 202
- * to searchable p95 115 and 113 against 436 and 217 ms, Chroma RSS 417 and 420 against 578 and
- * 573 MiB, the raw Chroma query p50 1.89 and 2.01 against 1.73 and 1.31 ms, searches with 8
- * clients 194 and 191 against 187 and 233/s.
+ * bucket it touches, and most of a request's cost is fixed: Chroma 1.0 spent 11-12 ms of CPU on an
+ * upsert of one record, 16 on 4, 25 on 16 (sequential requests, 576 dimensions). A steady stream
+ * of single writes from many users touches nearly every bucket in each run. 100k memories of
+ * 1,000 users, embedded, one run each on one machine (`npm run bench`), 2 / 4 / 8 buckets (8 twice):
+ * 202 to searchable p50 113 / 218 / 435 and 355 ms (p95 322 / 354 / 781 and 711), batched ingest
+ * 315 / 311 / 251 and 254 memories/s; the raw Chroma query p50 2.83 / 2.57 / 1.88 and 2.44 ms,
+ * searches with 8 clients 194 / 183 / 187 and 163 per second.
  */
-export const DEFAULT_BUCKETS = 8;
+export const DEFAULT_BUCKETS = 2;
 
 /** The marker's metadata key holding the bucket count a store was set up with. */
 export const BUCKETS_KEY = 'engram_buckets';
