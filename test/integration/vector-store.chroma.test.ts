@@ -140,7 +140,7 @@ describe('ChromaVectorStore', () => {
     await store.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(1, index), { id: `b${index}` })));
     // A move that began an hour ago and never finished: its process stopped during the copy.
     const http = new ChromaHttp({ url: chroma.url, requestTimeoutMs: 5_000 });
-    const routes = new OwnerRoutes(http, new Collections(http, logger, 10), { refreshMs: 2_000 });
+    const routes = new OwnerRoutes(new Collections(http, logger, 10), { refreshMs: 2_000 });
     await routes.set(ownerKey(owner.tenantId, owner.userId), owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() - 3_600_000 });
     http.close();
 

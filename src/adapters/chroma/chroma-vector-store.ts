@@ -143,7 +143,7 @@ export class ChromaVectorStore implements VectorStore {
     this.#http = new ChromaHttp({ url: options.url, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
     this.#logger = options.logger.child({ component: 'chroma-vector-store' });
     this.#collections = new Collections(this.#http, this.#logger, options.collectionCacheSize ?? 10_000);
-    this.#routes = new OwnerRoutes(this.#http, this.#collections, { refreshMs: options.routeRefreshMs ?? 2_000 });
+    this.#routes = new OwnerRoutes(this.#collections, { refreshMs: options.routeRefreshMs ?? 2_000 });
     this.#buckets = options.buckets ?? DEFAULT_BUCKETS;
     this.#promoteAbove = options.promoteAbove ?? 5_000;
     this.#graceMs = options.promotionGraceMs ?? 30_000;
@@ -188,8 +188,7 @@ export class ChromaVectorStore implements VectorStore {
     const vector = this.#layout.vectorFor(embedding, owner.key);
     const collection = dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner);
     const spec = dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec();
-    const post: PostToCollection = async (endpoint, body) =>
-      this.#collections.run(collection, spec, false, (path) => this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/${endpoint}`, body }));
+    const post: PostToCollection = async (endpoint, body) => this.#collections.post(collection, spec, false, endpoint, body);
 
     let answer: unknown = undefined;
     if (!dedicated && ids !== undefined && ids.length <= MAX_QUERY_IDS) {
@@ -333,9 +332,7 @@ export class ChromaVectorStore implements VectorStore {
   async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
       const body = encodeUpsertBody(records.slice(start, start + RECORDS_PER_REQUEST));
-      const written = await this.#collections.run(name, spec, true, (path) =>
-        this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/upsert`, body }),
-      );
+      const written = await this.#collections.post(name, spec, true, 'upsert', body);
       if (written === null) {
         throw new VectorStoreError('the collection was dropped while it was written; try again', {
           status: 404,
@@ -356,18 +353,14 @@ export class ChromaVectorStore implements VectorStore {
           ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)),
           ...(name === this.#bucketName(owner) ? { where: ownerWhere(owner) } : {}),
         };
-        const removed = await this.#collections.run(name, spec, false, (path) =>
-          this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/delete`, body }),
-        );
+        const removed = await this.#collections.post(name, spec, false, 'delete', body);
         if (removed === null) break;
       }
     }
   }
 
   async #removeFromBucket(owner: Owner): Promise<void> {
-    await this.#collections.run(this.#bucketName(owner), this.#bucketSpec(), false, (path) =>
-      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/delete`, body: { where: ownerWhere(owner) } }),
-    );
+    await this.#collections.post(this.#bucketName(owner), this.#bucketSpec(), false, 'delete', { where: ownerWhere(owner) });
   }
 
   /**
@@ -400,13 +393,12 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #holdsMoreThan(owner: Owner, limit: number): Promise<boolean> {
-    const answer = await this.#collections.run(this.#bucketName(owner), this.#bucketSpec(), false, (path) =>
-      this.#http.sendUnlessMissing({
-        method: 'POST',
-        path: `${path}/get`,
-        body: { where: ownerWhere(owner), include: [], limit: 1, offset: limit },
-      }),
-    );
+    const answer = await this.#collections.post(this.#bucketName(owner), this.#bucketSpec(), false, 'get', {
+      where: ownerWhere(owner),
+      include: [],
+      limit: 1,
+      offset: limit,
+    });
     return answer !== null && parseIds(answer).length > 0;
   }
 

@@ -56,6 +56,16 @@ export class Collections {
     return result;
   }
 
+  /**
+   * Posts `body` to one of the collection's endpoints (`upsert`, `query`, `get`, `delete`) and
+   * answers Chroma's reply, or null as `run` does.
+   */
+  post(name: string, spec: CollectionSpec, create: boolean, endpoint: string, body: unknown): Promise<unknown> {
+    return this.run(name, spec, create, (path) =>
+      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/${endpoint}`, body }),
+    );
+  }
+
   /** The collection, created if missing; get_or_create keeps the first creator's metadata. */
   async ensure(name: string, spec: CollectionSpec): Promise<CollectionInfo> {
     const collection = parseCollection(

@@ -1,4 +1,3 @@
-import type { ChromaHttp } from './chroma-http.js';
 import { ROUTES_COLLECTION } from './collection-name.js';
 import type { Collections, CollectionSpec } from './collections.js';
 import { TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
@@ -38,15 +37,13 @@ const ROUTES_SPEC: CollectionSpec = { metadata: { engram_role: 'routes' } };
  * so a stale copy can delay a route change for readers but never lose a write.
  */
 export class OwnerRoutes {
-  readonly #http: ChromaHttp;
   readonly #collections: Collections;
   readonly #refreshMs: number;
   #table = new Map<string, Route>();
   #loadedAt = Number.NEGATIVE_INFINITY;
   #refreshing: Promise<void> | null = null;
 
-  constructor(http: ChromaHttp, collections: Collections, options: OwnerRoutesOptions) {
-    this.#http = http;
+  constructor(collections: Collections, options: OwnerRoutesOptions) {
     this.#collections = collections;
     this.#refreshMs = options.refreshMs;
   }
@@ -88,16 +85,12 @@ export class OwnerRoutes {
       [USER_ID_KEY, userId],
     ]);
     const body = encodeStoredRecords([{ id: owner, embedding: PLACEHOLDER_EMBEDDING, metadata }]);
-    await this.#collections.run(ROUTES_COLLECTION, ROUTES_SPEC, true, (path) =>
-      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/upsert`, body }),
-    );
+    await this.#collections.post(ROUTES_COLLECTION, ROUTES_SPEC, true, 'upsert', body);
     this.#table.set(owner, route);
   }
 
   async remove(owner: string): Promise<void> {
-    await this.#collections.run(ROUTES_COLLECTION, ROUTES_SPEC, false, (path) =>
-      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/delete`, body: { ids: [owner] } }),
-    );
+    await this.#collections.post(ROUTES_COLLECTION, ROUTES_SPEC, false, 'delete', { ids: [owner] });
     this.#table.delete(owner);
   }
 
@@ -121,9 +114,7 @@ export class OwnerRoutes {
   }
 
   async #read(body: Record<string, unknown>): Promise<Map<string, Route>> {
-    const answer = await this.#collections.run(ROUTES_COLLECTION, ROUTES_SPEC, false, (path) =>
-      this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/get`, body }),
-    );
+    const answer = await this.#collections.post(ROUTES_COLLECTION, ROUTES_SPEC, false, 'get', body);
     const routes = new Map<string, Route>();
     if (answer === null) return routes;
     const { ids, metadatas } = parseGetAnswer(answer);
