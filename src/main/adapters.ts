@@ -26,13 +26,20 @@ export async function openMetadataStore(config: EngramConfig, logger: Logger, re
   return resources.add('metadata store', store, (opened) => opened.close());
 }
 
+/**
+ * The nice value of embedded mode's Chroma. Most of its CPU goes to writes (an upsert costs it
+ * 11-12 ms however small), which then yield to the API's thread; its queries are short, and a
+ * search waits on them, so it stays above the embedding of writes (BACKGROUND_NICENESS).
+ */
+const EMBEDDED_CHROMA_NICENESS = 5;
+
 /** The Chroma server at CHROMA_URL, else a Chroma child process on 127.0.0.1 with its data in the data folder. */
 export async function openVectorStore(config: EngramConfig, logger: Logger, resources: Resources): Promise<VectorStore> {
   let url: string;
   if (config.vectorStore.kind === 'chroma') {
     url = config.vectorStore.url;
   } else {
-    const child = await startChromaProcess({ dataDir: config.dataDir, logger });
+    const child = await startChromaProcess({ dataDir: config.dataDir, logger, niceness: EMBEDDED_CHROMA_NICENESS });
     resources.add('chroma process', child, (started) => started.stop());
     url = child.url;
   }
@@ -48,10 +55,25 @@ export function openQueue(config: EngramConfig, logger: Logger, resources: Resou
   return resources.add('queue', queue, (opened) => opened.close());
 }
 
-export async function openEmbedder(config: EngramConfig, logger: Logger, resources: Resources): Promise<Embedder> {
+/**
+ * The embedder of this process's first role: the worker's writes when it runs the worker, whose
+ * model threads then yield the CPU to the API and the stores (see BACKGROUND_NICENESS); else the
+ * API's searches.
+ */
+export async function openEmbedder(
+  config: EngramConfig,
+  logger: Logger,
+  resources: Resources,
+  forWrites: boolean,
+): Promise<Embedder> {
   const embedder =
     config.embedder.kind === 'use-lite'
-      ? await createUseLiteEmbedder({ logger, threads: config.embedder.threads, runtime: config.embedder.runtime })
+      ? await createUseLiteEmbedder({
+          logger,
+          threads: config.embedder.threads,
+          runtime: config.embedder.runtime,
+          background: forWrites,
+        })
       : await createOpenAiEmbedder({
           url: config.embedder.url,
           model: config.embedder.model,

@@ -49,7 +49,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
   try {
     const metadata = await openMetadataStore(config, logger, resources);
     await metadata.migrate();
-    const embedder = await openEmbedder(config, logger, resources);
+    const embedder = await openEmbedder(config, logger, resources, roles.worker);
     const vectorStore = await openVectorStore(config, logger, resources);
     await metadata.bindModel(embedder.model);
     await vectorStore.bindModel(embedder.model);

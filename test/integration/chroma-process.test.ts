@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { chromaCliPath, chromaConfigFileOf, startChromaProcess } from '../../src/adapters/chroma/chroma-process.js';
+import { lowerProcessPriority } from '../../src/adapters/cpu-priority.js';
 import { collectionCacheSection } from '../../src/adapters/chroma/server-config.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { freePort, waitFor } from '../support/free-port.js';
@@ -175,6 +177,34 @@ describe('startChromaProcess', () => {
     } finally {
       connections.forEach((socket) => socket.destroy());
       await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it('runs Chroma at the nice value asked for, with every thread, also those it starts later', async () => {
+    const chroma = await startChromaProcess({ dataDir, logger, niceness: 7 });
+    try {
+      const nices = (): number[] => readdirSync(`/proc/${chroma.pid}/task`).map((tid) => getPriority(Number(tid)));
+      assert.ok(nices().length > 1, 'Chroma runs several threads');
+      assert.deepEqual(new Set(nices()), new Set([7]));
+      // work that makes Chroma start threads: a collection made, written and read
+      const collection = (await (
+        await fetch(`${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: `c${randomUUID().slice(0, 8)}` }),
+        })
+      ).json()) as { id: string };
+      const path = `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections/${collection.id}`;
+      const post = (endpoint: string, body: unknown): Promise<Response> =>
+        fetch(`${path}/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.ok((await post('upsert', { ids: ['a'], embeddings: [[1, 0, 0]] })).ok);
+      assert.ok((await post('query', { query_embeddings: [[1, 0, 0]], n_results: 1 })).ok);
+      assert.deepEqual(new Set(nices()), new Set([7]));
+
+      assert.equal(lowerProcessPriority(chroma.pid, 3), true);
+      assert.deepEqual(new Set(nices()), new Set([7]), 'a priority is never raised');
+    } finally {
+      await chroma.stop();
     }
   });
 });

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { withMallocTunables } from '../../config/malloc-tunables.js';
+import { lowerProcessPriority } from '../cpu-priority.js';
 import type { Logger } from '../../ports/logger.js';
 import { ChromaStartFailedError } from './errors.js';
 import { chromaServerConfig } from './server-config.js';
@@ -22,6 +23,11 @@ export interface ChromaProcessOptions {
   readonly startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before it sends SIGKILL. Default 5,000 ms. */
   readonly stopGraceMs?: number;
+  /**
+   * The nice value the server runs at once it answers (on Linux every thread of it; see
+   * lowerProcessPriority). Default 0, the parent's.
+   */
+  readonly niceness?: number;
 }
 
 export interface ChromaProcess {
@@ -96,7 +102,11 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
   child.once('exit', (code, signal) => {
     if (!stopRequested) logger.error({ code, signal, output: output.lines() }, 'chroma exited unexpectedly');
   });
-  logger.info({ url, chromaPid: pid, path: chromaDir }, 'chroma started');
+  const niceness = options.niceness ?? 0;
+  if (niceness > 0 && !lowerProcessPriority(pid, niceness)) {
+    logger.warn({ chromaPid: pid, niceness }, 'could not lower the priority of chroma');
+  }
+  logger.info({ url, chromaPid: pid, path: chromaDir, niceness }, 'chroma started');
   return { url, pid, stop };
 }
 

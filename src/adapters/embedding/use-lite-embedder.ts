@@ -1,4 +1,5 @@
 import { DependencyUnavailableError, DomainError, isDomainError, ValidationError } from '../../domain/errors.js';
+import { BACKGROUND_NICENESS } from '../cpu-priority.js';
 import type { Embedder } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -27,6 +28,12 @@ export interface UseLiteEmbedderOptions {
    */
   readonly threads?: number;
   /**
+   * Whether the model's threads run background work (writes' embeddings, which nobody waits on):
+   * they then yield the CPU to the process's other threads (BACKGROUND_NICENESS, on Linux). Has
+   * no effect with `threads` 0. Default false.
+   */
+  readonly background?: boolean;
+  /**
    * Longest text, in UTF-16 code units, that is embedded; the rest is ignored. Default 4,096
    * (USE_LITE_MAX_TEXT_CHARS).
    */
@@ -49,7 +56,13 @@ export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions): Pr
   const runner =
     threads === 0
       ? await loadInThread(runtime, maxTextChars)
-      : await startUseLiteWorkerPool({ threads, runtime, maxTextChars, logger });
+      : await startUseLiteWorkerPool({
+          threads,
+          runtime,
+          maxTextChars,
+          niceness: options.background === true ? BACKGROUND_NICENESS : 0,
+          logger,
+        });
   logger.info(
     { model: id, backend: runner.backend, threads, loadMs: Math.round(performance.now() - startedAt) },
     'embedding model loaded',

@@ -7,6 +7,8 @@ import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
 export interface UseLiteWorkerData {
   readonly runtime: UseLiteRuntime;
   readonly maxTextChars: number;
+  /** The nice value the thread takes before it loads the model; 0 leaves it as it starts. */
+  readonly niceness: number;
 }
 export interface ToWorker {
   readonly id: number;
@@ -22,6 +24,8 @@ export interface UseLiteWorkerPoolOptions {
   readonly threads: number;
   readonly runtime: UseLiteRuntime;
   readonly maxTextChars: number;
+  /** The threads' nice value (see BACKGROUND_NICENESS); 0 leaves them at the process's. */
+  readonly niceness: number;
   readonly logger: Logger;
 }
 
@@ -135,7 +139,11 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
 
 /** One worker that has loaded the model; rejects when it cannot. */
 function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worker; backend: string }> {
-  const workerData: UseLiteWorkerData = { runtime: options.runtime, maxTextChars: options.maxTextChars };
+  const workerData: UseLiteWorkerData = {
+    runtime: options.runtime,
+    maxTextChars: options.maxTextChars,
+    niceness: options.niceness,
+  };
   const worker = startWorkerThread(import.meta.url, 'use-lite-worker', workerData);
   return whenStarted(worker, 'the embedding thread', (message: FromWorker) =>
     message.type === 'ready'

@@ -2,12 +2,14 @@
 // it is sent, one at a time, so that the main thread's event loop never waits on the model.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../../domain/errors.js';
+import { lowerThisThreadPriority } from '../cpu-priority.js';
 import type { FromWorker, ToWorker, UseLiteWorkerData } from './use-lite-worker-pool.js';
 import { loadUseLiteModel } from './use-lite-loader.js';
 
 const port = parentPort;
 if (port === null) throw new DomainError('internal', 'not_a_worker', 'use-lite-worker runs only in a worker thread');
-const { runtime, maxTextChars } = workerData as UseLiteWorkerData;
+const { runtime, maxTextChars, niceness } = workerData as UseLiteWorkerData;
+if (niceness > 0) lowerThisThreadPriority(niceness);
 
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { BACKGROUND_NICENESS } from '../../../src/adapters/cpu-priority.js';
 import { createUseLiteEmbedder } from '../../../src/adapters/embedding/use-lite-embedder.js';
 import type { Embedder } from '../../../src/ports/embedder.js';
 import { silentLogger } from '../../support/logger.js';
@@ -66,4 +69,35 @@ describe('the USE-Lite embedder in worker threads', () => {
     // on the calling thread the loop would stall for the whole call
     assert.ok(longestGapMs < tookMs, `longest gap ${Math.round(longestGapMs)} ms of a ${Math.round(tookMs)} ms call`);
   });
+
+  it("runs a background embedder's threads at a lower priority, and only those", async () => {
+    const mainThreadNice = getPriority();
+    const lowered = (): number[] => threadsNiceAtLeast(BACKGROUND_NICENESS);
+    const before = lowered();
+    const foreground = await createUseLiteEmbedder({ logger: silentLogger(), threads: 1 });
+    let background: Embedder | null = null;
+    try {
+      assert.deepEqual(lowered(), before, "a foreground embedder's thread keeps its priority");
+      background = await createUseLiteEmbedder({ logger: silentLogger(), threads: 1, background: true });
+      const [inFront, behind] = await Promise.all([foreground.embed(['a text']), background.embed(['a text'])]);
+      assert.ok(lowered().length > before.length, 'the background embedding thread runs at the lower priority');
+      assert.equal(getPriority(), mainThreadNice, 'the main thread keeps its priority');
+      assert.ok(inFront[0] && behind[0] && cosine(inFront[0], behind[0]) > 0.9999, 'the same vectors');
+    } finally {
+      await Promise.all([foreground.close(), background?.close()]);
+    }
+  });
 });
+
+/** This process's threads whose nice value is `niceness` or more (on Linux each thread has its own). */
+function threadsNiceAtLeast(niceness: number): number[] {
+  return readdirSync('/proc/self/task')
+    .map(Number)
+    .filter((tid) => {
+      try {
+        return getPriority(tid) >= niceness;
+      } catch {
+        return false; // ended meanwhile
+      }
+    });
+}
