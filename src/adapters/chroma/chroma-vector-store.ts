@@ -188,7 +188,7 @@ export class ChromaVectorStore implements VectorStore {
     const vector = this.#layout.vectorFor(embedding, owner.key);
     const collection = dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner);
     const spec = dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec();
-    const post: PostToCollection = async (endpoint, body) => this.#collections.post(collection, spec, false, endpoint, body);
+    const post: PostToCollection = (endpoint, body) => this.#collections.post(collection, spec, false, endpoint, body);
 
     let answer: unknown = undefined;
     if (!dedicated && ids !== undefined && ids.length <= MAX_QUERY_IDS) {

@@ -6,6 +6,9 @@ import { parseCollection, type CollectionInfo } from './responses.js';
 /** Every collection lives in Chroma's default tenant and database; Engram's tenants are owner keys. */
 export const COLLECTIONS_PATH = '/tenants/default_tenant/databases/default_database/collections';
 
+/** The endpoints of a collection that take a POST. */
+export type CollectionEndpoint = 'upsert' | 'query' | 'get' | 'delete';
+
 /** What a collection is made with the first time it is written. */
 export interface CollectionSpec {
   readonly metadata: Readonly<Record<string, string | number | boolean>>;
@@ -56,11 +59,8 @@ export class Collections {
     return result;
   }
 
-  /**
-   * Posts `body` to one of the collection's endpoints (`upsert`, `query`, `get`, `delete`) and
-   * answers Chroma's reply, or null as `run` does.
-   */
-  post(name: string, spec: CollectionSpec, create: boolean, endpoint: string, body: unknown): Promise<unknown> {
+  /** Posts `body` to one of the collection's endpoints and answers Chroma's reply, or null as `run` does. */
+  post(name: string, spec: CollectionSpec, create: boolean, endpoint: CollectionEndpoint, body: unknown): Promise<unknown> {
     return this.run(name, spec, create, (path) =>
       this.#http.sendUnlessMissing({ method: 'POST', path: `${path}/${endpoint}`, body }),
     );
