@@ -81,13 +81,18 @@ const COLLECTION_CONFIGURATION = { hnsw: { space: 'cosine', ef_search: 1, sync_t
 /** The least a query asks Chroma for, and so the least breadth of its walk: fewer loses good matches. */
 const MIN_QUERY_BREADTH = 50;
 /**
- * Most ids a bucket query takes in place of its owner filter. Chroma answers a filter by reading
- * the metadata of every record of the collection, where it looks ids up one by one: at 6,200
- * records of 62 owners, a query for 50 took 2.9 ms with the filter and 1.1-1.4 ms with the owner's
- * 100 ids (an unfiltered one, 0.9-1.0). At 100k memories of 1,000 users, 8 clients: Chroma's CPU
- * per search 4.7 → 1.2 ms, 158 → 220 searches/s.
+ * Most ids a bucket query takes in place of its owner filter: as many as an owner holds before
+ * moving to a collection of their own, so the filter is left to owners past that. Chroma answers a
+ * filter by reading the metadata of every record of the collection, where it looks ids up one by
+ * one: at 6,200 records of 62 owners, a query for 50 took 2.9 ms with the filter and 1.1-1.4 ms
+ * with the owner's 100 ids (an unfiltered one, 0.9-1.0). At 100k memories of 1,000 users, 8
+ * clients: Chroma's CPU per search 4.7 → 1.2 ms, 158 → 220 searches/s. At 100k memories of 50
+ * users (2,000 each, two buckets of 50,000), ids up to 1,000 against up to 5,000: one client
+ * 24 → 46 searches/s (p50 39.6 → 20.5 ms), 8 clients 35-37 → 71-75 searches/s.
  */
-const MAX_QUERY_IDS = 1_000;
+const MAX_QUERY_IDS = 5_000;
+/** An owner with more vectors than this moves to a collection of their own (the default). */
+const DEFAULT_PROMOTE_ABOVE = MAX_QUERY_IDS;
 /** Most writes an owner gets in this process between two checks of their size. */
 const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
 const MIGRATION_PASSES = 5;
@@ -145,7 +150,7 @@ export class ChromaVectorStore implements VectorStore {
     this.#collections = new Collections(this.#http, this.#logger, options.collectionCacheSize ?? 10_000);
     this.#routes = new OwnerRoutes(this.#collections, { refreshMs: options.routeRefreshMs ?? 2_000 });
     this.#buckets = options.buckets ?? DEFAULT_BUCKETS;
-    this.#promoteAbove = options.promoteAbove ?? 5_000;
+    this.#promoteAbove = options.promoteAbove ?? DEFAULT_PROMOTE_ABOVE;
     this.#graceMs = options.promotionGraceMs ?? 30_000;
     this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
