@@ -10,7 +10,7 @@ import type {
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
-import { scopeIdsStatement } from './scope-ids.js';
+import { idsOfScopeRows, scopeIdsStatement } from './scope-ids.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
 import { wordSearchStatement } from './word-search.js';
 
@@ -348,7 +348,7 @@ export class SqlMemoryRepository implements MemoryRepository {
       words === null ? null : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS });
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
-    const ids = listing === null ? null : (answers[0] as Promise<Array<{ id: string }>>).then((rows) => rows.map((row) => row.id));
+    const ids = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null }>>).then(idsOfScopeRows);
     const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<MatchRow[]>);
     return { ids, matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map(toWordMatch)) };
   }
