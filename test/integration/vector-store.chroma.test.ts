@@ -92,6 +92,23 @@ describe('ChromaVectorStore', () => {
     assert.equal(await collection(userCollectionName(owner.tenantId, owner.userId)), null);
   });
 
+  it('queries an owner of nearly 5,000 vectors in a bucket among all their named records', async () => {
+    const owner = newOwner();
+    const ids = Array.from({ length: 4_990 }, (_, index) => `memory-${index}`);
+    const records = ids.map((id, index) => vectorRecord(owner, index === 4_321 ? direction(1) : direction(index % 7, 1, (index % 5) + 1), { id }));
+    for (let start = 0; start < records.length; start += 1_000) await store.upsert(records.slice(start, start + 1_000));
+
+    // Their whole history fits the named ids, so the bucket is never walked with the owner filter.
+    assert.ok((await store.idsWanted(owner.tenantId, owner.userId)) >= ids.length);
+    assert.equal(await collection(userCollectionName(owner.tenantId, owner.userId)), null);
+    const matches = await store.query({ scope: owner, embedding: direction(1), topK: 3, ids });
+    assert.equal(matches[0]?.id, 'memory-4321');
+    assert.ok(Math.abs((matches[0]?.score ?? 0) - 1) < 1e-4);
+    assert.equal(matches.length, 3);
+    const fewer = await store.query({ scope: owner, embedding: direction(1), topK: 3, ids: ids.slice(0, 100) });
+    assert.ok(fewer.every((match) => ids.slice(0, 100).includes(match.id)));
+  });
+
   it('keeps the same memory id of two tenants apart inside one bucket', async () => {
     const owner = newOwner();
     let elsewhere = newOwner();
