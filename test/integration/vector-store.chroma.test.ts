@@ -93,20 +93,33 @@ describe('ChromaVectorStore', () => {
   });
 
   it('queries an owner of nearly 5,000 vectors in a bucket among all their named records', async () => {
-    const owner = newOwner();
-    const ids = Array.from({ length: 4_990 }, (_, index) => `memory-${index}`);
-    const records = ids.map((id, index) => vectorRecord(owner, index === 4_321 ? direction(1) : direction(index % 7, 1, (index % 5) + 1), { id }));
-    for (let start = 0; start < records.length; start += 1_000) await store.upsert(records.slice(start, start + 1_000));
+    // A Chroma of its own: thousands of vectors in the shared buckets would change what the other
+    // tests' walks meet.
+    const own = await startTestChroma();
+    const large = (await createChromaVectorStore({ url: own.url, logger })) as ChromaVectorStore;
+    try {
+      await large.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+      const owner = newOwner();
+      const ids = Array.from({ length: 4_990 }, (_, index) => `memory-${index}`);
+      // Distinct directions spread over the sphere, and one that is the query's own.
+      const spread = (index: number): Float32Array => direction(Math.sin(index * 1.3), Math.cos(index * 0.7), Math.sin(index * 2.9), Math.cos(index * 0.31));
+      const records = ids.map((id, index) => vectorRecord(owner, index === 4_321 ? direction(1) : spread(index), { id }));
+      for (let start = 0; start < records.length; start += 1_000) await large.upsert(records.slice(start, start + 1_000));
 
-    // Their whole history fits the named ids, so the bucket is never walked with the owner filter.
-    assert.ok((await store.idsWanted(owner.tenantId, owner.userId)) >= ids.length);
-    assert.equal(await collection(userCollectionName(owner.tenantId, owner.userId)), null);
-    const matches = await store.query({ scope: owner, embedding: direction(1), topK: 3, ids });
-    assert.equal(matches[0]?.id, 'memory-4321');
-    assert.ok(Math.abs((matches[0]?.score ?? 0) - 1) < 1e-4);
-    assert.equal(matches.length, 3);
-    const fewer = await store.query({ scope: owner, embedding: direction(1), topK: 3, ids: ids.slice(0, 100) });
-    assert.ok(fewer.every((match) => ids.slice(0, 100).includes(match.id)));
+      // Their whole history fits the named ids, so their bucket is never walked with the owner filter.
+      assert.ok((await large.idsWanted(owner.tenantId, owner.userId)) >= ids.length);
+      assert.equal(await large.listIds(owner.tenantId, owner.userId).then((listed) => listed.length), ids.length);
+      const matches = await large.query({ scope: owner, embedding: direction(1), topK: 3, ids });
+      assert.equal(matches.length, 3);
+      assert.ok(matches.some((match) => match.id === 'memory-4321' && Math.abs(match.score - 1) < 1e-4), JSON.stringify(matches));
+      const named = ids.slice(0, 100);
+      const fewer = await large.query({ scope: owner, embedding: direction(1), topK: 3, ids: named });
+      assert.equal(fewer.length, 3);
+      assert.ok(fewer.every((match) => named.includes(match.id)));
+    } finally {
+      await large.close();
+      await own.stop();
+    }
   });
 
   it('keeps the same memory id of two tenants apart inside one bucket', async () => {
