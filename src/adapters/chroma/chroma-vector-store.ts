@@ -196,17 +196,20 @@ export class ChromaVectorStore implements VectorStore {
     const post: PostToCollection = (endpoint, body) => this.#collections.post(collection, spec, false, endpoint, body);
 
     let answer: unknown = undefined;
+    // Matches of a query among the named records are all named; a filtered query's are kept to
+    // them here (a set of up to 5,000 ids costs the event loop about 1 ms, so only when needed).
+    let named: ReadonlySet<string> | null = null;
     if (!dedicated && ids !== undefined && ids.length <= MAX_QUERY_IDS) {
       if (ids.length === 0) return [];
       answer = await this.#queryNamed(post, vector, breadth, ids.map((id) => storedRecordId(owner.key, id)));
     }
     if (answer === undefined) {
       const where = dedicated ? filters : withOwner(owner, filters);
+      named = ids === undefined ? null : new Set(ids);
       answer = await post('query', encodeQueryBody({ vector, nResults: breadth, ...(where === null ? {} : { where }) }));
     }
     if (answer === null) return [];
     const { ids: found, distances } = parseQueryAnswer(answer);
-    const named = ids === undefined ? null : new Set(ids);
     return found
       .map((id, index) => ({ id: memoryIdOfRecord(id), score: this.#layout.similarity(distances[index] ?? 2) }))
       .filter((match) => named === null || named.has(match.id))
