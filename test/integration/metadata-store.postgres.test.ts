@@ -503,6 +503,50 @@ describe('PostgreSQL word search bounds', () => {
   });
 });
 
+describe('PostgreSQL scope ids', () => {
+  it("lists a user's ids from their index range alone, under row security", async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    // 20 users' turns written among each other's, as a shared store holds them: each user's rows
+    // lie on many table pages.
+    await storeDrafts(
+      store,
+      Array.from({ length: 2_000 }, (_, index) => ({
+        id: `turn-${index}`,
+        tenantId: tenant,
+        userId: `user-${index % 20}`,
+        sessionId: `session-${index % 60}`,
+        role: 'user' as const,
+        text: `turn ${index}`,
+        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+        metadata: {},
+      })),
+    );
+    await store.memories.remove(tenant, 'turn-7');
+    // What the table upkeep does once the tables have grown.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('VACUUM ANALYZE memories').finally(() => admin.end());
+
+    const scope = { tenantId: tenant, userId: 'user-7' };
+    const statement = scopeIdsStatement(scope, 5_001);
+    for (const [kind, plan] of Object.entries(await plansOf(url, tenant, statement))) {
+      const scans = nodesOf(plan).filter((node) => node['Relation Name'] === 'memories');
+      assert.deepEqual(scans.map((node) => node['Node Type']), ['Index Only Scan'], `${kind} plan`);
+    }
+    const run = await inTenantTransaction(url, tenant, async (client) => {
+      const explained = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode & { 'Heap Fetches'?: number } }] }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`,
+        [...statement.params],
+      );
+      return nodesOf(explained.rows[0]?.['QUERY PLAN'][0].Plan ?? {}) as Array<PlanNode & { 'Heap Fetches'?: number }>;
+    });
+    assert.deepEqual(run.filter((node) => node['Relation Name'] === 'memories').map((node) => node['Heap Fetches']), [0]);
+    const ids = await store.memories.idsInScope(scope, 5_001);
+    assert.equal(ids.length, 99);
+    assert.ok(ids.every((id) => Number(id.slice(5)) % 20 === 7) && !ids.includes('turn-7'));
+  });
+});
+
 describe('PostgreSQL plans when one user holds nearly every row', () => {
   it("walks a newcomer's few rows through their index range, after statistics of the large user", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();

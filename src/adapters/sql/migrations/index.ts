@@ -4,6 +4,7 @@ import { fullTextSearch } from './0003-full-text-search.js';
 import { userSessionTurns } from './0004-user-session-turns.js';
 import { memoryTerms } from './0005-memory-terms.js';
 import { usersAreMany } from './0006-users-are-many.js';
+import { userTurnIds } from './0007-user-turn-ids.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -12,4 +13,4 @@ export type { Migration } from './migration.js';
  * Every migration, in order. Never edit one that has shipped: add the next number. A new table
  * holding tenant data needs row security and grants to the scoped role, as in 0002.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany];
+export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds];
