@@ -1,5 +1,5 @@
 import type { WordQuery } from '../../ports/memory-retrieval.js';
-import { narrowingConditions, SqlParams, scopeConditions } from './scope-conditions.js';
+import { narrowingConditions, SqlParams } from './scope-conditions.js';
 import type { SqlStatement } from './sql-client.js';
 
 /**
@@ -97,11 +97,12 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   const text = plainWords(query.words);
   if (text === '' || query.limit < 1) return null;
   const params = new SqlParams();
-  const scope = scopeConditions(query.scope, params).join(' AND ');
   const words = params.add(text);
   const limit = params.add(Math.floor(query.limit));
   const tenant = params.add(query.scope.tenantId);
   const user = params.add(query.scope.userId);
+  // The scope past its tenant, its user and being live, which every walk of memories here holds
+  // already: a turn's place in the scope is read from the index of their history alone.
   const narrowing = ['true', ...narrowingConditions(query.scope, params)].join(' AND ');
   const withRows = rows === undefined || rows.count < 1 ? null : { columns: rows.columns, count: params.add(Math.floor(rows.count)) };
   const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? POPULATION_CAP));
@@ -111,7 +112,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   ).flat();
   const neighbours = (side: 'before' | 'after') => {
     const [comparison, order] = side === 'before' ? ['<', 'DESC'] : ['>', 'ASC'];
-    return `SELECT m.id, row_number() OVER (ORDER BY m.created_at ${order}, m.ordinal ${order}) AS distance, (${scope}) AS in_scope
+    return `SELECT m.id, row_number() OVER (ORDER BY m.created_at ${order}, m.ordinal ${order}) AS distance, (${narrowing}) AS in_scope
             FROM memories m
             WHERE m.tenant_id = ${tenant} AND m.user_id = l.user_id AND m.session_id = l.session_id AND NOT m.deleted
               AND (m.created_at, m.ordinal) ${comparison} (l.created_at, l.ordinal)
@@ -199,7 +200,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
              SELECT id, loan FROM (
                SELECT t.id, t.in_scope, greatest(${loansInPass.join(', ')}) AS loan
                FROM (
-                 SELECT m.id, m.session_id, m.created_at, m.ordinal, (${scope}) AS in_scope, l.score
+                 SELECT m.id, m.session_id, m.created_at, m.ordinal, (${narrowing}) AS in_scope, l.score
                  FROM memories m LEFT JOIN lent l ON l.id = m.id
                  WHERE m.tenant_id = ${tenant} AND m.user_id = ${user} AND NOT m.deleted
                    AND (SELECT n FROM population) < ${historyPassBelow}
