@@ -361,6 +361,22 @@ const storeDrafts = async (store: MetadataStoreOf, drafts: readonly MemoryDraft[
   }
 };
 
+/**
+ * Turns `turn-0`, `turn-1`, … a second apart, of users `user-0` … and sessions `session-0` … in
+ * turn: each user's turns written among the others'.
+ */
+const interleavedTurns = (tenant: string, shape: { turns: number; users: number; sessions: number }, text: (index: number) => string): MemoryDraft[] =>
+  Array.from({ length: shape.turns }, (_, index) => ({
+    id: `turn-${index}`,
+    tenantId: tenant,
+    userId: `user-${index % shape.users}`,
+    sessionId: `session-${index % shape.sessions}`,
+    role: 'user' as const,
+    text: text(index),
+    createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+    metadata: {},
+  }));
+
 /** The rows of a statement as Engram runs it (see inTenantTransaction). */
 const rowsOf = <Row>(url: string, tenant: string, statement: SqlStatement): Promise<Row[]> =>
   inTenantTransaction(url, tenant, async (client) => (await client.query<Row & pg.QueryResultRow>(statement.text, [...statement.params])).rows);
@@ -370,19 +386,7 @@ describe('PostgreSQL word search plan', () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     // 20,000 turns of 50 users in 200 sessions: enough that, without statistics, the old
     // (tenant, user) index and a filter on the session looked as cheap as walking the history.
-    await storeDrafts(
-      store,
-      Array.from({ length: 20_000 }, (_, index) => ({
-        id: `turn-${index}`,
-        tenantId: tenant,
-        userId: `user-${index % 50}`,
-        sessionId: `session-${index % 200}`,
-        role: 'user' as const,
-        text: `turn ${index} about ${index % 7 === 0 ? 'sailing' : 'gardening'}`,
-        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
-        metadata: {},
-      })),
-    );
+    await storeDrafts(store, interleavedTurns(tenant, { turns: 20_000, users: 50, sessions: 200 }, (index) => `turn ${index} about ${index % 7 === 0 ? 'sailing' : 'gardening'}`));
     // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
     const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
     assert.ok(statement);
@@ -508,19 +512,7 @@ describe('PostgreSQL scope ids', () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     // 20 users' turns written among each other's, as a shared store holds them: each user's rows
     // lie on many table pages.
-    await storeDrafts(
-      store,
-      Array.from({ length: 2_000 }, (_, index) => ({
-        id: `turn-${index}`,
-        tenantId: tenant,
-        userId: `user-${index % 20}`,
-        sessionId: `session-${index % 60}`,
-        role: 'user' as const,
-        text: `turn ${index}`,
-        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
-        metadata: {},
-      })),
-    );
+    await storeDrafts(store, interleavedTurns(tenant, { turns: 2_000, users: 20, sessions: 60 }, (index) => `turn ${index}`));
     await store.memories.remove(tenant, 'turn-7');
     // What the table upkeep does once the tables have grown.
     const admin = new pg.Client({ connectionString: url });
