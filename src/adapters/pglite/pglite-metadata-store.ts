@@ -30,8 +30,20 @@ const SMALL_CHECKPOINTS = ['-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB']
  */
 const BUFFER_POOL = ['-c', 'shared_buffers=64MB'];
 
+/**
+ * PGlite starts PostgreSQL with `fsync` off (`-F`): its file system could not flush. Engram's can
+ * (FlushingNodeFS), through `fsync` alone (the file system's `fdatasync` does nothing), so a commit
+ * is on the disk before it is answered, as on a server.
+ */
+const FLUSHED = ['-c', 'fsync=on', '-c', 'wal_sync_method=fsync'];
+
 /** How Engram starts its embedded Postgres. */
-export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, ...SMALL_CHECKPOINTS, ...BUFFER_POOL];
+export const PGLITE_START_PARAMS: readonly string[] = [
+  ...PGlite.defaultStartParams.filter((param) => param !== '-F'),
+  ...FLUSHED,
+  ...SMALL_CHECKPOINTS,
+  ...BUFFER_POOL,
+];
 
 /**
  * The metadata store in an embedded PGlite. Locks the folder first: a second opener, in this

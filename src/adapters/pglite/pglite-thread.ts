@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { DomainError } from '../../domain/errors.js';
+import { FlushingNodeFS } from './flushing-node-fs.js';
 import type { SqlStatement } from '../sql/sql-client.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgliteThread } from './pglite-thread-protocol.js';
@@ -40,7 +41,7 @@ class Inbox {
 const ROLL_BACK = new Error('rolled back by the caller');
 
 try {
-  const db = await PGlite.create({ dataDir, startParams: [...startParams] });
+  const db = await PGlite.create({ fs: new FlushingNodeFS(dataDir), startParams: [...startParams] });
   if (createOnly) {
     await db.close();
     send({ type: 'ready' });

@@ -1,0 +1,57 @@
+import { fsyncSync } from 'node:fs';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
+
+type ModuleOptions = Parameters<NodeFS['init']>[1];
+type PreRun = NonNullable<ModuleOptions['preRun']>[number];
+
+/** What PGlite's file system layer (Emscripten's NODEFS) passes a stream operation. */
+interface HostStream {
+  /** The host file's descriptor; directories have none. */
+  readonly nfd?: number;
+}
+
+/** The part of the Emscripten module this file system touches. */
+interface FileSystemModule {
+  readonly FS: {
+    readonly filesystems: { readonly NODEFS: { readonly stream_ops: Record<string, unknown> } };
+    readonly ErrnoError: new (errno: number) => Error;
+  };
+}
+
+/** EIO: how PostgreSQL learns that a flush failed (it then stops rather than go on). */
+const EIO = 29;
+
+/**
+ * PGlite's Node.js file system, with flushes that reach the disk. PGlite mounts Emscripten's NODEFS
+ * on the data folder, whose files have no `fsync` operation (and whose `fdatasync` does nothing), so
+ * PostgreSQL's flushes of its write-ahead log and of its files at checkpoints were lost: a commit
+ * reached the operating system, not the disk. This adds the operation, `fs.fsyncSync` on the host
+ * file; PostgreSQL must then run with `fsync` on and `wal_sync_method=fsync` (see
+ * PGLITE_START_PARAMS). A failed flush is reported to PostgreSQL as EIO.
+ */
+export class FlushingNodeFS extends NodeFS {
+  readonly #flush: (descriptor: number) => void;
+
+  /** `flush` is the call that makes a file's writes durable: `fs.fsyncSync` unless told otherwise. */
+  constructor(dataDir: string, flush: (descriptor: number) => void = fsyncSync) {
+    super(dataDir);
+    this.#flush = flush;
+  }
+
+  override async init(...args: Parameters<NodeFS['init']>): ReturnType<NodeFS['init']> {
+    const { emscriptenOpts } = await super.init(...args);
+    const addFlush: PreRun = (module) => {
+      const { FS } = module as unknown as FileSystemModule;
+      FS.filesystems.NODEFS.stream_ops['fsync'] = (stream: HostStream): number => {
+        if (stream.nfd === undefined) return 0;
+        try {
+          this.#flush(stream.nfd);
+        } catch {
+          throw new FS.ErrnoError(EIO);
+        }
+        return 0;
+      };
+    };
+    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFlush] } };
+  }
+}

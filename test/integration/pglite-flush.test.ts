@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { fsyncSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import { FlushingNodeFS } from '../../src/adapters/pglite/flushing-node-fs.js';
+import { PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
+import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
+
+describe('embedded database flushes', () => {
+  it('flushes every commit to the disk before answering it, and nothing for a read', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'engram-flush-'));
+    const flushed: number[] = [];
+    // The real flush, counted.
+    const flush = (descriptor: number): void => {
+      fsyncSync(descriptor);
+      flushed.push(descriptor);
+    };
+    const db = await PGlite.create({ fs: new FlushingNodeFS(join(folder, 'pgdata'), flush), startParams: [...PGLITE_START_PARAMS] });
+    try {
+      assert.deepEqual((await db.query('SHOW fsync')).rows, [{ fsync: 'on' }]);
+      assert.deepEqual((await db.query('SHOW wal_sync_method')).rows, [{ wal_sync_method: 'fsync' }]);
+      await db.exec('CREATE TABLE notes (id serial PRIMARY KEY, text text)');
+      for (let index = 0; index < 5; index += 1) {
+        const before = flushed.length;
+        await db.query('INSERT INTO notes (text) VALUES ($1)', [`note ${index}`]);
+        assert.ok(flushed.length > before, `commit ${index} answered without a flush`);
+      }
+      const beforeRead = flushed.length;
+      assert.deepEqual((await db.query('SELECT count(*)::int AS count FROM notes')).rows, [{ count: 5 }]);
+      assert.equal(flushed.length, beforeRead);
+    } finally {
+      await db.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("runs the embedded metadata store's database with flushes on", async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'engram-flush-'));
+    const client = await PgliteThreadClient.start({ dataDir: join(folder, 'pgdata'), startParams: PGLITE_START_PARAMS });
+    try {
+      assert.deepEqual(await client.query('SHOW fsync'), [{ fsync: 'on' }]);
+      assert.deepEqual(await client.query('SHOW wal_sync_method'), [{ wal_sync_method: 'fsync' }]);
+    } finally {
+      await client.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
