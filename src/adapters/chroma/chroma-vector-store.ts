@@ -15,6 +15,7 @@ import {
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
+import { writeHeldApart } from './held-apart.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
@@ -338,15 +339,21 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
-    for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
-      const body = encodeUpsertBody(records.slice(start, start + RECORDS_PER_REQUEST));
-      const written = await this.#collections.post(name, spec, true, 'upsert', body);
+    const heldIds = async (ids: readonly string[]): Promise<readonly string[]> => {
+      const answer = await this.#collections.post(name, spec, true, 'get', { ids, include: [] });
+      return answer === null ? [] : parseIds(answer);
+    };
+    const upsert = async (part: readonly VectorRecord[]): Promise<void> => {
+      const written = await this.#collections.post(name, spec, true, 'upsert', encodeUpsertBody(part));
       if (written === null) {
         throw new VectorStoreError('the collection was dropped while it was written; try again', {
           status: 404,
           retryable: true,
         });
       }
+    };
+    for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
+      await writeHeldApart(records.slice(start, start + RECORDS_PER_REQUEST), heldIds, upsert);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { MetadataValue } from '../../domain/memory.js';
 import type { ChromaHttp } from './chroma-http.js';
+import { writeHeldApart } from './held-apart.js';
 import { parseGetAnswer } from './responses.js';
 import { encodeEmbedding, encodeStoredRecords, type StoredRecord } from './upsert-body.js';
 
@@ -38,7 +39,9 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
     const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
     if (previous !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
-      await sendToTarget(ends, 'upsert', encodeStoredRecords(changed.slice(start, start + ends.pageSize)));
+      await writeHeldApart(changed.slice(start, start + ends.pageSize), (ids) => heldByTarget(ends, ids), async (part) => {
+        await sendToTarget(ends, 'upsert', encodeStoredRecords(part));
+      });
     }
     for (let start = 0; start < vanished.length; start += ends.pageSize) {
       await sendToTarget(ends, 'delete', { ids: vanished.slice(start, start + ends.pageSize) });
@@ -66,9 +69,14 @@ async function missingFromTarget(ends: MigrationEnds, records: readonly StoredRe
   const held = new Set<string>();
   for (let start = 0; start < records.length; start += ends.pageSize) {
     const ids = records.slice(start, start + ends.pageSize).map((record) => record.id);
-    for (const id of parseGetAnswer(await sendToTarget(ends, 'get', { ids, include: [] })).ids) held.add(id);
+    for (const id of await heldByTarget(ends, ids)) held.add(id);
   }
   return records.filter((record) => !held.has(record.id));
+}
+
+/** Those of `ids` (a page at most) that the target holds. */
+async function heldByTarget(ends: MigrationEnds, ids: readonly string[]): Promise<readonly string[]> {
+  return parseGetAnswer(await sendToTarget(ends, 'get', { ids, include: [] })).ids;
 }
 
 interface SourceState {
