@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
+import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { FlushingNodeFS } from '../../src/adapters/pglite/flushing-node-fs.js';
 import { PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
@@ -45,6 +46,42 @@ describe('embedded database flushes', () => {
       assert.deepEqual(await client.query('SHOW wal_sync_method'), [{ wal_sync_method: 'fsync' }]);
     } finally {
       await client.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the statements at once when a flush fails, and opens again with what was flushed before', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'engram-flush-'));
+    const dataDir = join(folder, 'pgdata');
+    try {
+      const healthy = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS });
+      await healthy.query('CREATE TABLE kept (n int)');
+      await healthy.query('INSERT INTO kept VALUES (1)');
+      await healthy.close();
+
+      const failing = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failFlushesOnceOpen: true });
+      const isUnavailable = (error: unknown): boolean => {
+        assert.ok(error instanceof DependencyUnavailableError, String(error));
+        assert.equal(error.code, 'dependency_unavailable');
+        assert.equal(error.dependency, 'postgres');
+        return true;
+      };
+      // The commit whose flush fails, a statement queued behind it, and one sent after: none waits.
+      const commit = failing.query('INSERT INTO kept VALUES (2)');
+      const queued = failing.query('SELECT count(*) FROM kept');
+      await assert.rejects(commit, (error: unknown) => isUnavailable(error) && /flush failed/.test(String((error as Error).cause)));
+      await assert.rejects(queued, isUnavailable);
+      await assert.rejects(failing.query('SELECT 1'), isUnavailable);
+      await failing.close();
+
+      const reopened = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS });
+      try {
+        const kept = await reopened.query<{ n: number }>('SELECT n FROM kept ORDER BY n');
+        assert.deepEqual(kept[0], { n: 1 });
+      } finally {
+        await reopened.close();
+      }
+    } finally {
       await rm(folder, { recursive: true, force: true });
     }
   });

@@ -31,11 +31,18 @@ const EIO = 29;
  */
 export class FlushingNodeFS extends NodeFS {
   readonly #flush: (descriptor: number) => void;
+  readonly #onFailure: ((error: unknown) => void) | undefined;
 
-  /** `flush` is the call that makes a file's writes durable: `fs.fsyncSync` unless told otherwise. */
-  constructor(dataDir: string, flush: (descriptor: number) => void = fsyncSync) {
+  /**
+   * `flush` is the call that makes a file's writes durable: `fs.fsyncSync` unless told otherwise.
+   * `onFailure` hears of a failed flush before PostgreSQL does. PostgreSQL then stops (PANIC), and
+   * PGlite, which runs it in the caller's thread, blocks that thread for good at its next
+   * statement: a caller that cannot have it so ends the thread from here.
+   */
+  constructor(dataDir: string, flush: (descriptor: number) => void = fsyncSync, onFailure?: (error: unknown) => void) {
     super(dataDir);
     this.#flush = flush;
+    this.#onFailure = onFailure;
   }
 
   override async init(...args: Parameters<NodeFS['init']>): ReturnType<NodeFS['init']> {
@@ -46,7 +53,8 @@ export class FlushingNodeFS extends NodeFS {
         if (stream.nfd === undefined) return 0;
         try {
           this.#flush(stream.nfd);
-        } catch {
+        } catch (error) {
+          this.#onFailure?.(error);
           throw new FS.ErrnoError(EIO);
         }
         return 0;

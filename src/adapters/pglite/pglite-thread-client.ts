@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import {
@@ -31,6 +32,7 @@ export class PgliteThreadClient implements SqlClient {
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (message: FromPgliteThread) => {
+      if (message.type === 'stopped') return this.fail(new DependencyUnavailableError('postgres', fromThreadError(message.error)));
       if (message.type !== 'rows' && message.type !== 'error') return;
       const pending = this.pending.get(message.id);
       if (pending === undefined) return;
@@ -38,11 +40,14 @@ export class PgliteThreadClient implements SqlClient {
       if (message.type === 'rows') pending.resolve(message.rows);
       else pending.reject(fromThreadError(message.error));
     });
-    worker.once('exit', (code) => {
-      this.exitError ??= new Error(`the embedded database thread exited with ${code}`);
-      for (const pending of this.pending.values()) pending.reject(this.exitError);
-      this.pending.clear();
-    });
+    worker.once('exit', (code) => this.fail(new DependencyUnavailableError('postgres', new Error(`the embedded database thread exited with ${code}`))));
+  }
+
+  /** Fails every statement waiting for an answer, and every later one, with the first reason given. */
+  private fail(reason: Error): void {
+    this.exitError ??= reason;
+    for (const pending of this.pending.values()) pending.reject(this.exitError);
+    this.pending.clear();
   }
 
   /**

@@ -6,6 +6,8 @@ export interface PgliteThreadData {
   readonly startParams: readonly string[];
   /** Only makes the database in `dataDir`, closes it and ends, once it has said `ready`. */
   readonly createOnly?: boolean;
+  /** Fault injection for tests: every flush to the disk fails once the database is open. */
+  readonly failFlushesOnceOpen?: boolean;
 }
 
 export type ToPgliteThread =
@@ -39,7 +41,9 @@ export type FromPgliteThread =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly error: ThreadError }
   | { readonly type: 'rows'; readonly id: number; readonly rows: unknown[] }
-  | { readonly type: 'error'; readonly id: number; readonly error: ThreadError };
+  | { readonly type: 'error'; readonly id: number; readonly error: ThreadError }
+  /** The database can no longer be used (a flush to the disk failed): the thread ends right after. */
+  | { readonly type: 'stopped'; readonly error: ThreadError };
 
 export function toThreadError(error: unknown): ThreadError {
   if (!(error instanceof Error)) return { message: String(error), fields: {} };

@@ -1,6 +1,7 @@
 // Entry point of the thread that runs the embedded database. PGlite computes on the thread that
 // calls it; here that is not the thread serving HTTP, so a slow statement or a checkpoint delays
 // other statements only, not every request.
+import { fsyncSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { DomainError } from '../../domain/errors.js';
@@ -11,7 +12,7 @@ import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgl
 
 if (parentPort === null) throw new DomainError('internal', 'not_a_worker', 'pglite-thread runs only in a worker thread');
 const port = parentPort;
-const { dataDir, startParams, createOnly = false } = workerData as PgliteThreadData;
+const { dataDir, startParams, createOnly = false, failFlushesOnceOpen = false } = workerData as PgliteThreadData;
 const send = (message: FromPgliteThread): void => port.postMessage(message);
 
 type TxMessage = Extract<ToPgliteThread, { type: 'tx-query' | 'end' }>;
@@ -40,8 +41,25 @@ class Inbox {
 /** Thrown inside PGlite's transaction to make it roll back. */
 const ROLL_BACK = new Error('rolled back by the caller');
 
+/**
+ * A failed flush stops PostgreSQL, and PGlite would then block this thread at its next statement,
+ * leaving every caller waiting: the thread says why and ends instead, which fails them at once.
+ * Started again, the database replays its log, as a server does after such a stop.
+ */
+const stopOnFailedFlush = (error: unknown): never => {
+  send({ type: 'stopped', error: toThreadError(error) });
+  process.exit(1);
+};
+
+let open = false;
+const flush = (descriptor: number): void => {
+  if (failFlushesOnceOpen && open) throw new Error('flush failed (injected by a test)');
+  fsyncSync(descriptor);
+};
+
 try {
-  const db = await PGlite.create({ fs: new FlushingNodeFS(dataDir), startParams: [...startParams] });
+  const db = await PGlite.create({ fs: new FlushingNodeFS(dataDir, flush, stopOnFailedFlush), startParams: [...startParams] });
+  open = true;
   if (createOnly) {
     await db.close();
     send({ type: 'ready' });
