@@ -233,8 +233,7 @@ export class ChromaVectorStore implements VectorStore {
     } catch (error) {
       if (!refusedUnknownId(error)) throw error;
     }
-    const held = await post('get', { ids: named, include: [] });
-    const records = held === null ? [] : parseIds(held);
+    const records = await heldAmong(post, named);
     if (records.length === 0) return null;
     try {
       return await among(records);
@@ -339,10 +338,7 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
-    const heldIds = async (ids: readonly string[]): Promise<readonly string[]> => {
-      const answer = await this.#collections.post(name, spec, true, 'get', { ids, include: [] });
-      return answer === null ? [] : parseIds(answer);
-    };
+    const post: PostToCollection = (endpoint, body) => this.#collections.post(name, spec, true, endpoint, body);
     const upsert = async (part: readonly VectorRecord[]): Promise<void> => {
       const written = await this.#collections.post(name, spec, true, 'upsert', encodeUpsertBody(part));
       if (written === null) {
@@ -353,7 +349,7 @@ export class ChromaVectorStore implements VectorStore {
       }
     };
     for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
-      await writeHeldApart(records.slice(start, start + RECORDS_PER_REQUEST), heldIds, upsert);
+      await writeHeldApart(records.slice(start, start + RECORDS_PER_REQUEST), (ids) => heldAmong(post, ids), upsert);
     }
   }
 
@@ -499,6 +495,12 @@ export async function createChromaVectorStore(options: ChromaVectorStoreOptions)
   const store = new ChromaVectorStore(options);
   await store.ping();
   return store;
+}
+
+/** Those of `ids` that the collection holds; none when it does not exist. */
+async function heldAmong(post: PostToCollection, ids: readonly string[]): Promise<string[]> {
+  const answer = await post('get', { ids, include: [] });
+  return answer === null ? [] : parseIds(answer);
 }
 
 function toOwner(tenantId: string, userId: string): Owner {
