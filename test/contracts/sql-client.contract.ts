@@ -41,6 +41,17 @@ export async function assertTransactionOf(client: SqlClient, table: string): Pro
       ]),
       { code: '22012' },
     );
+    // A failure of the commit itself: a unique key checked only then.
+    const deferred = `${name}_deferred`;
+    await client.query(`CREATE TABLE ${deferred} (id text, UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)`);
+    await assert.rejects(
+      client.transactionOf([
+        { text: `INSERT INTO ${deferred} VALUES ($1)`, params: ['twice'], prepare },
+        { text: `INSERT INTO ${deferred} VALUES ($1)`, params: ['twice'], prepare },
+      ]),
+      { code: '23505' },
+    );
+    assert.deepEqual(await client.query(`SELECT id FROM ${deferred}`), []);
     assert.deepEqual(await client.query(`SELECT id FROM ${name} ORDER BY id`), [{ id: 'given-up-front' }, { id: 'kept' }]);
     // The setting was local to its transaction.
     assert.deepEqual(await client.query("SELECT current_setting('engram.probe', true) AS tenant"), [{ tenant: '' }]);

@@ -81,25 +81,27 @@ export class PreparedStatements {
     const results = new StatementResults(this.db.parsers as Readonly<Record<number, FieldParser | undefined>>, onRows);
     let receiving = true;
     let failure: unknown = null;
+    const onRawData = (data: Uint8Array): void => {
+      if (!receiving || failure !== null) return;
+      // Read at once: the data is a view into PGlite's memory, reused by its next output.
+      try {
+        results.push(data);
+      } catch (error) {
+        failure = error;
+      }
+    };
     try {
-      await this.db.execProtocolRawStream(Buffer.concat(messages), {
-        syncToFs: false,
-        onRawData: (data) => {
-          if (!receiving || failure !== null) return;
-          // Read at once: the data is a view into PGlite's memory, reused by its next output.
-          try {
-            results.push(data);
-          } catch (error) {
-            failure = error;
-          }
-        },
-      });
+      await this.db.execProtocolRawStream(Buffer.concat(messages), { syncToFs: false, onRawData });
     } finally {
-      receiving = false;
       // The Sync ends the implicit transaction. PGlite keeps sending output to the last raw
       // stream's callback until an `execProtocol` call ends: sending the Sync that way gives
-      // its output handling back to everyone else's statements.
-      await this.db.execProtocol(protocol.serialize.sync());
+      // its output handling back to everyone else's statements. Its own output still comes
+      // here, and with it an error of the commit (such as a log that could not be written).
+      try {
+        await this.db.execProtocol(protocol.serialize.sync());
+      } finally {
+        receiving = false;
+      }
     }
     if (failure !== null) throw failure;
     return true;
