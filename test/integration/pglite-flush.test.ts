@@ -9,6 +9,7 @@ import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { FlushingNodeFS } from '../../src/adapters/pglite/flushing-node-fs.js';
 import { PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
+import type { SqlClient } from '../../src/adapters/sql/sql-client.js';
 
 describe('embedded database flushes', () => {
   it('flushes every commit to the disk before answering it, and nothing for a read', async () => {
@@ -50,39 +51,69 @@ describe('embedded database flushes', () => {
     }
   });
 
-  it('fails the statements at once when a flush fails, and opens again with what was flushed before', async () => {
-    const folder = await mkdtemp(join(tmpdir(), 'engram-flush-'));
-    const dataDir = join(folder, 'pgdata');
-    try {
-      const healthy = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS });
-      await healthy.query('CREATE TABLE kept (n int)');
-      await healthy.query('INSERT INTO kept VALUES (1)');
-      await healthy.close();
+  const isUnavailable = (error: unknown): boolean => {
+    assert.ok(error instanceof DependencyUnavailableError, String(error));
+    assert.equal(error.code, 'dependency_unavailable');
+    assert.equal(error.dependency, 'postgres');
+    return true;
+  };
 
-      const failing = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failFlushesOnceOpen: true });
-      const isUnavailable = (error: unknown): boolean => {
-        assert.ok(error instanceof DependencyUnavailableError, String(error));
-        assert.equal(error.code, 'dependency_unavailable');
-        assert.equal(error.dependency, 'postgres');
-        return true;
-      };
-      // The commit whose flush fails, a statement queued behind it, and one sent after: none waits.
-      const commit = failing.query('INSERT INTO kept VALUES (2)');
-      const queued = failing.query('SELECT count(*) FROM kept');
-      await assert.rejects(commit, (error: unknown) => isUnavailable(error) && /flush failed/.test(String((error as Error).cause)));
-      await assert.rejects(queued, isUnavailable);
-      await assert.rejects(failing.query('SELECT 1'), isUnavailable);
-      await failing.close();
+  /** Ways a write reaches the database thread, each with what it writes. */
+  const writes: ReadonlyArray<{ readonly via: string; readonly write: (client: SqlClient) => Promise<unknown> }> = [
+    { via: 'a statement', write: (client) => client.query('INSERT INTO kept VALUES (2)') },
+    {
+      via: 'prepared statements in one exchange',
+      write: (client) => client.transactionOf([{ text: 'INSERT INTO kept VALUES ($1)', params: [2], prepare: true }]),
+    },
+    // Enough rows that the log is written before the commit, in the middle of the transaction.
+    {
+      via: 'a transaction of statements',
+      write: (client) => client.transactionOf([{ text: 'INSERT INTO kept SELECT generate_series(2, 200000)', params: [] }]),
+    },
+    {
+      via: 'an open transaction',
+      write: (client) => client.transaction((tx) => tx.query('INSERT INTO kept SELECT generate_series(2, 200000)')),
+    },
+  ];
 
-      const reopened = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS });
-      try {
-        const kept = await reopened.query<{ n: number }>('SELECT n FROM kept ORDER BY n');
-        assert.deepEqual(kept[0], { n: 1 });
-      } finally {
-        await reopened.close();
-      }
-    } finally {
-      await rm(folder, { recursive: true, force: true });
+  /** Faults that stop PostgreSQL (a PANIC), each with the reason it gives. */
+  const stops: ReadonlyArray<{ readonly fault: 'flushes' | 'log-writes'; readonly what: string; readonly cause: RegExp; readonly cases: typeof writes }> = [
+    { fault: 'flushes', what: 'a flush fails', cause: /flush failed/, cases: writes.slice(0, 1) },
+    { fault: 'log-writes', what: 'the disk is full', cause: /could not write to log file.*No space left on device/, cases: writes },
+  ];
+
+  for (const { fault, what, cause, cases } of stops) {
+    for (const { via, write } of cases) {
+      it(`fails the statements at once when ${what} (${via}), and opens again with what was flushed before`, async () => {
+        const folder = await mkdtemp(join(tmpdir(), 'engram-flush-'));
+        const dataDir = join(folder, 'pgdata');
+        try {
+          const healthy = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS });
+          await healthy.query('CREATE TABLE kept (n int)');
+          await healthy.query('INSERT INTO kept VALUES (1)');
+          await healthy.close();
+
+          const failing = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failOnceOpen: fault });
+          // The write that stops the database, a statement queued behind it, and one sent after: none waits.
+          const stopped = write(failing);
+          const queued = failing.query('SELECT count(*) FROM kept');
+          await assert.rejects(stopped, (error: unknown) => isUnavailable(error) && cause.test(String((error as Error).cause)));
+          await assert.rejects(queued, isUnavailable);
+          await assert.rejects(failing.query('SELECT 1'), isUnavailable);
+          await failing.close();
+
+          const reopened = await PgliteThreadClient.start({ dataDir, startParams: PGLITE_START_PARAMS });
+          try {
+            // The write that stopped it may be there too: it reached the log, but not the disk, for sure.
+            const kept = await reopened.query<{ n: number }>('SELECT n FROM kept ORDER BY n');
+            assert.deepEqual(kept[0], { n: 1 });
+          } finally {
+            await reopened.close();
+          }
+        } finally {
+          await rm(folder, { recursive: true, force: true });
+        }
+      });
     }
-  });
+  }
 });

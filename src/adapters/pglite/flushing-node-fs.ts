@@ -5,13 +5,15 @@ type ModuleOptions = Parameters<NodeFS['init']>[1];
 type PreRun = NonNullable<ModuleOptions['preRun']>[number];
 
 /** What PGlite's file system layer (Emscripten's NODEFS) passes a stream operation. */
-interface HostStream {
+export interface HostStream {
   /** The host file's descriptor; directories have none. */
   readonly nfd?: number;
+  /** The file's path in PGlite's file system. */
+  readonly path?: string;
 }
 
 /** The part of the Emscripten module this file system touches. */
-interface FileSystemModule {
+export interface FileSystemModule {
   readonly FS: {
     readonly filesystems: { readonly NODEFS: { readonly stream_ops: Record<string, unknown> } };
     readonly ErrnoError: new (errno: number) => Error;
@@ -47,19 +49,21 @@ export class FlushingNodeFS extends NodeFS {
 
   override async init(...args: Parameters<NodeFS['init']>): ReturnType<NodeFS['init']> {
     const { emscriptenOpts } = await super.init(...args);
-    const addFlush: PreRun = (module) => {
-      const { FS } = module as unknown as FileSystemModule;
-      FS.filesystems.NODEFS.stream_ops['fsync'] = (stream: HostStream): number => {
-        if (stream.nfd === undefined) return 0;
-        try {
-          this.#flush(stream.nfd);
-        } catch (error) {
-          this.#onFailure?.(error);
-          throw new FS.ErrnoError(EIO);
-        }
-        return 0;
-      };
+    const addOperations: PreRun = (module) => this.addOperations(module as unknown as FileSystemModule);
+    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addOperations] } };
+  }
+
+  /** Sets the file system's stream operations, before PGlite opens a file. */
+  protected addOperations({ FS }: FileSystemModule): void {
+    FS.filesystems.NODEFS.stream_ops['fsync'] = (stream: HostStream): number => {
+      if (stream.nfd === undefined) return 0;
+      try {
+        this.#flush(stream.nfd);
+      } catch (error) {
+        this.#onFailure?.(error);
+        throw new FS.ErrnoError(EIO);
+      }
+      return 0;
     };
-    return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), addFlush] } };
   }
 }

@@ -6,8 +6,11 @@ export interface PgliteThreadData {
   readonly startParams: readonly string[];
   /** Only makes the database in `dataDir`, closes it and ends, once it has said `ready`. */
   readonly createOnly?: boolean;
-  /** Fault injection for tests: every flush to the disk fails once the database is open. */
-  readonly failFlushesOnceOpen?: boolean;
+  /**
+   * Fault injection for tests: once the database is open, every flush to the disk fails, or every
+   * write of the write-ahead log fails as on a full disk.
+   */
+  readonly failOnceOpen?: 'flushes' | 'log-writes';
 }
 
 export type ToPgliteThread =
@@ -42,7 +45,7 @@ export type FromPgliteThread =
   | { readonly type: 'failed'; readonly error: ThreadError }
   | { readonly type: 'rows'; readonly id: number; readonly rows: unknown[] }
   | { readonly type: 'error'; readonly id: number; readonly error: ThreadError }
-  /** The database can no longer be used (a flush to the disk failed): the thread ends right after. */
+  /** The database can no longer be used (PostgreSQL stopped: a PANIC): the thread ends right after. */
   | { readonly type: 'stopped'; readonly error: ThreadError };
 
 export function toThreadError(error: unknown): ThreadError {

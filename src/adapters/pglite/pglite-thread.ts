@@ -5,15 +5,46 @@ import { fsyncSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { DomainError } from '../../domain/errors.js';
+import { FailingLogWrites } from './failing-log-writes.js';
 import { FlushingNodeFS } from './flushing-node-fs.js';
 import type { SqlStatement } from '../sql/sql-client.js';
 import { PreparedStatements } from './prepared-statements.js';
-import { toThreadError, type FromPgliteThread, type PgliteThreadData, type ToPgliteThread } from './pglite-thread-protocol.js';
+import {
+  toThreadError,
+  type FromPgliteThread,
+  type PgliteThreadData,
+  type ThreadError,
+  type ToPgliteThread,
+} from './pglite-thread-protocol.js';
 
 if (parentPort === null) throw new DomainError('internal', 'not_a_worker', 'pglite-thread runs only in a worker thread');
 const port = parentPort;
-const { dataDir, startParams, createOnly = false, failFlushesOnceOpen = false } = workerData as PgliteThreadData;
-const send = (message: FromPgliteThread): void => port.postMessage(message);
+const { dataDir, startParams, createOnly = false, failOnceOpen } = workerData as PgliteThreadData;
+
+/**
+ * After a PANIC (a failed flush, a log write on a full disk) PostgreSQL has stopped, and PGlite
+ * would block this thread for good at its next statement, leaving every caller waiting: the thread
+ * says why and ends instead, which fails them at once. Started again, the database replays its
+ * log, as a server does after such a stop.
+ */
+const stop = (error: ThreadError): never => {
+  port.postMessage({ type: 'stopped', error } satisfies FromPgliteThread);
+  process.exit(1);
+};
+
+const isPanic = (error: ThreadError): boolean => error.fields['severity'] === 'PANIC';
+
+/** Rethrows a statement's error, but for a PANIC, which stops the thread. */
+const stopAtPanic = (error: unknown): never => {
+  const reported = toThreadError(error);
+  if (isPanic(reported)) stop(reported);
+  throw error;
+};
+
+const send = (message: FromPgliteThread): void => {
+  if (message.type === 'error' && isPanic(message.error)) stop(message.error);
+  port.postMessage(message);
+};
 
 type TxMessage = Extract<ToPgliteThread, { type: 'tx-query' | 'end' }>;
 
@@ -41,24 +72,20 @@ class Inbox {
 /** Thrown inside PGlite's transaction to make it roll back. */
 const ROLL_BACK = new Error('rolled back by the caller');
 
-/**
- * A failed flush stops PostgreSQL, and PGlite would then block this thread at its next statement,
- * leaving every caller waiting: the thread says why and ends instead, which fails them at once.
- * Started again, the database replays its log, as a server does after such a stop.
- */
-const stopOnFailedFlush = (error: unknown): never => {
-  send({ type: 'stopped', error: toThreadError(error) });
-  process.exit(1);
-};
-
 let open = false;
 const flush = (descriptor: number): void => {
-  if (failFlushesOnceOpen && open) throw new Error('flush failed (injected by a test)');
+  if (failOnceOpen === 'flushes' && open) throw new Error('flush failed (injected by a test)');
   fsyncSync(descriptor);
 };
+// A failed flush stops the thread before PostgreSQL hears of it, with the flush's own error.
+const stopAtFailedFlush = (error: unknown): never => stop(toThreadError(error));
+const fs =
+  failOnceOpen === 'log-writes'
+    ? new FailingLogWrites(() => open, dataDir, flush, stopAtFailedFlush)
+    : new FlushingNodeFS(dataDir, flush, stopAtFailedFlush);
 
 try {
-  const db = await PGlite.create({ fs: new FlushingNodeFS(dataDir, flush, stopOnFailedFlush), startParams: [...startParams] });
+  const db = await PGlite.create({ fs, startParams: [...startParams] });
   open = true;
   if (createOnly) {
     await db.close();
@@ -103,12 +130,13 @@ function serve(db: PGlite): void {
     ).finally(() => inboxes.delete(tx));
   };
 
+  // A PANIC stops the thread here, before PGlite's ROLLBACK, a statement after it.
   const inTransaction = (statements: readonly SqlStatement[]): Promise<unknown[]> =>
     db.transaction(async (handle: Transaction) => {
       let rows: unknown[] = [];
       for (const { text, params, prepare } of statements) {
         const unprepared = async (): Promise<unknown[]> => (await handle.query(text, [...params])).rows;
-        rows = prepare === true ? await prepared.rows(text, params, unprepared) : await unprepared();
+        rows = await (prepare === true ? prepared.rows(text, params, unprepared) : unprepared()).catch(stopAtPanic);
       }
       return rows;
     });
