@@ -4,7 +4,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { PgliteThreadClient } from './pglite-thread-client.js';
+import { RestartingPgliteClient } from './restarting-pglite-client.js';
 
 export interface PgliteMetadataStoreOptions {
   /**
@@ -46,17 +46,15 @@ export const PGLITE_START_PARAMS: readonly string[] = [
 ];
 
 /**
- * The metadata store in an embedded PGlite. Locks the folder first: a second opener, in this
- * process or another, gets a DataDirBusyError (code `data_dir_busy`). Call `migrate()` before use.
+ * The metadata store in an embedded PGlite, in a thread of its own that is started again if it
+ * stops (RestartingPgliteClient). Locks the folder first: a second opener, in this process or
+ * another, gets a DataDirBusyError (code `data_dir_busy`). Call `migrate()` before use.
  */
 export async function createPgliteMetadataStore(options: PgliteMetadataStoreOptions): Promise<MetadataStore> {
   const lock = await lockDataDir(options.dataDir, options.logger);
-  let client: PgliteThreadClient | null = null;
+  let client: RestartingPgliteClient | null = null;
   try {
-    client = await PgliteThreadClient.start({
-      dataDir: join(options.dataDir, 'pgdata'),
-      startParams: PGLITE_START_PARAMS,
-    });
+    client = await RestartingPgliteClient.start({ dataDir: join(options.dataDir, 'pgdata'), startParams: PGLITE_START_PARAMS }, options.logger);
     return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release(), exclusive: true });
   } catch (error) {
     await client?.close();

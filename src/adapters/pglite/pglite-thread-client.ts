@@ -29,8 +29,13 @@ export class PgliteThreadClient implements SqlClient {
   private nextTx = 1;
   private closed: Promise<void> | null = null;
   private exitError: Error | null = null;
+  readonly #stopped: Promise<Error>;
+  #onStopped: (reason: Error) => void = () => undefined;
 
   private constructor(private readonly worker: Worker) {
+    this.#stopped = new Promise((resolve) => {
+      this.#onStopped = resolve;
+    });
     worker.on('message', (message: FromPgliteThread) => {
       if (message.type === 'stopped') return this.fail(new DependencyUnavailableError('postgres', fromThreadError(message.error)));
       if (message.type !== 'rows' && message.type !== 'error') return;
@@ -43,8 +48,17 @@ export class PgliteThreadClient implements SqlClient {
     worker.once('exit', (code) => this.fail(new DependencyUnavailableError('postgres', new Error(`the embedded database thread exited with ${code}`))));
   }
 
+  /**
+   * Settles with the reason once the thread has stopped by itself (PostgreSQL stopped, the thread
+   * exited), never when it was closed: from then on every statement fails with that reason.
+   */
+  get stopped(): Promise<Error> {
+    return this.#stopped;
+  }
+
   /** Fails every statement waiting for an answer, and every later one, with the first reason given. */
   private fail(reason: Error): void {
+    if (this.exitError === null && this.closed === null) this.#onStopped(reason);
     this.exitError ??= reason;
     for (const pending of this.pending.values()) pending.reject(this.exitError);
     this.pending.clear();
