@@ -1,5 +1,5 @@
 import { createBullmqJobQueue } from '../adapters/bullmq/bullmq-job-queue.js';
-import { startChromaProcess } from '../adapters/chroma/chroma-process.js';
+import { superviseChroma } from '../adapters/chroma/supervised-chroma.js';
 import { createChromaVectorStore } from '../adapters/chroma/chroma-vector-store.js';
 import { createOpenAiEmbedder } from '../adapters/embedding/openai-embedder.js';
 import { withQueryCache } from '../adapters/embedding/query-cache.js';
@@ -39,7 +39,7 @@ export async function openVectorStore(config: EngramConfig, logger: Logger, reso
   if (config.vectorStore.kind === 'chroma') {
     url = config.vectorStore.url;
   } else {
-    const child = await startChromaProcess({ dataDir: config.dataDir, logger, niceness: EMBEDDED_CHROMA_NICENESS });
+    const child = await superviseChroma({ dataDir: config.dataDir, logger, niceness: EMBEDDED_CHROMA_NICENESS });
     resources.add('chroma process', child, (started) => started.stop());
     url = child.url;
   }

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { chromaCliPath, chromaConfigFileOf, startChromaProcess } from '../../src/adapters/chroma/chroma-process.js';
 import { lowerProcessPriority } from '../../src/adapters/cpu-priority.js';
 import { collectionCacheSection } from '../../src/adapters/chroma/server-config.js';
+import { superviseChroma } from '../../src/adapters/chroma/supervised-chroma.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { freePort, waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
@@ -205,6 +206,32 @@ describe('startChromaProcess', () => {
       assert.deepEqual(new Set(nices()), new Set([7]), 'a priority is never raised');
     } finally {
       await chroma.stop();
+    }
+  });
+});
+
+describe('superviseChroma', () => {
+  it('starts Chroma again on the same port when it is killed, with its collections, and stops it for good', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'engram-chroma-supervised-'));
+    const chroma = await superviseChroma({ dataDir, logger }, { firstDelayMs: 100 });
+    try {
+      const collections = `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
+      const name = `c${randomUUID().slice(0, 8)}`;
+      const made = await fetch(collections, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+      assert.ok(made.ok);
+      const first = chroma.pid();
+      process.kill(first, 'SIGKILL');
+      await waitFor(async () => !isAlive(first), 10_000, 'the killed chroma to end');
+      await waitFor(async () => chroma.pid() !== first && (await answersHeartbeat(chroma.url)), 30_000, 'chroma to answer again');
+      const listed = (await (await fetch(collections)).json()) as Array<{ name: string }>;
+      assert.deepEqual(listed.map((collection) => collection.name), [name]);
+      const second = chroma.pid();
+      await chroma.stop();
+      assert.equal(isAlive(second), false);
+      assert.equal(await answersHeartbeat(chroma.url), false);
+    } finally {
+      await chroma.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningNode } from '../../src/main/node.js';
-import type { EngramClient } from '../support/http-client.js';
+import { startTestNode } from '../support/engram-node.js';
+import { waitFor } from '../support/free-port.js';
+import { EngramClient } from '../support/http-client.js';
 import { startTestStack, taskCounts, waitUntilSettled, type TestStack } from './support/stack.js';
 
 const USER = 'outage-user';
@@ -124,5 +128,39 @@ describe('outages of a dependency', () => {
     await waitUntilSettled(stack, 40_000);
     assert.equal((await taskCounts(stack))['completed'], completedBefore + 5);
     assert.equal((await stack.vectorIds([USER])).length, written);
+  });
+});
+
+describe('an embedded node whose Chroma is killed', () => {
+  it('starts Chroma again by itself and serves searches and writes with all it had', async () => {
+    const node = await startTestNode('embedded', { ENGRAM_PII: 'off' });
+    try {
+      const client = new EngramClient(node.url, node.apiKey);
+      const user = 'killed-chroma-user';
+      const write = async (text: string): Promise<string> => {
+        const accepted = await client.request<{ task_id: string }>('POST', '/memory', { user_id: user, session_id: 's', text });
+        assert.equal(accepted.status, 202);
+        return accepted.body.task_id;
+      };
+      const searchIds = async (): Promise<string[] | null> => {
+        const found = await client.request<{ results: Array<{ text: string }> }>('POST', '/memory/search', {
+          user_id: user,
+          query: 'garden roses',
+        });
+        return found.status === 200 ? found.body.results.map((hit) => hit.text).sort() : null;
+      };
+      assert.equal(await client.waitForTask(await write('my garden has red roses')), 'completed');
+      const pidFile = join(node.env['ENGRAM_DATA_DIR'] ?? '', 'chroma.pid');
+      const first = Number((await readFile(pidFile, 'utf8')).trim());
+      process.kill(first, 'SIGKILL');
+      const during = await write('the roses in my garden bloomed');
+      await waitFor(async () => Number((await readFile(pidFile, 'utf8')).trim()) !== first, 30_000, 'chroma to start again');
+      assert.equal(await client.waitForTask(during), 'completed');
+      await waitFor(async () => (await searchIds())?.length === 2, 30_000, 'searches to find both memories');
+      assert.deepEqual(await searchIds(), ['my garden has red roses', 'the roses in my garden bloomed']);
+      assert.equal((await client.request('GET', '/readyz')).status, 200);
+    } finally {
+      await node.stop();
+    }
   });
 });

@@ -36,6 +36,8 @@ export interface ChromaProcess {
   readonly pid: number;
   /** Ends the server: SIGTERM, then SIGKILL after the grace period. Safe to call twice. */
   stop(): Promise<void>;
+  /** Settles when the server exits by itself (a crash, the out-of-memory killer), never after `stop()`. */
+  readonly crashed: Promise<void>;
 }
 
 /** Lines of Chroma's output kept to explain a failure. */
@@ -99,15 +101,19 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
       cause,
     );
   }
-  child.once('exit', (code, signal) => {
-    if (!stopRequested) logger.error({ code, signal, output: output.lines() }, 'chroma exited unexpectedly');
-  });
+  const crashed = new Promise<void>((resolveCrash) =>
+    child.once('exit', (code, signal) => {
+      if (stopRequested) return;
+      logger.error({ code, signal, output: output.lines() }, 'chroma exited unexpectedly');
+      resolveCrash();
+    }),
+  );
   const niceness = options.niceness ?? 0;
   if (niceness > 0 && !lowerProcessPriority(pid, niceness)) {
     logger.warn({ chromaPid: pid, niceness }, 'could not lower the priority of chroma');
   }
   logger.info({ url, chromaPid: pid, path: chromaDir, niceness }, 'chroma started');
-  return { url, pid, stop };
+  return { url, pid, stop, crashed };
 }
 
 /** The configuration file the Chroma of an Engram data folder is started with. */

@@ -1,0 +1,45 @@
+import { Restarts, type RestartTiming } from '../restarts.js';
+import { startChromaProcess, type ChromaProcess, type ChromaProcessOptions } from './chroma-process.js';
+
+export interface SupervisedChroma {
+  /** Where the server answers, the same after each start. */
+  readonly url: string;
+  /** The running server's process id (a new one after each start). */
+  readonly pid: () => number;
+  /** Ends the server, and any start that is waiting. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Embedded mode's Chroma, started again on the same port and folder whenever it exits by itself
+ * (a crash, the out-of-memory killer): after 1 s, and after twice as long each time a start fails,
+ * up to 30 s. Meanwhile vector requests fail with chroma unavailable (503, and `/readyz` names
+ * chroma); the collections are on the disk, so the vector store goes on with them once it is back.
+ */
+export async function superviseChroma(options: ChromaProcessOptions, timing: RestartTiming = {}): Promise<SupervisedChroma> {
+  let current = await startChromaProcess(options);
+  const port = Number(new URL(current.url).port);
+  const restarts = new Restarts<ChromaProcess>({
+    what: 'chroma',
+    start: () => startChromaProcess({ ...options, port }),
+    started: async (next) => {
+      current = next;
+      watch(next);
+    },
+    discard: (next) => next.stop(),
+    logger: options.logger.child({ component: 'chroma-process' }),
+    timing,
+  });
+  const watch = (started: ChromaProcess): void => {
+    void started.crashed.then(() => restarts.stopped(new Error(`chroma (pid ${started.pid}) exited`)));
+  };
+  watch(current);
+  return {
+    url: current.url,
+    pid: () => current.pid,
+    stop: async () => {
+      await restarts.close();
+      await current.stop();
+    },
+  };
+}
