@@ -30,8 +30,11 @@ export async function superviseChroma(options: ChromaProcessOptions, timing: Res
     logger: options.logger.child({ component: 'chroma-process' }),
     timing,
   });
+  // What the exited server still holds (its pid file, the hook that would end it with Engram) is let go first.
   const watch = (started: ChromaProcess): void => {
-    void started.crashed.then(() => restarts.stopped(new Error(`chroma (pid ${started.pid}) exited`)));
+    void started.crashed
+      .then(() => started.stop())
+      .then(() => restarts.stopped(new Error(`chroma (pid ${started.pid}) exited`)));
   };
   watch(current);
   return {
