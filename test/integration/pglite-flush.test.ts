@@ -74,6 +74,16 @@ describe('embedded database flushes', () => {
       via: 'an open transaction',
       write: (client) => client.transaction((tx) => tx.query('INSERT INTO kept SELECT generate_series(2, 200000)')),
     },
+    // A small write reaches the log only at the COMMIT of an explicit transaction.
+    { via: "an open transaction's commit", write: (client) => client.transaction((tx) => tx.query('INSERT INTO kept VALUES (2)')) },
+    {
+      via: "the commit of prepared and unprepared statements",
+      write: (client) =>
+        client.transactionOf([
+          { text: 'INSERT INTO kept VALUES ($1)', params: [2], prepare: true },
+          { text: 'INSERT INTO kept VALUES (3)', params: [] },
+        ]),
+    },
   ];
 
   /** Faults that stop PostgreSQL (a PANIC), each with the reason it gives. */

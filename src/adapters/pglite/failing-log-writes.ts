@@ -1,9 +1,7 @@
-import { FlushingNodeFS, type FileSystemModule, type HostStream } from './flushing-node-fs.js';
+import { FlushingNodeFS, isLogFile, type FileSystemModule, type StreamWrite } from './flushing-node-fs.js';
 
 /** ENOSPC in Emscripten's numbering: what a write gets on a full disk. */
 const ENOSPC = 51;
-
-type Write = (stream: HostStream, ...rest: unknown[]) => number;
 
 /**
  * Fault injection for tests: the flushing file system, whose writes to the write-ahead log fail
@@ -18,13 +16,15 @@ export class FailingLogWrites extends FlushingNodeFS {
     this.#failing = failing;
   }
 
+  // The fault is the host's, beneath the flushing file system's own operations, which see it as
+  // they would a real one.
   protected override addOperations(module: FileSystemModule): void {
-    super.addOperations(module);
     const operations = module.FS.filesystems.NODEFS.stream_ops;
-    const write = operations['write'] as Write;
+    const write = operations['write'] as StreamWrite;
     operations['write'] = ((stream, ...rest) => {
-      if (this.#failing() && stream.path?.includes('/pg_wal/') === true) throw new module.FS.ErrnoError(ENOSPC);
+      if (this.#failing() && isLogFile(stream)) throw new module.FS.ErrnoError(ENOSPC);
       return write(stream, ...rest);
-    }) satisfies Write;
+    }) satisfies StreamWrite;
+    super.addOperations(module);
   }
 }

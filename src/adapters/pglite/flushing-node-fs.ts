@@ -23,6 +23,22 @@ export interface FileSystemModule {
 /** EIO: how PostgreSQL learns that a flush failed (it then stops rather than go on). */
 const EIO = 29;
 
+/** Emscripten's numbers of the errors a host write can end with, as the C library words them. */
+const WRITE_ERRORS: Readonly<Record<number, string>> = { 29: 'I/O error', 51: 'No space left on device' };
+
+/** A stream operation that writes: its stream, then the buffer, offset, length and position. */
+export type StreamWrite = (stream: HostStream, ...rest: unknown[]) => number;
+
+/** Whether the stream is of a file of the write-ahead log. */
+export const isLogFile = (stream: HostStream): boolean => stream.path?.includes('/pg_wal/') === true;
+
+/** Says which write of the write-ahead log failed, and why, in PostgreSQL's words. */
+const logWriteFailure = (stream: HostStream, error: unknown): Error => {
+  const errno = (error as { errno?: unknown }).errno;
+  const why = typeof errno === 'number' ? (WRITE_ERRORS[errno] ?? `error ${errno}`) : String(error);
+  return new Error(`could not write to log file ${stream.path?.split('/').pop() ?? ''}: ${why}`, { cause: error });
+};
+
 /**
  * PGlite's Node.js file system, with flushes that reach the disk. PGlite mounts Emscripten's NODEFS
  * on the data folder, whose files have no `fsync` operation (and whose `fdatasync` does nothing), so
@@ -37,8 +53,9 @@ export class FlushingNodeFS extends NodeFS {
 
   /**
    * `flush` is the call that makes a file's writes durable: `fs.fsyncSync` unless told otherwise.
-   * `onFailure` hears of a failed flush before PostgreSQL does. PostgreSQL then stops (PANIC), and
-   * PGlite, which runs it in the caller's thread, blocks that thread for good at its next
+   * `onFailure` hears of a failed flush, or of a failed write of the write-ahead log, before
+   * PostgreSQL does. PostgreSQL then stops (PANIC), and PGlite, which runs it in the caller's
+   * thread, blocks that thread for good, at once in a transaction's COMMIT, else at its next
    * statement: a caller that cannot have it so ends the thread from here.
    */
   constructor(dataDir: string, flush: (descriptor: number) => void = fsyncSync, onFailure?: (error: unknown) => void) {
@@ -55,7 +72,17 @@ export class FlushingNodeFS extends NodeFS {
 
   /** Sets the file system's stream operations, before PGlite opens a file. */
   protected addOperations({ FS }: FileSystemModule): void {
-    FS.filesystems.NODEFS.stream_ops['fsync'] = (stream: HostStream): number => {
+    const operations = FS.filesystems.NODEFS.stream_ops;
+    const write = operations['write'] as StreamWrite;
+    operations['write'] = ((stream, ...rest) => {
+      try {
+        return write(stream, ...rest);
+      } catch (error) {
+        if (isLogFile(stream)) this.#onFailure?.(logWriteFailure(stream, error));
+        throw error;
+      }
+    }) satisfies StreamWrite;
+    operations['fsync'] = (stream: HostStream): number => {
       if (stream.nfd === undefined) return 0;
       try {
         this.#flush(stream.nfd);

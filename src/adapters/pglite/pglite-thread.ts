@@ -77,7 +77,8 @@ const flush = (descriptor: number): void => {
   if (failOnceOpen === 'flushes' && open) throw new Error('flush failed (injected by a test)');
   fsyncSync(descriptor);
 };
-// A failed flush stops the thread before PostgreSQL hears of it, with the flush's own error.
+// A failed flush, or a failed write of the log, stops the thread before PostgreSQL hears of it,
+// with the failure's own error.
 const stopAtFailedFlush = (error: unknown): never => stop(toThreadError(error));
 const fs =
   failOnceOpen === 'log-writes'
