@@ -4,6 +4,7 @@ import type { CandidateMemory, Memory } from '../domain/memory.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { MemoryRepository } from '../ports/metadata-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
+import type { ConcurrencyGate } from './concurrency-gate.js';
 import { cosineSimilarity } from './cosine.js';
 import { queryWords } from './query-words.js';
 import { fuseRankings, type FusedRank } from './rank-fusion.js';
@@ -67,6 +68,8 @@ export interface MemorySearchDeps {
   /** The query-side embedder (usually with a cache in front). */
   readonly embedder: Embedder;
   readonly options?: MemorySearchOptions;
+  /** Searches in progress at once; the others wait at the door. Default: no limit. */
+  readonly admission?: ConcurrencyGate;
 }
 
 /**
@@ -88,7 +91,12 @@ export class MemorySearch {
     this.depth = deps.options?.depth ?? 50;
   }
 
-  async search(principal: Principal, request: SearchRequest): Promise<SearchHit[]> {
+  search(principal: Principal, request: SearchRequest): Promise<SearchHit[]> {
+    const admission = this.deps.admission;
+    return admission === undefined ? this.searchNow(principal, request) : admission.run(() => this.searchNow(principal, request));
+  }
+
+  private async searchNow(principal: Principal, request: SearchRequest): Promise<SearchHit[]> {
     const scope: SearchScope = {
       tenantId: principal.tenantId,
       userId: request.userId,
