@@ -56,7 +56,8 @@ export class FlushingNodeFS extends NodeFS {
    * `onFailure` hears of a failed flush, or of a failed write of the write-ahead log, before
    * PostgreSQL does. PostgreSQL then stops (PANIC), and PGlite, which runs it in the caller's
    * thread, blocks that thread for good, at once in a transaction's COMMIT, else at its next
-   * statement: a caller that cannot have it so ends the thread from here.
+   * statement: a caller that cannot have it so ends the thread from here. (A log segment that
+   * PostgreSQL fails to fill ahead of use costs it only the statement; it is reported all the same.)
    */
   constructor(dataDir: string, flush: (descriptor: number) => void = fsyncSync, onFailure?: (error: unknown) => void) {
     super(dataDir);
