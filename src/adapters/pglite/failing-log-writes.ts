@@ -1,7 +1,4 @@
-import { FlushingNodeFS, isLogFile, type FileSystemModule, type StreamWrite } from './flushing-node-fs.js';
-
-/** ENOSPC in Emscripten's numbering: what a write gets on a full disk. */
-const ENOSPC = 51;
+import { ERRNO, FlushingNodeFS, isLogFile, type FileSystemModule, type StreamWrite } from './flushing-node-fs.js';
 
 /**
  * Fault injection for tests: the flushing file system, whose writes to the write-ahead log fail
@@ -22,7 +19,7 @@ export class FailingLogWrites extends FlushingNodeFS {
     const operations = module.FS.filesystems.NODEFS.stream_ops;
     const write = operations['write'] as StreamWrite;
     operations['write'] = ((stream, ...rest) => {
-      if (this.#failing() && isLogFile(stream)) throw new module.FS.ErrnoError(ENOSPC);
+      if (this.#failing() && isLogFile(stream)) throw new module.FS.ErrnoError(ERRNO.ENOSPC);
       return write(stream, ...rest);
     }) satisfies StreamWrite;
     super.addOperations(module);

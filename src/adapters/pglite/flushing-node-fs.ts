@@ -20,11 +20,14 @@ export interface FileSystemModule {
   };
 }
 
-/** EIO: how PostgreSQL learns that a flush failed (it then stops rather than go on). */
-const EIO = 29;
+/**
+ * Emscripten's numbers of the errors used here. EIO is how PostgreSQL learns that a flush failed
+ * (it then stops rather than go on); ENOSPC is what a write gets on a full disk.
+ */
+export const ERRNO = { EIO: 29, ENOSPC: 51 } as const;
 
-/** Emscripten's numbers of the errors a host write can end with, as the C library words them. */
-const WRITE_ERRORS: Readonly<Record<number, string>> = { 29: 'I/O error', 51: 'No space left on device' };
+/** The errors a host write can end with, as the C library words them. */
+const WRITE_ERRORS: Readonly<Record<number, string>> = { [ERRNO.EIO]: 'I/O error', [ERRNO.ENOSPC]: 'No space left on device' };
 
 /** A stream operation that writes: its stream, then the buffer, offset, length and position. */
 export type StreamWrite = (stream: HostStream, ...rest: unknown[]) => number;
@@ -89,7 +92,7 @@ export class FlushingNodeFS extends NodeFS {
         this.#flush(stream.nfd);
       } catch (error) {
         this.#onFailure?.(error);
-        throw new FS.ErrnoError(EIO);
+        throw new FS.ErrnoError(ERRNO.EIO);
       }
       return 0;
     };
