@@ -1,35 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConcurrencyGate } from '../../../src/services/concurrency-gate.js';
-
-/** A piece of work that ends when told to, and says when it started. */
-class Work {
-  started = false;
-  #end: (outcome: { value: string } | { error: Error }) => void = () => undefined;
-  readonly #ended = new Promise<{ value: string } | { error: Error }>((resolve) => {
-    this.#end = resolve;
-  });
-
-  constructor(readonly name: string) {}
-
-  readonly run = async (): Promise<string> => {
-    this.started = true;
-    const outcome = await this.#ended;
-    if ('error' in outcome) throw outcome.error;
-    return outcome.value;
-  };
-
-  finish(): void {
-    this.#end({ value: this.name });
-  }
-
-  fail(): void {
-    this.#end({ error: new Error(`${this.name} failed`) });
-  }
-}
-
-/** Lets every promise that can settle now do so. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { settle, Work } from '../../support/controlled-work.js';
 
 describe('concurrency gate', () => {
   it('runs at most its limit at once, the others in the order they came', async () => {
