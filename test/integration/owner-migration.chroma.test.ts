@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ChromaHttp, type ChromaRequest } from '../../src/adapters/chroma/chroma-http.js';
 import { copyOwnerRecords } from '../../src/adapters/chroma/owner-migration.js';
+import { RecordTurns } from '../../src/adapters/chroma/record-turns.js';
 import { parseGetAnswer } from '../../src/adapters/chroma/responses.js';
 import { encodeStoredRecords } from '../../src/adapters/chroma/upsert-body.js';
 import { direction } from '../contracts/vector-store.contract.js';
@@ -30,6 +31,7 @@ describe('copyOwnerRecords', () => {
   let chroma: TestChroma;
   let http: ChromaHttp;
   let serial = 0;
+  const turns = new RecordTurns();
 
   const createCollection = async (): Promise<string> => {
     serial += 1;
@@ -58,7 +60,15 @@ describe('copyOwnerRecords', () => {
     };
   };
   const copy = (through: Pick<ChromaHttp, 'send'>, source: string, target: string, maxPasses: number): Promise<number> =>
-    copyOwnerRecords({ http: through, sourcePath: source, ownerWhere: { owner: OWNER }, targetPath: target, pageSize: 100, maxPasses });
+    copyOwnerRecords({
+      http: through,
+      sourcePath: source,
+      ownerWhere: { owner: OWNER },
+      targetPath: target,
+      inTurn: (ids, work) => turns.run(target, ids, work),
+      pageSize: 100,
+      maxPasses,
+    });
 
   before(async () => {
     chroma = await startTestChroma();
@@ -123,6 +133,35 @@ describe('copyOwnerRecords', () => {
     assert.equal(copied.get('old-0'), vectorText(along(50)));
     assert.equal(copied.has('old-1'), false);
     assert.equal(copied.has('in-flight'), true);
+  });
+
+  it("lets a writer of a record that the copy is writing wait until the copy's page is written", async () => {
+    const source = await createCollection();
+    const target = await createCollection();
+    for (let index = 0; index < 3; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
+
+    // A writer of old-0 comes between the copy's lookup of what the target holds and its upsert.
+    const upserts: string[] = [];
+    let writer: Promise<void> | null = null;
+    const through: Pick<ChromaHttp, 'send'> = {
+      send: async (request: ChromaRequest) => {
+        if (request.path === `${target}/upsert`) upserts.push('copy');
+        const answer = await http.send(request);
+        if (request.path === `${target}/get` && writer === null) {
+          writer = turns.run(target, ['old-0'], async () => {
+            upserts.push('writer');
+            await write(target, stored('old-0', OWNER, 70));
+          });
+        }
+        return answer;
+      },
+    };
+
+    await copy(through, source, target, 10);
+    await writer;
+
+    assert.deepEqual(upserts, ['copy', 'writer']);
+    assert.equal((await held(target, null)).get('old-0'), vectorText(along(70)));
   });
 
   it('repeats while records it copied keep changing, and stops at its bound', async () => {

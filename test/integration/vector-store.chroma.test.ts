@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ChromaHttp } from '../../src/adapters/chroma/chroma-http.js';
 import { ChromaVectorStore, createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
@@ -331,6 +332,51 @@ describe('ChromaVectorStore', () => {
       store.query({ scope: owner, embedding: new Float32Array([1, 0]), topK: 3 }),
       (error: unknown) => isDomainError(error) && error.code === 'vector_store_error' && !error.retryable,
     );
+  });
+
+  it('lets two writes of one record take turns, so that neither sends it with new records in one request', async () => {
+    // Chroma behind a proxy that notes the ids of each upsert as it passes.
+    const upserts: string[][] = [];
+    const proxy = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (request.url?.endsWith('/upsert') === true) upserts.push((JSON.parse(body.toString('utf8')) as { ids: string[] }).ids);
+        const forwarded = httpRequest(`${chroma.url}${request.url ?? ''}`, { method: request.method, headers: request.headers }, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        });
+        forwarded.end(body);
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    const writer = new ChromaVectorStore({ url: `http://127.0.0.1:${port}`, logger });
+    try {
+      await writer.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+      const owner = newOwner();
+      await Promise.all([
+        writer.upsert([vectorRecord(owner, direction(1), { id: 'shared' }), vectorRecord(owner, direction(0, 1), { id: 'new-1' })]),
+        writer.upsert([vectorRecord(owner, direction(1, 1), { id: 'shared' }), vectorRecord(owner, direction(0, 0, 1), { id: 'new-2' })]),
+      ]);
+
+      // Each upsert holds either records written before or new ones, never both.
+      const written = new Set<string>();
+      const mixed = upserts.filter((ids) => {
+        const known = ids.filter((id) => written.has(id)).length;
+        ids.forEach((id) => written.add(id));
+        return known > 0 && known < ids.length;
+      });
+      assert.deepEqual(mixed, []);
+      assert.equal(upserts.length, 3);
+      const found = await writer.query({ scope: owner, embedding: direction(0, 0, 1), topK: 3 });
+      assert.deepEqual(found.map((match) => match.id).sort(), ['new-1', 'new-2', 'shared']);
+    } finally {
+      await writer.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('gives up on a server that does not answer once the request timeout is over', async () => {

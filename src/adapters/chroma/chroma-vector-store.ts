@@ -19,6 +19,7 @@ import { writeHeldApart } from './held-apart.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
+import { RecordTurns } from './record-turns.js';
 import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeQueryBody } from './query-body.js';
@@ -139,6 +140,8 @@ export class ChromaVectorStore implements VectorStore {
   readonly #promotions = new Map<string, Promise<void>>();
   /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
   readonly #failedMoves = new Set<string>();
+  /** Writes of this process that share records of a collection take turns (see writeHeldApart). */
+  readonly #turns = new RecordTurns();
   /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
   readonly #checkEvery: number;
   #buckets: number;
@@ -349,7 +352,12 @@ export class ChromaVectorStore implements VectorStore {
       }
     };
     for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
-      await writeHeldApart(records.slice(start, start + RECORDS_PER_REQUEST), (ids) => heldAmong(post, ids), upsert);
+      const part = records.slice(start, start + RECORDS_PER_REQUEST);
+      await this.#turns.run(
+        name,
+        part.map((record) => record.id),
+        () => writeHeldApart(part, (ids) => heldAmong(post, ids), upsert),
+      );
     }
   }
 
@@ -442,6 +450,7 @@ export class ChromaVectorStore implements VectorStore {
       sourcePath: `${COLLECTIONS_PATH}/${bucketId}`,
       ownerWhere: ownerWhere(owner),
       targetPath,
+      inTurn: (ids, work) => this.#turns.run(dedicatedCollectionName(owner.key), ids, work),
       pageSize: RECORDS_PER_REQUEST,
       maxPasses: MIGRATION_PASSES,
     });

@@ -10,8 +10,9 @@
  * Unchanged records written again beside new ones (a retry) lost none in 300.
  *
  * Moves and removals can still cut a record off its neighbours now and then (Chroma's index does
- * not repair itself); that is Chroma's to mend. A writer that adds the same id between the lookup
- * and the write still mixes the two: the lookup narrows the window, it does not close it.
+ * not repair itself); that is Chroma's to mend. Writes of one process that share records take
+ * turns around the lookup and the write (RecordTurns); a writer in another process that adds the
+ * same id between them still mixes the two: there the lookup narrows the window, it does not close it.
  */
 export async function writeHeldApart<T extends { readonly id: string }>(
   records: readonly T[],

@@ -12,6 +12,8 @@ export interface MigrationEnds {
   readonly ownerWhere: Readonly<Record<string, unknown>>;
   /** The dedicated collection's path: records are upserted, looked up and deleted there. */
   readonly targetPath: string;
+  /** Runs a write of these target records once no other write of this process holds them (see RecordTurns). */
+  readonly inTurn: (ids: readonly string[], work: () => Promise<void>) => Promise<void>;
   /** Records per request. */
   readonly pageSize: number;
   /** Copy passes at most; writers that know the new route keep the target current anyway. */
@@ -39,9 +41,14 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
     const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
     if (previous !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
-      await writeHeldApart(changed.slice(start, start + ends.pageSize), (ids) => heldByTarget(ends, ids), async (part) => {
-        await sendToTarget(ends, 'upsert', encodeStoredRecords(part));
-      });
+      const page = changed.slice(start, start + ends.pageSize);
+      await ends.inTurn(
+        page.map((record) => record.id),
+        () =>
+          writeHeldApart(page, (ids) => heldByTarget(ends, ids), async (part) => {
+            await sendToTarget(ends, 'upsert', encodeStoredRecords(part));
+          }),
+      );
     }
     for (let start = 0; start < vanished.length; start += ends.pageSize) {
       await sendToTarget(ends, 'delete', { ids: vanished.slice(start, start + ends.pageSize) });
