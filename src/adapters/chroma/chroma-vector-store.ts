@@ -15,7 +15,7 @@ import {
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
-import { writeHeldApart } from './held-apart.js';
+import { writeHeldApart, type InTurn } from './held-apart.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
@@ -351,13 +351,9 @@ export class ChromaVectorStore implements VectorStore {
         });
       }
     };
+    const inTurn: InTurn = (ids, work) => this.#turns.run(name, ids, work);
     for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
-      const part = records.slice(start, start + RECORDS_PER_REQUEST);
-      await this.#turns.run(
-        name,
-        part.map((record) => record.id),
-        () => writeHeldApart(part, (ids) => heldAmong(post, ids), upsert),
-      );
+      await writeHeldApart(records.slice(start, start + RECORDS_PER_REQUEST), (ids) => heldAmong(post, ids), upsert, inTurn);
     }
   }
 

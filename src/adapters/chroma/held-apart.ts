@@ -10,19 +10,27 @@
  * Unchanged records written again beside new ones (a retry) lost none in 300.
  *
  * Moves and removals can still cut a record off its neighbours now and then (Chroma's index does
- * not repair itself); that is Chroma's to mend. Writes of one process that share records take
- * turns around the lookup and the write (RecordTurns); a writer in another process that adds the
- * same id between them still mixes the two: there the lookup narrows the window, it does not close it.
+ * not repair itself); that is Chroma's to mend. The lookup and the writes run in the records'
+ * turn (`inTurn`, RecordTurns in this process): no other write of this process adds one of them in
+ * between. A writer in another process that adds the same id between them still mixes the two:
+ * there the lookup narrows the window, it does not close it.
  */
 export async function writeHeldApart<T extends { readonly id: string }>(
   records: readonly T[],
   heldIds: (ids: readonly string[]) => Promise<readonly string[]>,
   write: (records: readonly T[]) => Promise<void>,
+  inTurn: InTurn,
 ): Promise<void> {
   if (records.length === 0) return;
-  const held = new Set(await heldIds(records.map((record) => record.id)));
-  const replacing = records.filter((record) => held.has(record.id));
-  const adding = records.filter((record) => !held.has(record.id));
-  if (replacing.length > 0) await write(replacing);
-  if (adding.length > 0) await write(adding);
+  const ids = records.map((record) => record.id);
+  await inTurn(ids, async () => {
+    const held = new Set(await heldIds(ids));
+    const replacing = records.filter((record) => held.has(record.id));
+    const adding = records.filter((record) => !held.has(record.id));
+    if (replacing.length > 0) await write(replacing);
+    if (adding.length > 0) await write(adding);
+  });
 }
+
+/** Runs `work` once no other write of this process holds any of the records `ids` (see RecordTurns). */
+export type InTurn = (ids: readonly string[], work: () => Promise<void>) => Promise<void>;

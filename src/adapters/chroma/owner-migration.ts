@@ -1,6 +1,6 @@
 import type { MetadataValue } from '../../domain/memory.js';
 import type { ChromaHttp } from './chroma-http.js';
-import { writeHeldApart } from './held-apart.js';
+import { writeHeldApart, type InTurn } from './held-apart.js';
 import { parseGetAnswer } from './responses.js';
 import { encodeEmbedding, encodeStoredRecords, type StoredRecord } from './upsert-body.js';
 
@@ -12,8 +12,8 @@ export interface MigrationEnds {
   readonly ownerWhere: Readonly<Record<string, unknown>>;
   /** The dedicated collection's path: records are upserted, looked up and deleted there. */
   readonly targetPath: string;
-  /** Runs a write of these target records once no other write of this process holds them (see RecordTurns). */
-  readonly inTurn: (ids: readonly string[], work: () => Promise<void>) => Promise<void>;
+  /** The turn of target records that the copy's writes run in (see writeHeldApart). */
+  readonly inTurn: InTurn;
   /** Records per request. */
   readonly pageSize: number;
   /** Copy passes at most; writers that know the new route keep the target current anyway. */
@@ -41,13 +41,13 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
     const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
     if (previous !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
-      const page = changed.slice(start, start + ends.pageSize);
-      await ends.inTurn(
-        page.map((record) => record.id),
-        () =>
-          writeHeldApart(page, (ids) => heldByTarget(ends, ids), async (part) => {
-            await sendToTarget(ends, 'upsert', encodeStoredRecords(part));
-          }),
+      await writeHeldApart(
+        changed.slice(start, start + ends.pageSize),
+        (ids) => heldByTarget(ends, ids),
+        async (part) => {
+          await sendToTarget(ends, 'upsert', encodeStoredRecords(part));
+        },
+        ends.inTurn,
       );
     }
     for (let start = 0; start < vanished.length; start += ends.pageSize) {
