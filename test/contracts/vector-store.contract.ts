@@ -326,7 +326,7 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
       /**
        * Vectors at growing angles from direction(1): the closest to it is m-0, then m-1, … Each
        * leans toward a side of its own: vectors along one curve make a chain of an HNSW graph,
-       * where Chroma 1.0 loses records far more often (see held-apart.ts).
+       * where Chroma 1.0 loses records far more often (see add-then-replace.ts).
        */
       const growing = (owner: Owner, from: number, count: number): VectorRecord[] =>
         Array.from({ length: count }, (_, index) =>
@@ -369,7 +369,7 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
         const owner = newOwner();
         await grow(owner, 120);
         // One request adds a record and moves another; the changes stay away from the best
-        // matches, whose ranking is then exact (see held-apart.ts for what churn nearby costs).
+        // matches, whose ranking is then exact (see add-then-replace.ts for what churn nearby costs).
         await store.upsert([
           vectorRecord(owner, direction(1, ...aside(-1, 0.01)), { id: 'newest' }),
           vectorRecord(owner, direction(0, 1), { id: 'm-100' }),

@@ -140,14 +140,14 @@ describe('copyOwnerRecords', () => {
     const target = await createCollection();
     for (let index = 0; index < 3; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
 
-    // A writer of old-0 comes between the copy's lookup of what the target holds and its upsert.
+    // A writer of old-0 comes right after the copy's add, before it reads back what the target holds.
     const upserts: string[] = [];
     let writer: Promise<void> | null = null;
     const through: Pick<ChromaHttp, 'send'> = {
       send: async (request: ChromaRequest) => {
-        if (request.path === `${target}/upsert`) upserts.push('copy');
+        if (request.path === `${target}/add` || request.path === `${target}/upsert`) upserts.push('copy');
         const answer = await http.send(request);
-        if (request.path === `${target}/get` && writer === null) {
+        if (request.path === `${target}/add` && writer === null) {
           writer = turns.run(target, ['old-0'], async () => {
             upserts.push('writer');
             await write(target, stored('old-0', OWNER, 70));

@@ -15,15 +15,16 @@ import {
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
-import { writeHeldApart, type InTurn } from './held-apart.js';
+import { addThenReplace, type CollectionWrites, type InTurn } from './add-then-replace.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
-import { OWNER_KEY, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
+import { digestsInAnswer, withDigest, type DigestedRecord } from './record-digest.js';
+import { OWNER_KEY, recordMetadata, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeQueryBody } from './query-body.js';
-import { encodeUpsertBody } from './upsert-body.js';
+import { encodeStoredRecords } from './upsert-body.js';
 import { CURRENT_VECTOR_LAYOUT, VECTOR_LAYOUT_KEY, vectorLayout, type VectorLayout } from './vector-layout.js';
 import { whereForScope, type Where } from './where-clause.js';
 
@@ -140,7 +141,7 @@ export class ChromaVectorStore implements VectorStore {
   readonly #promotions = new Map<string, Promise<void>>();
   /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
   readonly #failedMoves = new Set<string>();
-  /** Writes of this process that share records of a collection take turns (see writeHeldApart). */
+  /** Writes of this process that share records of a collection take turns (see addThenReplace). */
   readonly #turns = new RecordTurns();
   /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
   readonly #checkEvery: number;
@@ -341,9 +342,8 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
-    const post: PostToCollection = (endpoint, body) => this.#collections.post(name, spec, true, endpoint, body);
-    const upsert = async (part: readonly VectorRecord[]): Promise<void> => {
-      const written = await this.#collections.post(name, spec, true, 'upsert', encodeUpsertBody(part));
+    const send = async (endpoint: 'add' | 'upsert', part: readonly DigestedRecord[]): Promise<void> => {
+      const written = await this.#collections.post(name, spec, true, endpoint, encodeStoredRecords(part));
       if (written === null) {
         throw new VectorStoreError('the collection was dropped while it was written; try again', {
           status: 404,
@@ -351,9 +351,18 @@ export class ChromaVectorStore implements VectorStore {
         });
       }
     };
+    const collection: CollectionWrites = {
+      add: (part) => send('add', part),
+      digests: async (ids) => {
+        const answer = await this.#collections.post(name, spec, true, 'get', { ids, include: ['metadatas'] });
+        return answer === null ? new Map() : digestsInAnswer(answer);
+      },
+      replace: (part) => send('upsert', part),
+    };
     const inTurn: InTurn = (ids, work) => this.#turns.run(name, ids, work);
-    for (let start = 0; start < records.length; start += RECORDS_PER_REQUEST) {
-      await writeHeldApart(records.slice(start, start + RECORDS_PER_REQUEST), (ids) => heldAmong(post, ids), upsert, inTurn);
+    const stored = records.map((record) => withDigest({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) }));
+    for (let start = 0; start < stored.length; start += RECORDS_PER_REQUEST) {
+      await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collection, inTurn);
     }
   }
 

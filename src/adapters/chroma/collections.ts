@@ -7,7 +7,7 @@ import { parseCollection, type CollectionInfo } from './responses.js';
 export const COLLECTIONS_PATH = '/tenants/default_tenant/databases/default_database/collections';
 
 /** The endpoints of a collection that take a POST. */
-export type CollectionEndpoint = 'upsert' | 'query' | 'get' | 'delete';
+export type CollectionEndpoint = 'add' | 'upsert' | 'query' | 'get' | 'delete';
 
 /** What a collection is made with the first time it is written. */
 export interface CollectionSpec {

@@ -1,6 +1,7 @@
 import type { MetadataValue } from '../../domain/memory.js';
 import type { ChromaHttp } from './chroma-http.js';
-import { writeHeldApart, type InTurn } from './held-apart.js';
+import { addThenReplace, type CollectionWrites, type InTurn } from './add-then-replace.js';
+import { digestsInAnswer, withDigest } from './record-digest.js';
 import { parseGetAnswer } from './responses.js';
 import { encodeEmbedding, encodeStoredRecords, type StoredRecord } from './upsert-body.js';
 
@@ -10,9 +11,9 @@ export interface MigrationEnds {
   /** The bucket's collection path: the owner's records are read there. */
   readonly sourcePath: string;
   readonly ownerWhere: Readonly<Record<string, unknown>>;
-  /** The dedicated collection's path: records are upserted, looked up and deleted there. */
+  /** The dedicated collection's path: records are added, replaced, looked up and deleted there. */
   readonly targetPath: string;
-  /** The turn of target records that the copy's writes run in (see writeHeldApart). */
+  /** The turn of target records that the copy's writes run in (see addThenReplace). */
   readonly inTurn: InTurn;
   /** Records per request. */
   readonly pageSize: number;
@@ -41,14 +42,7 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
     const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
     if (previous !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
-      await writeHeldApart(
-        changed.slice(start, start + ends.pageSize),
-        (ids) => heldByTarget(ends, ids),
-        async (part) => {
-          await sendToTarget(ends, 'upsert', encodeStoredRecords(part));
-        },
-        ends.inTurn,
-      );
+      await addThenReplace(changed.slice(start, start + ends.pageSize).map(withDigest), targetWrites(ends), ends.inTurn);
     }
     for (let start = 0; start < vanished.length; start += ends.pageSize) {
       await sendToTarget(ends, 'delete', { ids: vanished.slice(start, start + ends.pageSize) });
@@ -67,8 +61,20 @@ async function toCopyAgain(ends: MigrationEnds, seen: ReadonlyMap<string, string
   return [...changed, ...(await missingFromTarget(ends, appeared))];
 }
 
-function sendToTarget(ends: MigrationEnds, suffix: 'upsert' | 'delete' | 'get', body: unknown): Promise<unknown> {
+function sendToTarget(ends: MigrationEnds, suffix: 'add' | 'upsert' | 'delete' | 'get', body: unknown): Promise<unknown> {
   return ends.http.send({ method: 'POST', path: `${ends.targetPath}/${suffix}`, body });
+}
+
+function targetWrites(ends: MigrationEnds): CollectionWrites {
+  return {
+    add: async (records) => {
+      await sendToTarget(ends, 'add', encodeStoredRecords(records));
+    },
+    digests: async (ids) => digestsInAnswer(await sendToTarget(ends, 'get', { ids, include: ['metadatas'] })),
+    replace: async (records) => {
+      await sendToTarget(ends, 'upsert', encodeStoredRecords(records));
+    },
+  };
 }
 
 /** Those of `records` whose id the target does not hold. */

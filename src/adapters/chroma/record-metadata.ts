@@ -10,6 +10,8 @@ export const SESSION_ID_KEY = 'session_id';
 export const ROLE_KEY = 'role';
 /** Epoch milliseconds. */
 export const CREATED_AT_KEY = 'created_at';
+/** What a record holds, in short (see record-digest.ts): a writer reads it back to tell whose record landed. */
+export const DIGEST_KEY = 'digest';
 
 /** A memory's own metadata keys live under a prefix, so they can never shadow Engram's keys. */
 export function metadataKey(key: string): string {

@@ -4,8 +4,8 @@
  * Writes of other records, or of other collections, run side by side. A write takes its records
  * all at once, never some and then more, so two writes cannot wait for each other.
  *
- * A lookup of the records a collection holds, and the write that follows it (writeHeldApart), thus
- * see no other write of this process add one of those records in between.
+ * A write's add, its read of the digests and its replacements (addThenReplace) thus see no other
+ * write of this process change one of those records in between.
  */
 export class RecordTurns {
   /** What a record's current holder resolves when it ends, by collection and record id. */

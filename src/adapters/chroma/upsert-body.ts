@@ -1,20 +1,5 @@
 import { ValidationError } from '../../domain/errors.js';
 import type { MetadataValue } from '../../domain/memory.js';
-import type { VectorRecord } from '../../ports/vector-store.js';
-import { recordMetadata } from './record-metadata.js';
-
-/**
- * The JSON body of a Chroma upsert, written by hand for two reasons:
- * - every number goes out as a JSON float (`3.0`): Chroma 1.0 compares an integer it stored
- *   against a fractional filter bound by truncating the bound (`2 < 2.6` is false), while floats
- *   compare correctly against any bound;
- * - embeddings go out as base64 little-endian float32, exact and a third of the size of decimals.
- */
-export function encodeUpsertBody(records: readonly VectorRecord[]): string {
-  return encodeStoredRecords(
-    records.map((record) => ({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) })),
-  );
-}
 
 /** A record as Chroma keeps it: what a migration reads from one collection and writes to another. */
 export interface StoredRecord {
@@ -23,6 +8,13 @@ export interface StoredRecord {
   readonly metadata: ReadonlyMap<string, MetadataValue>;
 }
 
+/**
+ * The JSON body of a Chroma add or upsert, written by hand for two reasons:
+ * - every number goes out as a JSON float (`3.0`): Chroma 1.0 compares an integer it stored
+ *   against a fractional filter bound by truncating the bound (`2 < 2.6` is false), while floats
+ *   compare correctly against any bound;
+ * - embeddings go out as base64 little-endian float32, exact and a third of the size of decimals.
+ */
 export function encodeStoredRecords(records: readonly StoredRecord[]): string {
   const ids = JSON.stringify(records.map((record) => record.id));
   const embeddings = JSON.stringify(records.map((record) => encodeEmbedding(record.embedding)));
