@@ -21,7 +21,7 @@ export type InTurn = (ids: readonly string[], work: () => Promise<void>) => Prom
  * but no query finds it again, whatever `n_results`. Seen on a fresh collection of 120 vectors,
  * with one upsert that added a record where an existing one was and moved that one away: the new
  * record was lost in 12 of 300 tries with the vectors along one curve, 10 of 1,200 with them spread
- * around one direction (12 of 600 again on Chroma 1.0.0 here); in two requests, the moved record
+ * around one direction (12 of 600 in a later run); in two requests, the moved record
  * first, 0 of 300 and 1 of 2,400. Unchanged records written again beside new ones lost none in 300.
  *
  * So every record is first added: an `add` leaves the records the collection holds untouched,

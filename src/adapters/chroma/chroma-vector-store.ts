@@ -20,7 +20,7 @@ import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
-import { digestsInAnswer, withDigest, type DigestedRecord } from './record-digest.js';
+import { digestsInAnswer, withDigest } from './record-digest.js';
 import { OWNER_KEY, recordMetadata, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeQueryBody } from './query-body.js';
@@ -342,22 +342,24 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
-    const send = async (endpoint: 'add' | 'upsert', part: readonly DigestedRecord[]): Promise<void> => {
-      const written = await this.#collections.post(name, spec, true, endpoint, encodeStoredRecords(part));
-      if (written === null) {
+    const send = async (endpoint: 'add' | 'upsert' | 'get', body: unknown): Promise<unknown> => {
+      const answer = await this.#collections.post(name, spec, true, endpoint, body);
+      if (answer === null) {
         throw new VectorStoreError('the collection was dropped while it was written; try again', {
           status: 404,
           retryable: true,
         });
       }
+      return answer;
     };
     const collection: CollectionWrites = {
-      add: (part) => send('add', part),
-      digests: async (ids) => {
-        const answer = await this.#collections.post(name, spec, true, 'get', { ids, include: ['metadatas'] });
-        return answer === null ? new Map() : digestsInAnswer(answer);
+      add: async (part) => {
+        await send('add', encodeStoredRecords(part));
       },
-      replace: (part) => send('upsert', part),
+      digests: async (ids) => digestsInAnswer(await send('get', { ids, include: ['metadatas'] })),
+      replace: async (part) => {
+        await send('upsert', encodeStoredRecords(part));
+      },
     };
     const inTurn: InTurn = (ids, work) => this.#turns.run(name, ids, work);
     const stored = records.map((record) => withDigest({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) }));
