@@ -141,15 +141,15 @@ describe('copyOwnerRecords', () => {
     for (let index = 0; index < 3; index += 1) await write(source, stored(`old-${index}`, OWNER, index));
 
     // A writer of old-0 comes right after the copy's add, before it reads back what the target holds.
-    const upserts: string[] = [];
+    const writes: string[] = [];
     let writer: Promise<void> | null = null;
     const through: Pick<ChromaHttp, 'send'> = {
       send: async (request: ChromaRequest) => {
-        if (request.path === `${target}/add` || request.path === `${target}/upsert`) upserts.push('copy');
+        if (request.path === `${target}/add` || request.path === `${target}/upsert`) writes.push('copy');
         const answer = await http.send(request);
         if (request.path === `${target}/add` && writer === null) {
           writer = turns.run(target, ['old-0'], async () => {
-            upserts.push('writer');
+            writes.push('writer');
             await write(target, stored('old-0', OWNER, 70));
           });
         }
@@ -160,7 +160,7 @@ describe('copyOwnerRecords', () => {
     await copy(through, source, target, 10);
     await writer;
 
-    assert.deepEqual(upserts, ['copy', 'writer']);
+    assert.deepEqual(writes, ['copy', 'writer']);
     assert.equal((await held(target, null)).get('old-0'), vectorText(along(70)));
   });
 

@@ -1,4 +1,5 @@
-import type { DigestedRecord } from './record-digest.js';
+import { digestsInAnswer, type DigestedRecord } from './record-digest.js';
+import { encodeStoredRecords } from './upsert-body.js';
 
 /** The requests addThenReplace makes of one collection. */
 export interface CollectionWrites {
@@ -8,6 +9,22 @@ export interface CollectionWrites {
   digests(ids: readonly string[]): Promise<ReadonlyMap<string, string | undefined>>;
   /** Writes records that the collection holds over what it holds. */
   replace(records: readonly DigestedRecord[]): Promise<void>;
+}
+
+/** Sends a request to one of a collection's endpoints and answers Chroma's reply. */
+export type SendToCollection = (endpoint: 'add' | 'upsert' | 'get', body: unknown) => Promise<unknown>;
+
+/** The requests of addThenReplace as Chroma takes them, each sent by `send` to the collection. */
+export function collectionWrites(send: SendToCollection): CollectionWrites {
+  return {
+    add: async (records) => {
+      await send('add', encodeStoredRecords(records));
+    },
+    digests: async (ids) => digestsInAnswer(await send('get', { ids, include: ['metadatas'] })),
+    replace: async (records) => {
+      await send('upsert', encodeStoredRecords(records));
+    },
+  };
 }
 
 /** Runs `work` once no other write of this process holds any of the records `ids` (see RecordTurns). */

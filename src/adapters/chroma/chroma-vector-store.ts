@@ -15,16 +15,15 @@ import {
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
-import { addThenReplace, type CollectionWrites, type InTurn } from './add-then-replace.js';
+import { addThenReplace, collectionWrites, type InTurn, type SendToCollection } from './add-then-replace.js';
 import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
-import { digestsInAnswer, withDigest } from './record-digest.js';
+import { withDigest } from './record-digest.js';
 import { OWNER_KEY, recordMetadata, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeQueryBody } from './query-body.js';
-import { encodeStoredRecords } from './upsert-body.js';
 import { CURRENT_VECTOR_LAYOUT, VECTOR_LAYOUT_KEY, vectorLayout, type VectorLayout } from './vector-layout.js';
 import { whereForScope, type Where } from './where-clause.js';
 
@@ -342,7 +341,7 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
-    const send = async (endpoint: 'add' | 'upsert' | 'get', body: unknown): Promise<unknown> => {
+    const send: SendToCollection = async (endpoint, body) => {
       const answer = await this.#collections.post(name, spec, true, endpoint, body);
       if (answer === null) {
         throw new VectorStoreError('the collection was dropped while it was written; try again', {
@@ -352,19 +351,10 @@ export class ChromaVectorStore implements VectorStore {
       }
       return answer;
     };
-    const collection: CollectionWrites = {
-      add: async (part) => {
-        await send('add', encodeStoredRecords(part));
-      },
-      digests: async (ids) => digestsInAnswer(await send('get', { ids, include: ['metadatas'] })),
-      replace: async (part) => {
-        await send('upsert', encodeStoredRecords(part));
-      },
-    };
     const inTurn: InTurn = (ids, work) => this.#turns.run(name, ids, work);
     const stored = records.map((record) => withDigest({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) }));
     for (let start = 0; start < stored.length; start += RECORDS_PER_REQUEST) {
-      await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collection, inTurn);
+      await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collectionWrites(send), inTurn);
     }
   }
 

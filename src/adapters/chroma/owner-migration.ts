@@ -1,9 +1,9 @@
 import type { MetadataValue } from '../../domain/memory.js';
 import type { ChromaHttp } from './chroma-http.js';
-import { addThenReplace, type CollectionWrites, type InTurn } from './add-then-replace.js';
-import { digestsInAnswer, withDigest } from './record-digest.js';
+import { addThenReplace, collectionWrites, type InTurn } from './add-then-replace.js';
+import { withDigest } from './record-digest.js';
 import { parseGetAnswer } from './responses.js';
-import { encodeEmbedding, encodeStoredRecords, type StoredRecord } from './upsert-body.js';
+import { encodeEmbedding, type StoredRecord } from './upsert-body.js';
 
 /** Where an owner's records are read from and written to during a migration. */
 export interface MigrationEnds {
@@ -35,6 +35,7 @@ export interface MigrationEnds {
  * source, where waiting for two reads that agree in full would copy the new records over and over.
  */
 export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
+  const target = collectionWrites((endpoint, body) => sendToTarget(ends, endpoint, body));
   let previous: ReadonlyMap<string, string> | null = null;
   let current = await readSource(ends);
   for (let pass = 0; pass < ends.maxPasses; pass += 1) {
@@ -42,7 +43,7 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
     const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
     if (previous !== null && changed.length === 0 && vanished.length === 0) break;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
-      await addThenReplace(changed.slice(start, start + ends.pageSize).map(withDigest), targetWrites(ends), ends.inTurn);
+      await addThenReplace(changed.slice(start, start + ends.pageSize).map(withDigest), target, ends.inTurn);
     }
     for (let start = 0; start < vanished.length; start += ends.pageSize) {
       await sendToTarget(ends, 'delete', { ids: vanished.slice(start, start + ends.pageSize) });
@@ -63,18 +64,6 @@ async function toCopyAgain(ends: MigrationEnds, seen: ReadonlyMap<string, string
 
 function sendToTarget(ends: MigrationEnds, suffix: 'add' | 'upsert' | 'delete' | 'get', body: unknown): Promise<unknown> {
   return ends.http.send({ method: 'POST', path: `${ends.targetPath}/${suffix}`, body });
-}
-
-function targetWrites(ends: MigrationEnds): CollectionWrites {
-  return {
-    add: async (records) => {
-      await sendToTarget(ends, 'add', encodeStoredRecords(records));
-    },
-    digests: async (ids) => digestsInAnswer(await sendToTarget(ends, 'get', { ids, include: ['metadatas'] })),
-    replace: async (records) => {
-      await sendToTarget(ends, 'upsert', encodeStoredRecords(records));
-    },
-  };
 }
 
 /** Those of `records` whose id the target does not hold. */
