@@ -73,6 +73,7 @@ export async function openEmbedder(
           threads: config.embedder.threads,
           runtime: config.embedder.runtime,
           background: forWrites,
+          dispatchWhenIdle: !forWrites,
         })
       : await createOpenAiEmbedder({
           url: config.embedder.url,
@@ -95,7 +96,12 @@ export async function openQueryEmbedder(
   alsoWorker: boolean,
 ): Promise<Embedder> {
   if (config.embedder.kind !== 'use-lite' || !alsoWorker) return queryEmbedderOf(shared);
-  const own = await createUseLiteEmbedder({ logger, threads: config.embedder.threads, runtime: config.embedder.runtime });
+  const own = await createUseLiteEmbedder({
+    logger,
+    threads: config.embedder.threads,
+    runtime: config.embedder.runtime,
+    dispatchWhenIdle: true,
+  });
   return queryEmbedderOf(resources.add('query embedder', own, (opened) => opened.close()));
 }
 

@@ -14,6 +14,15 @@ export interface MicroBatcherOptions<TIn, TOut> {
   readonly maxWaitMs?: number;
   /** How many batches may run at the same time. Default 1. */
   readonly concurrency?: number;
+  /**
+   * When a call finds a batch slot free and `maxWaitMs` is 0: `'next-turn'` waits for one turn of
+   * the event loop, `'this-turn'` dispatches once the current task ends (a microtask), which still
+   * gathers the calls made together but spares a lone call the wait for the loop's other I/O.
+   * `'this-turn'` is only for a `run` that answers through I/O (a worker thread, a socket): one
+   * that answers through microtasks alone would chain call after call and starve the event loop.
+   * Default `'next-turn'`.
+   */
+  readonly idleDispatch?: 'next-turn' | 'this-turn';
 }
 
 interface Pending<TIn, TOut> {
@@ -32,6 +41,7 @@ export class MicroBatcher<TIn, TOut> {
   readonly #maxBatchSize: number;
   readonly #maxWaitMs: number;
   readonly #concurrency: number;
+  readonly #dispatchThisTurn: boolean;
   readonly #queue: Pending<TIn, TOut>[] = [];
   #queuedInputs = 0;
   #running = 0;
@@ -46,6 +56,7 @@ export class MicroBatcher<TIn, TOut> {
     this.#maxBatchSize = options.maxBatchSize;
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     this.#concurrency = options.concurrency ?? 1;
+    this.#dispatchThisTurn = options.idleDispatch === 'this-turn';
   }
 
   /** Resolves with the outputs of these inputs, in order, whichever batches they ran in. */
@@ -85,6 +96,14 @@ export class MicroBatcher<TIn, TOut> {
     if (this.#maxWaitMs > 0) {
       const timer = setTimeout(fire, this.#maxWaitMs);
       this.#cancelWait = () => clearTimeout(timer);
+    } else if (this.#dispatchThisTurn) {
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) fire();
+      });
+      this.#cancelWait = () => {
+        cancelled = true;
+      };
     } else {
       const immediate = setImmediate(fire);
       this.#cancelWait = () => clearImmediate(immediate);

@@ -34,6 +34,13 @@ export interface UseLiteEmbedderOptions {
    */
   readonly background?: boolean;
   /**
+   * Whether a call that finds a model thread idle goes to it as soon as the current task ends,
+   * rather than after a turn of the event loop (see MicroBatcher's `idleDispatch`): for searches,
+   * whose query waits on its embedding, and whose calls under load still gather while the threads
+   * are busy. Has no effect with `threads` 0. Default false.
+   */
+  readonly dispatchWhenIdle?: boolean;
+  /**
    * Longest text, in UTF-16 code units, that is embedded; the rest is ignored. Default 4,096
    * (USE_LITE_MAX_TEXT_CHARS).
    */
@@ -72,6 +79,8 @@ export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions): Pr
     maxBatchSize: options.maxBatchSize ?? 64,
     maxWaitMs: options.maxWaitMs ?? 0,
     concurrency: Math.max(1, threads),
+    // A model on this thread answers through microtasks: it must wait for the loop's turn.
+    idleDispatch: threads > 0 && options.dispatchWhenIdle === true ? 'this-turn' : 'next-turn',
     run: async (texts) => {
       const began = performance.now();
       try {

@@ -4,13 +4,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MicroBatcher } from '../../../src/adapters/embedding/micro-batcher.js';
 
 /** A batcher over a model that upper-cases its inputs and records every batch it was given. */
-function recordingBatcher(options: { maxBatchSize: number; concurrency?: number; delayMs?: number; failOn?: string }) {
+function recordingBatcher(options: {
+  maxBatchSize: number;
+  concurrency?: number;
+  delayMs?: number;
+  failOn?: string;
+  idleDispatch?: 'next-turn' | 'this-turn';
+}) {
   const batches: string[][] = [];
   let running = 0;
   let mostAtOnce = 0;
   const batcher = new MicroBatcher<string, string>({
     maxBatchSize: options.maxBatchSize,
     concurrency: options.concurrency ?? 1,
+    ...(options.idleDispatch === undefined ? {} : { idleDispatch: options.idleDispatch }),
     run: async (inputs) => {
       batches.push(inputs);
       running += 1;
@@ -40,15 +47,41 @@ describe('the micro-batcher', () => {
     assert.deepEqual(batches.flat(), inputs);
   });
 
-  it('gathers the calls made while a batch runs into the next batch', async () => {
-    const { batcher, batches } = recordingBatcher({ maxBatchSize: 64, delayMs: 20 });
-    const first = batcher.submit(['a']);
-    await sleep(5);
-    const later = [batcher.submit(['b']), batcher.submit(['c'])];
-    await sleep(2);
-    const last = batcher.submit(['d']);
-    await Promise.all([first, ...later, last]);
-    assert.deepEqual(batches, [['a'], ['b', 'c', 'd']]);
+  for (const idleDispatch of ['next-turn', 'this-turn'] as const) {
+    it(`gathers the calls made while a batch runs into the next batch (${idleDispatch})`, async () => {
+      const { batcher, batches } = recordingBatcher({ maxBatchSize: 64, delayMs: 20, idleDispatch });
+      const first = batcher.submit(['a']);
+      await sleep(5);
+      const later = [batcher.submit(['b']), batcher.submit(['c'])];
+      await sleep(2);
+      const last = batcher.submit(['d']);
+      await Promise.all([first, ...later, last]);
+      assert.deepEqual(batches, [['a'], ['b', 'c', 'd']]);
+    });
+  }
+
+  it('dispatches calls that find the model idle after a turn of the loop, or with `this-turn` before it', async () => {
+    const dispatchedAfterTurn: Record<string, boolean> = {};
+    for (const idleDispatch of ['next-turn', 'this-turn'] as const) {
+      let turned = false;
+      const batches: string[][] = [];
+      const batcher = new MicroBatcher<string, string>({
+        maxBatchSize: 64,
+        idleDispatch,
+        run: async (inputs) => {
+          batches.push(inputs);
+          dispatchedAfterTurn[idleDispatch] ??= turned;
+          return inputs;
+        },
+      });
+      setImmediate(() => {
+        turned = true;
+      });
+      // Calls made together share one batch either way.
+      assert.deepEqual(await Promise.all([batcher.submit(['a']), batcher.submit(['b'])]), [['a'], ['b']]);
+      assert.deepEqual(batches, [['a', 'b']]);
+    }
+    assert.deepEqual(dispatchedAfterTurn, { 'next-turn': true, 'this-turn': false });
   });
 
   it('fails only the calls whose batch failed', async () => {
