@@ -351,10 +351,11 @@ export class ChromaVectorStore implements VectorStore {
       }
       return answer;
     };
+    const collection = collectionWrites(send);
     const inTurn: InTurn = (ids, work) => this.#turns.run(name, ids, work);
     const stored = records.map((record) => withDigest({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) }));
     for (let start = 0; start < stored.length; start += RECORDS_PER_REQUEST) {
-      await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collectionWrites(send), inTurn);
+      await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collection, inTurn);
     }
   }
 

@@ -9,7 +9,7 @@ export interface MicroBatcherOptions<TIn, TOut> {
   /**
    * How long the first input of a batch waits for others to join it, in ms. 0 waits for one turn
    * of the event loop, which already gathers the calls made together (`Promise.all`, requests
-   * read in the same poll). Default 0.
+   * read in the same poll), or less with `idleDispatch` `'this-turn'`. Default 0.
    */
   readonly maxWaitMs?: number;
   /** How many batches may run at the same time. Default 1. */

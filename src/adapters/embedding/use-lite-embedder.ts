@@ -19,7 +19,7 @@ export interface UseLiteEmbedderOptions {
   readonly maxBatchSize?: number;
   /**
    * How long, in ms, a lone call waits for others to share its model call. 0 waits for one turn
-   * of the event loop, which gathers calls made together. Default 0.
+   * of the event loop, which gathers calls made together (see `dispatchWhenIdle`). Default 0.
    */
   readonly maxWaitMs?: number;
   /**
