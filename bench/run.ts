@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EngramClient, TaskTracker, type AcceptedItem } from './lib/client.js';
+import { cpuMsPer, formatCpuMs, type CpuMsPer } from './lib/cpu-time.js';
 import { startEngram, type EngramUnderTest, type Mode } from './lib/engram-under-test.js';
 import { FloorProbe, type Floor } from './lib/floor.js';
 import { latencies, ProgressBar, sleep, type Latencies } from './lib/stats.js';
@@ -47,12 +48,16 @@ interface ScaleResult {
   users: number;
   ingestBatchedPerSecond: number;
   ingestSinglePerSecond: number;
+  /** CPU per memory of the batched load, by part. */
+  ingestCpuMs: CpuMsPer;
   /** Accept latency while 8 clients send single writes back to back (the single-write ingest). */
   acceptMs: Latencies;
   /** Accept latency at a steady 50 writes/s. */
   steadyAcceptMs: Latencies;
   searchMs: Latencies;
   searchPerSecond: number;
+  /** CPU per search of the 8 clients' phase, by part. */
+  searchCpuMs: CpuMsPer;
   searchOneClientMs: Latencies;
   searchableMs: Latencies;
   searchableLostOrLate: number;
@@ -263,12 +268,20 @@ async function steadyWrites(client: EngramClient, seconds: number): Promise<{ ac
   return { accept: latencies(accept), searchable: latencies(found), lostOrLate };
 }
 
-async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: string, memories: number, users: readonly string[], batchedRate: number): Promise<ScaleResult> {
+/** The batched load's rate, and its CPU per memory. */
+interface Ingest {
+  readonly perSecond: number;
+  readonly cpuMs: CpuMsPer;
+}
+
+async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: string, memories: number, users: readonly string[], batched: Ingest): Promise<ScaleResult> {
   process.stderr.write(`measuring at ${scale}: single writes…\n`);
   const single = await singleWrites(client, users);
   process.stderr.write('searches (1 client, in blocks with their floors, then 8 clients)…\n');
   const oneClient = await searchesOverFloor(engram, client, users);
+  const cpuBefore = await engram.cpuSeconds();
   const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
+  const searchCpuMs = cpuMsPer(cpuBefore, await engram.cpuSeconds(), search.ms.count);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
   await warmUpSteadyWrites(client, STEADY_WARM_UP_SECONDS);
   const steady = await steadyWrites(client, phase.searchableSeconds);
@@ -281,12 +294,14 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
     scale,
     memories,
     users: users.length,
-    ingestBatchedPerSecond: batchedRate,
+    ingestBatchedPerSecond: batched.perSecond,
     ingestSinglePerSecond: single.rate,
+    ingestCpuMs: batched.cpuMs,
     acceptMs: single.accept,
     steadyAcceptMs: steady.accept,
     searchMs: search.ms,
     searchPerSecond: search.perSecond,
+    searchCpuMs,
     searchOneClientMs: oneClient.ms,
     searchableMs: steady.searchable,
     searchableLostOrLate: steady.lostOrLate,
@@ -308,9 +323,11 @@ async function runScales(list: readonly string[], heavy: boolean): Promise<Scale
     for (const scale of list) {
       const target = parseScale(scale);
       const label = heavy ? `loading heavy ${scale}` : `loading ${scale}`;
-      const rate = await load(client, have, target, users, label);
+      const cpuBefore = await engram.cpuSeconds();
+      const perSecond = await load(client, have, target, users, label);
+      const cpuMs = cpuMsPer(cpuBefore, await engram.cpuSeconds(), target - have);
       have = target;
-      const result = await measureAt(engram, client, heavy ? `heavy ${scale}` : scale, have, users, rate);
+      const result = await measureAt(engram, client, heavy ? `heavy ${scale}` : scale, have, users, { perSecond, cpuMs });
       results.push(result);
       // Each scale is shown as soon as it is measured: a long run that fails later keeps it.
       process.stderr.write(`\n${table([result])}\n\n`);
@@ -330,10 +347,12 @@ function table(results: readonly ScaleResult[]): string {
     ['memories (users)', (r) => `${r.memories} (${r.users})`],
     ['ingest, batched (memories/s)', (r) => f(r.ingestBatchedPerSecond, 0)],
     ['ingest, single writes (memories/s)', (r) => f(r.ingestSinglePerSecond, 0)],
+    ['CPU per memory, batched ingest (ms)', (r) => formatCpuMs(r.ingestCpuMs)],
     ['accept p50/p95/p99 at 50 writes/s (ms)', (r) => lat(r.steadyAcceptMs)],
     ['accept p50/p95/p99, 8 writers (ms)', (r) => lat(r.acceptMs)],
     ['search, 8 clients p50/p95/p99 (ms)', (r) => lat(r.searchMs)],
     ['search throughput, 8 clients (req/s)', (r) => f(r.searchPerSecond, 0)],
+    ['CPU per search, 8 clients (ms)', (r) => formatCpuMs(r.searchCpuMs)],
     ['search, 1 client p50/p95/p99 (ms)', (r) => lat(r.searchOneClientMs)],
     ['floor p50: embed + chroma + sql (ms)', (r) => `${f(r.floor.totalMs.p50, 2)} = ${f(r.floor.embedMs.p50, 2)} + ${f(r.floor.chromaMs.p50, 2)} + ${f(r.floor.sqlMs.p50, 2)}`],
     ['search p50 over floor (1 client)', (r) => `${f(r.overFloor, 2)}x`],

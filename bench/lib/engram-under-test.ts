@@ -15,8 +15,9 @@ import { chromaConfigFileOf } from '../../src/adapters/chroma/chroma-process.js'
 import { withMallocTunables } from '../../src/config/malloc-tunables.js';
 import { startTestChroma, type TestChroma } from '../../test/support/chroma-server.js';
 import { freePort, waitFor } from '../../test/support/free-port.js';
-import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
+import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../../test/support/postgres.js';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { ownCpuSeconds, processCpuSeconds, type CpuSeconds } from './cpu-time.js';
 import { rssBytes } from './stats.js';
 
 export type Mode = 'embedded' | 'distributed';
@@ -31,6 +32,8 @@ export interface EngramUnderTest {
   readonly databaseUrl: string | null;
   /** RSS of Engram's own processes, and of Chroma. */
   rss(): { engram: number; chroma: number };
+  /** CPU used so far by Engram, its stores and this process (see cpu-time.ts). */
+  cpuSeconds(): Promise<CpuSeconds>;
   /** Bytes on disk of the stores (Chroma's files plus the database). */
   diskBytes(): Promise<number>;
   /**
@@ -83,6 +86,22 @@ function childPids(pid: number): number[] {
     return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
+  }
+}
+
+/**
+ * The Postgres server's processes serving a database, asked through another database so that the
+ * asking connection is not among them. A backend that ended between two readings takes its CPU
+ * along; Engram's pools keep theirs open.
+ */
+async function backendPids(databaseName: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    const result = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [databaseName]);
+    return result.rows.map((row) => row.pid);
+  } finally {
+    await client.end();
   }
 }
 
@@ -147,6 +166,17 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
       const chromaId = chromaPid();
       const engram = children.reduce((sum, child) => sum + rssBytes(child.pid ?? 0), 0);
       return { engram, chroma: chromaId === null ? 0 : rssBytes(chromaId) };
+    },
+    async cpuSeconds() {
+      const cpuOf = (pid: number | null | undefined): number => (pid === null || pid === undefined ? 0 : processCpuSeconds(pid));
+      const sum = (pids: ReadonlyArray<number | undefined>): number => pids.reduce<number>((total, pid) => total + cpuOf(pid), 0);
+      return {
+        engram: sum(children.map((child) => child.pid)),
+        chroma: cpuOf(chromaPid()),
+        postgres: database === null ? 0 : sum(await backendPids(database.name)),
+        redis: cpuOf(redis?.pid()),
+        bench: ownCpuSeconds(),
+      };
     },
     async diskBytes() {
       if (database === null) return duBytes(dataDir);

@@ -7,6 +7,8 @@ export interface TestRedis {
   readonly url: string;
   readonly port: number;
   readonly password: string;
+  /** The server's process id; null while it is down. */
+  pid(): number | null;
   /** Stops the server (SIGKILL when `crash`) and starts a new, empty one on the same port. */
   restartEmpty(): Promise<void>;
   /** Kills the server and keeps it down until `start`, which brings up an empty one on the same port. */
@@ -43,6 +45,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     url: `redis://:${password}@127.0.0.1:${port}`,
     port,
     password,
+    pid: () => (child === null ? null : (child as ChildProcess).pid ?? null),
     async restartEmpty() {
       await kill();
       await launch();
