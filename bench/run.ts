@@ -279,9 +279,9 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
   const single = await singleWrites(client, users);
   process.stderr.write('searches (1 client, in blocks with their floors, then 8 clients)…\n');
   const oneClient = await searchesOverFloor(engram, client, users);
-  const cpuBefore = await engram.cpuSeconds();
+  const cpuBefore = await engram.cpuReading();
   const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
-  const searchCpuMs = cpuMsPer(cpuBefore, await engram.cpuSeconds(), search.ms.count);
+  const searchCpuMs = cpuMsPer(cpuBefore, await engram.cpuReading(), search.ms.count);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
   await warmUpSteadyWrites(client, STEADY_WARM_UP_SECONDS);
   const steady = await steadyWrites(client, phase.searchableSeconds);
@@ -323,9 +323,9 @@ async function runScales(list: readonly string[], heavy: boolean): Promise<Scale
     for (const scale of list) {
       const target = parseScale(scale);
       const label = heavy ? `loading heavy ${scale}` : `loading ${scale}`;
-      const cpuBefore = await engram.cpuSeconds();
+      const cpuBefore = await engram.cpuReading();
       const perSecond = await load(client, have, target, users, label);
-      const cpuMs = cpuMsPer(cpuBefore, await engram.cpuSeconds(), target - have);
+      const cpuMs = cpuMsPer(cpuBefore, await engram.cpuReading(), target - have);
       have = target;
       const result = await measureAt(engram, client, heavy ? `heavy ${scale}` : scale, have, users, { perSecond, cpuMs });
       results.push(result);

@@ -7,20 +7,29 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Seconds of CPU used so far by each part under test; parts a mode does not run stay 0. */
-export interface CpuSeconds {
+export interface CpuReading {
   /** Engram's own processes (embedded: with the database's thread in them). */
   readonly engram: number;
   readonly chroma: number;
-  /** The Postgres server's backends serving the benchmark's database (distributed). */
-  readonly postgres: number;
+  /**
+   * The Postgres server's backends serving the benchmark's database (distributed), by process id:
+   * a backend that ends between two readings takes its time along, one that starts counts whole.
+   */
+  readonly postgresBackends: ReadonlyMap<number, number>;
   /** The benchmark's Redis (distributed). */
   readonly redis: number;
   /** This process: the clients that load and query Engram, on the same cores. */
   readonly bench: number;
 }
 
-/** Per unit of work between two readings, in milliseconds. */
-export type CpuMsPer = CpuSeconds;
+/** CPU milliseconds per unit of work between two readings, by part. */
+export interface CpuMsPer {
+  readonly engram: number;
+  readonly chroma: number;
+  readonly postgres: number;
+  readonly redis: number;
+  readonly bench: number;
+}
 
 const PARTS = ['engram', 'chroma', 'postgres', 'redis', 'bench'] as const;
 
@@ -54,9 +63,17 @@ export function ownCpuSeconds(): number {
 }
 
 /** CPU ms per unit of work between two readings (`units` searches, say). */
-export function cpuMsPer(before: CpuSeconds, after: CpuSeconds, units: number): CpuMsPer {
-  const per = (part: (typeof PARTS)[number]): number => (units > 0 ? ((after[part] - before[part]) * 1000) / units : Number.NaN);
-  return { engram: per('engram'), chroma: per('chroma'), postgres: per('postgres'), redis: per('redis'), bench: per('bench') };
+export function cpuMsPer(before: CpuReading, after: CpuReading, units: number): CpuMsPer {
+  const per = (seconds: number): number => (units > 0 ? (seconds * 1000) / units : Number.NaN);
+  let postgres = 0;
+  for (const [pid, seconds] of after.postgresBackends) postgres += seconds - (before.postgresBackends.get(pid) ?? 0);
+  return {
+    engram: per(after.engram - before.engram),
+    chroma: per(after.chroma - before.chroma),
+    postgres: per(postgres),
+    redis: per(after.redis - before.redis),
+    bench: per(after.bench - before.bench),
+  };
 }
 
 /** `8.1 = 5.2 engram + 1.9 chroma + 1.0 bench`: the parts that used any, the bench last. */

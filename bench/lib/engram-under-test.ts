@@ -17,7 +17,7 @@ import { startTestChroma, type TestChroma } from '../../test/support/chroma-serv
 import { freePort, waitFor } from '../../test/support/free-port.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../../test/support/postgres.js';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.js';
-import { ownCpuSeconds, processCpuSeconds, type CpuSeconds } from './cpu-time.js';
+import { ownCpuSeconds, processCpuSeconds, type CpuReading } from './cpu-time.js';
 import { rssBytes } from './stats.js';
 
 export type Mode = 'embedded' | 'distributed';
@@ -33,7 +33,7 @@ export interface EngramUnderTest {
   /** RSS of Engram's own processes, and of Chroma. */
   rss(): { engram: number; chroma: number };
   /** CPU used so far by Engram, its stores and this process (see cpu-time.ts). */
-  cpuSeconds(): Promise<CpuSeconds>;
+  cpuReading(): Promise<CpuReading>;
   /** Bytes on disk of the stores (Chroma's files plus the database). */
   diskBytes(): Promise<number>;
   /**
@@ -167,13 +167,13 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
       const engram = children.reduce((sum, child) => sum + rssBytes(child.pid ?? 0), 0);
       return { engram, chroma: chromaId === null ? 0 : rssBytes(chromaId) };
     },
-    async cpuSeconds() {
+    async cpuReading() {
       const cpuOf = (pid: number | null | undefined): number => (pid === null || pid === undefined ? 0 : processCpuSeconds(pid));
       const sum = (pids: ReadonlyArray<number | undefined>): number => pids.reduce<number>((total, pid) => total + cpuOf(pid), 0);
       return {
         engram: sum(children.map((child) => child.pid)),
         chroma: cpuOf(chromaPid()),
-        postgres: database === null ? 0 : sum(await backendPids(database.name)),
+        postgresBackends: new Map((database === null ? [] : await backendPids(database.name)).map((pid) => [pid, cpuOf(pid)])),
         redis: cpuOf(redis?.pid()),
         bench: ownCpuSeconds(),
       };
