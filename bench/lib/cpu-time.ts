@@ -22,16 +22,11 @@ export interface CpuReading {
   readonly bench: number;
 }
 
-/** CPU milliseconds per unit of work between two readings, by part. */
-export interface CpuMsPer {
-  readonly engram: number;
-  readonly chroma: number;
-  readonly postgres: number;
-  readonly redis: number;
-  readonly bench: number;
-}
-
+/** The parts CPU is reported for, in the order they are shown. */
 const PARTS = ['engram', 'chroma', 'postgres', 'redis', 'bench'] as const;
+
+/** CPU milliseconds per unit of work between two readings, by part. */
+export type CpuMsPer = Readonly<Record<(typeof PARTS)[number], number>>;
 
 function clockTicksPerSecond(): number {
   try {
@@ -43,7 +38,7 @@ function clockTicksPerSecond(): number {
 
 const TICKS_PER_SECOND = clockTicksPerSecond();
 
-/** Seconds of CPU (user and system, every thread) that a process has used; 0 when it cannot be read. */
+/** Seconds of CPU (user and system, every thread) that a process has used; 0 when it cannot be read (pid 0 for none). */
 export function processCpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -168,13 +168,11 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
       return { engram, chroma: chromaId === null ? 0 : rssBytes(chromaId) };
     },
     async cpuReading() {
-      const cpuOf = (pid: number | null | undefined): number => (pid === null || pid === undefined ? 0 : processCpuSeconds(pid));
-      const sum = (pids: ReadonlyArray<number | undefined>): number => pids.reduce<number>((total, pid) => total + cpuOf(pid), 0);
       return {
-        engram: sum(children.map((child) => child.pid)),
-        chroma: cpuOf(chromaPid()),
-        postgresBackends: new Map((database === null ? [] : await backendPids(database.name)).map((pid) => [pid, cpuOf(pid)])),
-        redis: cpuOf(redis?.pid()),
+        engram: children.reduce((sum, child) => sum + processCpuSeconds(child.pid ?? 0), 0),
+        chroma: processCpuSeconds(chromaPid() ?? 0),
+        postgresBackends: new Map((database === null ? [] : await backendPids(database.name)).map((pid) => [pid, processCpuSeconds(pid)])),
+        redis: processCpuSeconds(redis?.pid() ?? 0),
         bench: ownCpuSeconds(),
       };
     },
