@@ -2,6 +2,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
 import { postgresConnection } from './connection-config.js';
+import { PostgresKeyChanges } from './postgres-key-changes.js';
 import { PostgresSqlClient } from './postgres-sql-client.js';
 
 export interface PostgresMetadataStoreOptions {
@@ -21,14 +22,19 @@ export interface PostgresMetadataStoreOptions {
  * here with DependencyUnavailableError('postgres'); call `migrate()` before use.
  */
 export async function createPostgresMetadataStore(options: PostgresMetadataStoreOptions): Promise<MetadataStore> {
+  const connection = await postgresConnection(options.url, options.caFile);
   const client = new PostgresSqlClient({
-    connection: await postgresConnection(options.url, options.caFile),
+    connection,
     poolSize: options.poolSize,
     connectTimeoutMs: options.connectTimeoutMs,
     logger: options.logger,
   });
   try {
-    return await createSqlMetadataStore({ client, logger: options.logger });
+    return await createSqlMetadataStore({
+      client,
+      logger: options.logger,
+      keyChanges: new PostgresKeyChanges({ connection, logger: options.logger }),
+    });
   } catch (error) {
     await client.close();
     throw error;

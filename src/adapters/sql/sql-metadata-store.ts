@@ -1,12 +1,13 @@
 import { DependencyUnavailableError, isDomainError } from '../../domain/errors.js';
 import type { EmbeddingModelInfo } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { ApiKeyRepository, MetadataStore } from '../../ports/metadata-store.js';
 import { SqlApiKeyRepository } from './api-key-repository.js';
 import { SqlMemoryRepository } from './memory-repository.js';
 import { runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { bindEmbeddingModel } from './model-binding.js';
+import type { KeyChanges } from './key-changes.js';
 import { RememberedApiKeys } from './remembered-api-keys.js';
 import { RowScope } from './row-scope.js';
 import type { SqlClient } from './sql-client.js';
@@ -23,6 +24,12 @@ export interface SqlMetadataStoreOptions {
    * what it read of keys stays true until it changes them itself. Default false.
    */
   readonly exclusive?: boolean;
+  /**
+   * On a database other processes write: what this process hears of their key changes, so that it
+   * can remember keys too (see RememberedApiKeys). Closed with the store. Default: keys are read for
+   * every request.
+   */
+  readonly keyChanges?: KeyChanges;
 }
 
 /** The metadata store over any SqlClient: PostgreSQL and PGlite differ only in the client. */
@@ -35,7 +42,7 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
   return {
     tasks: new SqlTaskRepository(scope),
     memories: new SqlMemoryRepository(scope),
-    apiKeys: options.exclusive === true ? new RememberedApiKeys(new SqlApiKeyRepository(client)) : new SqlApiKeyRepository(client),
+    apiKeys: apiKeysOf(client, options),
     async migrate() {
       await runMigrations(client, MIGRATIONS, logger);
       await scope.refresh();
@@ -55,10 +62,17 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     },
     close() {
       closing ??= (async () => {
+        await options.keyChanges?.close();
         await client.close();
         await options.onClose?.();
       })();
       return closing;
     },
   };
+}
+
+function apiKeysOf(client: SqlClient, options: SqlMetadataStoreOptions): ApiKeyRepository {
+  const keys = new SqlApiKeyRepository(client);
+  if (options.exclusive === true) return new RememberedApiKeys(keys);
+  return options.keyChanges === undefined ? keys : new RememberedApiKeys(keys, options.keyChanges);
 }

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { silentLogger } from '../support/logger.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function freshStore(): Promise<{ database: TestDatabase; store: MetadataStore }> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const store = await createPostgresMetadataStore({ url: database.url, logger: silentLogger() });
+  cleanups.push(() => store.close());
+  await store.migrate();
+  return { database, store };
+}
+
+/** Runs one statement on a connection of its own: another process, as far as the store can tell. */
+async function elsewhere(url: string, text: string, params: readonly unknown[] = []): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text, [...params]);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Asks until `check` holds, for up to ten seconds; a key change is told within milliseconds. */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function nameOf(store: MetadataStore, id: string): Promise<string | null | undefined> {
+  return (await store.apiKeys.findActive(id))?.record.name;
+}
+
+/**
+ * Makes `store` remember key `id`, shown by a change to its name, which the database does not
+ * announce (it decides nothing): the store keeps answering the name it read. Until the store
+ * listens (from its first lookup on) it reads the key every time, and a change it has not heard of
+ * yet may leave it answering an older name: each attempt starts with an announced change. Returns
+ * the name remembered; the database holds it followed by ", renamed".
+ */
+async function remembered(database: TestDatabase, store: MetadataStore, id: string): Promise<string> {
+  let attempt = 0;
+  let name = '';
+  await eventually(async () => {
+    attempt += 1;
+    name = `name ${attempt}`;
+    // Naming the tenant as it is announces a change: whatever the store remembered is forgotten.
+    await elsewhere(database.url, 'UPDATE api_keys SET name = $2, tenant_id = tenant_id WHERE id = $1', [id, name]);
+    if ((await nameOf(store, id)) !== name) return false;
+    await elsewhere(database.url, 'UPDATE api_keys SET name = $2 WHERE id = $1', [id, `${name}, renamed`]);
+    return (await nameOf(store, id)) === name;
+  }, 'remembering the key');
+  return name;
+}
+
+describe('API keys on a shared PostgreSQL', () => {
+  it('remembers a key, and refuses it once another process revokes it', async () => {
+    const { database, store } = await freshStore();
+    await store.apiKeys.create({ id: 'key-a', tenantId: 'tenant-a', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    await remembered(database, store, 'key-a');
+
+    await elsewhere(database.url, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', ['key-a']);
+    await eventually(async () => (await store.apiKeys.findActive('key-a')) === null, 'refusing the revoked key');
+  });
+
+  it('forgets a key removed by another process, and one whose hash changed', async () => {
+    const { database, store } = await freshStore();
+    await store.apiKeys.create({ id: 'key-b', tenantId: 'tenant-b', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    await store.apiKeys.create({ id: 'key-c', tenantId: 'tenant-c', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    await remembered(database, store, 'key-b');
+    await remembered(database, store, 'key-c');
+
+    await elsewhere(database.url, 'DELETE FROM api_keys WHERE id = $1', ['key-b']);
+    await elsewhere(database.url, 'UPDATE api_keys SET secret_hash = $2 WHERE id = $1', ['key-c', Buffer.alloc(32, 2)]);
+    await eventually(async () => (await store.apiKeys.findActive('key-b')) === null, 'forgetting the removed key');
+    await eventually(
+      async () => (await store.apiKeys.findActive('key-c'))?.secretHash.equals(Buffer.alloc(32, 2)) === true,
+      'reading the new hash',
+    );
+  });
+
+  it('reads keys afresh while its listening connection is lost, and remembers them again once it is back', async () => {
+    const { database, store } = await freshStore();
+    await store.apiKeys.create({ id: 'key-d', tenantId: 'tenant-d', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    const name = await remembered(database, store, 'key-d');
+
+    await elsewhere(
+      database.url,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'engram-key-changes'`,
+    );
+    // Nothing remembered from before the loss is answered, and a revoke made meanwhile holds.
+    await eventually(async () => (await nameOf(store, 'key-d')) === `${name}, renamed`, 'forgetting the key');
+    await elsewhere(database.url, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', ['key-d']);
+    await eventually(async () => (await store.apiKeys.findActive('key-d')) === null, 'refusing the revoked key');
+
+    await store.apiKeys.create({ id: 'key-e', tenantId: 'tenant-e', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    await remembered(database, store, 'key-e');
+  });
+});
