@@ -51,7 +51,9 @@ export class PostgresKeyChanges implements KeyChanges {
   }
 
   async close(): Promise<void> {
+    const wasListening = this.#state === 'listening';
     this.#state = 'closed';
+    if (wasListening) this.#changed(null);
     if (this.#retry !== null) clearTimeout(this.#retry);
     this.#retry = null;
     const client = this.#client;

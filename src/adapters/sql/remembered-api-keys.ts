@@ -53,7 +53,8 @@ export class RememberedApiKeys implements ApiKeyRepository {
     const epoch = changes?.epoch;
     const readAt = performance.now();
     const found = await this.keys.findActive(id);
-    const heardAll = changes === undefined || (changes.listening() && changes.epoch === epoch);
+    // The epoch moves when listening stops: unmoved, every change since the read began was heard.
+    const heardAll = changes === undefined || changes.epoch === epoch;
     if (found !== null && heardAll) this.#active.set(id, { key: found, readAt });
     return found;
   }
