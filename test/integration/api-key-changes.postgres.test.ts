@@ -1,8 +1,8 @@
-import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
@@ -31,14 +31,8 @@ async function elsewhere(url: string, text: string, params: readonly unknown[] =
   }
 }
 
-/** Asks until `check` holds, for up to ten seconds; a key change is told within milliseconds. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** A key change is told within milliseconds: ten seconds is room for a slow machine. */
+const TOLD_WITHIN_MS = 10_000;
 
 async function nameOf(store: MetadataStore, id: string): Promise<string | null | undefined> {
   return (await store.apiKeys.findActive(id))?.record.name;
@@ -54,7 +48,7 @@ async function nameOf(store: MetadataStore, id: string): Promise<string | null |
 async function remembered(database: TestDatabase, store: MetadataStore, id: string): Promise<string> {
   let attempt = 0;
   let name = '';
-  await eventually(async () => {
+  await waitFor(async () => {
     attempt += 1;
     name = `name ${attempt}`;
     // Naming the tenant as it is announces a change: whatever the store remembered is forgotten.
@@ -62,7 +56,7 @@ async function remembered(database: TestDatabase, store: MetadataStore, id: stri
     if ((await nameOf(store, id)) !== name) return false;
     await elsewhere(database.url, 'UPDATE api_keys SET name = $2 WHERE id = $1', [id, `${name}, renamed`]);
     return (await nameOf(store, id)) === name;
-  }, 'remembering the key');
+  }, TOLD_WITHIN_MS, 'remembering the key');
   return name;
 }
 
@@ -73,7 +67,7 @@ describe('API keys on a shared PostgreSQL', () => {
     await remembered(database, store, 'key-a');
 
     await elsewhere(database.url, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', ['key-a']);
-    await eventually(async () => (await store.apiKeys.findActive('key-a')) === null, 'refusing the revoked key');
+    await waitFor(async () => (await store.apiKeys.findActive('key-a')) === null, TOLD_WITHIN_MS, 'refusing the revoked key');
   });
 
   it('forgets a key removed by another process, and one whose hash changed', async () => {
@@ -85,9 +79,10 @@ describe('API keys on a shared PostgreSQL', () => {
 
     await elsewhere(database.url, 'DELETE FROM api_keys WHERE id = $1', ['key-b']);
     await elsewhere(database.url, 'UPDATE api_keys SET secret_hash = $2 WHERE id = $1', ['key-c', Buffer.alloc(32, 2)]);
-    await eventually(async () => (await store.apiKeys.findActive('key-b')) === null, 'forgetting the removed key');
-    await eventually(
+    await waitFor(async () => (await store.apiKeys.findActive('key-b')) === null, TOLD_WITHIN_MS, 'forgetting the removed key');
+    await waitFor(
       async () => (await store.apiKeys.findActive('key-c'))?.secretHash.equals(Buffer.alloc(32, 2)) === true,
+      TOLD_WITHIN_MS,
       'reading the new hash',
     );
   });
@@ -103,9 +98,9 @@ describe('API keys on a shared PostgreSQL', () => {
        WHERE datname = current_database() AND application_name = 'engram-key-changes'`,
     );
     // Nothing remembered from before the loss is answered, and a revoke made meanwhile holds.
-    await eventually(async () => (await nameOf(store, 'key-d')) === `${name}, renamed`, 'forgetting the key');
+    await waitFor(async () => (await nameOf(store, 'key-d')) === `${name}, renamed`, TOLD_WITHIN_MS, 'forgetting the key');
     await elsewhere(database.url, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', ['key-d']);
-    await eventually(async () => (await store.apiKeys.findActive('key-d')) === null, 'refusing the revoked key');
+    await waitFor(async () => (await store.apiKeys.findActive('key-d')) === null, TOLD_WITHIN_MS, 'refusing the revoked key');
 
     await store.apiKeys.create({ id: 'key-e', tenantId: 'tenant-e', name: 'first', secretHash: Buffer.alloc(32, 1) });
     await remembered(database, store, 'key-e');
