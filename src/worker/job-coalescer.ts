@@ -12,6 +12,11 @@ export interface JobCoalescerOptions {
    * further run starts; a full run starts at once. Default 0: at once.
    */
   readonly lingerMs?: number;
+  /**
+   * Least time between the starts of two runs, unless the later one is full. A job arriving after
+   * a quiet spell (no run started for this long) runs at once. Default 0.
+   */
+  readonly spacingMs?: number;
 }
 
 interface Waiting {
@@ -29,8 +34,9 @@ interface Waiting {
  * busy; at rest a lone job runs at once. With `lingerMs`, a run does not start beside another
  * until it is full or its oldest job has waited that long: otherwise a steady stream of single
  * writes is cut into many small runs in parallel, and each run costs a vector-store request per
- * collection it touches. Each job settles with the run that held it, so the queue still retries
- * exactly the jobs that failed.
+ * collection it touches. With `spacingMs`, runs that follow one another start that far apart
+ * (unless full), so that a steady stream slower than the runs gathers into fewer, larger ones. Each
+ * job settles with the run that held it, so the queue still retries exactly the jobs that failed.
  */
 export class JobCoalescer {
   readonly #options: JobCoalescerOptions;
@@ -38,6 +44,8 @@ export class JobCoalescer {
   #waitingTasks = 0;
   #running = 0;
   #wakeUp: NodeJS.Timeout | null = null;
+  #wakeUpAt = Number.POSITIVE_INFINITY;
+  #lastStart = Number.NEGATIVE_INFINITY;
 
   constructor(options: JobCoalescerOptions) {
     this.#options = options;
@@ -53,7 +61,7 @@ export class JobCoalescer {
 
   #dispatch(): void {
     while (this.#running < this.#options.concurrency && this.#waiting.length > 0) {
-      if (this.#running > 0 && !this.#fullOrLingered()) return;
+      if (!this.#mayStart()) return;
       const taken: Waiting[] = [];
       let tasks = 0;
       while (this.#waiting.length > 0) {
@@ -65,6 +73,7 @@ export class JobCoalescer {
       }
       this.#waitingTasks -= tasks;
       this.#running += 1;
+      this.#lastStart = performance.now();
       void this.#options
         .run({ taskIds: taken.flatMap((waiting) => waiting.taskIds) })
         .then(
@@ -78,17 +87,25 @@ export class JobCoalescer {
     }
   }
 
-  /** True when the waiting jobs may start a run now; else schedules a look for when they may. */
-  #fullOrLingered(): boolean {
-    const linger = this.#options.lingerMs ?? 0;
-    const waited = performance.now() - (this.#waiting[0]?.since ?? 0);
-    if (this.#waitingTasks >= this.#options.maxTasks || waited >= linger) return true;
-    if (this.#wakeUp === null) {
-      this.#wakeUp = setTimeout(() => {
-        this.#wakeUp = null;
-        this.#dispatch();
-      }, linger - waited);
-    }
+  /**
+   * True when the waiting jobs may start a run now: they fill one, or beside a busy run the oldest
+   * has lingered, or with none busy the last run started `spacingMs` ago. Else schedules a look
+   * for when they may.
+   */
+  #mayStart(): boolean {
+    if (this.#waitingTasks >= this.#options.maxTasks) return true;
+    const oldest = this.#waiting[0]?.since ?? 0;
+    const readyAt = this.#running > 0 ? oldest + (this.#options.lingerMs ?? 0) : this.#lastStart + (this.#options.spacingMs ?? 0);
+    const now = performance.now();
+    if (readyAt <= now) return true;
+    if (this.#wakeUp !== null && this.#wakeUpAt <= readyAt) return false;
+    if (this.#wakeUp !== null) clearTimeout(this.#wakeUp);
+    this.#wakeUpAt = readyAt;
+    this.#wakeUp = setTimeout(() => {
+      this.#wakeUp = null;
+      this.#wakeUpAt = Number.POSITIVE_INFINITY;
+      this.#dispatch();
+    }, readyAt - now);
     return false;
   }
 }

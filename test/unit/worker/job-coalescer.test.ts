@@ -86,4 +86,25 @@ describe('JobCoalescer', () => {
     gated.release();
     await Promise.all(jobs);
   });
+
+  it('with a spacing, starts runs that far apart unless full, and a first job at once', async () => {
+    const gated = gatedRuns();
+    const coalescer = new JobCoalescer({ run: gated.run, maxTasks: 3, concurrency: 1, spacingMs: 40 });
+    const jobs = [coalescer.process({ taskIds: ['a'] })];
+    assert.deepEqual(gated.runs, [['a']], 'a job after a quiet spell runs at once');
+    gated.release();
+    await jobs[0];
+    jobs.push(coalescer.process({ taskIds: ['b'] }));
+    await settle();
+    assert.deepEqual(gated.runs, [['a']], 'b waits out the spacing though no run is busy');
+    jobs.push(coalescer.process({ taskIds: ['c'] }));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c']], 'b and c start together once the spacing is over');
+    gated.release();
+    await Promise.all(jobs);
+    jobs.push(coalescer.process({ taskIds: ['d', 'e'] }), coalescer.process({ taskIds: ['f'] }));
+    assert.deepEqual(gated.runs, [['a'], ['b', 'c'], ['d', 'e', 'f']], 'a full run does not wait');
+    gated.release();
+    await Promise.all(jobs);
+  });
 });
