@@ -54,6 +54,8 @@ interface ScaleResult {
   acceptMs: Latencies;
   /** Accept latency at a steady 50 writes/s. */
   steadyAcceptMs: Latencies;
+  /** CPU per write of the steady 50 writes/s, by part, with the probe's task reads and searches. */
+  steadyCpuMs: CpuMsPer;
   searchMs: Latencies;
   searchPerSecond: number;
   /** CPU per search of the 8 clients' phase, by part. */
@@ -284,7 +286,9 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
   const searchCpuMs = cpuMsPer(cpuBefore, await engram.cpuReading(), search.ms.count);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
   await warmUpSteadyWrites(client, STEADY_WARM_UP_SECONDS);
+  const steadyCpuBefore = await engram.cpuReading();
   const steady = await steadyWrites(client, phase.searchableSeconds);
+  const steadyCpuMs = cpuMsPer(steadyCpuBefore, await engram.cpuReading(), steady.accept.count);
   // Before the floor's fetches, for which an embedded Engram is stopped and started again.
   const rss = engram.rss();
   const disk = await engram.diskBytes();
@@ -299,6 +303,7 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
     ingestCpuMs: batched.cpuMs,
     acceptMs: single.accept,
     steadyAcceptMs: steady.accept,
+    steadyCpuMs,
     searchMs: search.ms,
     searchPerSecond: search.perSecond,
     searchCpuMs,
@@ -349,6 +354,7 @@ function table(results: readonly ScaleResult[]): string {
     ['ingest, single writes (memories/s)', (r) => f(r.ingestSinglePerSecond, 0)],
     ['CPU per memory, batched ingest (ms)', (r) => formatCpuMs(r.ingestCpuMs)],
     ['accept p50/p95/p99 at 50 writes/s (ms)', (r) => lat(r.steadyAcceptMs)],
+    ['CPU per write at 50 writes/s (ms)', (r) => formatCpuMs(r.steadyCpuMs)],
     ['accept p50/p95/p99, 8 writers (ms)', (r) => lat(r.acceptMs)],
     ['search, 8 clients p50/p95/p99 (ms)', (r) => lat(r.searchMs)],
     ['search throughput, 8 clients (req/s)', (r) => f(r.searchPerSecond, 0)],
