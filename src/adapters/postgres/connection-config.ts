@@ -5,6 +5,7 @@ import { ValidationError } from '../../domain/errors.js';
 /** URL parameters that decide TLS here rather than in the driver, whose reading differs from libpq's. */
 const TLS_PARAMETERS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslnegotiation', 'uselibpqcompat'];
 
+/** A connection's settings as the driver takes them: spread into a pool's or a client's options. */
 export interface PostgresConnection {
   /** The URL without its TLS parameters: the driver would otherwise override `ssl` with them. */
   readonly connectionString: string;

@@ -65,8 +65,7 @@ export class PostgresKeyChanges implements KeyChanges {
     this.#state = 'connecting';
     const { connection } = this.#options;
     const client = new pg.Client({
-      connectionString: connection.connectionString,
-      ssl: connection.ssl,
+      ...connection,
       application_name: 'engram-key-changes',
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,

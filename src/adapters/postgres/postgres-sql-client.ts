@@ -27,8 +27,7 @@ export class PostgresSqlClient implements SqlClient {
 
   constructor(options: PostgresPoolOptions) {
     this.pool = new pg.Pool({
-      connectionString: options.connection.connectionString,
-      ssl: options.connection.ssl,
+      ...options.connection,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       application_name: 'engram',
