@@ -1,7 +1,13 @@
+import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
+import { postgresConnection } from '../../src/adapters/postgres/connection-config.js';
+import { PostgresKeyChanges } from '../../src/adapters/postgres/postgres-key-changes.js';
 import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-client.js';
+import { SqlApiKeyRepository } from '../../src/adapters/sql/api-key-repository.js';
+import { RememberedApiKeys } from '../../src/adapters/sql/remembered-api-keys.js';
+import type { MetadataStore, StoredApiKey } from '../../src/ports/metadata-store.js';
 import { waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -60,6 +66,19 @@ async function remembered(database: TestDatabase, store: MetadataStore, id: stri
   return name;
 }
 
+/** The keys table, with a hook run after the next lookup has read its row and before it answers. */
+class KeysWithPause extends SqlApiKeyRepository {
+  afterNextRead: (() => Promise<void>) | null = null;
+
+  override async findActive(id: string): Promise<StoredApiKey | null> {
+    const found = await super.findActive(id);
+    const pause = this.afterNextRead;
+    this.afterNextRead = null;
+    await pause?.();
+    return found;
+  }
+}
+
 describe('API keys on a shared PostgreSQL', () => {
   it('remembers a key, and refuses it once another process revokes it', async () => {
     const { database, store } = await freshStore();
@@ -104,5 +123,29 @@ describe('API keys on a shared PostgreSQL', () => {
 
     await store.apiKeys.create({ id: 'key-e', tenantId: 'tenant-e', name: 'first', secretHash: Buffer.alloc(32, 1) });
     await remembered(database, store, 'key-e');
+  });
+
+  it('does not remember a key whose lookup read it before a change told while the lookup ran', async () => {
+    const { database } = await freshStore();
+    const connection = await postgresConnection(database.url);
+    const client = new PostgresSqlClient({ connection, logger: silentLogger() });
+    cleanups.push(() => client.close());
+    const changes = new PostgresKeyChanges({ connection, logger: silentLogger() });
+    cleanups.push(() => changes.close());
+    const keys = new KeysWithPause(client);
+    const remembering = new RememberedApiKeys(keys, changes);
+    await keys.create({ id: 'key-f', tenantId: 'tenant-f', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    await waitFor(async () => changes.listening(), TOLD_WITHIN_MS, 'listening for key changes');
+    let told = 0;
+    changes.onChange(() => (told += 1));
+
+    // Another process revokes the key after the lookup read it, and the change is told before the
+    // lookup answers: the answer is the key as read, and it must not be remembered.
+    keys.afterNextRead = async () => {
+      await elsewhere(database.url, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', ['key-f']);
+      await waitFor(async () => told > 0, TOLD_WITHIN_MS, 'hearing of the revoke');
+    };
+    assert.equal((await remembering.findActive('key-f'))?.record.id, 'key-f');
+    assert.equal(await remembering.findActive('key-f'), null);
   });
 });

@@ -53,7 +53,8 @@ export class RememberedApiKeys implements ApiKeyRepository {
     const epoch = changes?.epoch;
     const readAt = performance.now();
     const found = await this.keys.findActive(id);
-    // The epoch moves when listening stops: unmoved, every change since the read began was heard.
+    // The epoch moves with every change told, and whenever listening stops or starts: unmoved, no
+    // change was told while the read ran, and none can have gone unheard.
     const heardAll = changes === undefined || changes.epoch === epoch;
     if (found !== null && heardAll) this.#active.set(id, { key: found, readAt });
     return found;
