@@ -31,6 +31,11 @@ export interface SearchListsQuery {
   readonly scope: SearchScope;
   /** How many of the scope's memory ids to list at most; null to list none. */
   readonly idsLimit: number | null;
+  /**
+   * With the ids, the memories themselves (without their vectors) when the scope holds at most this
+   * many: a search whose vector query returns all of them reads no row afterwards. Default: none.
+   */
+  readonly memoriesUpTo?: number;
   /** The word search, as in WordQuery; null for none. */
   readonly words: Omit<WordQuery, 'scope'> | null;
 }
@@ -39,6 +44,11 @@ export interface SearchListsQuery {
 export interface SearchLists {
   /** Ids of up to `idsLimit` live memories of the scope, in no given order; null when not asked. */
   readonly ids: Promise<string[]> | null;
+  /**
+   * The scope's live memories when ids were asked and the scope holds at most `memoriesUpTo`, in
+   * no given order; null otherwise.
+   */
+  readonly memories: Promise<Memory[] | null> | null;
   /** The scope's memories holding any of the words, best first; empty when not asked. */
   readonly matches: Promise<WordMatch[]>;
 }

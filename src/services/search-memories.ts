@@ -47,7 +47,7 @@ export interface SearchHit {
 interface CandidateKnowledge {
   /** Cosine similarity of each candidate the vector search found. */
   readonly similarities: ReadonlyMap<string, number>;
-  /** Memories the word search brought along, without their vectors. */
+  /** Memories the word search or the scope's listing brought along, without their vectors. */
   readonly known: ReadonlyMap<string, Memory>;
 }
 
@@ -112,15 +112,22 @@ export class MemorySearch {
     const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId);
     // Asked together: the metadata store answers the ids, which the vector search waits for,
     // before the word search is done.
-    const { ids, matches: lexical } = this.deps.memories.searchLists({
+    const {
+      ids,
+      memories: listed,
+      matches: lexical,
+    } = this.deps.memories.searchLists({
       scope,
       idsLimit: idsWanted > 0 ? idsWanted + 1 : null,
-      // The best matches come with their memories: when they fill the page, no row is read after the vector search.
+      // A scope that the vector search returns whole comes with its memories, and so do the best
+      // word matches: when they fill the page, no row is read after the vector search.
+      memoriesUpTo: depth,
       words: this.lexicalWeight > 0 ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES } : null,
     });
     // Settled at once, as the embedding is: a failure surfaces when awaited below, never as an
     // unhandled rejection.
     void ids?.catch(() => undefined);
+    void listed?.catch(() => undefined);
     void lexical.catch(() => undefined);
     const [embedding] = await embedded;
     if (embedding === undefined) return [];
@@ -131,7 +138,7 @@ export class MemorySearch {
       topK: depth,
       ...(scopeIds === undefined || scopeIds.length > idsWanted ? {} : { ids: scopeIds }),
     });
-    const [matches, words] = await Promise.all([vector, lexical]);
+    const [matches, words, scopeMemories] = await Promise.all([vector, lexical, listed]);
 
     const fused = fuseRankings(
       [
@@ -142,6 +149,7 @@ export class MemorySearch {
     );
     const similarities = new Map(matches.map((match) => [match.id, match.score]));
     const known = new Map(words.flatMap((match) => (match.memory === undefined ? [] : [[match.id, match.memory] as const])));
+    for (const memory of scopeMemories ?? []) known.set(memory.id, memory);
     const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
   }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
 import type { SearchScope } from '../../src/domain/filters.js';
-import type { EmbeddedMemory, MemoryDraft } from '../../src/domain/memory.js';
+import type { EmbeddedMemory, Memory, MemoryDraft } from '../../src/domain/memory.js';
 import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
@@ -634,6 +634,35 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         );
         
         assert.equal(plain.some((match) => match.memory !== undefined), false);
+      });
+
+      it("brings a small scope's memories along with its ids, and none for a scope that holds more", async () => {
+        tenant = newTenant();
+        const drafts = [
+          draft(tenant, { id: 'first', text: 'The otter at the zoo', createdAt: day(1), metadata: { topic: 'zoo', stars: 3 } }),
+          draft(tenant, { id: 'second', text: 'A cheese sandwich', createdAt: day(2) }),
+          draft(tenant, { id: 'third', text: 'Rain all day', sessionId: 'session-2', createdAt: day(3) }),
+          draft(tenant, { id: 'removed', text: 'Gone by now', createdAt: day(4) }),
+        ];
+        await remember(...drafts, draft(tenant, { id: 'theirs', userId: 'user-2' }));
+        await store.memories.remove(tenant, 'removed');
+        const scope = { tenantId: tenant, userId: 'user-1' };
+        const listedFor = async (limit: number, upTo: number, narrower: Partial<SearchScope> = {}): Promise<Memory[] | null> => {
+          const lists = store.memories.searchLists({ scope: { ...scope, ...narrower }, idsLimit: limit, memoriesUpTo: upTo, words: null });
+          const listed = await lists.memories;
+          return listed === null ? null : listed.sort((a, b) => a.id.localeCompare(b.id));
+        };
+        const read = await store.memories.getCandidates(tenant, ['first', 'second', 'third'], []);
+        const asRead = read.map(({ embedding: _vector, ...memory }) => memory).sort((a, b) => a.id.localeCompare(b.id));
+
+        assert.deepEqual(await listedFor(10, 3), asRead);
+        assert.deepEqual(await listedFor(10, 3, { sessionId: 'session-1' }), asRead.filter((memory) => memory.id !== 'third'));
+        assert.deepEqual(await listedFor(10, 3, { userId: 'nobody' }), []);
+        // More than asked for, or a listing cut at its limit, which may have left memories out.
+        assert.equal(await listedFor(10, 2), null);
+        assert.equal(await listedFor(3, 50), null);
+        assert.deepEqual((await listedFor(4, 50))?.map((memory) => memory.id), ['first', 'second', 'third']);
+        assert.equal(store.memories.searchLists({ scope, idsLimit: 10, words: null }).memories, null);
       });
 
       it('gives back memories by id, skipping removed ones, with vectors only where asked', async () => {

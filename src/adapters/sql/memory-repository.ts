@@ -10,7 +10,7 @@ import type {
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
-import { idsOfScopeRows, scopeIdsStatement } from './scope-ids.js';
+import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement } from './scope-ids.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
 import { wordSearchStatement } from './word-search.js';
 
@@ -342,15 +342,21 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   /** Both lists are prepared unless the scope filters on metadata; the word search's planning costs more than running it. */
-  searchLists({ scope, idsLimit, words }: SearchListsQuery): SearchLists {
-    const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit);
+  searchLists({ scope, idsLimit, memoriesUpTo, words }: SearchListsQuery): SearchLists {
+    const listed = memoriesUpTo === undefined ? undefined : { upTo: memoriesUpTo, columns: MEMORY_COLUMNS };
+    const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit, listed);
     const wordSearch =
       words === null ? null : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS });
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
-    const ids = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null }>>).then(idsOfScopeRows);
+    const listingAnswer = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null }>>);
+    const ids = listingAnswer === null ? null : listingAnswer.then(idsOfScopeRows);
+    const memories =
+      listingAnswer === null || listed === undefined
+        ? null
+        : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
     const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<MatchRow[]>);
-    return { ids, matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map(toWordMatch)) };
+    return { ids, memories, matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map(toWordMatch)) };
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {
