@@ -45,8 +45,8 @@ export interface SearchLists {
   /** Ids of up to `idsLimit` live memories of the scope, in no given order; null when not asked. */
   readonly ids: Promise<string[]> | null;
   /**
-   * The scope's live memories when ids were asked and the scope holds at most `memoriesUpTo`, in
-   * no given order; null otherwise.
+   * The scope's live memories when ids were asked and the scope holds at most `memoriesUpTo`
+   * (and fewer than `idsLimit`), in no given order; null otherwise.
    */
   readonly memories: Promise<Memory[] | null> | null;
   /** The scope's memories holding any of the words, best first; empty when not asked. */
