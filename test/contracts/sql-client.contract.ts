@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SqlClient } from '../../src/adapters/sql/sql-client.js';
+import type { SqlClient, SqlStatement } from '../../src/adapters/sql/sql-client.js';
 
 /**
  * `transactionOf` as every SqlClient must run it, on a client whose statements share one session
@@ -128,11 +128,13 @@ export async function assertPreparedStatements(client: SqlClient, table: string)
 /**
  * `readEach` as every SqlClient must run it, prepared or not: each statement sees the prefix's
  * settings and gets its own rows; an earlier statement's answer does not wait for a later, slow
- * one; a failing statement rejects with its error, and those before it keep their rows.
+ * one; a failing statement rejects with its error, and those before it keep their rows. Prepared
+ * statements run three times: a client may prepare them the first time and run them otherwise
+ * once prepared.
  */
 export async function assertReadEach(client: SqlClient): Promise<void> {
   assert.deepEqual(client.readEach([], []), []);
-  for (const prepare of [false, true]) {
+  for (const prepare of [false, true, true, true]) {
     const prefix = [{ text: "SELECT set_config('engram.probe', $1, true)", params: ['tenant-b'], prepare }];
     const started = performance.now();
     const answeredAt = (answer: Promise<unknown[]>): Promise<number> => answer.then(() => performance.now() - started);
@@ -146,10 +148,13 @@ export async function assertReadEach(client: SqlClient): Promise<void> {
     assert.deepEqual(await slow, [{ slept: '', tenant: 'tenant-b' }]);
     assert.ok(slowAt - firstAt > 250, `the first answer came ${Math.round(slowAt - firstAt)} ms before the slow one, not half a second`);
 
-    const [before, failing] = client.readEach(prefix, [
+    const division = (divisor: number): SqlStatement[] => [
       { text: 'SELECT 1 AS one', params: [], prepare },
-      { text: 'SELECT 1 / $1::int AS quotient', params: [0], prepare },
-    ]);
+      { text: 'SELECT 1 / $1::int AS quotient', params: [divisor], prepare },
+    ];
+    // Run once to succeed, so that a client that prepares them has both prepared when one fails.
+    assert.deepEqual(await Promise.all(client.readEach(prefix, division(1))), [[{ one: 1 }], [{ quotient: 1 }]]);
+    const [before, failing] = client.readEach(prefix, division(0));
     assert.ok(before !== undefined && failing !== undefined);
     void failing.catch(() => undefined);
     assert.deepEqual(await before, [{ one: 1 }]);

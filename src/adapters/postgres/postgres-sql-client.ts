@@ -5,7 +5,7 @@ import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js'
 import { StatementNames } from '../sql/statement-names.js';
 import { asDependencyError } from './connection-errors.js';
 import type { PostgresConnection } from './connection-config.js';
-import { runPipelined, type BoundStatement } from './prepared-pipeline.js';
+import { runPipelined, runPipelinedEach, type BoundStatement } from './prepared-pipeline.js';
 
 export interface PostgresPoolOptions {
   readonly connection: PostgresConnection;
@@ -81,9 +81,53 @@ export class PostgresSqlClient implements SqlClient {
     return rows;
   }
 
-  /** Each statement in a transaction of its own, on connections of the pool, all at once. */
+  /**
+   * Prepared statements go on one connection: once it has prepared them all, in one round trip
+   * with a Flush after each, so that the server sends each one's rows as soon as it has run them
+   * (one transaction, one wake-up of one server process); until then one after the other, each in
+   * a transaction of its own, which prepares them. Statements not all prepared (or past the texts
+   * a process prepares) take a connection each, all at once.
+   */
   readEach(prefix: readonly SqlStatement[], statements: readonly SqlStatement[]): Array<Promise<unknown[]>> {
-    return statements.map((statement) => this.transactionOf<unknown>([...prefix, statement]));
+    if (statements.length === 0) return [];
+    const all = [...prefix, ...statements];
+    const names = all.map(({ text, prepare }) => (prepare === true ? this.statementNames.nameOf(text) : null));
+    if (!names.every((name): name is string => name !== null)) {
+      return statements.map((statement) => this.transactionOf<unknown>([...prefix, statement]));
+    }
+    const settle: Array<{ resolve: (rows: unknown[]) => void; reject: (error: unknown) => void }> = [];
+    const answers = statements.map((_, index) => new Promise<unknown[]>((resolve, reject) => (settle[index] = { resolve, reject })));
+    let answered = 0;
+    const answer = (index: number, rows: unknown[]): void => {
+      settle[index]?.resolve(rows);
+      answered = index + 1;
+    };
+    this.readOnOneConnection(prefix, statements, names, answer).catch((error: unknown) => {
+      for (const { reject } of settle.slice(answered)) reject(error);
+    });
+    return answers;
+  }
+
+  /** See readEach: `names` are those of prefix and statements; `answer` is told each statement's rows, in order. */
+  private async readOnOneConnection(
+    prefix: readonly SqlStatement[],
+    statements: readonly SqlStatement[],
+    names: readonly string[],
+    answer: (index: number, rows: unknown[]) => void,
+  ): Promise<void> {
+    const client = await this.connect();
+    const prepared = this.preparedOn.get(client);
+    if (prepared !== undefined && names.every((name) => prepared.has(name))) {
+      const bound = [...prefix, ...statements].map(({ params }, index) => ({ name: names[index] as string, values: params }));
+      await this.releasing(client, () =>
+        runPipelinedEach(client, bound, (index, rows) => {
+          if (index >= prefix.length) answer(index - prefix.length, rows);
+        }),
+      );
+      return;
+    }
+    client.release();
+    for (const [index, statement] of statements.entries()) answer(index, await this.transactionOf<unknown>([...prefix, statement]));
   }
 
   close(): Promise<void> {
