@@ -62,8 +62,7 @@ export class PostgresSqlClient implements SqlClient {
       return name === null || name === undefined ? [] : [{ name, values: params }];
     });
     const client = await this.connect();
-    const prepared = this.preparedOn.get(client);
-    if (bound.length === statements.length && prepared !== undefined && bound.every(({ name }) => prepared.has(name))) {
+    if (bound.length === statements.length && this.hasPrepared(client, bound)) {
       return this.releasing(client, () => runPipelined<Row>(client, bound));
     }
     const rows = await this.inTransaction(client, async () => {
@@ -95,6 +94,7 @@ export class PostgresSqlClient implements SqlClient {
     if (!names.every((name): name is string => name !== null)) {
       return statements.map((statement) => this.transactionOf<unknown>([...prefix, statement]));
     }
+    const bound = all.map(({ params }, index) => ({ name: names[index] as string, values: params }));
     const settle: Array<{ resolve: (rows: unknown[]) => void; reject: (error: unknown) => void }> = [];
     const answers = statements.map((_, index) => new Promise<unknown[]>((resolve, reject) => (settle[index] = { resolve, reject })));
     let answered = 0;
@@ -102,23 +102,21 @@ export class PostgresSqlClient implements SqlClient {
       settle[index]?.resolve(rows);
       answered = index + 1;
     };
-    this.readOnOneConnection(prefix, statements, names, answer).catch((error: unknown) => {
+    this.readOnOneConnection(prefix, statements, bound, answer).catch((error: unknown) => {
       for (const { reject } of settle.slice(answered)) reject(error);
     });
     return answers;
   }
 
-  /** See readEach: `names` are those of prefix and statements; `answer` is told each statement's rows, in order. */
+  /** See readEach: `bound` is prefix and statements by name; `answer` is told each statement's rows, in order. */
   private async readOnOneConnection(
     prefix: readonly SqlStatement[],
     statements: readonly SqlStatement[],
-    names: readonly string[],
+    bound: readonly BoundStatement[],
     answer: (index: number, rows: unknown[]) => void,
   ): Promise<void> {
     const client = await this.connect();
-    const prepared = this.preparedOn.get(client);
-    if (prepared !== undefined && names.every((name) => prepared.has(name))) {
-      const bound = [...prefix, ...statements].map(({ params }, index) => ({ name: names[index] as string, values: params }));
+    if (this.hasPrepared(client, bound)) {
       await this.releasing(client, () =>
         runPipelinedEach(client, bound, (index, rows) => {
           if (index >= prefix.length) answer(index - prefix.length, rows);
@@ -128,6 +126,12 @@ export class PostgresSqlClient implements SqlClient {
     }
     client.release();
     for (const [index, statement] of statements.entries()) answer(index, await this.transactionOf<unknown>([...prefix, statement]));
+  }
+
+  /** Whether `client` has prepared every one of `bound` (learned from transactions that ran them). */
+  private hasPrepared(client: pg.PoolClient, bound: readonly BoundStatement[]): boolean {
+    const prepared = this.preparedOn.get(client);
+    return prepared !== undefined && bound.every(({ name }) => prepared.has(name));
   }
 
   close(): Promise<void> {
