@@ -29,8 +29,8 @@ const driverCommandComplete = (pg.Query.prototype as unknown as CommandCompleteH
  * them, and each is told as it arrives.
  */
 class PipelinedStatements extends pg.Query {
-  /** Rows of the statement whose answer is arriving. */
-  #rows: unknown[] = [];
+  /** The driver's result of the statement whose answer is arriving, once it has sent a row. */
+  #arriving: { readonly rows: unknown[] } | null = null;
   #completed = 0;
 
   constructor(
@@ -41,11 +41,13 @@ class PipelinedStatements extends pg.Query {
     super({ text: '' }, callback);
     this.submit = (connection: pg.Connection): void => this.#send(connection);
     if (answered === undefined) return;
-    this.on('row', (row: unknown) => this.#rows.push(row));
+    // The driver keeps each statement's rows in a result of its own (a callback is given), which
+    // comes with every row: a statement that sent none has none.
+    this.on('row', (_row: unknown, result?: { readonly rows: unknown[] }) => (this.#arriving = result ?? null));
     const complete = (message: unknown, connection: pg.Connection): void => {
       driverCommandComplete.call(this, message, connection);
-      const rows = this.#rows;
-      this.#rows = [];
+      const rows = this.#arriving?.rows ?? [];
+      this.#arriving = null;
       answered(this.#completed++, rows);
     };
     (this as unknown as CommandCompleteHandler).handleCommandComplete = complete;
