@@ -25,7 +25,10 @@ import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
 import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
-import { wordSearchStatement } from '../../src/adapters/sql/word-search.js';
+import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
+import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
+import { RowScope } from '../../src/adapters/sql/row-scope.js';
+import { countedToCaps, wordSearchStatement, type KnownCounts } from '../../src/adapters/sql/word-search.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -325,6 +328,13 @@ const inTenantTransaction = async <T>(url: string, tenant: string, work: (client
     await client.end();
   }
 };
+/** A parameter's value written into SQL: null as NULL, a list of texts as an array literal. */
+const literalOf = (client: pg.Client, value: unknown): string => {
+  if (value === null) return 'NULL';
+  if (Array.isArray(value)) return client.escapeLiteral(`{${value.map((item) => `"${String(item).replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+  return client.escapeLiteral(String(value));
+};
+
 /**
  * A statement's plans as Engram runs it (see inTenantTransaction), planned for its values (with
  * metadata filters) or once for all values (prepared).
@@ -334,7 +344,7 @@ const plansOf = (url: string, tenant: string, statement: SqlStatement): Promise<
     const custom = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, [...statement.params]);
     await client.query(`PREPARE planned AS ${statement.text}`);
     await client.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
-    const values = statement.params.map((value) => client.escapeLiteral(String(value))).join(', ');
+    const values = statement.params.map((value) => literalOf(client, value)).join(', ');
     const generic = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE planned(${values})`);
     return { custom: custom.rows[0]?.['QUERY PLAN'][0].Plan ?? {}, generic: generic.rows[0]?.['QUERY PLAN'][0].Plan ?? {} };
   });
@@ -461,22 +471,23 @@ describe('PostgreSQL word search loans', () => {
   });
 });
 
+/** `count` turns of a user that all hold "garden", the 78th of which also holds "zeppelin". */
+const gardenTurns = (tenantId: string, userId: string, count: number): MemoryDraft[] =>
+  Array.from({ length: count }, (_, index) => ({
+    id: `${userId}-${index}`,
+    tenantId,
+    userId,
+    sessionId: `session-${Math.floor(index / 100)}`,
+    role: 'user' as const,
+    text: index === 77 ? `the garden zeppelin (${index})` : `the garden again (${index})`,
+    createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+    metadata: {},
+  }));
+
 describe('PostgreSQL word search bounds', () => {
   it("takes a large user's candidates from the rarest words only, where a smaller user's come from every word", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
-    // Every turn holds "garden"; one turn of each user also holds "zeppelin".
-    const turns = (userId: string, count: number) =>
-      Array.from({ length: count }, (_, index) => ({
-        id: `${userId}-${index}`,
-        tenantId: tenant,
-        userId,
-        sessionId: `session-${Math.floor(index / 100)}`,
-        role: 'user' as const,
-        text: index === 77 ? `the garden zeppelin (${index})` : `the garden again (${index})`,
-        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
-        metadata: {},
-      }));
-    await storeDrafts(store, [...turns('large', 1_300), ...turns('small', 300)]);
+    await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'small', 300)]);
 
     const ranked = async (userId: string) => {
       const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words: ['garden', 'zeppelin'], limit: 1_000 });
@@ -504,6 +515,63 @@ describe('PostgreSQL word search bounds', () => {
     assert.equal(largeBrought.filter((match) => match.memory !== undefined).length, 0);
     assert.equal(smallBrought[0]?.memory?.text, 'the garden zeppelin (77)');
     assert.equal(smallBrought.filter((match) => match.memory !== undefined).length, 20);
+  });
+});
+
+describe('PostgreSQL word search counts', () => {
+  it("hands back a large user's counts that reached their caps, skips them when told, and ranks alike", async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'small', 300)]);
+
+    type Row = { id: string; score: number; counted_population_capped: unknown; counted_common_words: unknown };
+    const statementFor = (userId: string, known?: KnownCounts, words = ['garden', 'zeppelin']): SqlStatement => {
+      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words, limit: 1_000 }, {}, undefined, known);
+      assert.ok(statement);
+      return statement;
+    };
+    /** Rows that each node of the executed plan gave, per loop. */
+    const rowsPerNode = (statement: SqlStatement) =>
+      inTenantTransaction(url, tenant, async (client) => {
+        const explained = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, [...statement.params]);
+        return nodesOf(explained.rows[0]?.['QUERY PLAN'][0].Plan ?? {}).map((node) => (node as { 'Actual Rows'?: number })['Actual Rows']);
+      });
+
+    const counted = await rowsOf<Row>(url, tenant, statementFor('large'));
+    const learned = countedToCaps(counted[0] ?? {});
+    // 1,250 memories and more; "garden" in 500 of them and more; "zeppelin" in one.
+    assert.deepEqual(learned, { populationCapped: true, commonWords: ['garden'] });
+    const told = await rowsOf<Row>(url, tenant, statementFor('large', learned));
+    assert.deepEqual(told.map((row) => [row.id, row.score]), counted.map((row) => [row.id, row.score]));
+    assert.ok(told.length > 0);
+    // What it was told it did not count, so it has nothing new to hand back.
+    assert.deepEqual(countedToCaps(told[0] ?? {}), { populationCapped: false, commonWords: [] });
+    // The counts up to the caps (1,250 memories, 500 of them with the word) ran only when not told.
+    const untold = await rowsPerNode(statementFor('large', undefined, ['garden']));
+    assert.ok(untold.includes(1_250) && untold.includes(500), JSON.stringify(untold));
+    const toldRows = await rowsPerNode(statementFor('large', learned, ['garden']));
+    assert.ok(!toldRows.includes(1_250) && !toldRows.includes(500), JSON.stringify(toldRows));
+
+    // A smaller user's counts stay under their caps: nothing to keep.
+    const small = await rowsOf<Row>(url, tenant, statementFor('small'));
+    assert.equal(small.length, 300);
+    assert.deepEqual(countedToCaps(small[0] ?? {}), { populationCapped: false, commonWords: [] });
+
+    // The repository keeps what its searches counted up to the caps, for that user of that tenant.
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), logger: silentLogger() });
+    cleanups.push(() => client.close());
+    const scope = new RowScope(client);
+    await scope.refresh();
+    const known = new KnownWordCounts();
+    const repository = new SqlMemoryRepository(scope, known);
+    const search = (userId: string) =>
+      repository.searchLists({ scope: { tenantId: tenant, userId }, idsLimit: null, words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20 } }).matches;
+    const first = await search('large');
+    assert.deepEqual(known.of(tenant, 'large'), { populationCapped: true, commonWords: ['garden'] });
+    assert.deepEqual(await search('large'), first);
+    assert.equal(first[0]?.id, 'large-77');
+    await search('small');
+    assert.deepEqual(known.of(tenant, 'small'), { populationCapped: false, commonWords: [] });
+    assert.deepEqual(known.of(`${tenant}-other`, 'large'), { populationCapped: false, commonWords: [] });
   });
 });
 

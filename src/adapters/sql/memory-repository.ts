@@ -12,7 +12,8 @@ import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery
 import type { RowScope } from './row-scope.js';
 import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement } from './scope-ids.js';
 import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
-import { wordSearchStatement } from './word-search.js';
+import { KnownWordCounts } from './known-word-counts.js';
+import { countedToCaps, wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
   tenant_id: string;
@@ -39,7 +40,10 @@ const MEMORY_COLUMNS = `tenant_id, id, ${MEMORY_FIELDS}`;
  */
 const MATCHED_MEMORY_COLUMNS = `tenant_id, ${MEMORY_FIELDS}`;
 
-type MatchRow = { id: string; score: unknown } & ({ tenant_id: null } | Omit<MemoryRow, 'id'>);
+type MatchRow = { id: string; score: unknown; counted_population_capped: unknown; counted_common_words: unknown } & (
+  | { tenant_id: null }
+  | Omit<MemoryRow, 'id'>
+);
 
 function toWordMatch(row: MatchRow): WordMatch {
   const match = { id: row.id, score: toNumber(row.score) };
@@ -140,7 +144,11 @@ type AppliedBatchRow =
   | { kind: 'written'; id: string; user_id: null; version: null };
 
 export class SqlMemoryRepository implements MemoryRepository {
-  constructor(private readonly scope: RowScope) {}
+  constructor(
+    private readonly scope: RowScope,
+    /** A large user's counts that their word searches may skip for a while. */
+    private readonly knownCounts: KnownWordCounts = new KnownWordCounts(),
+  ) {}
 
   async apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
     const [outcome] = await this.applyMany([memory]);
@@ -334,6 +342,8 @@ export class SqlMemoryRepository implements MemoryRepository {
         params: [tenantId, userId],
       },
     ]);
+    // Their next memories start a count of their own (another process's counts lapse in a minute).
+    this.knownCounts.forget(tenantId, userId);
     return toNumber(erased?.count ?? 0);
   }
 
@@ -345,8 +355,11 @@ export class SqlMemoryRepository implements MemoryRepository {
   searchLists({ scope, idsLimit, memoriesUpTo, words }: SearchListsQuery): SearchLists {
     const listed = memoriesUpTo === undefined ? undefined : { upTo: memoriesUpTo, columns: MEMORY_COLUMNS };
     const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit, listed);
+    const { tenantId, userId } = scope;
     const wordSearch =
-      words === null ? null : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS });
+      words === null
+        ? null
+        : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS }, this.knownCounts.of(tenantId, userId));
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
     const listingAnswer = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null }>>);
@@ -356,7 +369,11 @@ export class SqlMemoryRepository implements MemoryRepository {
         ? null
         : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
     const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<MatchRow[]>);
-    return { ids, memories, matches: found === undefined ? Promise.resolve([]) : found.then((rows) => rows.map(toWordMatch)) };
+    const matches = found?.then((rows) => {
+      if (rows[0] !== undefined) this.knownCounts.learn(tenantId, userId, countedToCaps(rows[0]));
+      return rows.map(toWordMatch);
+    });
+    return { ids, memories, matches: matches ?? Promise.resolve([]) };
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {

@@ -62,6 +62,35 @@ const MATCH_CAP = 500;
 const LARGE_USER = { candidates: 250, matches: 125, lenders: 20 } as const;
 
 /**
+ * What a statement for the same user counted up to the caps before, and may take as told: that
+ * their memories reach POPULATION_CAP, and the words found in DF_CAP of them or more. A statement
+ * that knows them ranks as if it had counted them again (see KnownWordCounts).
+ */
+export interface KnownCounts {
+  readonly populationCapped: boolean;
+  /** Words as the statement stems them (lexemes). */
+  readonly commonWords: readonly string[];
+}
+
+const COUNTED_IN_FULL: KnownCounts = { populationCapped: false, commonWords: [] };
+
+/**
+ * The counts a statement made itself that reached their caps, beside every row: null when none
+ * did. Lexemes are letters and digits only (see plainWords), so a space divides them.
+ */
+const LEARNED_COLUMNS = `(SELECT true FROM population WHERE NOT known AND n >= ${POPULATION_CAP}) AS counted_population_capped,
+          (SELECT string_agg(lexeme, ' ') FROM frequency WHERE NOT known AND df >= ${DF_CAP}) AS counted_common_words`;
+
+/** The counts that reached their caps in a word search's row, to be known for the user's next one. */
+export function countedToCaps(row: { readonly counted_population_capped?: unknown; readonly counted_common_words?: unknown }): KnownCounts {
+  const words = row.counted_common_words;
+  return {
+    populationCapped: row.counted_population_capped === true,
+    commonWords: typeof words === 'string' && words !== '' ? words.split(' ') : [],
+  };
+}
+
+/**
  * Columns of a matched memory (of `memories m`, `id` and `score` excepted) that the statement
  * returns beside each of the best `count` matches of a user under POPULATION_CAP; the other
  * matches get nulls. A large user's best matches are rarely among the vector search's, so their
@@ -91,9 +120,10 @@ export interface WordSearchTuning {
  * and stopwords are the English configuration's, as in the stored column. The best matches then
  * lend score to their neighbours in the session's history (same user, in the scope), found in
  * one pass over a small user's history or by walking the history index (see WordSearchTuning).
- * Null when no word is left to look for.
+ * Null when no word is left to look for. Counts that `known` holds are taken as told, and every
+ * row carries the counts that reached their caps (see countedToCaps).
  */
-export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}, rows?: MatchedRows): SqlStatement | null {
+export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning = {}, rows?: MatchedRows, known: KnownCounts = COUNTED_IN_FULL): SqlStatement | null {
   const text = plainWords(query.words);
   if (text === '' || query.limit < 1) return null;
   const params = new SqlParams();
@@ -101,6 +131,8 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   const limit = params.add(Math.floor(query.limit));
   const tenant = params.add(query.scope.tenantId);
   const user = params.add(query.scope.userId);
+  const commonWords = params.add([...known.commonWords]);
+  const knownPopulation = params.add(known.populationCapped ? POPULATION_CAP : null);
   // The scope past its tenant, its user and being live, which every walk of memories here holds
   // already: a turn's place in the scope is read from the index of their history alone.
   const narrowing = ['true', ...narrowingConditions(query.scope, params)].join(' AND ');
@@ -127,17 +159,21 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
              FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, ${words}))) found
            ),
            frequency AS MATERIALIZED (
-             SELECT t.lexeme, t.query,
-                    (SELECT count(*) FROM (
-                       SELECT 1 FROM memory_terms mt
-                       WHERE mt.tenant_id = ${tenant} AND mt.user_id = ${user} AND mt.lexeme = t.lexeme
-                       LIMIT ${DF_CAP}) capped)::float8 AS df
+             SELECT t.lexeme, t.query, t.lexeme = ANY (${commonWords}::text[]) AS known,
+                    CASE WHEN t.lexeme = ANY (${commonWords}::text[]) THEN ${DF_CAP}
+                         ELSE (SELECT count(*) FROM (
+                                 SELECT 1 FROM memory_terms mt
+                                 WHERE mt.tenant_id = ${tenant} AND mt.user_id = ${user} AND mt.lexeme = t.lexeme
+                                 LIMIT ${DF_CAP}) capped)
+                    END::float8 AS df
              FROM terms t
            ),
+           -- COALESCE stops at a known population: the count below is then never run.
            population AS MATERIALIZED (
-             SELECT count(*)::float8 AS n FROM (
-               SELECT 1 FROM memories m WHERE m.tenant_id = ${tenant} AND m.user_id = ${user} AND NOT m.deleted LIMIT ${POPULATION_CAP}
-             ) capped
+             SELECT coalesce(${knownPopulation}::float8, (SELECT count(*) FROM (
+                      SELECT 1 FROM memories m WHERE m.tenant_id = ${tenant} AND m.user_id = ${user} AND NOT m.deleted LIMIT ${POPULATION_CAP}
+                    ) capped)::float8) AS n,
+                    ${knownPopulation}::float8 IS NOT NULL AS known
            ),
            bounds AS MATERIALIZED (
              SELECT CASE WHEN n < ${POPULATION_CAP} THEN ${CANDIDATE_CAP} ELSE ${LARGE_USER.candidates} END::float8 AS candidates,
@@ -228,7 +264,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
              SELECT id, 0::float8, loan FROM loans
            )
            ${withRows === null ? '' : ', best AS ('}
-           SELECT id, max(score) + max(loan) AS score
+           SELECT id, max(score) + max(loan) AS score${withRows === null ? `, ${LEARNED_COLUMNS}` : ''}
            FROM combined
            GROUP BY id
            ORDER BY score DESC, id
@@ -246,7 +282,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
  */
 function readBest(tenant: string, rows: { readonly columns: string }): string {
   return `)
-          SELECT b.id, b.score, m.*
+          SELECT b.id, b.score, ${LEARNED_COLUMNS}, m.*
           FROM (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best) b
           LEFT JOIN LATERAL (
             SELECT ${rows.columns} FROM memories m
