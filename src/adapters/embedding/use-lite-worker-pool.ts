@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
+import { turnOffOnnxRuntimeTelemetry } from './onnx/telemetry-off.js';
 import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
 
@@ -101,6 +102,8 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
     });
   };
 
+  // Here, on the thread whose environment the threads' native library reads.
+  if (options.runtime !== 'tfjs') turnOffOnnxRuntimeTelemetry();
   const started = await Promise.allSettled(Array.from({ length: options.threads }, () => spawnThread(options)));
   const failure = started.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) {
