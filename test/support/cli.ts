@@ -10,17 +10,27 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-function cliProcess(args: readonly string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+/** A TypeScript script in a child process whose environment is PATH, HOME and `env` alone. */
+function scriptProcess(script: string, args: readonly string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
 
+function cliProcess(args: readonly string[], env: Record<string, string>): ChildProcess {
+  return scriptProcess(CLI, args, env);
+}
+
 /** Runs `engram <args>` to completion, feeding `stdin`. */
 export function runCli(args: readonly string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
+  return runScript(CLI, args, env, stdin);
+}
+
+/** Runs a TypeScript script to completion (see scriptProcess), feeding `stdin`. */
+export function runScript(script: string, args: readonly string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = cliProcess(args, env);
+    const child = scriptProcess(script, args, env);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

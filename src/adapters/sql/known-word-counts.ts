@@ -49,7 +49,8 @@ export class KnownWordCounts {
 
   /** What is known of the user's counts now. */
   of(tenantId: string, userId: string): KnownCounts {
-    const counts = this.#users.get(userKey(tenantId, userId));
+    const key = userKey(tenantId, userId);
+    const counts = this.#users.get(key);
     if (counts === undefined) return NOTHING_KNOWN;
     const now = this.#now();
     const commonWords: string[] = [];
@@ -59,7 +60,7 @@ export class KnownWordCounts {
     }
     const populationCapped = counts.populationUntil > now;
     if (!populationCapped && commonWords.length === 0) {
-      this.#users.delete(userKey(tenantId, userId));
+      this.#users.delete(key);
       return NOTHING_KNOWN;
     }
     return { populationCapped, commonWords };
@@ -70,7 +71,7 @@ export class KnownWordCounts {
     this.#users.delete(userKey(tenantId, userId));
   }
 
-  /** Records what a statement counted up to its caps (what it was told it did not count again). */
+  /** Records the counts a statement made that reached their caps (it hands back none it was told). */
   learn(tenantId: string, userId: string, counted: KnownCounts): void {
     if (!counted.populationCapped && counted.commonWords.length === 0) return;
     const key = userKey(tenantId, userId);
@@ -88,7 +89,6 @@ export class KnownWordCounts {
       counts.words.set(word, until);
     }
   }
-
 }
 
 /** Maps keep their insertion order: the first key is the longest held. */

@@ -155,12 +155,12 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   // that guesses their sizes badly.
   return {
     text: `WITH terms AS MATERIALIZED (
-             SELECT lexeme, to_tsquery('simple'::regconfig, lexeme) AS query
+             SELECT lexeme, to_tsquery('simple'::regconfig, lexeme) AS query, lexeme = ANY (${commonWords}::text[]) AS known
              FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, ${words}))) found
            ),
            frequency AS MATERIALIZED (
-             SELECT t.lexeme, t.query, t.lexeme = ANY (${commonWords}::text[]) AS known,
-                    CASE WHEN t.lexeme = ANY (${commonWords}::text[]) THEN ${DF_CAP}
+             SELECT t.lexeme, t.query, t.known,
+                    CASE WHEN t.known THEN ${DF_CAP}
                          ELSE (SELECT count(*) FROM (
                                  SELECT 1 FROM memory_terms mt
                                  WHERE mt.tenant_id = ${tenant} AND mt.user_id = ${user} AND mt.lexeme = t.lexeme
