@@ -18,10 +18,6 @@ function scriptProcess(script: string, args: readonly string[], env: Record<stri
   });
 }
 
-function cliProcess(args: readonly string[], env: Record<string, string>): ChildProcess {
-  return scriptProcess(CLI, args, env);
-}
-
 /** Runs `engram <args>` to completion, feeding `stdin`. */
 export function runCli(args: readonly string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
   return runScript(CLI, args, env, stdin);
@@ -48,7 +44,7 @@ export class CliServer {
   private readonly child: ChildProcess;
 
   constructor(args: readonly string[], env: Record<string, string>) {
-    this.child = cliProcess(args, env);
+    this.child = scriptProcess(CLI, args, env);
     this.child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
