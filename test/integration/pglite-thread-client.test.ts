@@ -35,6 +35,27 @@ describe('PGlite in a thread of its own', () => {
     assert.equal(row.at.toISOString(), at.toISOString());
   });
 
+  it('reads the rows of statements answered each as it runs as PGlite reads them: every column type a search returns, arrays, nulls', async () => {
+    const text = `SELECT 'a''b' AS words, 2.5::float8 AS score, 9007199254740993::int8 AS version, true AS flag,
+                          '{"topic": "tea", "n": [1, 2]}'::jsonb AS metadata, '2025-05-01T12:00:00.123Z'::timestamptz AS at,
+                          ARRAY['x', NULL, 'y "z"'] AS names, ARRAY[[1, 2], [3, 4]]::int4[] AS grid, '\\x00ff'::bytea AS body,
+                          NULL::text AS nothing, $1::int AS asked`;
+    const expected = await client.query(text, [7]);
+    for (const prepare of [false, true, true]) {
+      const [rows] = client.readEach([], [{ text, params: [7], prepare }]);
+      assert.deepEqual(await rows, expected);
+    }
+    const [row] = expected as Array<Record<string, unknown>>;
+    assert.ok(row);
+    assert.equal(row['version'], 9007199254740993n);
+    assert.deepEqual(row['names'], ['x', null, 'y "z"']);
+    assert.deepEqual(row['grid'], [
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.equal((row['at'] as Date).toISOString(), '2025-05-01T12:00:00.123Z');
+  });
+
   it("keeps a failed statement's SQLSTATE code and message", async () => {
     await assert.rejects(client.query('SELECT * FROM missing_table'), (error: unknown) => {
       assert.ok(error instanceof Error);
