@@ -52,14 +52,15 @@ const CANDIDATE_CAP = 1_000;
  */
 const MATCH_CAP = 500;
 /**
- * A large user's search (POPULATION_CAP memories or more) is bounded tighter: a quarter of the
- * candidates and matches, and the best 20 matches lend, each walking the history index. On one
- * user of 100k memories the word statement went from 9.4-9.6 to 2.3-2.5 ms (in-process PGlite,
- * 1,200 queries). LoCoMo asked after 20k distractor turns per conversation (`npm run eval:locomo
- * -- --distractors 20000`) gave R@5/10/25 59.8/71.1/79.7, against 58.0/70.9/77.9 with the small
- * users' bounds (and 61.7/69.6/78.1 with half of them and 30 lenders). Smaller users keep theirs.
+ * A large user's search (POPULATION_CAP memories or more) is bounded tighter: an eighth of the
+ * candidates and matches, and the best 10 matches lend, each walking the history index. On one
+ * user of 100k memories the word statement took 1.9-2.2 ms, against 3.0-4.6 ms with twice these
+ * bounds (alternated) and 9.4-9.6 ms with a small user's (in-process PGlite). LoCoMo asked after
+ * 20k distractor turns per conversation (`npm run eval:locomo -- --distractors 20000`) gave
+ * R@5/10/25 61.5/70.7/80.3, against 60.4/71.3/78.9 with twice these bounds and 58.0/70.9/77.9
+ * with a small user's (see docs/retrieval.md). Smaller users keep theirs.
  */
-const LARGE_USER = { candidates: 250, matches: 125, lenders: 20 } as const;
+const LARGE_USER = { candidates: 125, matches: 64, lenders: 10 } as const;
 
 /**
  * What a statement for the same user counted up to the caps before, and may take as told: that
