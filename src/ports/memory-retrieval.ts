@@ -12,8 +12,9 @@ export interface WordQuery {
   /** How many matches at most. */
   readonly limit: number;
   /**
-   * How many of the best matches come with their memory (without its vector): a search whose page
-   * they fill reads no row afterwards. Default 0.
+   * How many of the best matches come with their memory, and a large user's with its vector too
+   * (a small user's best matches are mostly among the vector search's, which tells their
+   * similarity): a search whose page they fill reads no row afterwards. Default 0.
    */
   readonly withMemories?: number;
 }
@@ -24,6 +25,8 @@ export interface WordMatch {
   readonly score: number;
   /** The live memory, for the first `withMemories` matches. */
   readonly memory?: Memory;
+  /** The memory's vector, beside `memory` when the store brings it (a large user's matches). */
+  readonly embedding?: Float32Array;
 }
 
 /** What a search reads from the metadata store before it ranks: the scope's ids and its word matches. */

@@ -47,8 +47,10 @@ export interface SearchHit {
 interface CandidateKnowledge {
   /** Cosine similarity of each candidate the vector search found. */
   readonly similarities: ReadonlyMap<string, number>;
-  /** Memories the word search or the scope's listing brought along, without their vectors. */
+  /** Memories the word search or the scope's listing brought along. */
   readonly known: ReadonlyMap<string, Memory>;
+  /** Vectors the word search brought along (a large user's best matches). */
+  readonly vectors: ReadonlyMap<string, Float32Array>;
 }
 
 export interface MemorySearchOptions {
@@ -150,7 +152,8 @@ export class MemorySearch {
     const similarities = new Map(matches.map((match) => [match.id, match.score]));
     const known = new Map(words.flatMap((match) => (match.memory === undefined ? [] : [[match.id, match.memory] as const])));
     for (const memory of scopeMemories ?? []) known.set(memory.id, memory);
-    const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known }, embedding);
+    const vectors = new Map(words.flatMap((match) => (match.embedding === undefined ? [] : [[match.id, match.embedding] as const])));
+    const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known, vectors }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
   }
 
@@ -164,7 +167,7 @@ export class MemorySearch {
     tenantId: string,
     request: SearchRequest,
     fused: readonly FusedRank[],
-    { similarities, known }: CandidateKnowledge,
+    { similarities, known, vectors }: CandidateKnowledge,
     embedding: Float32Array,
   ): Promise<SearchHit[]> {
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
@@ -173,9 +176,10 @@ export class MemorySearch {
     for (let next = 0; hits.length < request.topK && next < fused.length; ) {
       const candidates = fused.slice(next, next + window);
       next += candidates.length;
-      // Only a memory found by words alone needs its vector read, to tell its similarity.
-      const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
-      const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !similarities.has(candidate.id)).map((candidate) => candidate.id));
+      // Only a memory found by words alone needs its vector, to tell its similarity.
+      const measurable = (id: string): boolean => similarities.has(id) || vectors.has(id);
+      const unmeasured = candidates.filter((candidate) => !measurable(candidate.id)).map((candidate) => candidate.id);
+      const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !measurable(candidate.id)).map((candidate) => candidate.id));
       const found = unread.size === 0 ? [] : await this.deps.memories.getCandidates(tenantId, [...unread], unmeasured);
       const rows = new Map<string, CandidateMemory>(found.map((memory) => [memory.id, memory]));
       for (const candidate of candidates) {
@@ -183,7 +187,7 @@ export class MemorySearch {
         // A memory read and not found is gone, whatever the word search saw before.
         const memory = unread.has(candidate.id) ? read && withoutVector(read) : known.get(candidate.id);
         if (memory === undefined || memory.userId !== request.userId) continue;
-        const vector = read?.embedding ?? null;
+        const vector = read?.embedding ?? vectors.get(memory.id) ?? null;
         const similarity = similarities.get(memory.id) ?? (vector === null ? 0 : cosineSimilarity(embedding, vector));
         if (similarity < minScore) continue;
         hits.push({ memory, score: candidate.score, similarity, context: [] });

@@ -632,6 +632,8 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           brought.map((match) => match.memory),
           [byId.get(plain[0]?.id ?? ''), byId.get(plain[1]?.id ?? ''), undefined],
         );
+        // A small user's: their vectors stay behind.
+        assert.equal(brought.some((match) => match.embedding !== undefined), false);
         
         assert.equal(plain.some((match) => match.memory !== undefined), false);
       });

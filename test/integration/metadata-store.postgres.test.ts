@@ -504,15 +504,22 @@ describe('PostgreSQL word search bounds', () => {
     // The smaller user's common word is a candidate too: every turn of theirs is scored.
     assert.equal(small.length, 300);
 
-    // Only a smaller user's best matches come with their memories: a large user's are read after
-    // the vector search, with the vectors their similarity needs.
+    // Both users' best matches come with their memories, and only a large user's with their
+    // vectors: their similarity needs them, as they are rarely among the vector search's.
     const brought = async (userId: string) =>
       store.memories.searchLists({ scope: { tenantId: tenant, userId }, idsLimit: null, words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20 } })
         .matches;
     const largeBrought = await brought('large');
     const smallBrought = await brought('small');
     assert.equal(largeBrought[0]?.id, 'large-77');
-    assert.equal(largeBrought.filter((match) => match.memory !== undefined).length, 0);
+    assert.equal(largeBrought[0]?.memory?.text, 'the garden zeppelin (77)');
+    // Its five matches: the rare word's, and the turns it lends to.
+    assert.equal(largeBrought.filter((match) => match.memory !== undefined).length, 5);
+    assert.deepEqual(
+      largeBrought.flatMap((match) => (match.embedding === undefined ? [] : [[...match.embedding]])),
+      Array.from({ length: 5 }, () => [1, 0]),
+    );
+    assert.equal(smallBrought.some((match) => match.embedding !== undefined), false);
     assert.equal(smallBrought[0]?.memory?.text, 'the garden zeppelin (77)');
     assert.equal(smallBrought.filter((match) => match.memory !== undefined).length, 20);
   });

@@ -131,6 +131,74 @@ describe('MemorySearch pages', () => {
     }
   });
 
+  it("takes a large user's similarities from the vectors the word search brought, reading no row after the vector search", async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const principal = { tenantId, keyId: 'test' };
+    let seed = 7;
+    const noise = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 1_073_741_824 - 1;
+    };
+    /** `count` turns, one in a hundred about a zeppelin, each with a vector of its own. */
+    const store = async (userId: string, count: number): Promise<Map<string, EmbeddedMemory>> => {
+      const memories = Array.from({ length: count }, (_, index) => ({
+        id: `${userId}-${index}`,
+        tenantId,
+        userId,
+        sessionId: `session-${Math.floor(index / 50)}`,
+        role: 'user' as const,
+        text: index % 100 === 7 ? `the zeppelin over the garden (${index})` : `the garden again (${index})`,
+        createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, index)),
+        updatedAt: new Date(),
+        metadata: {},
+        version: index + 1,
+        embedding: Float32Array.from({ length: embedder.model.dimensions }, noise),
+      }));
+      await metadata.memories.applyMany(memories);
+      await vectors.upsert(memories);
+      return new Map(memories.map((memory) => [memory.id, memory]));
+    };
+    let rowReads = 0;
+    const counted: MetadataStore['memories'] = Object.create(metadata.memories, {
+      getCandidates: {
+        value: (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
+          rowReads += 1;
+          return metadata.memories.getCandidates(...args);
+        },
+      },
+    });
+    const counting = new MemorySearch({ memories: counted, vectorStore: vectors, embedder });
+    const query = 'the zeppelin';
+    const [queryVector] = await embedder.embed([query]);
+    assert.ok(queryVector !== undefined);
+
+    // 1,300 memories: a large user (POPULATION_CAP), whose best word matches come with vectors.
+    const large = await store('large', 1_300);
+    const hits = await counting.search(principal, { query, userId: 'large', topK: 5 });
+    assert.equal(hits.length, 5);
+    assert.equal(rowReads, 0);
+    for (const hit of hits) {
+      const stored = large.get(hit.memory.id);
+      assert.ok(stored !== undefined);
+      assert.equal(hit.memory.text, stored.text);
+      assert.ok(hit.memory.text?.includes('zeppelin'), hit.memory.text ?? '');
+      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 1e-6, hit.memory.id);
+      assert.equal('embedding' in hit.memory, false);
+    }
+
+    // A smaller user's best word matches come without vectors: those the vector search missed are
+    // read after it, and measured alike.
+    const small = await store('small', 300);
+    const smallHits = await counting.search(principal, { query, userId: 'small', topK: 3 });
+    assert.equal(smallHits.length, 3);
+    assert.equal(rowReads, 1);
+    for (const hit of smallHits) {
+      const stored = small.get(hit.memory.id);
+      assert.ok(stored !== undefined);
+      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 1e-6, hit.memory.id);
+    }
+  });
+
   it('reads every candidate at once under a similarity floor, still leaving the deleted out', async () => {
     const tenantId = `t-${randomUUID()}`;
     const userId = `u-${randomUUID()}`;

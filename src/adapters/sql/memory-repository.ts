@@ -35,20 +35,24 @@ const MEMORY_COLUMNS = `tenant_id, id, ${MEMORY_FIELDS}`;
 
 /**
  * A word match's memory, without its id (the match's own): `tenant_id` is null when it is not
- * read. Vectors stay behind: most of a row's bytes, each in pages of its own (TOAST), where the
- * rest of the row is on a page the word search has just read.
+ * read. Vectors stay behind but for a large user's matches (see MatchedRows): most of a row's
+ * bytes, each in pages of its own (TOAST), where the rest of the row is on a page the word search
+ * has just read.
  */
 const MATCHED_MEMORY_COLUMNS = `tenant_id, ${MEMORY_FIELDS}`;
+const MATCHED_MEMORY_VECTOR = `encode(m.embedding, 'base64')`;
 
 type MatchRow = { id: string; score: unknown; counted_population_capped: unknown; counted_common_words: unknown } & (
   | { tenant_id: null }
-  | Omit<MemoryRow, 'id'>
+  | (Omit<MemoryRow, 'id'> & { embedding: unknown })
 );
 
 function toWordMatch(row: MatchRow): WordMatch {
   const match = { id: row.id, score: toNumber(row.score) };
   if (row.tenant_id === null || row.tenant_id === undefined) return match;
-  return { ...match, memory: toMemory(row as MemoryRow) };
+  const memory = toMemory(row as MemoryRow);
+  const embedding = 'embedding' in row && row.embedding !== null && row.embedding !== undefined ? base64ToEmbedding(row.embedding) : undefined;
+  return embedding === undefined ? { ...match, memory } : { ...match, memory, embedding };
 }
 
 /**
@@ -359,7 +363,7 @@ export class SqlMemoryRepository implements MemoryRepository {
     const wordSearch =
       words === null
         ? null
-        : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS }, this.knownCounts.of(tenantId, userId));
+        : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS, vector: MATCHED_MEMORY_VECTOR }, this.knownCounts.of(tenantId, userId));
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
     const listingAnswer = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null }>>);
