@@ -12,11 +12,17 @@ export interface WordQuery {
   /** How many matches at most. */
   readonly limit: number;
   /**
-   * How many of the best matches come with their memory, and a large user's with its vector too
-   * (a small user's best matches are mostly among the vector search's, which tells their
-   * similarity): a search whose page they fill reads no row afterwards. Default 0.
+   * How many of the best matches come with their memory (without its vector): a search whose page
+   * they fill reads no row afterwards. Default 0.
    */
   readonly withMemories?: number;
+  /**
+   * How many of those come with their vector too when the user is large (1,250 memories or more),
+   * whose best word matches are rarely among the vector search's: their similarity then needs no
+   * read afterwards. A smaller user's are mostly among the vector search's, which tells their
+   * similarity. Default 0.
+   */
+  readonly withVectors?: number;
 }
 
 export interface WordMatch {
@@ -25,7 +31,7 @@ export interface WordMatch {
   readonly score: number;
   /** The live memory, for the first `withMemories` matches. */
   readonly memory?: Memory;
-  /** The memory's vector, beside `memory` when the store brings it (a large user's matches). */
+  /** The memory's vector, for the first `withVectors` matches of a large user. */
   readonly embedding?: Float32Array;
 }
 

@@ -124,7 +124,10 @@ export class MemorySearch {
       // A scope that the vector search returns whole comes with its memories, and so do the best
       // word matches: when they fill the page, no row is read after the vector search.
       memoriesUpTo: depth,
-      words: this.lexicalWeight > 0 ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES } : null,
+      words:
+        this.lexicalWeight > 0
+          ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES, withVectors: request.topK }
+          : null,
     });
     // Settled at once, as the embedding is: a failure surfaces when awaited below, never as an
     // unhandled rejection.

@@ -620,7 +620,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const scope = { tenantId: tenant, userId: 'user-1' };
         const words = { words: ['otter', 'pebbles'], limit: 10 };
         const plain = await store.memories.findByWords({ scope, ...words });
-        const brought = await store.memories.searchLists({ scope, idsLimit: null, words: { ...words, withMemories: 2 } }).matches;
+        const brought = await store.memories.searchLists({ scope, idsLimit: null, words: { ...words, withMemories: 2, withVectors: 2 } }).matches;
         assert.equal(plain.length, 3);
         assert.deepEqual(
           brought.map(({ id, score }) => ({ id, score })),
@@ -632,7 +632,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           brought.map((match) => match.memory),
           [byId.get(plain[0]?.id ?? ''), byId.get(plain[1]?.id ?? ''), undefined],
         );
-        // A small user's: their vectors stay behind.
+        // A small user's: their vectors stay behind, even when asked for a large user's.
         assert.equal(brought.some((match) => match.embedding !== undefined), false);
         
         assert.equal(plain.some((match) => match.memory !== undefined), false);

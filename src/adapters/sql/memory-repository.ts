@@ -363,7 +363,7 @@ export class SqlMemoryRepository implements MemoryRepository {
     const wordSearch =
       words === null
         ? null
-        : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, columns: MATCHED_MEMORY_COLUMNS, vector: MATCHED_MEMORY_VECTOR }, this.knownCounts.of(tenantId, userId));
+        : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, vectors: words.withVectors ?? 0, columns: MATCHED_MEMORY_COLUMNS, vector: MATCHED_MEMORY_VECTOR }, this.knownCounts.of(tenantId, userId));
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
     const listingAnswer = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null }>>);

@@ -93,15 +93,17 @@ export function countedToCaps(row: { readonly counted_population_capped?: unknow
 
 /**
  * Columns of a matched memory (of `memories m`, `id` and `score` excepted) that the statement
- * returns beside each of the best `count` matches; the other matches get nulls. A large user's
- * (POPULATION_CAP memories or more) come with `vector` too, as `embedding`: their best word
- * matches are rarely among the vector search's, so their similarity needs the vector, which would
- * otherwise be read with their rows after the vector search.
+ * returns beside each of the best `count` matches; the other matches get nulls. The first
+ * `vectors` of a large user's (POPULATION_CAP memories or more) come with `vector` too, as
+ * `embedding`: their best word matches are rarely among the vector search's, so their similarity
+ * needs the vector, which would otherwise be read with their rows after the vector search.
  */
 export interface MatchedRows {
   readonly count: number;
   readonly columns: string;
-  /** The vector's expression (of `memories m`), read for a large user's matches only. */
+  /** How many of them come with their vector when the user is large. */
+  readonly vectors: number;
+  /** The vector's expression (of `memories m`). */
   readonly vector: string;
 }
 
@@ -140,7 +142,10 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   // The scope past its tenant, its user and being live, which every walk of memories here holds
   // already: a turn's place in the scope is read from the index of their history alone.
   const narrowing = ['true', ...narrowingConditions(query.scope, params)].join(' AND ');
-  const withRows = rows === undefined || rows.count < 1 ? null : { columns: rows.columns, vector: rows.vector, count: params.add(Math.floor(rows.count)) };
+  const withRows =
+    rows === undefined || rows.count < 1
+      ? null
+      : { columns: rows.columns, vector: rows.vector, count: params.add(Math.floor(rows.count)), vectors: params.add(Math.max(0, Math.floor(rows.vectors))) };
   const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? POPULATION_CAP));
   // A turn's loan from the lenders up to SPREAD_SPAN turns before and after it in its session.
   const loansInPass = Array.from({ length: SPREAD_SPAN }, (_, step) =>
@@ -184,7 +189,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
                     CASE WHEN n < ${POPULATION_CAP} THEN ${MATCH_CAP} ELSE ${LARGE_USER.matches} END::bigint AS matches,
                     CASE WHEN n < ${POPULATION_CAP} THEN ${LENDERS} ELSE ${LARGE_USER.lenders} END::bigint AS lenders,
                     ${withRows?.count ?? 0}::bigint AS memories,
-                    n >= ${POPULATION_CAP} AS vectors
+                    CASE WHEN n < ${POPULATION_CAP} THEN 0 ELSE ${withRows?.vectors ?? 0} END::bigint AS vectors
              FROM population
            ),
            seeds AS MATERIALIZED (
@@ -281,16 +286,17 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
 
 /**
  * The tail of a statement whose ranked matches are the CTE `best`: each match in order, the first
- * `bounds.memories` with the columns of their live memory, and a large user's with its vector. The
- * other matches skip the read outright: the lateral read is not merged into the join (its LIMIT
- * keeps it apart), so its test of the place is made once per match, before any lookup.
+ * `bounds.memories` with the columns of their live memory, the first `bounds.vectors` with its
+ * vector too. The other matches skip the read outright: the lateral read is not merged into the
+ * join (its LIMIT keeps it apart), so its test of the place is made once per match, before any
+ * lookup.
  */
 function readBest(tenant: string, rows: { readonly columns: string; readonly vector: string }): string {
   return `)
           SELECT b.id, b.score, ${LEARNED_COLUMNS}, m.*
           FROM (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best) b
           LEFT JOIN LATERAL (
-            SELECT ${rows.columns}, CASE WHEN (SELECT vectors FROM bounds) THEN ${rows.vector} END AS embedding
+            SELECT ${rows.columns}, CASE WHEN b.place <= (SELECT vectors FROM bounds) THEN ${rows.vector} END AS embedding
             FROM memories m
             WHERE b.place <= (SELECT memories FROM bounds) AND m.tenant_id = ${tenant} AND m.id = b.id AND NOT m.deleted
             LIMIT 1
