@@ -35,9 +35,9 @@ const MEMORY_COLUMNS = `tenant_id, id, ${MEMORY_FIELDS}`;
 
 /**
  * A word match's memory, without its id (the match's own): `tenant_id` is null when it is not
- * read. Vectors stay behind but for a large user's matches (see MatchedRows): most of a row's
- * bytes, each in pages of its own (TOAST), where the rest of the row is on a page the word search
- * has just read.
+ * read. Vectors stay behind but for the page of a large user's matches (see MatchedRows): most of
+ * a row's bytes, each in pages of its own (TOAST), where the rest of the row is on a page the word
+ * search has just read.
  */
 const MATCHED_MEMORY_COLUMNS = `tenant_id, ${MEMORY_FIELDS}`;
 const MATCHED_MEMORY_VECTOR = `encode(m.embedding, 'base64')`;
