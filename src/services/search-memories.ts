@@ -176,11 +176,11 @@ export class MemorySearch {
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
     const hits: SearchHit[] = [];
     let window = request.minScore === undefined ? request.topK : fused.length;
+    // Only a memory found by words alone, without its vector, needs it read to tell its similarity.
+    const measurable = (id: string): boolean => similarities.has(id) || vectors.has(id);
     for (let next = 0; hits.length < request.topK && next < fused.length; ) {
       const candidates = fused.slice(next, next + window);
       next += candidates.length;
-      // Only a memory found by words alone needs its vector, to tell its similarity.
-      const measurable = (id: string): boolean => similarities.has(id) || vectors.has(id);
       const unmeasured = candidates.filter((candidate) => !measurable(candidate.id)).map((candidate) => candidate.id);
       const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !measurable(candidate.id)).map((candidate) => candidate.id));
       const found = unread.size === 0 ? [] : await this.deps.memories.getCandidates(tenantId, [...unread], unmeasured);

@@ -12,7 +12,7 @@ import type { Embedder } from '../../src/ports/embedder.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { cosineSimilarity } from '../../src/services/cosine.js';
-import { MemorySearch } from '../../src/services/search-memories.js';
+import { MemorySearch, type SearchHit } from '../../src/services/search-memories.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
 import { silentLogger } from '../support/logger.js';
 
@@ -171,6 +171,13 @@ describe('MemorySearch pages', () => {
     const query = 'the zeppelin';
     const [queryVector] = await embedder.embed([query]);
     assert.ok(queryVector !== undefined);
+    /** The stored memory of a hit, whose similarity must be the cosine of its stored vector. */
+    const measuredFrom = (hit: SearchHit, stored: ReadonlyMap<string, EmbeddedMemory>): EmbeddedMemory => {
+      const memory = stored.get(hit.memory.id);
+      assert.ok(memory !== undefined);
+      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, memory.embedding)) < 1e-6, hit.memory.id);
+      return memory;
+    };
 
     // 1,300 memories: a large user (POPULATION_CAP), whose best word matches come with vectors.
     const large = await store('large', 1_300);
@@ -178,11 +185,9 @@ describe('MemorySearch pages', () => {
     assert.equal(hits.length, 5);
     assert.equal(rowReads, 0);
     for (const hit of hits) {
-      const stored = large.get(hit.memory.id);
-      assert.ok(stored !== undefined);
+      const stored = measuredFrom(hit, large);
       assert.equal(hit.memory.text, stored.text);
       assert.ok(hit.memory.text?.includes('zeppelin'), hit.memory.text ?? '');
-      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 1e-6, hit.memory.id);
       assert.equal('embedding' in hit.memory, false);
     }
 
@@ -192,11 +197,7 @@ describe('MemorySearch pages', () => {
     const smallHits = await counting.search(principal, { query, userId: 'small', topK: 3 });
     assert.equal(smallHits.length, 3);
     assert.equal(rowReads, 1);
-    for (const hit of smallHits) {
-      const stored = small.get(hit.memory.id);
-      assert.ok(stored !== undefined);
-      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 1e-6, hit.memory.id);
-    }
+    for (const hit of smallHits) measuredFrom(hit, small);
   });
 
   it('reads every candidate at once under a similarity floor, still leaving the deleted out', async () => {

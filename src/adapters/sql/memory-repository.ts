@@ -11,7 +11,7 @@ import type {
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
 import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement } from './scope-ids.js';
-import { base64ToEmbedding, embeddingToBase64, toDate, toNumber } from './values.js';
+import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
 import { countedToCaps, wordSearchStatement } from './word-search.js';
 
@@ -51,8 +51,8 @@ function toWordMatch(row: MatchRow): WordMatch {
   const match = { id: row.id, score: toNumber(row.score) };
   if (row.tenant_id === null || row.tenant_id === undefined) return match;
   const memory = toMemory(row as MemoryRow);
-  const embedding = 'embedding' in row && row.embedding !== null && row.embedding !== undefined ? base64ToEmbedding(row.embedding) : undefined;
-  return embedding === undefined ? { ...match, memory } : { ...match, memory, embedding };
+  const embedding = base64ToEmbeddingOrNull('embedding' in row ? row.embedding : null);
+  return embedding === null ? { ...match, memory } : { ...match, memory, embedding };
 }
 
 /**
@@ -395,7 +395,7 @@ export class SqlMemoryRepository implements MemoryRepository {
     );
     return rows.map((row) => ({
       ...toMemory(row),
-      embedding: row.embedding === null || row.embedding === undefined ? null : base64ToEmbedding(row.embedding),
+      embedding: base64ToEmbeddingOrNull(row.embedding),
     }));
   }
 

@@ -36,6 +36,11 @@ export function embeddingToBase64(embedding: Float32Array): string {
   return bytes.toString('base64');
 }
 
+/** A vector column that may be absent: null (or a column not read) gives null. */
+export function base64ToEmbeddingOrNull(value: unknown): Float32Array | null {
+  return value === null || value === undefined ? null : base64ToEmbedding(value);
+}
+
 export function base64ToEmbedding(value: unknown): Float32Array {
   if (typeof value !== 'string') throw unexpected('base64 text', value);
   // Postgres breaks base64 into lines, which the decoder skips.
