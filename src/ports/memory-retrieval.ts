@@ -45,6 +45,11 @@ export interface SearchListsQuery {
    * many: a search whose vector query returns all of them reads no row afterwards. Default: none.
    */
   readonly memoriesUpTo?: number;
+  /**
+   * With the ids, each memory's vector sketch (see sketchOf) when the scope holds at most this
+   * many (and fewer than `idsLimit`): a search then ranks them by meaning itself. Default: none.
+   */
+  readonly sketchesUpTo?: number;
   /** The word search, as in WordQuery; null for none. */
   readonly words: Omit<WordQuery, 'scope'> | null;
 }
@@ -58,6 +63,11 @@ export interface SearchLists {
    * (and fewer than `idsLimit`), in no given order; null otherwise.
    */
   readonly memories: Promise<Memory[] | null> | null;
+  /**
+   * Each listed memory's vector sketch by id when ids were asked and the scope holds at most
+   * `sketchesUpTo` (and fewer than `idsLimit`), all of them sketched; null otherwise.
+   */
+  readonly sketches: Promise<ReadonlyMap<string, Uint8Array> | null> | null;
   /** The scope's memories holding any of the words, best first; empty when not asked. */
   readonly matches: Promise<WordMatch[]>;
 }

@@ -121,6 +121,11 @@ export interface MemoryRepository {
    * tenants: for reconciliation only, never for a request.
    */
   listOwners(): Promise<MemoryOwner[]>;
+  /**
+   * Gives up to `limit` live memories written before vector sketches were kept their sketch, and
+   * returns how many it gave one: 0 once every live memory has one.
+   */
+  fillSketches(limit: number): Promise<number>;
 }
 
 export interface StoredApiKey {
@@ -161,8 +166,9 @@ export interface MetadataStore {
   bindModel(model: EmbeddingModelInfo): Promise<void>;
   /**
    * Refreshes the planner's statistics and clears dead rows of the tables that grew since this was
-   * last done, and returns their names. Cheap when nothing is due; meant to run every few seconds
-   * to minutes in one long-lived process per store.
+   * last done, and returns their names; until every memory written before vector sketches were
+   * kept has one, sketches some of them too. Cheap when nothing is due; meant to run every few
+   * seconds to minutes in one long-lived process per store.
    */
   keepFit(): Promise<string[]>;
   ping(): Promise<void>;

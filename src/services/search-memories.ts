@@ -2,12 +2,14 @@ import type { Principal } from '../domain/api-key.js';
 import type { MetadataCondition, SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory } from '../domain/memory.js';
 import type { Embedder } from '../ports/embedder.js';
+import type { SearchLists } from '../ports/memory-retrieval.js';
 import type { MemoryRepository } from '../ports/metadata-store.js';
-import type { VectorStore } from '../ports/vector-store.js';
+import type { VectorMatch, VectorStore } from '../ports/vector-store.js';
 import type { ConcurrencyGate } from './concurrency-gate.js';
 import { cosineSimilarity } from './cosine.js';
 import { queryWords } from './query-words.js';
 import { fuseRankings, type FusedRank } from './rank-fusion.js';
+import { rankBySketches } from './sketch-ranking.js';
 
 /** Candidates read beyond the gaps left by deleted memories, when the first page comes up short. */
 const SPARE_CANDIDATES = 10;
@@ -62,6 +64,12 @@ export interface MemorySearchOptions {
   readonly rankConstant?: number;
   /** How deep each ranking is read before fusing, at least top_k. Default 50. */
   readonly depth?: number;
+  /**
+   * A scope of at most this many memories is ranked by meaning here, from their vector sketches
+   * read with its ids, rather than by the vector store (see rankBySketches); 0 for never. Default
+   * 250.
+   */
+  readonly sketchedUpTo?: number;
 }
 
 export interface MemorySearchDeps {
@@ -85,12 +93,14 @@ export class MemorySearch {
   private readonly lexicalWeight: number;
   private readonly rankConstant: number;
   private readonly depth: number;
+  private readonly sketchedUpTo: number;
 
   constructor(private readonly deps: MemorySearchDeps) {
     this.vectorWeight = deps.options?.vectorWeight ?? 0.5;
     this.lexicalWeight = deps.options?.lexicalWeight ?? 1;
     this.rankConstant = deps.options?.rankConstant ?? 10;
     this.depth = deps.options?.depth ?? 50;
+    this.sketchedUpTo = deps.options?.sketchedUpTo ?? 250;
   }
 
   search(principal: Principal, request: SearchRequest): Promise<SearchHit[]> {
@@ -117,6 +127,7 @@ export class MemorySearch {
     const {
       ids,
       memories: listed,
+      sketches,
       matches: lexical,
     } = this.deps.memories.searchLists({
       scope,
@@ -124,6 +135,8 @@ export class MemorySearch {
       // A scope that the vector search returns whole comes with its memories, and so do the best
       // word matches: when they fill the page, no row is read after the vector search.
       memoriesUpTo: depth,
+      // A small scope comes with its sketches: its vector search is then done here.
+      ...(this.sketchedUpTo > 0 ? { sketchesUpTo: this.sketchedUpTo } : {}),
       words:
         this.lexicalWeight > 0
           ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES, withVectors: request.topK }
@@ -133,16 +146,11 @@ export class MemorySearch {
     // unhandled rejection.
     void ids?.catch(() => undefined);
     void listed?.catch(() => undefined);
+    void sketches?.catch(() => undefined);
     void lexical.catch(() => undefined);
     const [embedding] = await embedded;
     if (embedding === undefined) return [];
-    const scopeIds = ids === null ? undefined : await ids;
-    const vector = this.deps.vectorStore.query({
-      scope,
-      embedding,
-      topK: depth,
-      ...(scopeIds === undefined || scopeIds.length > idsWanted ? {} : { ids: scopeIds }),
-    });
+    const vector = this.vectorMatches(scope, embedding, depth, { ids, sketches, idsWanted });
     const [matches, words, scopeMemories] = await Promise.all([vector, lexical, listed]);
 
     const fused = fuseRankings(
@@ -158,6 +166,28 @@ export class MemorySearch {
     const vectors = new Map(words.flatMap((match) => (match.embedding === undefined ? [] : [[match.id, match.embedding] as const])));
     const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known, vectors }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
+  }
+
+  /**
+   * The scope's memories nearest the query: ranked here from their sketches when the scope is
+   * small and all of them are sketched, by the vector store otherwise (among the scope's ids when
+   * it wants them).
+   */
+  private async vectorMatches(
+    scope: SearchScope,
+    embedding: Float32Array,
+    depth: number,
+    listed: Pick<SearchLists, 'ids' | 'sketches'> & { readonly idsWanted: number },
+  ): Promise<VectorMatch[]> {
+    const sketched = listed.sketches === null ? null : await listed.sketches;
+    if (sketched !== null) return rankBySketches(embedding, sketched, depth);
+    const scopeIds = listed.ids === null ? undefined : await listed.ids;
+    return this.deps.vectorStore.query({
+      scope,
+      embedding,
+      topK: depth,
+      ...(scopeIds === undefined || scopeIds.length > listed.idsWanted ? {} : { ids: scopeIds }),
+    });
   }
 
   /**

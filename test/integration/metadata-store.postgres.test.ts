@@ -24,6 +24,7 @@ import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../su
 import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
+import { sketchOf } from '../../src/domain/vector-sketch.js';
 import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
 import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
 import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
@@ -586,22 +587,23 @@ describe('PostgreSQL word search counts', () => {
 });
 
 describe('PostgreSQL scope ids', () => {
-  it("lists a user's ids from their index range alone, under row security", async () => {
+  /** 20 users' turns written among each other's, as a shared store holds them: each user's rows lie on many table pages. */
+  const storeOfTwentyUsers = async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
-    // 20 users' turns written among each other's, as a shared store holds them: each user's rows
-    // lie on many table pages.
     await storeDrafts(store, interleavedTurns(tenant, { turns: 2_000, users: 20, sessions: 60 }, (index) => `turn ${index}`));
     await store.memories.remove(tenant, 'turn-7');
     // What the table upkeep does once the tables have grown.
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query('VACUUM ANALYZE memories').finally(() => admin.end());
+    return { url, store, tenant, scope: { tenantId: tenant, userId: 'user-7' } };
+  };
 
-    const scope = { tenantId: tenant, userId: 'user-7' };
-    const statement = scopeIdsStatement(scope, 5_001);
+  /** Checks that the statement reads `memories` through as many index-only scans, planned either way, and fetches no heap row. */
+  const assertIndexOnly = async (url: string, tenant: string, statement: SqlStatement, scans: number): Promise<void> => {
     for (const [kind, plan] of Object.entries(await plansOf(url, tenant, statement))) {
-      const scans = nodesOf(plan).filter((node) => node['Relation Name'] === 'memories');
-      assert.deepEqual(scans.map((node) => node['Node Type']), ['Index Only Scan'], `${kind} plan`);
+      const found = nodesOf(plan).filter((node) => node['Relation Name'] === 'memories');
+      assert.deepEqual(found.map((node) => node['Node Type']), new Array(scans).fill('Index Only Scan'), `${kind} plan`);
     }
     const run = await inTenantTransaction(url, tenant, async (client) => {
       const explained = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode & { 'Heap Fetches'?: number } }] }>(
@@ -610,10 +612,62 @@ describe('PostgreSQL scope ids', () => {
       );
       return nodesOf(explained.rows[0]?.['QUERY PLAN'][0].Plan ?? {}) as Array<PlanNode & { 'Heap Fetches'?: number }>;
     });
-    assert.deepEqual(run.filter((node) => node['Relation Name'] === 'memories').map((node) => node['Heap Fetches']), [0]);
+    assert.deepEqual(run.filter((node) => node['Relation Name'] === 'memories').map((node) => node['Heap Fetches']), new Array(scans).fill(0));
+  };
+
+  it("lists a user's ids from their index range alone, under row security", async () => {
+    const { url, store, tenant, scope } = await storeOfTwentyUsers();
+    await assertIndexOnly(url, tenant, scopeIdsStatement(scope, 5_001), 1);
     const ids = await store.memories.idsInScope(scope, 5_001);
     assert.equal(ids.length, 99);
     assert.ok(ids.every((id) => Number(id.slice(5)) % 20 === 7) && !ids.includes('turn-7'));
+  });
+
+  it("reads a small scope's vector sketches with its ids from the index that holds them, and none of a larger scope", async () => {
+    const { url, store, tenant, scope } = await storeOfTwentyUsers();
+    await assertIndexOnly(url, tenant, scopeIdsStatement(scope, 5_001, { sketchesUpTo: 250 }), 2);
+    const { sketches, ids } = store.memories.searchLists({ scope, idsLimit: 5_001, sketchesUpTo: 250, words: null });
+    const listed = await ids;
+    const sketched = await sketches;
+    assert.ok(listed !== null && sketched !== null);
+    assert.equal(sketched.size, 99);
+    assert.deepEqual([...sketched.keys()].sort(), [...listed].sort());
+    // Every turn was written with the vector [1, 0].
+    for (const sketch of sketched.values()) assert.deepEqual([...sketch], [...sketchOf(new Float32Array([1, 0]))]);
+
+    const tooMany = store.memories.searchLists({ scope, idsLimit: 5_001, sketchesUpTo: 98, words: null });
+    assert.equal(await tooMany.sketches, null);
+    assert.equal((await tooMany.ids)?.length, 99);
+    const session = store.memories.searchLists({ scope: { ...scope, sessionId: 'session-7' }, idsLimit: 5_001, sketchesUpTo: 250, words: null });
+    assert.deepEqual([...((await session.sketches)?.keys() ?? [])].sort(), [...((await session.ids) ?? [])].sort());
+    assert.ok(((await session.ids) ?? []).length > 0);
+  });
+});
+
+describe('PostgreSQL vector sketches', () => {
+  it('sketches the memories written before sketches were kept, and lists none of a scope until all of it is', async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    const drafts = interleavedTurns(tenant, { turns: 30, users: 3, sessions: 2 }, (index) => `turn ${index}`);
+    const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
+    const vectorOf = (index: number): Float32Array => Float32Array.from({ length: 8 }, (_, dimension) => Math.sin(index * 8 + dimension));
+    await store.memories.applyMany(
+      drafts.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: vectorOf(index) })),
+    );
+    // As an older version left them.
+    const direct = new pg.Client({ connectionString: url });
+    await direct.connect();
+    await direct.query(`UPDATE memories SET sketch = NULL WHERE id = ANY($1::text[])`, [[...Array(12).keys()].map((index) => `turn-${index}`)]).finally(() => direct.end());
+    const scope = { tenantId: tenant, userId: 'user-1' };
+    assert.equal(await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches, null);
+
+    assert.equal(await store.memories.fillSketches(5), 5);
+    assert.equal(await store.memories.fillSketches(100), 7);
+    assert.equal(await store.memories.fillSketches(100), 0);
+
+    const sketched = await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches;
+    assert.ok(sketched !== null);
+    assert.equal(sketched.size, 10);
+    for (const [id, sketch] of sketched) assert.deepEqual([...sketch], [...sketchOf(vectorOf(Number(id.slice(5))))], id);
   });
 });
 

@@ -69,7 +69,13 @@ describe('MemorySearch pages', () => {
     return memories;
   }
 
-  it('fills the page past memories whose vectors outlived their rows', async () => {
+  for (const [path, sketchedUpTo] of [['sketches', undefined], ['vector store', 0]] as const) {
+    it(`fills the page past memories whose vectors outlived their rows (ranked by the ${path})`, async () => {
+      await fillsThePagePastDeletedMemories(new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder, options: { sketchedUpTo } }));
+    });
+  }
+
+  async function fillsThePagePastDeletedMemories(search: MemorySearch): Promise<void> {
     const tenantId = `t-${randomUUID()}`;
     const userId = `u-${randomUUID()}`;
     const principal = { tenantId, keyId: 'test' };
@@ -93,6 +99,60 @@ describe('MemorySearch pages', () => {
     assert.ok(after.every((hit) => !gone.has(hit.memory.id)));
     const live = new Set(memories.map((memory) => memory.id).filter((id) => !gone.has(id)));
     assert.ok(after.every((hit) => live.has(hit.memory.id)));
+  }
+
+  it("ranks a small user's memories from their sketches as the vector store ranks them, without asking it", async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const userId = `u-${randomUUID()}`;
+    const principal = { tenantId, keyId: 'test' };
+    const texts = [
+      'We adopted a grey kitten called Pepper',
+      'Our cat sleeps on the warm piano all day',
+      'I bought new hiking boots for the Alps',
+      'My sister moved to Lisbon in the spring',
+      'The dentist moved my appointment to Tuesday',
+      'Grandma bakes plum cake on Sundays',
+      'The train to Porto leaves at seven',
+      'I am learning to play the cello',
+    ];
+    const memories = new Map((await remember(tenantId, userId, texts)).map((memory) => [memory.id, memory]));
+    let vectorQueries = 0;
+    // The real store, its queries counted.
+    const counted: VectorStore = {
+      bindModel: (model) => vectors.bindModel(model),
+      upsert: (records) => vectors.upsert(records),
+      query: (vectorQuery) => {
+        vectorQueries += 1;
+        return vectors.query(vectorQuery);
+      },
+      idsWanted: (tenant, user) => vectors.idsWanted(tenant, user),
+      remove: (tenant, user, ids) => vectors.remove(tenant, user, ids),
+      removeUser: (tenant, user) => vectors.removeUser(tenant, user),
+      listIds: (tenant, user) => vectors.listIds(tenant, user),
+      ping: () => vectors.ping(),
+      close: () => vectors.close(),
+    };
+    // Meaning alone, deep enough to rank every memory.
+    const options = { lexicalWeight: 0, depth: texts.length };
+    const sketched = new MemorySearch({ memories: metadata.memories, vectorStore: counted, embedder, options });
+    const unsketched = new MemorySearch({ memories: metadata.memories, vectorStore: counted, embedder, options: { ...options, sketchedUpTo: 0 } });
+    const query = 'a pet that naps on the piano';
+    const [queryVector] = await embedder.embed([query]);
+    assert.ok(queryVector !== undefined);
+
+    const bySketches = await sketched.search(principal, { query, userId, topK: texts.length });
+    assert.equal(vectorQueries, 0);
+    const byStore = await unsketched.search(principal, { query, userId, topK: texts.length });
+    assert.equal(vectorQueries, 1);
+
+    assert.equal(bySketches.length, texts.length);
+    assert.deepEqual(bySketches.map((hit) => hit.memory.id), byStore.map((hit) => hit.memory.id));
+    assert.ok(bySketches[0]?.memory.text?.includes('piano') === true || bySketches[0]?.memory.text?.includes('kitten') === true);
+    for (const hit of bySketches) {
+      const stored = memories.get(hit.memory.id);
+      assert.ok(stored !== undefined);
+      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 2e-3, hit.memory.text ?? '');
+    }
   });
 
   it('gives every hit its memory and similarity, whether the word search brought the memory along or it was read after', async () => {

@@ -1,5 +1,6 @@
 import type { SearchScope } from '../../domain/filters.js';
 import type { CandidateMemory, EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
+import { sketchOf } from '../../domain/vector-sketch.js';
 import type {
   ApplyOutcome,
   HistoryPage,
@@ -10,7 +11,7 @@ import type {
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
-import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement } from './scope-ids.js';
+import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows } from './scope-ids.js';
 import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
 import { countedToCaps, wordSearchStatement } from './word-search.js';
@@ -105,8 +106,9 @@ const LOCK_USERS_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtext($1
 const APPLY_BATCH = `
   WITH input AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                         $9::text[], $10::text[], $11::text[])
-      WITH ORDINALITY AS input(id, user_id, session_id, role, text, embedding, metadata, created_at, updated_at, version, position)
+                         $9::text[], $10::text[], $11::text[], $12::text[])
+      WITH ORDINALITY AS input(id, user_id, session_id, role, text, embedding, metadata, created_at, updated_at, version, sketch,
+                               position)
   ),
   erasures AS MATERIALIZED (
     SELECT user_id, version FROM user_erasures WHERE tenant_id = $1 AND user_id = ANY($3::text[])
@@ -124,16 +126,16 @@ const APPLY_BATCH = `
   ),
   written AS (
     INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
-                          created_at, updated_at, version, deleted)
+                          created_at, updated_at, version, deleted, sketch)
     SELECT $1, id, user_id, session_id, role, text, decode(embedding, 'base64'), metadata::jsonb,
-           created_at::timestamptz, updated_at::timestamptz, version::bigint, false
+           created_at::timestamptz, updated_at::timestamptz, version::bigint, false, decode(sketch, 'base64')
     FROM winners
     ORDER BY id
     ON CONFLICT (tenant_id, id) DO UPDATE SET
       user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
       text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
       created_at = excluded.created_at, updated_at = excluded.updated_at,
-      version = excluded.version, deleted = false
+      version = excluded.version, deleted = false, sketch = excluded.sketch
     WHERE memories.version <= excluded.version
     RETURNING id
   )
@@ -213,6 +215,7 @@ export class SqlMemoryRepository implements MemoryRepository {
           memories.map((memory) => memory.createdAt.toISOString()),
           memories.map((memory) => memory.updatedAt.toISOString()),
           memories.map((memory) => String(memory.version)),
+          memories.map((memory) => Buffer.from(sketchOf(memory.embedding)).toString('base64')),
         ],
         prepare: true,
       },
@@ -314,7 +317,7 @@ export class SqlMemoryRepository implements MemoryRepository {
     const rows = await this.scope.tenantQuery<{ id: string; user_id: string }>(
       tenantId,
       `UPDATE memories
-         SET deleted = true, text = NULL, embedding = NULL, metadata = NULL,
+         SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
              version = nextval('write_seq'), updated_at = now()
          WHERE tenant_id = $1 AND id = $2 AND NOT deleted
          RETURNING id, user_id`,
@@ -338,7 +341,7 @@ export class SqlMemoryRepository implements MemoryRepository {
                ),
                erased AS (
                  UPDATE memories
-                 SET deleted = true, text = NULL, embedding = NULL, metadata = NULL, version = (SELECT version FROM erasure), updated_at = now()
+                 SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL, version = (SELECT version FROM erasure), updated_at = now()
                  WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
                  RETURNING 1
                )
@@ -356,9 +359,12 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   /** Both lists are prepared unless the scope filters on metadata; the word search's planning costs more than running it. */
-  searchLists({ scope, idsLimit, memoriesUpTo, words }: SearchListsQuery): SearchLists {
+  searchLists({ scope, idsLimit, memoriesUpTo, sketchesUpTo, words }: SearchListsQuery): SearchLists {
     const listed = memoriesUpTo === undefined ? undefined : { upTo: memoriesUpTo, columns: MEMORY_COLUMNS };
-    const listing = idsLimit === null ? null : scopeIdsStatement(scope, idsLimit, listed);
+    const listing =
+      idsLimit === null
+        ? null
+        : scopeIdsStatement(scope, idsLimit, { ...(listed === undefined ? {} : { memories: listed }), ...(sketchesUpTo === undefined ? {} : { sketchesUpTo }) });
     const { tenantId, userId } = scope;
     const wordSearch =
       words === null
@@ -366,18 +372,20 @@ export class SqlMemoryRepository implements MemoryRepository {
         : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, vectors: words.withVectors ?? 0, columns: MATCHED_MEMORY_COLUMNS, vector: MATCHED_MEMORY_VECTOR }, this.knownCounts.of(tenantId, userId));
     const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
-    const listingAnswer = listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null }>>);
+    const listingAnswer =
+      listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null; sketches?: string | null }>>);
     const ids = listingAnswer === null ? null : listingAnswer.then(idsOfScopeRows);
     const memories =
       listingAnswer === null || listed === undefined
         ? null
         : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
+    const sketches = listingAnswer === null || sketchesUpTo === undefined ? null : listingAnswer.then(sketchesOfScopeRows);
     const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<MatchRow[]>);
     const matches = found?.then((rows) => {
       if (rows[0] !== undefined) this.knownCounts.learn(tenantId, userId, countedToCaps(rows[0]));
       return rows.map(toWordMatch);
     });
-    return { ids, memories, matches: matches ?? Promise.resolve([]) };
+    return { ids, memories, sketches, matches: matches ?? Promise.resolve([]) };
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {
@@ -441,6 +449,26 @@ export class SqlMemoryRepository implements MemoryRepository {
       [tenantId, userId],
     );
     return rows.map((row) => row.id);
+  }
+
+  async fillSketches(limit: number): Promise<number> {
+    const rows = await this.scope.systemQuery<{ tenant_id: string; id: string; embedding: unknown }>(
+      `SELECT tenant_id, id, encode(embedding, 'base64') AS embedding FROM memories WHERE sketch IS NULL AND NOT deleted LIMIT $1`,
+      [Math.max(0, Math.floor(limit))],
+    );
+    if (rows.length === 0) return 0;
+    // A write meanwhile brought its own sketch, which stays.
+    await this.scope.systemQuery(
+      `UPDATE memories m SET sketch = decode(s.sketch, 'base64')
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS s(tenant_id, id, sketch)
+         WHERE m.tenant_id = s.tenant_id AND m.id = s.id AND m.sketch IS NULL AND NOT m.deleted`,
+      [
+        rows.map((row) => row.tenant_id),
+        rows.map((row) => row.id),
+        rows.map((row) => Buffer.from(sketchOf(base64ToEmbedding(row.embedding))).toString('base64')),
+      ],
+    );
+    return rows.length;
   }
 
   async listOwners(): Promise<MemoryOwner[]> {

@@ -10,34 +10,52 @@ export interface ListedMemories {
   readonly columns: string;
 }
 
+/** What else a scope listing brings along when the scope is small (see scopeIdsStatement). */
+export interface ListedExtras {
+  readonly memories?: ListedMemories;
+  /** The most memories the scope may hold for their vector sketches to come. */
+  readonly sketchesUpTo?: number;
+}
+
 /**
  * Ids of up to `limit` live memories of the scope, walked through the user's index range, in one
  * row: the ids joined by spaces (an id holds none, see IDENTIFIER_PATTERN), null when there are
  * none. A search asks for up to 5,001 of them; one row instead of thousands spares the embedded
  * database a message per row and the caller an object per id. With `memories`, the same row also
  * holds the scope's memories as a JSON array when it lists no more than `memories.upTo` ids, and
- * fewer than `limit` (null otherwise): their rows are read only then, by key.
+ * fewer than `limit` (null otherwise): their rows are read only then, by key. With `sketchesUpTo`,
+ * it holds each memory's id and vector sketch as `id:base64` joined by spaces when the scope is at
+ * most that large (and smaller than `limit`): read again through the scope's conditions, from the
+ * index that holds the sketches (migration 0009) when the scope is the user, in the same snapshot.
+ * A memory without a sketch is left out: the caller compares the counts.
  */
-export function scopeIdsStatement(scope: SearchScope, limit: number, memories?: ListedMemories): SqlStatement {
+export function scopeIdsStatement(scope: SearchScope, limit: number, extras: ListedExtras = {}): SqlStatement {
   const params = new SqlParams();
   const conditions = scopeConditions(scope, params).join(' AND ');
   const listing = `SELECT m.id FROM memories m WHERE ${conditions} LIMIT ${params.add(Math.max(0, Math.floor(limit)))}`;
-  if (memories === undefined) {
+  const { memories, sketchesUpTo } = extras;
+  if (memories === undefined && sketchesUpTo === undefined) {
     return { text: `SELECT string_agg(scoped.id, ' ') AS ids FROM (${listing}) scoped`, params: params.values };
   }
   // A listing that stops at its limit may have left memories out: then none come.
-  const upTo = params.add(Math.max(0, Math.min(Math.floor(memories.upTo), Math.floor(limit) - 1)));
-  const tenant = params.add(scope.tenantId);
-  return {
-    text: `WITH listed AS MATERIALIZED (${listing})
-           SELECT (SELECT string_agg(listed.id, ' ') FROM listed) AS ids,
-                  (SELECT json_agg(found)::text FROM (
+  const bounded = (upTo: number): string => params.add(Math.max(0, Math.min(Math.floor(upTo), Math.floor(limit) - 1)));
+  const columns = ["(SELECT string_agg(listed.id, ' ') FROM listed) AS ids"];
+  if (memories !== undefined) {
+    const upTo = bounded(memories.upTo);
+    const tenant = params.add(scope.tenantId);
+    columns.push(`(SELECT json_agg(found)::text FROM (
                      SELECT ${memories.columns} FROM memories m
                      WHERE (SELECT count(*) FROM listed) <= ${upTo}
                        AND m.tenant_id = ${tenant} AND m.id IN (SELECT listed.id FROM listed)
-                   ) found) AS memories`,
-    params: params.values,
-  };
+                   ) found) AS memories`);
+  }
+  if (sketchesUpTo !== undefined) {
+    const upTo = bounded(sketchesUpTo);
+    // Base64 holds no colon, so the last one in a pair ends the id.
+    columns.push(`(SELECT string_agg(m.id || ':' || encode(m.sketch, 'base64'), ' ') FROM memories m
+                   WHERE (SELECT count(*) FROM listed) <= ${upTo} AND ${conditions}) AS sketches`);
+  }
+  return { text: `WITH listed AS MATERIALIZED (${listing}) SELECT ${columns.join(', ')}`, params: params.values };
 }
 
 /** The ids in the answer of scopeIdsStatement. */
@@ -52,4 +70,21 @@ export function memoriesOfScopeRows<Row>(rows: ReadonlyArray<{ readonly ids?: st
   if (found !== undefined && found !== null) return JSON.parse(found) as Row[];
   // No memory at all is a scope small enough; otherwise it held more than asked for.
   return idsOfScopeRows(rows).length === 0 ? [] : null;
+}
+
+/**
+ * The sketches in the answer of scopeIdsStatement with `sketchesUpTo`, by id: null when the scope
+ * held too many, or when one of its memories has no sketch yet.
+ */
+export function sketchesOfScopeRows(rows: ReadonlyArray<{ readonly ids?: string | null; readonly sketches?: string | null }>): Map<string, Uint8Array> | null {
+  const ids = idsOfScopeRows(rows);
+  const joined = rows[0]?.sketches;
+  if (joined === undefined || joined === null || joined === '') return ids.length === 0 ? new Map() : null;
+  const sketches = new Map<string, Uint8Array>();
+  for (const pair of joined.split(' ')) {
+    const colon = pair.lastIndexOf(':');
+    // Postgres breaks base64 into lines, which the decoder skips.
+    sketches.set(pair.slice(0, colon), Buffer.from(pair.slice(colon + 1), 'base64'));
+  }
+  return sketches.size === ids.length ? sketches : null;
 }

@@ -32,16 +32,22 @@ export interface SqlMetadataStoreOptions {
   readonly keyChanges?: KeyChanges;
 }
 
+/** Memories written before sketches were kept that one upkeep pass sketches (see fillSketches). */
+const SKETCHES_PER_UPKEEP = 1_000;
+
 /** The metadata store over any SqlClient: PostgreSQL and PGlite differ only in the client. */
 export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): Promise<MetadataStore> {
   const { client, logger } = options;
   const scope = new RowScope(client);
   await scope.refresh();
   let closing: Promise<void> | null = null;
+  const memories = new SqlMemoryRepository(scope);
+  // Memories are written with their sketch: once none lacks one, none will again.
+  let sketched = false;
 
   return {
     tasks: new SqlTaskRepository(scope),
-    memories: new SqlMemoryRepository(scope),
+    memories,
     apiKeys: apiKeysOf(client, options),
     async migrate() {
       await runMigrations(client, MIGRATIONS, logger);
@@ -50,8 +56,10 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     bindModel(model: EmbeddingModelInfo) {
       return bindEmbeddingModel(client, model);
     },
-    keepFit() {
-      return keepTablesFit(client);
+    async keepFit() {
+      const tables = await keepTablesFit(client);
+      if (!sketched) sketched = (await memories.fillSketches(SKETCHES_PER_UPKEEP)) === 0;
+      return tables;
     },
     async ping() {
       try {

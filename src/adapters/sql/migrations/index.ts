@@ -6,6 +6,7 @@ import { memoryTerms } from './0005-memory-terms.js';
 import { usersAreMany } from './0006-users-are-many.js';
 import { userTurnIds } from './0007-user-turn-ids.js';
 import { apiKeyChanges } from './0008-api-key-changes.js';
+import { vectorSketches } from './0009-vector-sketches.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -14,4 +15,4 @@ export type { Migration } from './migration.js';
  * Every migration, in order. Never edit one that has shipped: add the next number. A new table
  * holding tenant data needs row security and grants to the scoped role, as in 0002.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges];
+export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches];
