@@ -122,8 +122,9 @@ export interface MemoryRepository {
    */
   listOwners(): Promise<MemoryOwner[]>;
   /**
-   * Gives up to `limit` live memories written before vector sketches were kept their sketch, and
-   * returns how many it gave one: 0 once every live memory has one.
+   * Gives up to `limit` live memories without a vector sketch theirs (those written before
+   * sketches were kept, or whose vector a process of an earlier version replaced), and returns how
+   * many it sketched; one index probe when none lacks a sketch.
    */
   fillSketches(limit: number): Promise<number>;
 }

@@ -668,6 +668,19 @@ describe('PostgreSQL vector sketches', () => {
     assert.ok(sketched !== null);
     assert.equal(sketched.size, 10);
     for (const [id, sketch] of sketched) assert.deepEqual([...sketch], [...sketchOf(vectorOf(Number(id.slice(5))))], id);
+
+    // A process of an earlier version replaces a vector and knows nothing of sketches: the stale
+    // one goes, and the next pass sketches the new vector.
+    const replaced = Float32Array.from({ length: 8 }, (_, dimension) => Math.cos(dimension));
+    const bytes = Buffer.alloc(32);
+    replaced.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+    const older = new pg.Client({ connectionString: url });
+    await older.connect();
+    await older.query(`UPDATE memories SET embedding = $1, version = version + 1 WHERE tenant_id = $2 AND id = 'turn-4'`, [bytes, tenant]).finally(() => older.end());
+    assert.equal(await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches, null);
+    assert.equal(await store.memories.fillSketches(100), 1);
+    const refreshed = await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches;
+    assert.deepEqual([...(refreshed?.get('turn-4') ?? [])], [...sketchOf(replaced)]);
   });
 });
 

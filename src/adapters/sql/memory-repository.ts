@@ -452,23 +452,27 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async fillSketches(limit: number): Promise<number> {
-    const rows = await this.scope.systemQuery<{ tenant_id: string; id: string; embedding: unknown }>(
-      `SELECT tenant_id, id, encode(embedding, 'base64') AS embedding FROM memories WHERE sketch IS NULL AND NOT deleted LIMIT $1`,
+    // In the order of the index that lists them, which the planner then walks rather than the table.
+    const rows = await this.scope.systemQuery<{ tenant_id: string; id: string; version: unknown; embedding: unknown }>(
+      `SELECT tenant_id, id, version, encode(embedding, 'base64') AS embedding FROM memories
+         WHERE sketch IS NULL AND NOT deleted ORDER BY tenant_id, id LIMIT $1`,
       [Math.max(0, Math.floor(limit))],
     );
     if (rows.length === 0) return 0;
-    // A write meanwhile brought its own sketch, which stays.
-    await this.scope.systemQuery(
+    // A row written meanwhile has another version, and its own sketch or none: it waits for the next pass.
+    const sketched = await this.scope.systemQuery<{ id: string }>(
       `UPDATE memories m SET sketch = decode(s.sketch, 'base64')
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS s(tenant_id, id, sketch)
-         WHERE m.tenant_id = s.tenant_id AND m.id = s.id AND m.sketch IS NULL AND NOT m.deleted`,
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS s(tenant_id, id, version, sketch)
+         WHERE m.tenant_id = s.tenant_id AND m.id = s.id AND m.version = s.version AND m.sketch IS NULL AND NOT m.deleted
+         RETURNING m.id`,
       [
         rows.map((row) => row.tenant_id),
         rows.map((row) => row.id),
+        rows.map((row) => String(row.version)),
         rows.map((row) => Buffer.from(sketchOf(base64ToEmbedding(row.embedding))).toString('base64')),
       ],
     );
-    return rows.length;
+    return sketched.length;
   }
 
   async listOwners(): Promise<MemoryOwner[]> {

@@ -42,8 +42,6 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
   await scope.refresh();
   let closing: Promise<void> | null = null;
   const memories = new SqlMemoryRepository(scope);
-  // Memories are written with their sketch: once none lacks one, none will again.
-  let sketched = false;
 
   return {
     tasks: new SqlTaskRepository(scope),
@@ -58,7 +56,8 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     },
     async keepFit() {
       const tables = await keepTablesFit(client);
-      if (!sketched) sketched = (await memories.fillSketches(SKETCHES_PER_UPKEEP)) === 0;
+      // One index probe when none lacks a sketch.
+      await memories.fillSketches(SKETCHES_PER_UPKEEP);
       return tables;
     },
     async ping() {
