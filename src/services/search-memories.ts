@@ -121,7 +121,9 @@ export class MemorySearch {
     // The query's embedding is the longest step before the vector search: it starts first.
     const embedded = this.deps.embedder.embed([request.query]);
     void embedded.catch(() => undefined);
-    const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId);
+    // Unknown (null) while the vector store is out of reach: a scope small enough for its sketches
+    // is still ranked, and a larger one fails with the vector store's query.
+    const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId).catch(() => null);
     // Asked together: the metadata store answers the ids, which the vector search waits for,
     // before the word search is done.
     const {
@@ -131,7 +133,7 @@ export class MemorySearch {
       matches: lexical,
     } = this.deps.memories.searchLists({
       scope,
-      idsLimit: idsWanted > 0 ? idsWanted + 1 : null,
+      idsLimit: this.idsLimit(scope, idsWanted),
       // A scope that the vector search returns whole comes with its memories, and so do the best
       // word matches: when they fill the page, no row is read after the vector search.
       memoriesUpTo: depth,
@@ -150,7 +152,7 @@ export class MemorySearch {
     void lexical.catch(() => undefined);
     const [embedding] = await embedded;
     if (embedding === undefined) return [];
-    const vector = this.vectorMatches(scope, embedding, depth, { ids, sketches, idsWanted });
+    const vector = this.vectorMatches(scope, embedding, depth, { ids, sketches, idsWanted: idsWanted ?? 0 });
     const [matches, words, scopeMemories] = await Promise.all([vector, lexical, listed]);
 
     const fused = fuseRankings(
@@ -166,6 +168,20 @@ export class MemorySearch {
     const vectors = new Map(words.flatMap((match) => (match.embedding === undefined ? [] : [[match.id, match.embedding] as const])));
     const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known, vectors }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
+  }
+
+  /**
+   * How many of the scope's ids to list: as many as the vector store wants; for a user it wants
+   * none of (one of their own collection, thousands of memories), enough to tell whether a
+   * narrowed scope (a session, say) is small enough for its sketches, and likewise when the vector
+   * store is out of reach; none otherwise.
+   */
+  private idsLimit(scope: SearchScope, idsWanted: number | null): number | null {
+    if (idsWanted !== null && idsWanted > 0) return idsWanted + 1;
+    if (this.sketchedUpTo === 0) return null;
+    const narrowed =
+      scope.sessionId !== undefined || (scope.metadata?.length ?? 0) > 0 || scope.createdAfter !== undefined || scope.createdBefore !== undefined;
+    return idsWanted === null || narrowed ? this.sketchedUpTo + 1 : null;
   }
 
   /**

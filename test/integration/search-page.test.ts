@@ -145,6 +145,15 @@ describe('MemorySearch pages', () => {
     const byStore = await unsketched.search(principal, { query, userId, topK: texts.length });
     assert.equal(vectorQueries, 1);
 
+    // A user the vector store wants no ids of (one of their own collection): a session of theirs
+    // is still ranked from its sketches, their whole scope by the store.
+    const ownCollection = new MemorySearch({ memories: metadata.memories, vectorStore: { ...counted, idsWanted: () => Promise.resolve(0) }, embedder, options });
+    const inSession = await ownCollection.search(principal, { query, userId, sessionId: 'session-1', topK: texts.length });
+    assert.equal(vectorQueries, 1);
+    assert.deepEqual(inSession.map((hit) => hit.memory.id), bySketches.map((hit) => hit.memory.id));
+    await ownCollection.search(principal, { query, userId, topK: texts.length });
+    assert.equal(vectorQueries, 2);
+
     assert.equal(bySketches.length, texts.length);
     assert.deepEqual(bySketches.map((hit) => hit.memory.id), byStore.map((hit) => hit.memory.id));
     assert.ok(bySketches[0]?.memory.text?.includes('piano') === true || bySketches[0]?.memory.text?.includes('kitten') === true);

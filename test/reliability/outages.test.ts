@@ -9,6 +9,9 @@ import { EngramClient } from '../support/http-client.js';
 import { startTestStack, taskCounts, waitUntilSettled, type TestStack } from './support/stack.js';
 
 const USER = 'outage-user';
+/** A user past the scope that a search ranks from its sketches: their searches need Chroma. */
+const LARGE_USER = 'outage-large-user';
+const LARGE_USER_MEMORIES = 260;
 
 interface Timed<T> {
   readonly response: T;
@@ -33,7 +36,8 @@ describe('outages of a dependency', () => {
     if (response.status === 202) written += 1;
     return response;
   };
-  const search = () => client.request<{ error?: { code: string } }>('POST', '/memory/search', { user_id: USER, query: 'garden' });
+  const search = (user = USER) =>
+    client.request<{ error?: { code: string }; results?: Array<{ text: string }> }>('POST', '/memory/search', { user_id: user, query: 'garden' });
   const readiness = () => client.request<{ dependencies: Record<string, string> }>('GET', '/readyz');
 
   before(async () => {
@@ -44,16 +48,23 @@ describe('outages of a dependency', () => {
 
   after(() => stack.stop());
 
-  it('loses no write while Chroma is stopped for 30 s, and answers searches 503 with Retry-After meanwhile', async () => {
+  it("loses no write while Chroma is stopped for 30 s, answers a small user's searches from the sketches and a large user's 503 with Retry-After meanwhile", async () => {
     for (let i = 0; i < 10; i++) assert.equal((await write('a garden before the outage')).status, 202);
-    await waitUntilSettled(stack, 20_000);
+    const large = await client.request('POST', '/memory/batch', {
+      items: Array.from({ length: LARGE_USER_MEMORIES }, (_, index) => ({ user_id: LARGE_USER, session_id: 's', text: `the garden, note ${index}` })),
+    });
+    assert.equal(large.status, 202);
+    await waitUntilSettled(stack, 30_000);
 
     await stack.chroma.pause();
     const stoppedAt = Date.now();
     let searches = 0;
     while (Date.now() - stoppedAt < 30_000) {
       assert.equal((await write('a garden during the outage')).status, 202, 'writes are still accepted');
-      const { response, ms } = await timed(search);
+      const small = await timed(() => search());
+      assert.equal(small.response.status, 200);
+      assert.ok((small.response.body.results ?? []).some((result) => result.text === 'a garden before the outage'));
+      const { response, ms } = await timed(() => search(LARGE_USER));
       assert.equal(response.status, 503);
       assert.equal(response.body.error?.code, 'dependency_unavailable');
       assert.ok(Number(response.headers.get('retry-after')) > 0, 'Retry-After is set');
@@ -69,10 +80,11 @@ describe('outages of a dependency', () => {
     await stack.chroma.start();
     const counts = await waitUntilSettled(stack, 60_000);
     assert.equal(counts['failed'] ?? 0, 0);
-    assert.equal(counts['completed'], written);
-    assert.equal((await stack.liveMemoryIds()).length, written);
+    assert.equal(counts['completed'], written + LARGE_USER_MEMORIES);
+    assert.equal((await stack.liveMemoryIds()).length, written + LARGE_USER_MEMORIES);
     assert.equal((await stack.vectorIds([USER])).length, written);
     assert.equal((await search()).status, 200);
+    assert.equal((await search(LARGE_USER)).status, 200);
     assert.ok(searches > 10);
   });
 
