@@ -32,7 +32,7 @@ export interface SqlMetadataStoreOptions {
   readonly keyChanges?: KeyChanges;
 }
 
-/** Memories written before sketches were kept that one upkeep pass sketches (see fillSketches). */
+/** Memories without a vector sketch that one upkeep pass sketches (see fillSketches). */
 const SKETCHES_PER_UPKEEP = 1_000;
 
 /** The metadata store over any SqlClient: PostgreSQL and PGlite differ only in the client. */
