@@ -1,4 +1,5 @@
 import type { Principal } from '../domain/api-key.js';
+import { DependencyUnavailableError } from '../domain/errors.js';
 import type { MetadataCondition, SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory } from '../domain/memory.js';
 import type { Embedder } from '../ports/embedder.js';
@@ -123,7 +124,10 @@ export class MemorySearch {
     void embedded.catch(() => undefined);
     // Unknown (null) while the vector store is out of reach: a scope small enough for its sketches
     // is still ranked, and a larger one fails with the vector store's query.
-    const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId).catch(() => null);
+    const idsWanted = await this.deps.vectorStore.idsWanted(scope.tenantId, scope.userId).catch((error: unknown) => {
+      if (error instanceof DependencyUnavailableError) return null;
+      throw error;
+    });
     // Asked together: the metadata store answers the ids, which the vector search waits for,
     // before the word search is done.
     const {
