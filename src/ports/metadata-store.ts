@@ -167,9 +167,9 @@ export interface MetadataStore {
   bindModel(model: EmbeddingModelInfo): Promise<void>;
   /**
    * Refreshes the planner's statistics and clears dead rows of the tables that grew since this was
-   * last done, and returns their names; until every memory written before vector sketches were
-   * kept has one, sketches some of them too. Cheap when nothing is due; meant to run every few
-   * seconds to minutes in one long-lived process per store.
+   * last done, and returns their names; sketches some of the memories without a vector sketch
+   * too (see fillSketches). Cheap when nothing is due; meant to run every few seconds to minutes in
+   * one long-lived process per store.
    */
   keepFit(): Promise<string[]>;
   ping(): Promise<void>;

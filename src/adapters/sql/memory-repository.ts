@@ -1,6 +1,5 @@
 import type { SearchScope } from '../../domain/filters.js';
 import type { CandidateMemory, EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
-import { sketchOf } from '../../domain/vector-sketch.js';
 import type {
   ApplyOutcome,
   HistoryPage,
@@ -12,7 +11,7 @@ import type {
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
 import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows } from './scope-ids.js';
-import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, toDate, toNumber } from './values.js';
+import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, sketchToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
 import { countedToCaps, wordSearchStatement } from './word-search.js';
 
@@ -215,7 +214,7 @@ export class SqlMemoryRepository implements MemoryRepository {
           memories.map((memory) => memory.createdAt.toISOString()),
           memories.map((memory) => memory.updatedAt.toISOString()),
           memories.map((memory) => String(memory.version)),
-          memories.map((memory) => Buffer.from(sketchOf(memory.embedding)).toString('base64')),
+          memories.map((memory) => sketchToBase64(memory.embedding)),
         ],
         prepare: true,
       },
@@ -469,7 +468,7 @@ export class SqlMemoryRepository implements MemoryRepository {
         rows.map((row) => row.tenant_id),
         rows.map((row) => row.id),
         rows.map((row) => String(row.version)),
-        rows.map((row) => Buffer.from(sketchOf(base64ToEmbedding(row.embedding))).toString('base64')),
+        rows.map((row) => sketchToBase64(base64ToEmbedding(row.embedding))),
       ],
     );
     return sketched.length;

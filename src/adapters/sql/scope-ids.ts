@@ -64,12 +64,18 @@ export function idsOfScopeRows(rows: ReadonlyArray<{ readonly ids?: string | nul
   return joined === undefined || joined === null || joined === '' ? [] : joined.split(' ');
 }
 
+/** Whether the answer of scopeIdsStatement lists no id, told without splitting the thousands it may list. */
+function listsNoId(rows: ReadonlyArray<{ readonly ids?: string | null }>): boolean {
+  const joined = rows[0]?.ids;
+  return joined === undefined || joined === null || joined === '';
+}
+
 /** The memories in the answer of scopeIdsStatement with `memories`: null when the scope held too many. */
 export function memoriesOfScopeRows<Row>(rows: ReadonlyArray<{ readonly ids?: string | null; readonly memories?: string | null }>): Row[] | null {
   const found = rows[0]?.memories;
   if (found !== undefined && found !== null) return JSON.parse(found) as Row[];
   // No memory at all is a scope small enough; otherwise it held more than asked for.
-  return idsOfScopeRows(rows).length === 0 ? [] : null;
+  return listsNoId(rows) ? [] : null;
 }
 
 /**
@@ -77,14 +83,14 @@ export function memoriesOfScopeRows<Row>(rows: ReadonlyArray<{ readonly ids?: st
  * held too many, or when one of its memories has no sketch yet.
  */
 export function sketchesOfScopeRows(rows: ReadonlyArray<{ readonly ids?: string | null; readonly sketches?: string | null }>): Map<string, Uint8Array> | null {
-  const ids = idsOfScopeRows(rows);
   const joined = rows[0]?.sketches;
-  if (joined === undefined || joined === null || joined === '') return ids.length === 0 ? new Map() : null;
+  if (joined === undefined || joined === null || joined === '') return listsNoId(rows) ? new Map() : null;
   const sketches = new Map<string, Uint8Array>();
   for (const pair of joined.split(' ')) {
     const colon = pair.lastIndexOf(':');
     // Postgres breaks base64 into lines, which the decoder skips.
     sketches.set(pair.slice(0, colon), Buffer.from(pair.slice(colon + 1), 'base64'));
   }
-  return sketches.size === ids.length ? sketches : null;
+  // Only a scope small enough for its sketches gets here: its ids are few.
+  return sketches.size === idsOfScopeRows(rows).length ? sketches : null;
 }

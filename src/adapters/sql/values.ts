@@ -1,5 +1,6 @@
 // Conversions between what the drivers return and the domain's types.
 import { DomainError } from '../../domain/errors.js';
+import { sketchOf } from '../../domain/vector-sketch.js';
 
 function unexpected(expected: string, value: unknown): DomainError {
   return new DomainError('internal', 'unexpected_column_type', `expected ${expected} from the database, got ${typeof value}`);
@@ -34,6 +35,11 @@ export function embeddingToBase64(embedding: Float32Array): string {
     bytes.writeFloatLE(embedding[index] ?? 0, index * 4);
   }
   return bytes.toString('base64');
+}
+
+/** A vector's sketch (see sketchOf) as base64 text, written like a vector: `decode($n, 'base64')`. */
+export function sketchToBase64(embedding: Float32Array): string {
+  return Buffer.from(sketchOf(embedding)).toString('base64');
 }
 
 /** A vector column that may be absent: null (or a column not read) gives null. */
