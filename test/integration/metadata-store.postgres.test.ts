@@ -25,6 +25,7 @@ import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
 import { sketchOf } from '../../src/domain/vector-sketch.js';
+import { embeddingToBase64 } from '../../src/adapters/sql/values.js';
 import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
 import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
 import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
@@ -672,11 +673,11 @@ describe('PostgreSQL vector sketches', () => {
     // A process of an earlier version replaces a vector and knows nothing of sketches: the stale
     // one goes, and the next pass sketches the new vector.
     const replaced = Float32Array.from({ length: 8 }, (_, dimension) => Math.cos(dimension));
-    const bytes = Buffer.alloc(32);
-    replaced.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
     const older = new pg.Client({ connectionString: url });
     await older.connect();
-    await older.query(`UPDATE memories SET embedding = $1, version = version + 1 WHERE tenant_id = $2 AND id = 'turn-4'`, [bytes, tenant]).finally(() => older.end());
+    await older
+      .query(`UPDATE memories SET embedding = decode($1, 'base64'), version = version + 1 WHERE tenant_id = $2 AND id = 'turn-4'`, [embeddingToBase64(replaced), tenant])
+      .finally(() => older.end());
     assert.equal(await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches, null);
     assert.equal(await store.memories.fillSketches(100), 1);
     const refreshed = await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches;
