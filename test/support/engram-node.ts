@@ -4,6 +4,7 @@ import { startTestChroma, type TestChroma } from './chroma-server.js';
 import { startNodeFromEnv, testNodeBase } from './node-env.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { startTestRedis, type TestRedis } from './redis-server.js';
+import { tearDown } from './tear-down.js';
 
 export type NodeMode = 'embedded' | 'distributed';
 
@@ -22,17 +23,22 @@ export async function startTestNode(mode: NodeMode, extraEnv: Record<string, str
   let redis: TestRedis | null = null;
   let chroma: TestChroma | null = null;
   const env: Record<string, string> = { ...baseEnv, ...extraEnv };
-  if (mode === 'distributed') {
-    database = await createTestDatabase();
-    redis = await startTestRedis();
-    chroma = await startTestChroma();
-    Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
-  }
+  // What the node's own stores and folder need once it is closed, or failed to start.
+  const release = (): Array<() => Promise<unknown>> => [
+    () => Promise.all([database?.drop(), redis?.stop(), chroma?.stop()]),
+    () => rm(dataDir, { recursive: true, force: true }),
+  ];
   let node: RunningNode;
   try {
+    if (mode === 'distributed') {
+      database = await createTestDatabase();
+      redis = await startTestRedis();
+      chroma = await startTestChroma();
+      Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
+    }
     node = await startNodeFromEnv(env, { api: true, worker: true });
   } catch (error) {
-    await Promise.all([database?.drop(), redis?.stop(), chroma?.stop()]);
+    await tearDown(release()).catch(() => undefined);
     throw error;
   }
   return {
@@ -40,10 +46,6 @@ export async function startTestNode(mode: NodeMode, extraEnv: Record<string, str
     apiKey,
     mode,
     env,
-    async stop() {
-      await node.close();
-      await Promise.all([database?.drop(), redis?.stop(), chroma?.stop()]);
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    stop: () => tearDown([() => node.close(), ...release()]),
   };
 }

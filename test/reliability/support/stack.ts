@@ -9,6 +9,7 @@ import { silentLogger } from '../../support/logger.js';
 import { startNodeFromEnv, testNodeBase } from '../../support/node-env.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
+import { tearDown } from '../../support/tear-down.js';
 
 /** The tenant of the bootstrap key. */
 export const TENANT = 'default';
@@ -87,12 +88,13 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
       return ids.sort();
     },
     vectorStore: openVectors,
-    async stop() {
-      await Promise.all(nodes.map((node) => node.close()));
-      await vectors?.close();
-      await Promise.all([database.drop(), redis.stop(), chroma.stop()]);
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    stop: () =>
+      tearDown([
+        () => Promise.all(nodes.map((node) => node.close())),
+        async () => vectors?.close(),
+        () => Promise.all([database.drop(), redis.stop(), chroma.stop()]),
+        () => rm(dataDir, { recursive: true, force: true }),
+      ]),
   };
 }
 
