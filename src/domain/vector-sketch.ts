@@ -6,26 +6,23 @@
  * cosine it gives is within about 0.001 of the exact one for the bundled encoder's vectors.
  */
 
+import { l2Normalise } from './vectors.js';
+
 const SCALE_BYTES = 4;
 const LEVELS = 127;
 
 /** The sketch of a vector; a zero vector's is all zeros. */
 export function sketchOf(vector: Float32Array): Uint8Array {
-  let squares = 0;
+  const unit = l2Normalise(vector);
   let largest = 0;
-  for (const value of vector) {
-    squares += value * value;
-    largest = Math.max(largest, Math.abs(value));
-  }
-  const sketch = new Uint8Array(SCALE_BYTES + vector.length);
-  const view = new DataView(sketch.buffer);
-  if (squares === 0) return sketch;
-  const norm = Math.sqrt(squares);
-  const step = largest / norm / LEVELS;
-  view.setFloat32(0, step, true);
+  for (const value of unit) largest = Math.max(largest, Math.abs(value));
+  const sketch = new Uint8Array(SCALE_BYTES + unit.length);
+  if (largest === 0) return sketch;
+  const step = largest / LEVELS;
+  new DataView(sketch.buffer).setFloat32(0, step, true);
   const levels = new Int8Array(sketch.buffer, SCALE_BYTES);
-  for (let index = 0; index < vector.length; index += 1) {
-    levels[index] = Math.round((vector[index] ?? 0) / norm / step);
+  for (let index = 0; index < unit.length; index += 1) {
+    levels[index] = Math.round((unit[index] ?? 0) / step);
   }
   return sketch;
 }
@@ -37,11 +34,8 @@ export interface SketchQuery {
 
 /** Null for a zero vector, which has no direction to compare. */
 export function sketchQueryOf(vector: Float32Array): SketchQuery | null {
-  let squares = 0;
-  for (const value of vector) squares += value * value;
-  if (squares === 0) return null;
-  const norm = Math.sqrt(squares);
-  return { unit: vector.map((value) => value / norm) };
+  const unit = l2Normalise(vector);
+  return unit.some((value) => value !== 0) ? { unit } : null;
 }
 
 /**

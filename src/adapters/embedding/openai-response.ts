@@ -1,6 +1,6 @@
 import { EmbedderBadResponseError } from './errors.js';
 import { isRecord } from './json-record.js';
-import { l2Normalise } from './vectors.js';
+import { l2Normalise } from '../../domain/vectors.js';
 
 /**
  * The unit vectors of an OpenAI-style `/v1/embeddings` answer, in the order of the inputs

