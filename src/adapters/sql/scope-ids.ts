@@ -60,8 +60,7 @@ export function scopeIdsStatement(scope: SearchScope, limit: number, extras: Lis
 
 /** The ids in the answer of scopeIdsStatement. */
 export function idsOfScopeRows(rows: ReadonlyArray<{ readonly ids?: string | null }>): string[] {
-  const joined = rows[0]?.ids;
-  return joined === undefined || joined === null || joined === '' ? [] : joined.split(' ');
+  return listsNoId(rows) ? [] : (rows[0]?.ids ?? '').split(' ');
 }
 
 /** Whether the answer of scopeIdsStatement lists no id, told without splitting the thousands it may list. */
