@@ -16,3 +16,8 @@ export interface SearchScope {
   readonly createdAfter?: Date;
   readonly createdBefore?: Date;
 }
+
+/** Whether the scope holds all of its user's live memories: nothing narrows it past the user. */
+export function isWholeUser(scope: SearchScope): boolean {
+  return scope.sessionId === undefined && (scope.metadata?.length ?? 0) === 0 && scope.createdAfter === undefined && scope.createdBefore === undefined;
+}

@@ -1,6 +1,6 @@
 import type { Principal } from '../domain/api-key.js';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import type { MetadataCondition, SearchScope } from '../domain/filters.js';
+import { isWholeUser, type MetadataCondition, type SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory } from '../domain/memory.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { SearchLists } from '../ports/memory-retrieval.js';
@@ -183,9 +183,7 @@ export class MemorySearch {
   private idsLimit(scope: SearchScope, idsWanted: number | null): number | null {
     if (idsWanted !== null && idsWanted > 0) return idsWanted + 1;
     if (this.sketchedUpTo === 0) return null;
-    const narrowed =
-      scope.sessionId !== undefined || (scope.metadata?.length ?? 0) > 0 || scope.createdAfter !== undefined || scope.createdBefore !== undefined;
-    return idsWanted === null || narrowed ? this.sketchedUpTo + 1 : null;
+    return idsWanted === null || !isWholeUser(scope) ? this.sketchedUpTo + 1 : null;
   }
 
   /**

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
 import type { SearchScope } from '../../src/domain/filters.js';
 import type { EmbeddedMemory, Memory, MemoryDraft } from '../../src/domain/memory.js';
+import type { WordMatch } from '../../src/ports/memory-retrieval.js';
 import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
@@ -32,6 +33,67 @@ function newTask(memory: MemoryDraft, idempotencyKey: string | null = null): New
 
 function embedded(memory: MemoryDraft, version: number, embedding = new Float32Array([0.5, -0.25, 1])): EmbeddedMemory {
   return { ...memory, version, updatedAt: new Date(), embedding };
+}
+
+/** A repeatable stream of numbers in [0, 1) from a seed (mulberry32). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
+    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Words for made-up chat turns: speakers' names in most turns, a few common words, many rare ones,
+ * forms of one stem, stopwords, and a word no turn holds.
+ */
+const CHAT_WORDS = {
+  speakers: ['Caroline', 'Melanie'],
+  common: ['weekend', 'family', 'painting', 'painted', 'paints', 'run', 'running'],
+  rare: ['capybara', 'sanctuary', 'pottery', 'sunflower', 'kayak', 'Lisbon', '1987', 'violin', 'marathon', 'adopt', 'adopted', 'adoption', 'glacier', 'café'],
+  stop: ['the', 'and', 'with', 'was', 'we'],
+  absent: ['zeppelin'],
+};
+
+function pick<T>(random: () => number, items: readonly T[]): T {
+  const item = items[Math.floor(random() * items.length)];
+  if (item === undefined) throw new Error('nothing to pick from');
+  return item;
+}
+
+/** A turn of 2 to 12 words: a speaker, then stopwords, common and rare words at random. */
+function chatTurn(random: () => number): string {
+  const words = [`${pick(random, CHAT_WORDS.speakers)}:`];
+  for (let count = 2 + Math.floor(random() * 11); words.length < count; ) {
+    const draw = random();
+    words.push(pick(random, draw < 0.4 ? CHAT_WORDS.stop : draw < 0.75 ? CHAT_WORDS.common : CHAT_WORDS.rare));
+  }
+  return words.join(' ');
+}
+
+/** A query of 1 to 6 words of any kind. */
+function chatQuery(random: () => number): string[] {
+  const kinds = Object.values(CHAT_WORDS);
+  return Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(random, pick(random, kinds)));
+}
+
+/**
+ * Asserts that two rankings of the same memories agree: the same memories with the same scores
+ * (to the last few bits: sums in another order), each in the same place unless tied there.
+ */
+function assertSameRanking(actual: readonly WordMatch[], expected: readonly WordMatch[], message: string): void {
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+  assert.equal(actual.length, expected.length, message);
+  const expectedScores = new Map(expected.map((match) => [match.id, match.score]));
+  actual.forEach((match, place) => {
+    const score = expectedScores.get(match.id);
+    assert.ok(score !== undefined && close(match.score, score), `${message}: ${match.id} scored ${match.score}, expected ${score}`);
+    const there = expected[place];
+    assert.ok(there !== undefined && (there.id === match.id || close(there.score, match.score)), `${message}: ${match.id} in place ${place}`);
+  });
 }
 
 /** The behaviour every MetadataStore has to show, whatever database is behind it. */
@@ -564,6 +626,53 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         await remember(draft(blue, { id: 'blue-only', text: 'ferret' }));
         assert.deepEqual(await wordIds({ tenantId: red }, ['ferret']), ['same']);
         assert.deepEqual((await store.memories.getCandidates(red, ['same', 'blue-only'], ['same', 'blue-only'])).map((m) => m.tenantId), [red]);
+      });
+
+      it("ranks a small user's words from their listing as the word statement ranks them", async () => {
+        tenant = newTenant();
+        const random = seededRandom(20261205);
+        // Users of 1 to 50 memories (the most ranked from the listing), in sessions of up to 30
+        // turns, some at the same moment (then in their order of writing), a few removed. Every
+        // other turn of the chatty user says the same 44 words: a query of those and "weekend"
+        // finds more memories than a search takes candidates from, and the rarer words pick them
+        // (turns with "weekend" alone are not among them).
+        const sizes = { one: 1, few: 12, some: 45, chatty: 50 };
+        const chatter = Array.from({ length: 44 }, (_, index) => `chatter${index}`);
+        const drafts = Object.entries(sizes).flatMap(([userId, size]) =>
+          Array.from({ length: size }, (_, index) =>
+            draft(tenant, {
+              userId,
+              sessionId: `session-${Math.floor(index / (1 + Math.floor(random() * 30)))}`,
+              text: [chatTurn(random), ...(userId !== 'chatty' ? [] : index % 2 === 0 ? chatter : ['weekend'])].join(' '),
+              createdAt: day(Math.floor(index / 2)),
+            }),
+          ),
+        );
+        const accepted = await store.tasks.accept(drafts.map((memory) => newTask(memory)));
+        await store.memories.applyMany(drafts.map((memory, index) => embedded(memory, accepted[index]?.seq ?? 0)));
+        for (const removed of drafts.filter((_, index) => index % 17 === 5)) await store.memories.remove(tenant, removed.id);
+
+        let compared = 0;
+        for (const userId of Object.keys(sizes)) {
+          const scope = { tenantId: tenant, userId };
+          for (let round = 0; round < 12; round += 1) {
+            const query = userId === 'chatty' && round < 4 ? [...chatter, 'weekend', pick(random, CHAT_WORDS.rare)] : chatQuery(random);
+            const words = { words: query, limit: round % 3 === 0 ? 5 : 1_000 };
+            const statement = await store.memories.findByWords({ scope, ...words });
+            // The first search of a user learns they are small; the next ones rank their words here.
+            for (const search of ['first', 'next']) {
+              const matches = await store.memories.searchLists({ scope, idsLimit: 5_001, words: { ...words, withMemories: 3 } }).matches;
+              assertSameRanking(matches, statement, `${userId} ${search} ${words.words.join(' ')}`);
+              // The best come with their memories, as the statement brings them.
+              assert.deepEqual(
+                matches.map((match) => match.memory?.id),
+                matches.map((match, place) => (place < 3 ? match.id : undefined)),
+              );
+            }
+            compared += statement.length;
+          }
+        }
+        assert.ok(compared > 200, `only ${compared} matches compared`);
       });
 
       it("lists the ids of a scope's live memories, up to a limit, under the same filters as the search", async () => {

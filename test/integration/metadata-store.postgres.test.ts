@@ -10,6 +10,7 @@ import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgre
 import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
+import type { SearchScope } from '../../src/domain/filters.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
 import {
@@ -747,4 +748,53 @@ describe('PostgreSQL client, statements given up front', () => {
     withPoolOfOne((client) => assertTransactionOfWaitsForOpenTransaction(client, 'waiting_notes')));
 
   it('answers read statements each on its own, after a shared prefix, prepared or not', () => withPoolOfOne((client) => assertReadEach(client)));
+});
+
+describe("PostgreSQL word ranking of a small user's listing", () => {
+  it('asks a small user for their listing alone once it knows them small, and for the word statement again once they have grown', async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    const lakeTurns = (prefix: string, turns: number) =>
+      interleavedTurns(tenant, { turns, users: 1, sessions: 2 }, (index) => `the kayak trip ${index % 3 === 0 ? 'to the glacier' : 'on the lake'}`).map((draft) => ({
+        ...draft,
+        id: `${prefix}-${draft.id}`,
+      }));
+    await storeDrafts(store, lakeTurns('first', 8));
+    // A repository of its own, over a client that tells how many statements each read sends.
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), logger: silentLogger() });
+    cleanups.push(() => client.close());
+    const sent: number[] = [];
+    const readEach = client.readEach.bind(client);
+    client.readEach = (prefix, statements) => {
+      sent.push(statements.length);
+      return readEach(prefix, statements);
+    };
+    const rowScope = new RowScope(client);
+    await rowScope.refresh();
+    const repository = new SqlMemoryRepository(rowScope, new KnownWordCounts(), { wordsRankedHereUpTo: 10 });
+    const scope = { tenantId: tenant, userId: 'user-0' };
+    const words = { words: ['kayaks', 'glacier'], limit: 50 };
+    const searchSending = async (narrower: Partial<SearchScope> = {}) => {
+      sent.length = 0;
+      const matches = await repository.searchLists({ scope: { ...scope, ...narrower }, idsLimit: 5_001, words }).matches;
+      return { matches: matches.map(({ id, score }) => ({ id, score })), sent: [...sent] };
+    };
+    const byStatement = async () => store.memories.findByWords({ scope, ...words });
+
+    // Not known yet: the word statement beside the listing, which tells that the user is small.
+    const first = await byStatement();
+    assert.deepEqual(await searchSending(), { matches: first, sent: [2] });
+    const second = await searchSending();
+    assert.deepEqual(second.sent, [1]);
+    assert.deepEqual(second.matches.map((match) => match.id), first.map((match) => match.id));
+    assert.equal(first[0]?.id, 'first-turn-0');
+    // A session is not the whole user: its words are always the statement's.
+    assert.deepEqual((await searchSending({ sessionId: 'session-1' })).sent, [2]);
+
+    // Grown past the bound: the listing brings no words, and the statement follows it.
+    await storeDrafts(store, lakeTurns('more', 5));
+    const grown = await byStatement();
+    assert.equal(grown.length, 13);
+    assert.deepEqual(await searchSending(), { matches: grown, sent: [1, 1] });
+    assert.deepEqual(await searchSending(), { matches: grown, sent: [2] });
+  });
 });

@@ -1,3 +1,4 @@
+import { userKey } from './user-key.js';
 import type { KnownCounts } from './word-search.js';
 
 /** How long a count stays trusted: a user's deletes may take it below its cap meanwhile, which only shifts weights. */
@@ -95,8 +96,4 @@ export class KnownWordCounts {
 function forgetOldest(map: Map<string, unknown>): void {
   const oldest = map.keys().next();
   if (oldest.done !== true) map.delete(oldest.value);
-}
-
-function userKey(tenantId: string, userId: string): string {
-  return JSON.stringify([tenantId, userId]);
 }

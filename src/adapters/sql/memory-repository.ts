@@ -1,4 +1,4 @@
-import type { SearchScope } from '../../domain/filters.js';
+import { isWholeUser, type SearchScope } from '../../domain/filters.js';
 import type { CandidateMemory, EmbeddedMemory, Memory, Metadata, Role } from '../../domain/memory.js';
 import type {
   ApplyOutcome,
@@ -10,10 +10,12 @@ import type {
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
-import { idsOfScopeRows, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows } from './scope-ids.js';
+import { idsOfScopeRows, type ListedWords, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows, wordsOfScopeRows } from './scope-ids.js';
 import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, sketchToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
-import { countedToCaps, wordSearchStatement } from './word-search.js';
+import { SmallUsers } from './small-users.js';
+import { rankTurnsByWords } from './word-ranking.js';
+import { countedToCaps, plainWords, wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
   tenant_id: string;
@@ -61,6 +63,15 @@ function toWordMatch(row: MatchRow): WordMatch {
  */
 function preparable(scope: SearchScope): boolean {
   return (scope.metadata ?? []).length === 0;
+}
+
+/** The matches with the memories of the first `count` of them, as a word statement gives them. */
+function withMemories(matches: readonly WordMatch[], memories: readonly Memory[], count: number): WordMatch[] {
+  const byId = new Map(memories.map((memory) => [memory.id, memory]));
+  return matches.map((match, place) => {
+    const memory = place < count ? byId.get(match.id) : undefined;
+    return memory === undefined ? match : { ...match, memory };
+  });
 }
 
 function toMemory(row: MemoryRow): Memory {
@@ -148,12 +159,36 @@ type AppliedBatchRow =
   | { kind: 'erasure'; id: null; user_id: string; version: unknown }
   | { kind: 'written'; id: string; user_id: null; version: null };
 
+export interface SqlMemoryRepositoryOptions {
+  /**
+   * A search of a whole user of at most this many memories ranks their words here, from each
+   * memory's words read with the user's listing (see rankTurnsByWords), rather than by a word
+   * statement, and the listing brings all of their memories, so that the best matches come with
+   * theirs as the statement's do. 0 for never. Default 50.
+   */
+  readonly wordsRankedHereUpTo?: number;
+}
+
+/**
+ * Through the embedded database's thread, a user of 100 memories: listing and statement 1.71 ms
+ * p50; the listing with the words 1.13, or 1.85 with all the memories; reading 10 rows after it
+ * 0.45. Past a few dozen memories, bringing them costs what the statement saved (see
+ * docs/performance.md).
+ */
+const WORDS_RANKED_HERE_UP_TO = 50;
+
 export class SqlMemoryRepository implements MemoryRepository {
+  private readonly wordsRankedHereUpTo: number;
+  private readonly smallUsers = new SmallUsers();
+
   constructor(
     private readonly scope: RowScope,
     /** A large user's counts that their word searches may skip for a while. */
     private readonly knownCounts: KnownWordCounts = new KnownWordCounts(),
-  ) {}
+    options: SqlMemoryRepositoryOptions = {},
+  ) {
+    this.wordsRankedHereUpTo = Math.max(0, Math.floor(options.wordsRankedHereUpTo ?? WORDS_RANKED_HERE_UP_TO));
+  }
 
   async apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
     const [outcome] = await this.applyMany([memory]);
@@ -357,34 +392,75 @@ export class SqlMemoryRepository implements MemoryRepository {
     return this.searchLists({ scope, idsLimit: null, words }).matches;
   }
 
-  /** Both lists are prepared unless the scope filters on metadata; the word search's planning costs more than running it. */
+  /**
+   * Both lists are prepared unless the scope filters on metadata; the word search's planning costs
+   * more than running it. A whole user whose latest listing held few memories (see
+   * SqlMemoryRepositoryOptions) gets no word statement: their listing brings each memory with the
+   * query's words in it, and their matches are ranked here; if they have grown since, the
+   * statement follows the listing.
+   */
   searchLists({ scope, idsLimit, memoriesUpTo, sketchesUpTo, words }: SearchListsQuery): SearchLists {
-    const listed = memoriesUpTo === undefined ? undefined : { upTo: memoriesUpTo, columns: MEMORY_COLUMNS };
+    const { tenantId, userId } = scope;
+    const listedWords = idsLimit === null || words === null ? undefined : this.wordsToList(scope, words.words);
+    const rankedHere = listedWords !== undefined && this.smallUsers.has(tenantId, userId);
+    // Ranked here, the best matches come with their memories as the statement's do: all of the
+    // scope's are listed then.
+    const listedUpTo = Math.max(memoriesUpTo ?? -1, rankedHere ? this.wordsRankedHereUpTo : -1);
     const listing =
       idsLimit === null
         ? null
-        : scopeIdsStatement(scope, idsLimit, { ...(listed === undefined ? {} : { memories: listed }), ...(sketchesUpTo === undefined ? {} : { sketchesUpTo }) });
-    const { tenantId, userId } = scope;
-    const wordSearch =
+        : scopeIdsStatement(scope, idsLimit, {
+            ...(listedUpTo < 0 ? {} : { memories: { upTo: listedUpTo, columns: MEMORY_COLUMNS } }),
+            ...(sketchesUpTo === undefined ? {} : { sketchesUpTo }),
+            ...(rankedHere ? { words: listedWords } : {}),
+          });
+    const wordSearch = () =>
       words === null
         ? null
         : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, vectors: words.withVectors ?? 0, columns: MATCHED_MEMORY_COLUMNS, vector: MATCHED_MEMORY_VECTOR }, this.knownCounts.of(tenantId, userId));
-    const statements = [listing, wordSearch].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
+    const besideListing = rankedHere ? null : wordSearch();
+    const statements = [listing, besideListing].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);
     const listingAnswer =
-      listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null; sketches?: string | null }>>);
+      listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null; sketches?: string | null; words?: string | null }>>);
     const ids = listingAnswer === null ? null : listingAnswer.then(idsOfScopeRows);
+    const scopeMemories = listingAnswer === null || listedUpTo < 0 ? null : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
     const memories =
-      listingAnswer === null || listed === undefined
-        ? null
-        : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
+      scopeMemories === null || memoriesUpTo === undefined ? null : scopeMemories.then((found) => (found === null || found.length > memoriesUpTo ? null : found));
     const sketches = listingAnswer === null || sketchesUpTo === undefined ? null : listingAnswer.then(sketchesOfScopeRows);
-    const found = wordSearch === null ? undefined : (answers[listing === null ? 0 : 1] as Promise<MatchRow[]>);
-    const matches = found?.then((rows) => {
-      if (rows[0] !== undefined) this.knownCounts.learn(tenantId, userId, countedToCaps(rows[0]));
-      return rows.map(toWordMatch);
-    });
-    return { ids, memories, sketches, matches: matches ?? Promise.resolve([]) };
+    if (ids !== null && idsLimit !== null && listedWords !== undefined) {
+      // The listing tells the user's size: their next search is planned by it.
+      void ids.then((listed) => this.smallUsers.note(tenantId, userId, listed.length < idsLimit && listed.length <= this.wordsRankedHereUpTo), () => undefined);
+    }
+    const wordAnswer = besideListing === null ? undefined : answers[listing === null ? 0 : 1];
+    let matches: Promise<WordMatch[]> = Promise.resolve([]);
+    if (wordAnswer !== undefined) {
+      matches = this.wordMatchesOf(scope, wordAnswer);
+    } else if (rankedHere && listingAnswer !== null && scopeMemories !== null && words !== null) {
+      matches = Promise.all([listingAnswer, scopeMemories]).then(([rows, found]) => {
+        const held = wordsOfScopeRows(rows);
+        if (held !== null) return withMemories(rankTurnsByWords(held, words.limit), found ?? [], words.withMemories ?? 0);
+        const late = wordSearch();
+        return late === null ? [] : this.wordMatchesOf(scope, this.scope.tenantReadEach(tenantId, [{ ...late, prepare: preparable(scope) }])[0]);
+      });
+    }
+    return { ids, memories, sketches, matches };
+  }
+
+  /** The matches in a word statement's answer, whose counts that reached their caps are kept for the user's next search. */
+  private async wordMatchesOf({ tenantId, userId }: SearchScope, answer: Promise<unknown[]> | undefined): Promise<WordMatch[]> {
+    const rows = ((await answer) ?? []) as MatchRow[];
+    if (rows[0] !== undefined) this.knownCounts.learn(tenantId, userId, countedToCaps(rows[0]));
+    return rows.map(toWordMatch);
+  }
+
+  /**
+   * The words a listing of the scope looks for in each memory: only when the scope is a whole
+   * user (their counts are the scope's then) and the query has a word to look for.
+   */
+  private wordsToList(scope: SearchScope, words: readonly string[]): ListedWords | undefined {
+    const text = plainWords(words);
+    return !isWholeUser(scope) || text === '' || this.wordsRankedHereUpTo === 0 ? undefined : { upTo: this.wordsRankedHereUpTo, text };
   }
 
   async idsInScope(scope: SearchScope, limit: number): Promise<string[]> {

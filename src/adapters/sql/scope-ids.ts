@@ -1,6 +1,7 @@
 import type { SearchScope } from '../../domain/filters.js';
 import { scopeConditions, SqlParams } from './scope-conditions.js';
 import type { SqlStatement } from './sql-client.js';
+import type { ScopeTurn, ScopeWords } from './word-ranking.js';
 
 /** The memories a scope listing brings along when the scope is small (see scopeIdsStatement). */
 export interface ListedMemories {
@@ -15,6 +16,16 @@ export interface ListedExtras {
   readonly memories?: ListedMemories;
   /** The most memories the scope may hold for their vector sketches to come. */
   readonly sketchesUpTo?: number;
+  /** The query's words, to be looked for in each memory of a scope that is a whole user (see ScopeWords). */
+  readonly words?: ListedWords;
+}
+
+/** The words a scope listing looks for in each memory when the scope is small (see scopeIdsStatement). */
+export interface ListedWords {
+  /** The most memories the scope may hold for them to come. */
+  readonly upTo: number;
+  /** The query's words, letters and digits only, joined by spaces (see plainWords). */
+  readonly text: string;
 }
 
 /**
@@ -27,14 +38,17 @@ export interface ListedExtras {
  * it holds each memory's id and vector sketch as `id:base64` joined by spaces when the scope is at
  * most that large (and smaller than `limit`): read again through the scope's conditions, from the
  * index that holds the sketches (migration 0009) when the scope is the user, in the same snapshot.
- * A memory without a sketch is left out: the caller compares the counts.
+ * A memory without a sketch is left out: the caller compares the counts. With `words`, it holds
+ * the query's lexemes and every memory of the scope with those it holds, in history order (see
+ * ScopeWords), as JSON, when the scope is at most `words.upTo` large (and smaller than `limit`):
+ * only for a scope that is a whole user, whose words a search then ranks itself.
  */
 export function scopeIdsStatement(scope: SearchScope, limit: number, extras: ListedExtras = {}): SqlStatement {
   const params = new SqlParams();
   const conditions = scopeConditions(scope, params).join(' AND ');
   const listing = `SELECT m.id FROM memories m WHERE ${conditions} LIMIT ${params.add(Math.max(0, Math.floor(limit)))}`;
-  const { memories, sketchesUpTo } = extras;
-  if (memories === undefined && sketchesUpTo === undefined) {
+  const { memories, sketchesUpTo, words } = extras;
+  if (memories === undefined && sketchesUpTo === undefined && words === undefined) {
     return { text: `SELECT string_agg(scoped.id, ' ') AS ids FROM (${listing}) scoped`, params: params.values };
   }
   // A listing that stops at its limit may have left memories out: then none come.
@@ -54,6 +68,22 @@ export function scopeIdsStatement(scope: SearchScope, limit: number, extras: Lis
     // Base64 holds no colon, so the last one in a pair ends the id.
     columns.push(`(SELECT string_agg(m.id || ':' || encode(m.sketch, 'base64'), ' ') FROM memories m
                    WHERE (SELECT count(*) FROM listed) <= ${upTo} AND ${conditions}) AS sketches`);
+  }
+  if (words !== undefined) {
+    const upTo = bounded(words.upTo);
+    const text = params.add(words.text);
+    // A memory holds a lexeme when it matches it as a query, as the word statement tests them.
+    columns.push(`(SELECT json_build_array(q.lexemes, (
+                     SELECT json_agg(json_build_array(m.id, m.session_id, length(m.search_terms),
+                              (SELECT array_agg(w.place) FROM unnest(q.queries) WITH ORDINALITY AS w(query, place) WHERE m.search_terms @@ w.query))
+                            ORDER BY m.session_id, m.created_at, m.ordinal)
+                     FROM memories m WHERE ${conditions}
+                   ))::text
+                   FROM (
+                     SELECT array_agg(lexeme ORDER BY lexeme) AS lexemes, array_agg(to_tsquery('simple'::regconfig, lexeme) ORDER BY lexeme) AS queries
+                     FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, ${text}))) found
+                   ) q
+                   WHERE (SELECT count(*) FROM listed) <= ${upTo}) AS words`);
   }
   return { text: `WITH listed AS MATERIALIZED (${listing}) SELECT ${columns.join(', ')}`, params: params.values };
 }
@@ -92,4 +122,21 @@ export function sketchesOfScopeRows(rows: ReadonlyArray<{ readonly ids?: string 
   }
   // Only a scope small enough for its sketches gets here: its ids are few.
   return sketches.size === idsOfScopeRows(rows).length ? sketches : null;
+}
+
+/** A memory in the JSON of scopeIdsStatement's `words`: id, session, lexeme count, places held (1-based) or null. */
+type ListedTurn = [string, string, number, number[] | null];
+
+/**
+ * The words in the answer of scopeIdsStatement with `words`: null when the scope held too many.
+ * The query's lexemes are null when it has none but stopwords, the memories when there are none.
+ */
+export function wordsOfScopeRows(rows: ReadonlyArray<{ readonly words?: string | null }>): ScopeWords | null {
+  const found = rows[0]?.words;
+  if (found === undefined || found === null) return null;
+  const [lexemes, listed] = JSON.parse(found) as [string[] | null, ListedTurn[] | null];
+  const turns = (listed ?? []).map(
+    ([id, sessionId, lexemeCount, places]): ScopeTurn => ({ id, sessionId, lexemeCount, holds: (places ?? []).map((place) => place - 1) }),
+  );
+  return { lexemes: lexemes ?? [], turns };
 }

@@ -6,15 +6,15 @@ import type { SqlStatement } from './sql-client.js';
  * BM25's term-frequency saturation. A chat turn rarely repeats a word, so each word counts once
  * (which spares unpacking every matched turn's terms) and K1 only shapes the length normalisation.
  */
-const K1 = 1.2;
+export const K1 = 1.2;
 /** BM25 length normalisation: 0 ignores a memory's length, 1 divides fully by it; chat turns are short, so a light touch. */
-const B = 0.4;
+export const B = 0.4;
 
 /**
  * Keeps letters and digits only: the words are joined into one text for `to_tsvector`, and the
  * lexemes it gives back are joined into a `tsquery`, where punctuation would be syntax.
  */
-function plainWords(words: readonly string[]): string {
+export function plainWords(words: readonly string[]): string {
   return words
     .flatMap((word) => word.normalize('NFKC').split(/[^\p{L}\p{N}]+/u))
     .filter((word) => word !== '')
@@ -27,12 +27,12 @@ function plainWords(words: readonly string[]): string {
  * neighbour at distance d gets SPREAD × SPREAD_DECAY^(d-1) of the turn's score, and keeps the
  * largest loan on top of its own score.
  */
-const SPREAD = 0.7;
-const SPREAD_DECAY = 0.5;
+export const SPREAD = 0.7;
+export const SPREAD_DECAY = 0.5;
 /** How many turns on each side of a matched turn receive a loan. */
-const SPREAD_SPAN = 2;
+export const SPREAD_SPAN = 2;
 /** How many of the best matches lend to their neighbours: the rest are too weak to matter. */
-const LENDERS = 100;
+export const LENDERS = 100;
 /**
  * Bounds on the work of one search, whatever the size of the user. Document frequencies are
  * counted up to DF_CAP and the population up to POPULATION_CAP: past those, a word is simply
@@ -43,9 +43,9 @@ const LENDERS = 100;
  * candidates. A memory that holds none of the rarer words would rank low anyway, so a heavy
  * user's search costs about what a light one's does.
  */
-const DF_CAP = 500;
-const POPULATION_CAP = 1_250;
-const CANDIDATE_CAP = 1_000;
+export const DF_CAP = 500;
+export const POPULATION_CAP = 1_250;
+export const CANDIDATE_CAP = 1_000;
 /**
  * When even the rarest query word is common (every word of a heavy user's query in thousands of
  * memories), its matches all score about alike; this many of each candidate word bound the work.

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SmallUsers } from '../../../src/adapters/sql/small-users.js';
+
+describe('small users', () => {
+  it('knows a user noted small, of that tenant only, until a listing finds them grown', () => {
+    const users = new SmallUsers();
+    users.note('tenant-a', 'ana', true);
+    assert.equal(users.has('tenant-a', 'ana'), true);
+    assert.equal(users.has('tenant-b', 'ana'), false);
+    assert.equal(users.has('tenant-a', 'bo'), false);
+    users.note('tenant-a', 'ana', false);
+    assert.equal(users.has('tenant-a', 'ana'), false);
+  });
+
+  it('forgets the user noted longest ago when full, counting a user noted again as noted last', () => {
+    const users = new SmallUsers(2);
+    users.note('tenant', 'ana', true);
+    users.note('tenant', 'bo', true);
+    users.note('tenant', 'ana', true);
+    users.note('tenant', 'cy', true);
+    assert.deepEqual(['ana', 'bo', 'cy'].map((user) => users.has('tenant', user)), [true, false, true]);
+  });
+});
