@@ -159,9 +159,11 @@ export class MemorySearch {
     const vector = this.vectorMatches(scope, embedding, depth, { ids, sketches, idsWanted: idsWanted ?? 0 });
     const [matches, words, scopeMemories] = await Promise.all([vector, lexical, listed]);
 
+    // Ranked from sketches, every memory of the scope comes with its similarity: the ranking is
+    // fused to the same depth as the vector store's.
     const fused = fuseRankings(
       [
-        { ids: matches.map((match) => match.id), weight: this.vectorWeight },
+        { ids: matches.slice(0, depth).map((match) => match.id), weight: this.vectorWeight },
         { ids: words.map((match) => match.id), weight: this.lexicalWeight },
       ],
       this.rankConstant,
@@ -188,8 +190,8 @@ export class MemorySearch {
 
   /**
    * The scope's memories nearest the query: ranked here from their sketches when the scope is
-   * small and all of them are sketched, by the vector store otherwise (among the scope's ids when
-   * it wants them).
+   * small and all of them are sketched (all of them then, not only the first `depth`), by the
+   * vector store otherwise (among the scope's ids when it wants them).
    */
   private async vectorMatches(
     scope: SearchScope,
@@ -198,7 +200,7 @@ export class MemorySearch {
     listed: Pick<SearchLists, 'ids' | 'sketches'> & { readonly idsWanted: number },
   ): Promise<VectorMatch[]> {
     const sketched = listed.sketches === null ? null : await listed.sketches;
-    if (sketched !== null) return rankBySketches(embedding, sketched, depth);
+    if (sketched !== null) return rankBySketches(embedding, sketched, sketched.size);
     const scopeIds = listed.ids === null ? undefined : await listed.ids;
     return this.deps.vectorStore.query({
       scope,

@@ -200,6 +200,41 @@ describe('MemorySearch pages', () => {
     }
   });
 
+  it("measures a small user's word matches from their sketches, reading no row after the ranking", async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const userId = `u-${randomUUID()}`;
+    const texts = ['The zeppelin museum opens at nine', 'Our cat sleeps on the warm piano all day', 'My tabby cat purrs when she is fed', 'Grandma bakes plum cake on Sundays'];
+    const memories = new Map((await remember(tenantId, userId, texts)).map((memory) => [memory.id, memory]));
+    let rowReads = 0;
+    const counted: MetadataStore['memories'] = Object.create(metadata.memories, {
+      getCandidates: {
+        value: (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
+          rowReads += 1;
+          return metadata.memories.getCandidates(...args);
+        },
+      },
+    });
+    // One deep: the zeppelin, first by its rare word, is not the vector ranking's first; its
+    // similarity is its sketch's, as the others' are.
+    const shallow = new MemorySearch({ memories: counted, vectorStore: vectors, embedder, options: { depth: 1 } });
+    const query = 'my cat or the zeppelin';
+    const [queryVector] = await embedder.embed([query]);
+    assert.ok(queryVector !== undefined);
+
+    const [nearest] = await vectors.query({ scope: { tenantId, userId }, embedding: queryVector, topK: 1 });
+
+    const hits = await shallow.search({ tenantId, keyId: 'test' }, { query, userId, topK: 1 });
+
+    assert.equal(rowReads, 0);
+    assert.equal(hits.length, 1);
+    assert.ok(hits[0]?.memory.text?.includes('zeppelin') === true && hits[0].memory.id !== nearest?.id);
+    for (const hit of hits) {
+      const stored = memories.get(hit.memory.id);
+      assert.ok(stored !== undefined);
+      assert.ok(Math.abs(hit.similarity - cosineSimilarity(queryVector, stored.embedding)) < 2e-3, hit.memory.text ?? '');
+    }
+  });
+
   it("takes a large user's similarities from the vectors the word search brought, reading no row after the vector search", async () => {
     const tenantId = `t-${randomUUID()}`;
     const principal = { tenantId, keyId: 'test' };
