@@ -69,6 +69,20 @@ describe('MemorySearch pages', () => {
     return memories;
   }
 
+  /** The store's memories, telling how many times rows were read after the rankings (getCandidates). */
+  function countingRowReads(): { memories: MetadataStore['memories']; rowReads: () => number } {
+    let reads = 0;
+    const memories: MetadataStore['memories'] = Object.create(metadata.memories, {
+      getCandidates: {
+        value: (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
+          reads += 1;
+          return metadata.memories.getCandidates(...args);
+        },
+      },
+    });
+    return { memories, rowReads: () => reads };
+  }
+
   for (const [path, sketchedUpTo] of [['sketches', undefined], ['vector store', 0]] as const) {
     it(`fills the page past memories whose vectors outlived their rows (ranked by the ${path})`, async () => {
       await fillsThePagePastDeletedMemories(new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder, options: { sketchedUpTo } }));
@@ -205,15 +219,7 @@ describe('MemorySearch pages', () => {
     const userId = `u-${randomUUID()}`;
     const texts = ['The zeppelin museum opens at nine', 'Our cat sleeps on the warm piano all day', 'My tabby cat purrs when she is fed', 'Grandma bakes plum cake on Sundays'];
     const memories = new Map((await remember(tenantId, userId, texts)).map((memory) => [memory.id, memory]));
-    let rowReads = 0;
-    const counted: MetadataStore['memories'] = Object.create(metadata.memories, {
-      getCandidates: {
-        value: (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
-          rowReads += 1;
-          return metadata.memories.getCandidates(...args);
-        },
-      },
-    });
+    const { memories: counted, rowReads } = countingRowReads();
     // One deep: the zeppelin, first by its rare word, is not the vector ranking's first; its
     // similarity is its sketch's, as the others' are.
     const shallow = new MemorySearch({ memories: counted, vectorStore: vectors, embedder, options: { depth: 1 } });
@@ -225,7 +231,7 @@ describe('MemorySearch pages', () => {
 
     const hits = await shallow.search({ tenantId, keyId: 'test' }, { query, userId, topK: 1 });
 
-    assert.equal(rowReads, 0);
+    assert.equal(rowReads(), 0);
     assert.equal(hits.length, 1);
     assert.ok(hits[0]?.memory.text?.includes('zeppelin') === true && hits[0].memory.id !== nearest?.id);
     for (const hit of hits) {
@@ -262,15 +268,7 @@ describe('MemorySearch pages', () => {
       await vectors.upsert(memories);
       return new Map(memories.map((memory) => [memory.id, memory]));
     };
-    let rowReads = 0;
-    const counted: MetadataStore['memories'] = Object.create(metadata.memories, {
-      getCandidates: {
-        value: (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
-          rowReads += 1;
-          return metadata.memories.getCandidates(...args);
-        },
-      },
-    });
+    const { memories: counted, rowReads } = countingRowReads();
     const counting = new MemorySearch({ memories: counted, vectorStore: vectors, embedder });
     const query = 'the zeppelin';
     const [queryVector] = await embedder.embed([query]);
@@ -287,7 +285,7 @@ describe('MemorySearch pages', () => {
     const large = await store('large', 1_300);
     const hits = await counting.search(principal, { query, userId: 'large', topK: 5 });
     assert.equal(hits.length, 5);
-    assert.equal(rowReads, 0);
+    assert.equal(rowReads(), 0);
     for (const hit of hits) {
       const stored = measuredFrom(hit, large);
       assert.equal(hit.memory.text, stored.text);
@@ -300,7 +298,7 @@ describe('MemorySearch pages', () => {
     const small = await store('small', 300);
     const smallHits = await counting.search(principal, { query, userId: 'small', topK: 3 });
     assert.equal(smallHits.length, 3);
-    assert.equal(rowReads, 1);
+    assert.equal(rowReads(), 1);
     for (const hit of smallHits) measuredFrom(hit, small);
   });
 
