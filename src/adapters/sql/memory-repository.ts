@@ -15,7 +15,7 @@ import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, sketchTo
 import { KnownWordCounts } from './known-word-counts.js';
 import { SmallUsers } from './small-users.js';
 import { rankTurnsByWords } from './word-ranking.js';
-import { countedToCaps, plainWords, wordSearchStatement } from './word-search.js';
+import { countedToCaps, plainWords, POPULATION_CAP, wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
   tenant_id: string;
@@ -164,7 +164,7 @@ export interface SqlMemoryRepositoryOptions {
    * A search of a whole user of at most this many memories ranks their words here, from each
    * memory's words read with the user's listing (see rankTurnsByWords), rather than by a word
    * statement, and the listing brings all of their memories, so that the best matches come with
-   * theirs as the statement's do. 0 for never. Default 50.
+   * theirs as the statement's do. 0 for never; at most 1,249. Default 50.
    */
   readonly wordsRankedHereUpTo?: number;
 }
@@ -187,7 +187,8 @@ export class SqlMemoryRepository implements MemoryRepository {
     private readonly knownCounts: KnownWordCounts = new KnownWordCounts(),
     options: SqlMemoryRepositoryOptions = {},
   ) {
-    this.wordsRankedHereUpTo = Math.max(0, Math.floor(options.wordsRankedHereUpTo ?? WORDS_RANKED_HERE_UP_TO));
+    // Past POPULATION_CAP the statement's counts are capped, which the ranking here does not do.
+    this.wordsRankedHereUpTo = Math.min(Math.max(0, Math.floor(options.wordsRankedHereUpTo ?? WORDS_RANKED_HERE_UP_TO)), POPULATION_CAP - 1);
   }
 
   async apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {
