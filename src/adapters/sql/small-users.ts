@@ -1,6 +1,7 @@
+import { LruMap } from '../lru-map.js';
 import { userKey } from './user-key.js';
 
-/** Users remembered at most; the longest remembered go first. */
+/** Users remembered at most; the least recently searched go first. */
 const MAX_USERS = 10_000;
 
 /**
@@ -11,24 +12,20 @@ const MAX_USERS = 10_000;
  * holds both.
  */
 export class SmallUsers {
-  readonly #users = new Set<string>();
+  readonly #users: LruMap<string, true>;
 
-  constructor(private readonly maxUsers: number = MAX_USERS) {}
+  constructor(maxUsers: number = MAX_USERS) {
+    this.#users = new LruMap(maxUsers);
+  }
 
   has(tenantId: string, userId: string): boolean {
-    return this.#users.has(userKey(tenantId, userId));
+    return this.#users.get(userKey(tenantId, userId)) === true;
   }
 
   /** Records what the user's latest listing told of their size. */
   note(tenantId: string, userId: string, small: boolean): void {
     const key = userKey(tenantId, userId);
-    // Deleted first, so that a user noted again counts as remembered last.
-    this.#users.delete(key);
-    if (!small) return;
-    if (this.#users.size >= this.maxUsers) {
-      const oldest = this.#users.values().next();
-      if (oldest.done !== true) this.#users.delete(oldest.value);
-    }
-    this.#users.add(key);
+    if (small) this.#users.set(key, true);
+    else this.#users.delete(key);
   }
 }
