@@ -8,6 +8,7 @@ import type { WordMatch } from '../../src/ports/memory-retrieval.js';
 import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
+import { Random } from '../../bench/lib/workload.js';
 import type { SqlClient } from '../../src/adapters/sql/sql-client.js';
 
 /** Makes a store over a fresh, empty database that nothing else uses. */
@@ -35,17 +36,6 @@ function embedded(memory: MemoryDraft, version: number, embedding = new Float32A
   return { ...memory, version, updatedAt: new Date(), embedding };
 }
 
-/** A repeatable stream of numbers in [0, 1) from a seed (mulberry32). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /**
  * Words for made-up chat turns: speakers' names in most turns, a few common words, many rare ones,
  * forms of one stem, stopwords, and a word no turn holds.
@@ -58,26 +48,20 @@ const CHAT_WORDS = {
   absent: ['zeppelin'],
 };
 
-function pick<T>(random: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(random() * items.length)];
-  if (item === undefined) throw new Error('nothing to pick from');
-  return item;
-}
-
 /** A turn of 2 to 12 words: a speaker, then stopwords, common and rare words at random. */
-function chatTurn(random: () => number): string {
-  const words = [`${pick(random, CHAT_WORDS.speakers)}:`];
-  for (let count = 2 + Math.floor(random() * 11); words.length < count; ) {
-    const draw = random();
-    words.push(pick(random, draw < 0.4 ? CHAT_WORDS.stop : draw < 0.75 ? CHAT_WORDS.common : CHAT_WORDS.rare));
+function chatTurn(random: Random): string {
+  const words = [`${random.pick(CHAT_WORDS.speakers)}:`];
+  for (let count = 2 + random.int(11); words.length < count; ) {
+    const draw = random.next();
+    words.push(random.pick(draw < 0.4 ? CHAT_WORDS.stop : draw < 0.75 ? CHAT_WORDS.common : CHAT_WORDS.rare));
   }
   return words.join(' ');
 }
 
 /** A query of 1 to 6 words of any kind. */
-function chatQuery(random: () => number): string[] {
+function chatQuery(random: Random): string[] {
   const kinds = Object.values(CHAT_WORDS);
-  return Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(random, pick(random, kinds)));
+  return Array.from({ length: 1 + random.int(6) }, () => random.pick(random.pick(kinds)));
 }
 
 /**
@@ -630,7 +614,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
 
       it("ranks a small user's words from their listing as the word statement ranks them", async () => {
         tenant = newTenant();
-        const random = seededRandom(20261205);
+        const random = new Random(20261205);
         // Users of 1 to 50 memories (the most ranked from the listing), in sessions of up to 30
         // turns, some at the same moment (then in their order of writing), a few removed. Every
         // other turn of the chatty user says the same 44 words: a query of those and "weekend"
@@ -642,7 +626,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           Array.from({ length: size }, (_, index) =>
             draft(tenant, {
               userId,
-              sessionId: `session-${Math.floor(index / (1 + Math.floor(random() * 30)))}`,
+              sessionId: `session-${Math.floor(index / (1 + random.int(30)))}`,
               text: [chatTurn(random), ...(userId !== 'chatty' ? [] : index % 2 === 0 ? chatter : ['weekend'])].join(' '),
               createdAt: day(Math.floor(index / 2)),
             }),
@@ -656,7 +640,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         for (const userId of Object.keys(sizes)) {
           const scope = { tenantId: tenant, userId };
           for (let round = 0; round < 12; round += 1) {
-            const query = userId === 'chatty' && round < 4 ? [...chatter, 'weekend', pick(random, CHAT_WORDS.rare)] : chatQuery(random);
+            const query = userId === 'chatty' && round < 4 ? [...chatter, 'weekend', random.pick(CHAT_WORDS.rare)] : chatQuery(random);
             const words = { words: query, limit: round % 3 === 0 ? 5 : 1_000 };
             const statement = await store.memories.findByWords({ scope, ...words });
             // The first search of a user learns they are small; the next ones rank their words here.
