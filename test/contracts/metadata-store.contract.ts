@@ -615,12 +615,13 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
       it("ranks a small user's words from their listing as the word statement ranks them", async () => {
         tenant = newTenant();
         const random = new Random(20261205);
-        // Users of 1 to 50 memories (the most ranked from the listing), in sessions of up to 30
-        // turns, some at the same moment (then in their order of writing), a few removed. Every
-        // other turn of the chatty user says the same 44 words: a query of those and "weekend"
-        // finds more memories than a search takes candidates from, and the rarer words pick them
-        // (turns with "weekend" alone are not among them).
-        const sizes = { one: 1, few: 12, some: 45, chatty: 50 };
+        // Users of 1 to 250 memories (the most ranked from the listing; a scope of up to 50 comes
+        // whole with its ids) and one of 280, in sessions of up to 30 turns, some at the same
+        // moment (then in their order of writing), a few removed. Every other turn of the chatty
+        // user says the same 44 words: a query of those and "weekend" finds more memories than a
+        // search takes candidates from, and the rarer words pick them (turns with "weekend" alone
+        // are not among them).
+        const sizes = { one: 1, few: 12, some: 45, chatty: 50, more: 120, most: 250, past: 280 };
         const chatter = Array.from({ length: 44 }, (_, index) => `chatter${index}`);
         const drafts = Object.entries(sizes).flatMap(([userId, size]) =>
           Array.from({ length: size }, (_, index) =>
@@ -643,9 +644,11 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
             const query = userId === 'chatty' && round < 4 ? [...chatter, 'weekend', random.pick(CHAT_WORDS.rare)] : chatQuery(random);
             const words = { words: query, limit: round % 3 === 0 ? 5 : 1_000 };
             const statement = await store.memories.findByWords({ scope, ...words });
-            // The first search of a user learns they are small; the next ones rank their words here.
+            // The first search of the largest user learns that they are, and asks the statement
+            // after the listing; their next ones beside it.
             for (const search of ['first', 'next']) {
-              const matches = await store.memories.searchLists({ scope, idsLimit: 5_001, words: { ...words, withMemories: 3 } }).matches;
+              const lists = store.memories.searchLists({ scope, idsLimit: 5_001, memoriesUpTo: 50, words: { ...words, withMemories: 3 } });
+              const matches = await lists.matches;
               assertSameRanking(matches, statement, `${userId} ${search} ${words.words.join(' ')}`);
               // The best come with their memories, as the statement brings them.
               assert.deepEqual(
@@ -692,7 +695,8 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           const words = { words: ['otter', 'pebbles', 'sandwich'], limit: 10 };
           const lists = store.memories.searchLists({ scope, idsLimit: 10, words });
           assert.deepEqual((await lists.ids)?.sort(), (await store.memories.idsInScope(scope, 10)).sort());
-          assert.deepEqual(await lists.matches, await store.memories.findByWords({ scope, ...words }));
+          // A whole user is ranked from their listing (see the test of that), a session by the statement.
+          assertSameRanking(await lists.matches, await store.memories.findByWords({ scope, ...words }), JSON.stringify(scope));
           assert.ok((await lists.matches).length > 0);
         }
         const idsOnly = store.memories.searchLists({ scope: { tenantId: tenant, userId: 'user-1' }, idsLimit: 2, words: null });

@@ -13,7 +13,7 @@ import type { RowScope } from './row-scope.js';
 import { idsOfScopeRows, type ListedWords, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows, wordsOfScopeRows } from './scope-ids.js';
 import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, sketchToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
-import { SmallUsers } from './small-users.js';
+import { LargeUsers } from './large-users.js';
 import { rankTurnsByWords } from './word-ranking.js';
 import { countedToCaps, plainWords, POPULATION_CAP, wordSearchStatement } from './word-search.js';
 
@@ -31,9 +31,11 @@ interface MemoryRow {
 }
 
 /** A memory's columns after its tenant and its id, as `toMemory` reads them. */
-const MEMORY_FIELDS = 'user_id, session_id, role, text, metadata, created_at, updated_at, version';
+const MEMORY_FIELD_NAMES = ['user_id', 'session_id', 'role', 'text', 'metadata', 'created_at', 'updated_at', 'version'] as const;
+const MEMORY_FIELDS = MEMORY_FIELD_NAMES.join(', ');
 
-const MEMORY_COLUMNS = `tenant_id, id, ${MEMORY_FIELDS}`;
+const MEMORY_COLUMN_NAMES = ['tenant_id', 'id', ...MEMORY_FIELD_NAMES] as const;
+const MEMORY_COLUMNS = MEMORY_COLUMN_NAMES.join(', ');
 
 /**
  * A word match's memory, without its id (the match's own): `tenant_id` is null when it is not
@@ -163,23 +165,19 @@ export interface SqlMemoryRepositoryOptions {
   /**
    * A search of a whole user of at most this many memories ranks their words here, from each
    * memory's words read with the user's listing (see rankTurnsByWords), rather than by a word
-   * statement, and the listing brings all of their memories, so that the best matches come with
-   * theirs as the statement's do. 0 for never; at most 1,249. Default 50.
+   * statement; the memories the ranking can place (holding a word, or next to one) come with them,
+   * so that the best matches come with theirs as the statement's do. A user is taken to be that small until a listing finds them
+   * larger. 0 for never; at most 1,249. Default 250, as many as are ranked by their sketches.
    */
   readonly wordsRankedHereUpTo?: number;
 }
 
-/**
- * Through the embedded database's thread, a user of 100 memories: listing and statement 1.71 ms
- * p50; the listing with the words 1.13, or 1.85 with all the memories; reading 10 rows after it
- * 0.45. Past a few dozen memories, bringing them costs what the statement saved (see
- * docs/performance.md).
- */
-const WORDS_RANKED_HERE_UP_TO = 50;
+/** See SqlMemoryRepositoryOptions and docs/performance.md. */
+const WORDS_RANKED_HERE_UP_TO = 250;
 
 export class SqlMemoryRepository implements MemoryRepository {
   private readonly wordsRankedHereUpTo: number;
-  private readonly smallUsers = new SmallUsers();
+  private readonly largeUsers = new LargeUsers();
 
   constructor(
     private readonly scope: RowScope,
@@ -395,25 +393,22 @@ export class SqlMemoryRepository implements MemoryRepository {
 
   /**
    * Both lists are prepared unless the scope filters on metadata; the word search's planning costs
-   * more than running it. A whole user whose latest listing held few memories (see
-   * SqlMemoryRepositoryOptions) gets no word statement: their listing brings each memory with the
-   * query's words in it, and their matches are ranked here; if they have grown since, the
-   * statement follows the listing.
+   * more than running it. A whole user not known to be large (see SqlMemoryRepositoryOptions) gets
+   * no word statement: their listing brings each memory with the query's words in it, and their
+   * matches are ranked here; if the listing finds them large, the statement follows it.
    */
   searchLists({ scope, idsLimit, memoriesUpTo, sketchesUpTo, words }: SearchListsQuery): SearchLists {
     const { tenantId, userId } = scope;
     const listedWords = idsLimit === null || words === null ? undefined : this.wordsToList(scope, words.words);
-    const rankedHere = listedWords !== undefined && this.smallUsers.has(tenantId, userId);
-    // Ranked here, the best matches come with their memories as the statement's do: all of the
-    // scope's are listed then.
-    const listedUpTo = Math.max(memoriesUpTo ?? -1, rankedHere ? this.wordsRankedHereUpTo : -1);
+    const rankedHere = listedWords !== undefined && !this.largeUsers.has(tenantId, userId);
     const listing =
       idsLimit === null
         ? null
         : scopeIdsStatement(scope, idsLimit, {
-            ...(listedUpTo < 0 ? {} : { memories: { upTo: listedUpTo, columns: MEMORY_COLUMNS } }),
+            ...(memoriesUpTo === undefined ? {} : { memories: { upTo: memoriesUpTo, columns: MEMORY_COLUMNS } }),
             ...(sketchesUpTo === undefined ? {} : { sketchesUpTo }),
-            ...(rankedHere ? { words: listedWords } : {}),
+            // The memories the ranking can place come with the words, as the statement brings its best matches'.
+            ...(rankedHere ? { words: { ...listedWords, columns: MEMORY_COLUMN_NAMES } } : {}),
           });
     const wordSearch = () =>
       words === null
@@ -425,22 +420,32 @@ export class SqlMemoryRepository implements MemoryRepository {
     const listingAnswer =
       listing === null ? null : (answers[0] as Promise<Array<{ ids: string | null; memories?: string | null; sketches?: string | null; words?: string | null }>>);
     const ids = listingAnswer === null ? null : listingAnswer.then(idsOfScopeRows);
-    const scopeMemories = listingAnswer === null || listedUpTo < 0 ? null : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
-    const memories =
-      scopeMemories === null || memoriesUpTo === undefined ? null : scopeMemories.then((found) => (found === null || found.length > memoriesUpTo ? null : found));
+    const memories = listingAnswer === null || memoriesUpTo === undefined ? null : listingAnswer.then((rows) => memoriesOfScopeRows<MemoryRow>(rows)?.map(toMemory) ?? null);
     const sketches = listingAnswer === null || sketchesUpTo === undefined ? null : listingAnswer.then(sketchesOfScopeRows);
     if (ids !== null && idsLimit !== null && listedWords !== undefined) {
       // The listing tells the user's size: their next search is planned by it.
-      void ids.then((listed) => this.smallUsers.note(tenantId, userId, listed.length < idsLimit && listed.length <= this.wordsRankedHereUpTo), () => undefined);
+      void ids.then((listed) => this.largeUsers.note(tenantId, userId, listed.length >= idsLimit || listed.length > this.wordsRankedHereUpTo), () => undefined);
     }
     const wordAnswer = besideListing === null ? undefined : answers[listing === null ? 0 : 1];
     let matches: Promise<WordMatch[]> = Promise.resolve([]);
     if (wordAnswer !== undefined) {
       matches = this.wordMatchesOf(scope, wordAnswer);
-    } else if (rankedHere && listingAnswer !== null && scopeMemories !== null && words !== null) {
-      matches = Promise.all([listingAnswer, scopeMemories]).then(([rows, found]) => {
-        const held = wordsOfScopeRows(rows);
-        if (held !== null) return withMemories(rankTurnsByWords(held, words.limit), found ?? [], words.withMemories ?? 0);
+    } else if (rankedHere && listingAnswer !== null && words !== null) {
+      matches = Promise.all([listingAnswer, memories]).then(([rows, whole]) => {
+        const listed = wordsOfScopeRows<MemoryRow>(rows);
+        if (listed !== null) {
+          const ranked = rankTurnsByWords(listed.words, words.limit);
+          // The scope's memories when it came whole, else those of the turns the ranking can place.
+          const count = words.withMemories ?? 0;
+          const wholeById = new Map((whole ?? []).map((memory) => [memory.id, memory]));
+          const nearById = new Map(listed.memories.map((row) => [row.id, row]));
+          const brought = ranked.slice(0, count).flatMap(({ id }) => {
+            const near = nearById.get(id);
+            const memory = wholeById.get(id) ?? (near === undefined ? undefined : toMemory(near));
+            return memory === undefined ? [] : [memory];
+          });
+          return withMemories(ranked, brought, count);
+        }
         const late = wordSearch();
         return late === null ? [] : this.wordMatchesOf(scope, this.scope.tenantReadEach(tenantId, [{ ...late, prepare: preparable(scope) }])[0]);
       });

@@ -14,7 +14,13 @@ export interface ScopeTurn {
 export interface ScopeWords {
   /** The query's lexemes, stemmed as the stored words are, in the database's order. */
   readonly lexemes: readonly string[];
-  /** Every live memory of the user, each session's together, oldest first within it. */
+  /** How many live memories the user holds. */
+  readonly population: number;
+  /**
+   * Every live memory of the user that holds one of the lexemes or sits within SPREAD_SPAN turns
+   * of one in its session (the others can neither match nor borrow), each session's together,
+   * oldest first within it.
+   */
   readonly turns: readonly ScopeTurn[];
 }
 
@@ -31,8 +37,8 @@ export interface RankedWordMatch {
  * may differ from the statement's in the last bit (a sum in another order); memories of equal
  * score are ordered by id in code-unit order, which is the statement's order under the C collation.
  */
-export function rankTurnsByWords({ lexemes, turns }: ScopeWords, limit: number): RankedWordMatch[] {
-  if (limit < 1 || lexemes.length === 0 || turns.length >= POPULATION_CAP) return [];
+export function rankTurnsByWords({ lexemes, population, turns }: ScopeWords, limit: number): RankedWordMatch[] {
+  if (limit < 1 || lexemes.length === 0 || population >= POPULATION_CAP) return [];
   const frequency = new Array<number>(lexemes.length).fill(0);
   for (const turn of turns) for (const place of turn.holds) frequency[place] = Math.min((frequency[place] ?? 0) + 1, DF_CAP);
   const seeds = seedWords(frequency);
@@ -40,7 +46,6 @@ export function rankTurnsByWords({ lexemes, turns }: ScopeWords, limit: number):
   if (matched.length === 0) return [];
   const lengthOf = (turn: ScopeTurn): number => Math.max(turn.lexemeCount, 1);
   const averageLength = matched.reduce((sum, turn) => sum + lengthOf(turn), 0) / matched.length;
-  const population = turns.length;
   const scores = new Map<string, number>();
   for (const turn of matched) {
     let score = 0;

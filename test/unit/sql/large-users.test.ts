@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SmallUsers } from '../../../src/adapters/sql/small-users.js';
+import { LargeUsers } from '../../../src/adapters/sql/large-users.js';
 
-describe('small users', () => {
-  it('knows a user noted small, of that tenant only, until a listing finds them grown', () => {
-    const users = new SmallUsers();
+describe('large users', () => {
+  it('knows a user noted large, of that tenant only, until a listing finds them small again', () => {
+    const users = new LargeUsers();
     users.note('tenant-a', 'ana', true);
     assert.equal(users.has('tenant-a', 'ana'), true);
     assert.equal(users.has('tenant-b', 'ana'), false);
@@ -14,7 +14,7 @@ describe('small users', () => {
   });
 
   it('forgets the user noted longest ago when full, counting a user noted again as noted last', () => {
-    const users = new SmallUsers(2);
+    const users = new LargeUsers(2);
     users.note('tenant', 'ana', true);
     users.note('tenant', 'bo', true);
     users.note('tenant', 'ana', true);

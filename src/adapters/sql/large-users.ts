@@ -5,13 +5,13 @@ import { userKey } from './user-key.js';
 const MAX_USERS = 10_000;
 
 /**
- * The users whose latest search found them small enough to rank their words from their listing
- * (see rankTurnsByWords), in this process: their next search asks no word statement beside the
- * listing. Only a hint for what to ask: each listing tells again whether the user is still that
- * small, and a user who has grown gets the statement after it. Users are of one tenant: the key
- * holds both.
+ * The users whose latest search found them too large to rank their words from their listing (see
+ * rankTurnsByWords), in this process: their next search asks the word statement beside the
+ * listing rather than after it. Any other user is taken to be small. Only a hint for what to ask:
+ * each listing tells again whether the user is small, and one who has grown gets the statement
+ * after it. Users are of one tenant: the key holds both.
  */
-export class SmallUsers {
+export class LargeUsers {
   readonly #users: LruMap<string, true>;
 
   constructor(maxUsers: number = MAX_USERS) {
@@ -23,9 +23,9 @@ export class SmallUsers {
   }
 
   /** Records what the user's latest listing told of their size. */
-  note(tenantId: string, userId: string, small: boolean): void {
+  note(tenantId: string, userId: string, large: boolean): void {
     const key = userKey(tenantId, userId);
-    if (small) this.#users.set(key, true);
+    if (large) this.#users.set(key, true);
     else this.#users.delete(key);
   }
 }
