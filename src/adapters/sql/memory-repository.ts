@@ -68,10 +68,9 @@ function preparable(scope: SearchScope): boolean {
 }
 
 /** The matches with the memories of the first `count` of them, as a word statement gives them. */
-function withMemories(matches: readonly WordMatch[], memories: readonly Memory[], count: number): WordMatch[] {
-  const byId = new Map(memories.map((memory) => [memory.id, memory]));
+function withMemories(matches: readonly WordMatch[], memoryOf: (id: string) => Memory | undefined, count: number): WordMatch[] {
   return matches.map((match, place) => {
-    const memory = place < count ? byId.get(match.id) : undefined;
+    const memory = place < count ? memoryOf(match.id) : undefined;
     return memory === undefined ? match : { ...match, memory };
   });
 }
@@ -434,17 +433,15 @@ export class SqlMemoryRepository implements MemoryRepository {
       matches = Promise.all([listingAnswer, memories]).then(([rows, whole]) => {
         const listed = wordsOfScopeRows<MemoryRow>(rows);
         if (listed !== null) {
-          const ranked = rankTurnsByWords(listed.words, words.limit);
-          // The scope's memories when it came whole, else those of the turns the ranking can place.
-          const count = words.withMemories ?? 0;
+          // The scope's memories when it came whole, else those of the turns the ranking can place,
+          // made memories only for the matches that take them.
           const wholeById = new Map((whole ?? []).map((memory) => [memory.id, memory]));
           const nearById = new Map(listed.memories.map((row) => [row.id, row]));
-          const brought = ranked.slice(0, count).flatMap(({ id }) => {
+          const memoryOf = (id: string): Memory | undefined => {
             const near = nearById.get(id);
-            const memory = wholeById.get(id) ?? (near === undefined ? undefined : toMemory(near));
-            return memory === undefined ? [] : [memory];
-          });
-          return withMemories(ranked, brought, count);
+            return wholeById.get(id) ?? (near === undefined ? undefined : toMemory(near));
+          };
+          return withMemories(rankTurnsByWords(listed.words, words.limit), memoryOf, words.withMemories ?? 0);
         }
         const late = wordSearch();
         return late === null ? [] : this.wordMatchesOf(scope, this.scope.tenantReadEach(tenantId, [{ ...late, prepare: preparable(scope) }])[0]);
