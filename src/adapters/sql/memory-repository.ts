@@ -165,8 +165,9 @@ export interface SqlMemoryRepositoryOptions {
    * A search of a whole user of at most this many memories ranks their words here, from each
    * memory's words read with the user's listing (see rankTurnsByWords), rather than by a word
    * statement; the memories the ranking can place (holding a word, or next to one) come with them,
-   * so that the best matches come with theirs as the statement's do. A user is taken to be that small until a listing finds them
-   * larger. 0 for never; at most 1,249. Default 250, as many as are ranked by their sketches.
+   * so that the best matches come with theirs as the statement's do. A user is taken to be that
+   * small until a listing finds them larger. 0 for never; at most 1,249. Default 250, as many as
+   * are ranked by their sketches.
    */
   readonly wordsRankedHereUpTo?: number;
 }

@@ -48,9 +48,9 @@ export interface ListedWords {
  * the query's lexemes, the scope's size and each memory that holds one of them or sits near one,
  * with those it holds, in history order (see ScopeWords), as JSON, when the scope is at most
  * `words.upTo` large (and smaller than `limit`): only for a scope that is a whole user, whose words
- * a search then ranks itself. With
- * `words.columns`, each memory that the ranking can place (see ListedWords) comes with those
- * columns too, read with its words, unless the scope is small enough for `memories` to bring all.
+ * a search then ranks itself. With `words.columns`, each memory that the ranking can place (see
+ * ListedWords) comes with those columns too, read with its words, unless the scope is small enough
+ * for `memories` to bring all.
  */
 export function scopeIdsStatement(scope: SearchScope, limit: number, extras: ListedExtras = {}): SqlStatement {
   const params = new SqlParams();
@@ -63,12 +63,14 @@ export function scopeIdsStatement(scope: SearchScope, limit: number, extras: Lis
   // A listing that stops at its limit may have left memories out: then none come.
   const bounded = (upTo: number): string => params.add(Math.max(0, Math.min(Math.floor(upTo), Math.floor(limit) - 1)));
   const columns = ["(SELECT string_agg(listed.id, ' ') FROM listed) AS ids"];
+  // How many ids the listing holds, counted once for every extra that depends on it.
+  const listedCount = '(SELECT listed_size.n FROM listed_size)';
   const listedWhole = memories === undefined ? null : bounded(memories.upTo);
   if (memories !== undefined) {
     const tenant = params.add(scope.tenantId);
     columns.push(`(SELECT json_agg(found)::text FROM (
                      SELECT ${memories.columns} FROM memories m
-                     WHERE (SELECT listed_size.n FROM listed_size) <= ${listedWhole}
+                     WHERE ${listedCount} <= ${listedWhole}
                        AND m.tenant_id = ${tenant} AND m.id IN (SELECT listed.id FROM listed)
                    ) found) AS memories`);
   }
@@ -76,7 +78,7 @@ export function scopeIdsStatement(scope: SearchScope, limit: number, extras: Lis
     const upTo = bounded(sketchesUpTo);
     // Base64 holds no colon, so the last one in a pair ends the id.
     columns.push(`(SELECT string_agg(m.id || ':' || encode(m.sketch, 'base64'), ' ') FROM memories m
-                   WHERE (SELECT listed_size.n FROM listed_size) <= ${upTo} AND ${conditions}) AS sketches`);
+                   WHERE ${listedCount} <= ${upTo} AND ${conditions}) AS sketches`);
   }
   if (words !== undefined) {
     const upTo = bounded(words.upTo);
@@ -86,10 +88,10 @@ export function scopeIdsStatement(scope: SearchScope, limit: number, extras: Lis
     const memory =
       words.columns === undefined
         ? 'NULL'
-        : `CASE WHEN ${listedWhole === null ? 'true' : `(SELECT listed_size.n FROM listed_size) > ${listedWhole}`}
+        : `CASE WHEN ${listedWhole === null ? 'true' : `${listedCount} > ${listedWhole}`}
              THEN json_build_object(${words.columns.map((name) => `'${name}', turn.${name}`).join(', ')}) END`;
     // A memory holds a lexeme when it matches it as a query, as the word statement tests them.
-    columns.push(`(SELECT json_build_array(q.lexemes, (SELECT listed_size.n FROM listed_size), (
+    columns.push(`(SELECT json_build_array(q.lexemes, ${listedCount}, (
                      SELECT json_agg(json_build_array(turn.turn_id, turn.turn_session, turn.lexeme_count, turn.places, ${memory})
                             ORDER BY turn.turn_session, turn.turn_at, turn.turn_ordinal) FILTER (WHERE turn.near)
                      FROM (
@@ -111,7 +113,7 @@ export function scopeIdsStatement(scope: SearchScope, limit: number, extras: Lis
                             to_tsquery('simple'::regconfig, string_agg(lexeme, ' | ')) AS any_word
                      FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english'::regconfig, ${text}))) found
                    ) q
-                   WHERE (SELECT listed_size.n FROM listed_size) <= ${upTo}) AS words`);
+                   WHERE ${listedCount} <= ${upTo}) AS words`);
   }
   return {
     text: `WITH listed AS MATERIALIZED (${listing}), listed_size AS MATERIALIZED (SELECT count(*) AS n FROM listed) SELECT ${columns.join(', ')}`,
@@ -170,7 +172,7 @@ export interface ListedScopeWords<Row> {
 
 /**
  * The words in the answer of scopeIdsStatement with `words`: null when the scope held too many.
- * The query's lexemes are null when it has none but stopwords, the memories when there are none.
+ * The query's lexemes are null when it has none but stopwords, the turns when none is brought.
  */
 export function wordsOfScopeRows<Row>(rows: ReadonlyArray<{ readonly words?: string | null }>): ListedScopeWords<Row> | null {
   const found = rows[0]?.words;
