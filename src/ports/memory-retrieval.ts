@@ -17,12 +17,12 @@ export interface WordQuery {
    */
   readonly withMemories?: number;
   /**
-   * How many of those come with their vector too when the user is large (1,250 memories or more),
-   * whose best word matches are rarely among the vector search's: their similarity then needs no
-   * read afterwards. A smaller user's are mostly among the vector search's, which tells their
-   * similarity. Default 0.
+   * How many of those come with their vector's sketch too (see sketchOf; the vector itself for a
+   * memory not sketched yet) when the user is large (1,250 memories or more), whose best word
+   * matches are rarely among the vector search's: their similarity then needs no read afterwards.
+   * A smaller user's are mostly among the vector search's, which tells their similarity. Default 0.
    */
-  readonly withVectors?: number;
+  readonly withSketches?: number;
 }
 
 export interface WordMatch {
@@ -31,7 +31,9 @@ export interface WordMatch {
   readonly score: number;
   /** The live memory, for the first `withMemories` matches. */
   readonly memory?: Memory;
-  /** The memory's vector, for the first `withVectors` matches of a large user. */
+  /** The memory's vector sketch (see sketchOf), for the first `withSketches` matches of a large user. */
+  readonly sketch?: Uint8Array;
+  /** The memory's vector instead, for those of them not sketched yet. */
   readonly embedding?: Float32Array;
 }
 

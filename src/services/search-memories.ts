@@ -2,8 +2,9 @@ import type { Principal } from '../domain/api-key.js';
 import { DependencyUnavailableError } from '../domain/errors.js';
 import { isWholeUser, type MetadataCondition, type SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory } from '../domain/memory.js';
+import { sketchQueryOf, sketchSimilarity, type SketchQuery } from '../domain/vector-sketch.js';
 import type { Embedder } from '../ports/embedder.js';
-import type { SearchLists } from '../ports/memory-retrieval.js';
+import type { SearchLists, WordMatch } from '../ports/memory-retrieval.js';
 import type { MemoryRepository } from '../ports/metadata-store.js';
 import type { VectorMatch, VectorStore } from '../ports/vector-store.js';
 import type { ConcurrencyGate } from './concurrency-gate.js';
@@ -48,12 +49,10 @@ export interface SearchHit {
 
 /** What a search knows of its candidates before it reads rows. */
 interface CandidateKnowledge {
-  /** Cosine similarity of each candidate the vector search found. */
+  /** Cosine similarity of each candidate the vector search found, and of word matches that came with sketches. */
   readonly similarities: ReadonlyMap<string, number>;
   /** Memories the word search or the scope's listing brought along. */
   readonly known: ReadonlyMap<string, Memory>;
-  /** Vectors the word search brought along (a large user's best matches). */
-  readonly vectors: ReadonlyMap<string, Float32Array>;
 }
 
 export interface MemorySearchOptions {
@@ -145,7 +144,7 @@ export class MemorySearch {
       ...(this.sketchedUpTo > 0 ? { sketchesUpTo: this.sketchedUpTo } : {}),
       words:
         this.lexicalWeight > 0
-          ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES, withVectors: request.topK }
+          ? { words: queryWords(request.query), limit: depth, withMemories: request.topK + SPARE_CANDIDATES, withSketches: request.topK }
           : null,
     });
     // Settled at once, as the embedding is: a failure surfaces when awaited below, never as an
@@ -169,10 +168,10 @@ export class MemorySearch {
       this.rankConstant,
     );
     const similarities = new Map(matches.map((match) => [match.id, match.score]));
+    measureBroughtMatches(words, embedding, similarities);
     const known = new Map(words.flatMap((match) => (match.memory === undefined ? [] : [[match.id, match.memory] as const])));
     for (const memory of scopeMemories ?? []) known.set(memory.id, memory);
-    const vectors = new Map(words.flatMap((match) => (match.embedding === undefined ? [] : [[match.id, match.embedding] as const])));
-    const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known, vectors }, embedding);
+    const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
   }
 
@@ -220,14 +219,14 @@ export class MemorySearch {
     tenantId: string,
     request: SearchRequest,
     fused: readonly FusedRank[],
-    { similarities, known, vectors }: CandidateKnowledge,
+    { similarities, known }: CandidateKnowledge,
     embedding: Float32Array,
   ): Promise<SearchHit[]> {
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
     const hits: SearchHit[] = [];
     let window = request.minScore === undefined ? request.topK : fused.length;
-    // Only a memory found by words alone, without its vector, needs it read to tell its similarity.
-    const measurable = (id: string): boolean => similarities.has(id) || vectors.has(id);
+    // Only a memory found by words alone, without its sketch, needs its vector read for its similarity.
+    const measurable = (id: string): boolean => similarities.has(id);
     for (let next = 0; hits.length < request.topK && next < fused.length; ) {
       const candidates = fused.slice(next, next + window);
       next += candidates.length;
@@ -240,7 +239,7 @@ export class MemorySearch {
         // A memory read and not found is gone, whatever the word search saw before.
         const memory = unread.has(candidate.id) ? read && withoutVector(read) : known.get(candidate.id);
         if (memory === undefined || memory.userId !== request.userId) continue;
-        const vector = read?.embedding ?? vectors.get(memory.id) ?? null;
+        const vector = read?.embedding ?? null;
         const similarity = similarities.get(memory.id) ?? (vector === null ? 0 : cosineSimilarity(embedding, vector));
         if (similarity < minScore) continue;
         hits.push({ memory, score: candidate.score, similarity, context: [] });
@@ -263,6 +262,25 @@ export class MemorySearch {
       const after = found.after.map((memory, index) => ({ memory, offset: index + 1 }));
       return { ...hit, context: [...before, ...after] };
     });
+  }
+}
+
+/**
+ * Adds the similarity of each word match that came with its sketch (or its vector) and that the
+ * vector ranking did not measure: a large user's best word matches, rarely among the vector
+ * search's. A sketch's cosine is within about 0.001 of the vector's, as for a scope ranked from
+ * its sketches.
+ */
+function measureBroughtMatches(words: readonly WordMatch[], embedding: Float32Array, similarities: Map<string, number>): void {
+  let query: SketchQuery | null | undefined;
+  for (const match of words) {
+    if (similarities.has(match.id)) continue;
+    if (match.sketch !== undefined) {
+      query ??= sketchQueryOf(embedding);
+      similarities.set(match.id, query === null ? 0 : sketchSimilarity(query, match.sketch));
+    } else if (match.embedding !== undefined) {
+      similarities.set(match.id, cosineSimilarity(embedding, match.embedding));
+    }
   }
 }
 

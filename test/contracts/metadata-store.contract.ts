@@ -707,7 +707,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual((await wordsOnly.matches).map((match) => match.id), ['lunch']);
       });
 
-      it('brings the memories of the best word matches along when asked, without their vectors', async () => {
+      it('brings the memories of the best word matches along when asked, without their vectors or sketches', async () => {
         tenant = newTenant();
         await remember(
           draft(tenant, { id: 'otter', text: 'The otter at the zoo juggled pebbles', createdAt: day(1) }),
@@ -717,7 +717,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const scope = { tenantId: tenant, userId: 'user-1' };
         const words = { words: ['otter', 'pebbles'], limit: 10 };
         const plain = await store.memories.findByWords({ scope, ...words });
-        const brought = await store.memories.searchLists({ scope, idsLimit: null, words: { ...words, withMemories: 2, withVectors: 2 } }).matches;
+        const brought = await store.memories.searchLists({ scope, idsLimit: null, words: { ...words, withMemories: 2, withSketches: 2 } }).matches;
         assert.equal(plain.length, 3);
         assert.deepEqual(
           brought.map(({ id, score }) => ({ id, score })),
@@ -729,9 +729,9 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           brought.map((match) => match.memory),
           [byId.get(plain[0]?.id ?? ''), byId.get(plain[1]?.id ?? ''), undefined],
         );
-        // A small user's: their vectors stay behind, even when asked for a large user's.
-        assert.equal(brought.some((match) => match.embedding !== undefined), false);
-        
+        // A small user's: their sketches and vectors stay behind, even when asked for a large user's.
+        assert.equal(brought.some((match) => match.sketch !== undefined || match.embedding !== undefined), false);
+
         assert.equal(plain.some((match) => match.memory !== undefined), false);
       });
 

@@ -508,12 +508,12 @@ describe('PostgreSQL word search bounds', () => {
     assert.equal(small.length, 300);
 
     // Both users' best matches come with their memories, and the first of a large user's with their
-    // vectors: their similarity needs them, as they are rarely among the vector search's.
+    // sketches: their similarity needs one, as they are rarely among the vector search's.
     const brought = async (userId: string) =>
       store.memories.searchLists({
         scope: { tenantId: tenant, userId },
         idsLimit: null,
-        words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20, withVectors: 3 },
+        words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20, withSketches: 3 },
       }).matches;
     const largeBrought = await brought('large');
     const smallBrought = await brought('small');
@@ -521,13 +521,28 @@ describe('PostgreSQL word search bounds', () => {
     assert.equal(largeBrought[0]?.memory?.text, 'the garden zeppelin (77)');
     // Its five matches: the rare word's, and the turns it lends to.
     assert.equal(largeBrought.filter((match) => match.memory !== undefined).length, 5);
+    const sketch = [...sketchOf(new Float32Array([1, 0]))];
     assert.deepEqual(
-      largeBrought.map((match) => (match.embedding === undefined ? null : [...match.embedding])),
-      [[1, 0], [1, 0], [1, 0], null, null],
+      largeBrought.map((match) => (match.sketch === undefined ? null : [...match.sketch])),
+      [sketch, sketch, sketch, null, null],
     );
-    assert.equal(smallBrought.some((match) => match.embedding !== undefined), false);
+    assert.equal(largeBrought.some((match) => match.embedding !== undefined), false);
+    assert.equal(smallBrought.some((match) => match.sketch !== undefined || match.embedding !== undefined), false);
     assert.equal(smallBrought[0]?.memory?.text, 'the garden zeppelin (77)');
     assert.equal(smallBrought.filter((match) => match.memory !== undefined).length, 20);
+
+    // A memory not sketched yet (as an older version left it) comes with its vector instead.
+    const direct = new pg.Client({ connectionString: url });
+    await direct.connect();
+    await direct.query(`UPDATE memories SET sketch = NULL WHERE tenant_id = $1 AND id = 'large-77'`, [tenant]).finally(() => direct.end());
+    const unsketched = await brought('large');
+    assert.equal(unsketched[0]?.id, 'large-77');
+    assert.equal(unsketched[0]?.sketch, undefined);
+    assert.deepEqual(unsketched[0]?.embedding === undefined ? null : [...unsketched[0].embedding], [1, 0]);
+    assert.deepEqual(
+      unsketched.slice(1).map((match) => match.sketch !== undefined),
+      [true, true, false, false],
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import type {
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import type { RowScope } from './row-scope.js';
 import { idsOfScopeRows, type ListedWords, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows, wordsOfScopeRows } from './scope-ids.js';
-import { base64ToEmbedding, base64ToEmbeddingOrNull, embeddingToBase64, sketchToBase64, toDate, toNumber } from './values.js';
+import { base64ToEmbedding, base64ToEmbeddingOrNull, base64ToSketchOrNull, embeddingToBase64, sketchToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
 import { LargeUsers } from './large-users.js';
 import { rankTurnsByWords } from './word-ranking.js';
@@ -39,22 +39,26 @@ const MEMORY_COLUMNS = MEMORY_COLUMN_NAMES.join(', ');
 
 /**
  * A word match's memory, without its id (the match's own): `tenant_id` is null when it is not
- * read. Vectors stay behind but for the page of a large user's matches (see MatchedRows): most of
- * a row's bytes, each in pages of its own (TOAST), where the rest of the row is on a page the word
- * search has just read.
+ * read. Vectors stay behind: most of a row's bytes, each in pages of its own (TOAST), where the
+ * rest of the row is on a page the word search has just read. The page of a large user's matches
+ * comes with their sketches, kept in the row, and with the vector only of a memory not sketched
+ * yet (see MatchedRows).
  */
 const MATCHED_MEMORY_COLUMNS = `tenant_id, ${MEMORY_FIELDS}`;
+const MATCHED_MEMORY_SKETCH = `encode(m.sketch, 'base64')`;
 const MATCHED_MEMORY_VECTOR = `encode(m.embedding, 'base64')`;
 
 type MatchRow = { id: string; score: unknown; counted_population_capped: unknown; counted_common_words: unknown } & (
   | { tenant_id: null }
-  | (Omit<MemoryRow, 'id'> & { embedding: unknown })
+  | (Omit<MemoryRow, 'id'> & { sketch: unknown; embedding: unknown })
 );
 
 function toWordMatch(row: MatchRow): WordMatch {
   const match = { id: row.id, score: toNumber(row.score) };
   if (row.tenant_id === null || row.tenant_id === undefined) return match;
   const memory = toMemory(row as MemoryRow);
+  const sketch = base64ToSketchOrNull('sketch' in row ? row.sketch : null);
+  if (sketch !== null) return { ...match, memory, sketch };
   const embedding = base64ToEmbeddingOrNull('embedding' in row ? row.embedding : null);
   return embedding === null ? { ...match, memory } : { ...match, memory, embedding };
 }
@@ -410,10 +414,14 @@ export class SqlMemoryRepository implements MemoryRepository {
             // The memories the ranking can place come with the words, as the statement brings its best matches'.
             ...(rankedHere ? { words: { ...listedWords, columns: MEMORY_COLUMN_NAMES } } : {}),
           });
-    const wordSearch = () =>
-      words === null
-        ? null
-        : wordSearchStatement({ scope, ...words }, {}, { count: words.withMemories ?? 0, vectors: words.withVectors ?? 0, columns: MATCHED_MEMORY_COLUMNS, vector: MATCHED_MEMORY_VECTOR }, this.knownCounts.of(tenantId, userId));
+    const matchedRows = {
+      count: words?.withMemories ?? 0,
+      sketches: words?.withSketches ?? 0,
+      columns: MATCHED_MEMORY_COLUMNS,
+      sketch: MATCHED_MEMORY_SKETCH,
+      vector: MATCHED_MEMORY_VECTOR,
+    };
+    const wordSearch = () => (words === null ? null : wordSearchStatement({ scope, ...words }, {}, matchedRows, this.knownCounts.of(tenantId, userId)));
     const besideListing = rankedHere ? null : wordSearch();
     const statements = [listing, besideListing].flatMap((statement) => (statement === null ? [] : [{ ...statement, prepare: preparable(scope) }]));
     const answers = this.scope.tenantReadEach(scope.tenantId, statements);

@@ -42,6 +42,14 @@ export function sketchToBase64(embedding: Float32Array): string {
   return Buffer.from(sketchOf(embedding)).toString('base64');
 }
 
+/** A sketch column (base64 text, see sketchToBase64) that may be absent: null gives null. */
+export function base64ToSketchOrNull(value: unknown): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw unexpected('base64 text', value);
+  // Postgres breaks base64 into lines, which the decoder skips.
+  return Buffer.from(value, 'base64');
+}
+
 /** A vector column that may be absent: null (or a column not read) gives null. */
 export function base64ToEmbeddingOrNull(value: unknown): Float32Array | null {
   return value === null || value === undefined ? null : base64ToEmbedding(value);

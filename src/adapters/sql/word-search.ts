@@ -94,16 +94,20 @@ export function countedToCaps(row: { readonly counted_population_capped?: unknow
 /**
  * Columns of a matched memory (of `memories m`, `id` and `score` excepted) that the statement
  * returns beside each of the best `count` matches; the other matches get nulls. The first
- * `vectors` of a large user's (POPULATION_CAP memories or more) come with `vector` too, as
- * `embedding`: their best word matches are rarely among the vector search's, so their similarity
- * needs the vector, which would otherwise be read with their rows after the vector search.
+ * `sketches` of a large user's (POPULATION_CAP memories or more) come with the vector's sketch too,
+ * as `sketch` (or with the vector itself, as `embedding`, while the memory has no sketch): their
+ * best word matches are rarely among the vector search's, so their similarity needs one, which
+ * would otherwise be read with their rows after the vector search. A sketch is a quarter of the
+ * vector and kept in the row, where the vector is kept apart from it (TOAST).
  */
 export interface MatchedRows {
   readonly count: number;
   readonly columns: string;
-  /** How many of them come with their vector when the user is large. */
-  readonly vectors: number;
-  /** The vector's expression (of `memories m`). */
+  /** How many of them come with their sketch when the user is large. */
+  readonly sketches: number;
+  /** The sketch's expression (of `memories m`), null where the memory has none. */
+  readonly sketch: string;
+  /** The vector's expression (of `memories m`), for a memory without a sketch. */
   readonly vector: string;
 }
 
@@ -145,7 +149,13 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
   const withRows =
     rows === undefined || rows.count < 1
       ? null
-      : { columns: rows.columns, vector: rows.vector, count: params.add(Math.floor(rows.count)), vectors: params.add(Math.max(0, Math.floor(rows.vectors))) };
+      : {
+          columns: rows.columns,
+          sketch: rows.sketch,
+          vector: rows.vector,
+          count: params.add(Math.floor(rows.count)),
+          sketches: params.add(Math.max(0, Math.floor(rows.sketches))),
+        };
   const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? POPULATION_CAP));
   // A turn's loan from the lenders up to SPREAD_SPAN turns before and after it in its session.
   const loansInPass = Array.from({ length: SPREAD_SPAN }, (_, step) =>
@@ -189,7 +199,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
                     CASE WHEN n < ${POPULATION_CAP} THEN ${MATCH_CAP} ELSE ${LARGE_USER.matches} END::bigint AS matches,
                     CASE WHEN n < ${POPULATION_CAP} THEN ${LENDERS} ELSE ${LARGE_USER.lenders} END::bigint AS lenders,
                     ${withRows?.count ?? 0}::bigint AS memories,
-                    CASE WHEN n < ${POPULATION_CAP} THEN 0 ELSE ${withRows?.vectors ?? 0} END::bigint AS vectors
+                    CASE WHEN n < ${POPULATION_CAP} THEN 0 ELSE ${withRows?.sketches ?? 0} END::bigint AS sketches
              FROM population
            ),
            seeds AS MATERIALIZED (
@@ -286,17 +296,19 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
 
 /**
  * The tail of a statement whose ranked matches are the CTE `best`: each match in order, the first
- * `bounds.memories` with the columns of their live memory, the first `bounds.vectors` with its
- * vector too. The other matches skip the read outright: the lateral read is not merged into the
- * join (its LIMIT keeps it apart), so its test of the place is made once per match, before any
- * lookup.
+ * `bounds.memories` with the columns of their live memory, the first `bounds.sketches` with its
+ * sketch too (its vector where it has none). The other matches skip the read outright: the lateral
+ * read is not merged into the join (its LIMIT keeps it apart), so its test of the place is made
+ * once per match, before any lookup.
  */
-function readBest(tenant: string, rows: { readonly columns: string; readonly vector: string }): string {
+function readBest(tenant: string, rows: { readonly columns: string; readonly sketch: string; readonly vector: string }): string {
   return `)
           SELECT b.id, b.score, ${LEARNED_COLUMNS}, m.*
           FROM (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best) b
           LEFT JOIN LATERAL (
-            SELECT ${rows.columns}, CASE WHEN b.place <= (SELECT vectors FROM bounds) THEN ${rows.vector} END AS embedding
+            SELECT ${rows.columns},
+                   CASE WHEN b.place <= (SELECT sketches FROM bounds) THEN ${rows.sketch} END AS sketch,
+                   CASE WHEN b.place <= (SELECT sketches FROM bounds) AND ${rows.sketch} IS NULL THEN ${rows.vector} END AS embedding
             FROM memories m
             WHERE b.place <= (SELECT memories FROM bounds) AND m.tenant_id = ${tenant} AND m.id = b.id AND NOT m.deleted
             LIMIT 1
