@@ -225,13 +225,12 @@ export class MemorySearch {
     const minScore = request.minScore ?? Number.NEGATIVE_INFINITY;
     const hits: SearchHit[] = [];
     let window = request.minScore === undefined ? request.topK : fused.length;
-    // Only a memory found by words alone, without its sketch, needs its vector read for its similarity.
-    const measurable = (id: string): boolean => similarities.has(id);
     for (let next = 0; hits.length < request.topK && next < fused.length; ) {
       const candidates = fused.slice(next, next + window);
       next += candidates.length;
-      const unmeasured = candidates.filter((candidate) => !measurable(candidate.id)).map((candidate) => candidate.id);
-      const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !measurable(candidate.id)).map((candidate) => candidate.id));
+      // Only a memory found by words alone, without its sketch, needs its vector read for its similarity.
+      const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
+      const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !similarities.has(candidate.id)).map((candidate) => candidate.id));
       const found = unread.size === 0 ? [] : await this.deps.memories.getCandidates(tenantId, [...unread], unmeasured);
       const rows = new Map<string, CandidateMemory>(found.map((memory) => [memory.id, memory]));
       for (const candidate of candidates) {

@@ -44,10 +44,7 @@ export function sketchToBase64(embedding: Float32Array): string {
 
 /** A sketch column (base64 text, see sketchToBase64) that may be absent: null gives null. */
 export function base64ToSketchOrNull(value: unknown): Uint8Array | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') throw unexpected('base64 text', value);
-  // Postgres breaks base64 into lines, which the decoder skips.
-  return Buffer.from(value, 'base64');
+  return value === null || value === undefined ? null : base64Bytes(value);
 }
 
 /** A vector column that may be absent: null (or a column not read) gives null. */
@@ -56,12 +53,17 @@ export function base64ToEmbeddingOrNull(value: unknown): Float32Array | null {
 }
 
 export function base64ToEmbedding(value: unknown): Float32Array {
-  if (typeof value !== 'string') throw unexpected('base64 text', value);
-  // Postgres breaks base64 into lines, which the decoder skips.
-  const bytes = Buffer.from(value, 'base64');
+  const bytes = base64Bytes(value);
   const embedding = new Float32Array(Math.floor(bytes.byteLength / 4));
   for (let index = 0; index < embedding.length; index += 1) {
     embedding[index] = bytes.readFloatLE(index * 4);
   }
   return embedding;
+}
+
+/** The bytes of a base64 column. */
+function base64Bytes(value: unknown): Buffer {
+  if (typeof value !== 'string') throw unexpected('base64 text', value);
+  // Postgres breaks base64 into lines, which the decoder skips.
+  return Buffer.from(value, 'base64');
 }
