@@ -16,12 +16,12 @@ export interface PgliteMetadataStoreOptions {
 }
 
 /**
- * PGlite runs Postgres as a single-user backend on this process's thread, with no checkpointer: a
- * checkpoint runs inline, in the middle of some request, once max_wal_size of WAL has been written.
- * At the default 1 GB that is minutes of writes flushed at once (a stall of seconds); 64 MB keeps
- * each checkpoint short.
+ * PGlite runs Postgres as a single-user backend, with no checkpointer to start checkpoints: its
+ * thread takes them itself (WalCheckpoints), after 32 MiB of log by default. After a checkpoint,
+ * Postgres keeps between min_wal_size and max_wal_size of log files for reuse: about 64 MB on disk
+ * rather than up to the default 1 GB.
  */
-const SMALL_CHECKPOINTS = ['-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
+const LOG_FILES_KEPT = ['-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
 /**
  * Postgres' buffer pool lives in the WebAssembly memory, which is filled at start and never given
@@ -41,7 +41,7 @@ const FLUSHED = ['-c', 'fsync=on', '-c', 'wal_sync_method=fsync'];
 export const PGLITE_START_PARAMS: readonly string[] = [
   ...PGlite.defaultStartParams.filter((param) => param !== '-F'),
   ...FLUSHED,
-  ...SMALL_CHECKPOINTS,
+  ...LOG_FILES_KEPT,
   ...BUFFER_POOL,
 ];
 

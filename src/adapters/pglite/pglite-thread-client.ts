@@ -10,8 +10,17 @@ import {
   type PgliteThreadData,
   type ToPgliteThread,
 } from './pglite-thread-protocol.js';
+import type { Checkpointed } from './wal-checkpoints.js';
 
 type Request = ToPgliteThread extends infer Message ? (Message extends { id: number } ? Omit<Message, 'id'> : never) : never;
+
+/** What the thread tells of its own work, beside the answers to statements. */
+export interface PgliteThreadEvents {
+  /** A checkpoint the thread took by itself (see WalCheckpoints). */
+  readonly checkpointed?: (done: Checkpointed) => void;
+  /** A checkpoint the thread tried, or the read before it, failed; it tries again later. */
+  readonly checkpointFailed?: (error: Error) => void;
+}
 
 interface Pending {
   readonly resolve: (rows: unknown[]) => void;
@@ -32,12 +41,17 @@ export class PgliteThreadClient implements SqlClient {
   readonly #stopped: Promise<Error>;
   #onStopped: (reason: Error) => void = () => undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    events: PgliteThreadEvents,
+  ) {
     this.#stopped = new Promise((resolve) => {
       this.#onStopped = resolve;
     });
     worker.on('message', (message: FromPgliteThread) => {
       if (message.type === 'stopped') return this.fail(new DependencyUnavailableError('postgres', fromThreadError(message.error)));
+      if (message.type === 'checkpointed') return events.checkpointed?.({ walBytes: message.walBytes, ms: message.ms });
+      if (message.type === 'checkpoint-failed') return events.checkpointFailed?.(fromThreadError(message.error));
       if (message.type !== 'rows' && message.type !== 'error') return;
       const pending = this.pending.get(message.id);
       if (pending === undefined) return;
@@ -71,11 +85,11 @@ export class PgliteThreadClient implements SqlClient {
    * PGlite is open (a fresh embedded Engram started at 1,313 MB resident, and at 789 MB when
    * started again on the same data).
    */
-  static async start(data: PgliteThreadData): Promise<PgliteThreadClient> {
+  static async start(data: PgliteThreadData, events: PgliteThreadEvents = {}): Promise<PgliteThreadClient> {
     if (!existsSync(join(data.dataDir, 'PG_VERSION'))) await createDatabase(data);
     const worker = startWorkerThread(import.meta.url, 'pglite-thread', data);
     await whenStarted(worker, 'the embedded database thread', readiness);
-    return new PgliteThreadClient(worker);
+    return new PgliteThreadClient(worker, events);
   }
 
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {

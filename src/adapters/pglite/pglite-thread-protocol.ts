@@ -1,5 +1,6 @@
 /** Messages between the main thread and the thread that runs PGlite. */
 import type { SqlStatement } from '../sql/sql-client.js';
+import type { Checkpointed, WalCheckpointPolicy } from './wal-checkpoints.js';
 
 export interface PgliteThreadData {
   readonly dataDir: string;
@@ -11,6 +12,8 @@ export interface PgliteThreadData {
    * write of the write-ahead log fails as on a full disk.
    */
   readonly failOnceOpen?: 'flushes' | 'log-writes';
+  /** When the open database takes checkpoints (see WalCheckpointPolicy); the defaults for the rest. */
+  readonly checkpoints?: Partial<WalCheckpointPolicy>;
 }
 
 export type ToPgliteThread =
@@ -46,7 +49,11 @@ export type FromPgliteThread =
   | { readonly type: 'rows'; readonly id: number; readonly rows: unknown[] }
   | { readonly type: 'error'; readonly id: number; readonly error: ThreadError }
   /** The database can no longer be used (PostgreSQL stopped: a PANIC): the thread ends right after. */
-  | { readonly type: 'stopped'; readonly error: ThreadError };
+  | { readonly type: 'stopped'; readonly error: ThreadError }
+  /** A checkpoint the thread took by itself (see WalCheckpoints). */
+  | ({ readonly type: 'checkpointed' } & Checkpointed)
+  /** A checkpoint, or the read of the log's length before it, failed; it is tried again later. */
+  | { readonly type: 'checkpoint-failed'; readonly error: ThreadError };
 
 export function toThreadError(error: unknown): ThreadError {
   if (!(error instanceof Error)) return { message: String(error), fields: {} };

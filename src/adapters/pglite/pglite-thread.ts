@@ -9,6 +9,7 @@ import { FailingLogWrites } from './failing-log-writes.js';
 import { FlushingNodeFS } from './flushing-node-fs.js';
 import type { SqlStatement } from '../sql/sql-client.js';
 import { PreparedStatements } from './prepared-statements.js';
+import { WalCheckpoints } from './wal-checkpoints.js';
 import {
   toThreadError,
   type FromPgliteThread,
@@ -19,7 +20,7 @@ import {
 
 if (parentPort === null) throw new DomainError('internal', 'not_a_worker', 'pglite-thread runs only in a worker thread');
 const port = parentPort;
-const { dataDir, startParams, createOnly = false, failOnceOpen } = workerData as PgliteThreadData;
+const { dataDir, startParams, createOnly = false, failOnceOpen, checkpoints: checkpointPolicy } = workerData as PgliteThreadData;
 
 /**
  * After a PANIC (a failed flush, a log write on a full disk) PostgreSQL has stopped, and PGlite
@@ -42,7 +43,7 @@ const stopAtPanic = (error: unknown): never => {
 };
 
 const send = (message: FromPgliteThread): void => {
-  if (message.type === 'error' && isPanic(message.error)) stop(message.error);
+  if ((message.type === 'error' || message.type === 'checkpoint-failed') && isPanic(message.error)) stop(message.error);
   port.postMessage(message);
 };
 
@@ -100,6 +101,14 @@ try {
 function serve(db: PGlite): void {
   const prepared = new PreparedStatements(db);
   const inboxes = new Map<number, Inbox>();
+  const checkpoints = new WalCheckpoints(
+    async (text) => (await db.query(text)).rows,
+    {
+      checkpointed: (done) => send({ type: 'checkpointed', ...done }),
+      failed: (error) => send({ type: 'checkpoint-failed', error: toThreadError(error) }),
+    },
+    checkpointPolicy,
+  );
 
   // PGlite holds the database for the whole callback of `transaction`, so statements of other
   // callers wait rather than run inside it.
@@ -214,12 +223,16 @@ function serve(db: PGlite): void {
         return;
       }
       case 'close':
-        db.close().then(
-          () => send({ type: 'rows', id: message.id, rows: [] }),
-          (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
-        );
+        checkpoints
+          .stop()
+          .then(() => db.close())
+          .then(
+            () => send({ type: 'rows', id: message.id, rows: [] }),
+            (error: unknown) => send({ type: 'error', id: message.id, error: toThreadError(error) }),
+          );
         return;
     }
   });
+  checkpoints.start();
   send({ type: 'ready' });
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../ports/logger.js';
 import { Restarts, type RestartTiming } from '../restarts.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
-import { PgliteThreadClient } from './pglite-thread-client.js';
+import { PgliteThreadClient, type PgliteThreadEvents } from './pglite-thread-client.js';
 import type { PgliteThreadData } from './pglite-thread-protocol.js';
 
 /**
@@ -19,7 +19,7 @@ export class RestartingPgliteClient implements SqlClient {
     this.#current = first;
     this.#restarts = new Restarts({
       what: 'the embedded database',
-      start: () => PgliteThreadClient.start(later),
+      start: () => PgliteThreadClient.start(later, loggedEvents(logger)),
       started: async (next) => {
         const stopped = this.#current;
         this.#current = next;
@@ -39,7 +39,7 @@ export class RestartingPgliteClient implements SqlClient {
    */
   static async start(data: PgliteThreadData, logger: Logger, timing: RestartTiming = {}): Promise<RestartingPgliteClient> {
     const { failOnceOpen: _fault, ...later } = data;
-    return new RestartingPgliteClient(await PgliteThreadClient.start(data), later, logger, timing);
+    return new RestartingPgliteClient(await PgliteThreadClient.start(data, loggedEvents(logger)), later, logger, timing);
   }
 
   query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]> {
@@ -66,4 +66,12 @@ export class RestartingPgliteClient implements SqlClient {
   #watch(client: PgliteThreadClient): void {
     void client.stopped.then((reason) => this.#restarts.stopped(reason));
   }
+}
+
+/** The thread's checkpoints in the log: each one at debug, a failed one as a warning. */
+function loggedEvents(logger: Logger): PgliteThreadEvents {
+  return {
+    checkpointed: ({ walBytes, ms }) => logger.debug({ walBytes, ms: Math.round(ms) }, 'embedded database checkpointed'),
+    checkpointFailed: (error) => logger.warn({ err: error }, 'embedded database checkpoint failed; tried again in a moment'),
+  };
 }
