@@ -44,13 +44,13 @@ rowSecurityContract('PGlite', async () => {
 });
 
 describe('PGlite settings', () => {
-  it('starts with short checkpoints and a 64 MB buffer pool', async () => {
+  it('starts with 64 MB of log kept between checkpoints and a 128 MB buffer pool', async () => {
     const client = await PgliteThreadClient.start({ dataDir: join(await freshFolder(), 'pgdata'), startParams: PGLITE_START_PARAMS });
     try {
       const [settings] = await client.query<Record<string, string>>(
         `SELECT current_setting('shared_buffers') AS buffers, current_setting('max_wal_size') AS wal`,
       );
-      assert.deepEqual(settings, { buffers: '64MB', wal: '64MB' });
+      assert.deepEqual(settings, { buffers: '128MB', wal: '64MB' });
     } finally {
       await client.close();
     }
