@@ -7,10 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
 import { PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
-import { WalCheckpoints, type Checkpointed } from '../../src/adapters/pglite/wal-checkpoints.js';
+import { LOG_SINCE_CHECKPOINT, WalCheckpoints, type Checkpointed } from '../../src/adapters/pglite/wal-checkpoints.js';
 
 const MIB = 1024 * 1024;
-const LOG_SINCE_CHECKPOINT = 'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), redo_lsn)::float8 AS since FROM pg_control_checkpoint()';
 /** About 16 KB of log. */
 const SOME_ROWS = 'INSERT INTO notes (body) SELECT md5(g::text) FROM generate_series(1, 200) g';
 /** About 2.5 MB of rows, and more of log. */

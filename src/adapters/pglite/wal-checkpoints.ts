@@ -31,7 +31,8 @@ export const DEFAULT_WAL_CHECKPOINTS: WalCheckpointPolicy = {
  */
 const CHECKPOINT_RECORD_BYTES = 4_096;
 
-const LOG_SINCE_CHECKPOINT = `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), redo_lsn)::float8 AS since FROM pg_control_checkpoint()`;
+/** The log written since the last checkpoint's redo point, in bytes, as `since`. */
+export const LOG_SINCE_CHECKPOINT = `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), redo_lsn)::float8 AS since FROM pg_control_checkpoint()`;
 
 /** Runs one statement on the database, outside any transaction, and gives its rows. */
 export type RunStatement = (text: string) => Promise<readonly unknown[]>;
