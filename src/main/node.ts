@@ -14,7 +14,7 @@ import { ConcurrencyGate } from '../services/concurrency-gate.js';
 import { MemorySearch } from '../services/search-memories.js';
 import { StoreReconciler } from '../services/reconcile-stores.js';
 import { WriteBacklog } from '../services/write-backlog.js';
-import { PeriodicPass, type PeriodicPassOptions } from '../worker/periodic-pass.js';
+import { PeriodicRun } from '../support/periodic-run.js';
 import { WriteWorker } from '../worker/write-worker.js';
 import { openEmbedder, openMetadataStore, openQueryEmbedder, openQueue, openRedactor, openVectorStore } from './adapters.js';
 import { Resources } from './resources.js';
@@ -146,7 +146,23 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
   }
 }
 
-function startPass(resources: Resources, options: PeriodicPassOptions): void {
-  const pass = resources.add(options.name, new PeriodicPass(options), (started) => started.stop());
-  pass.start();
+interface UpkeepPass {
+  /** Names the pass in logs. */
+  readonly name: string;
+  /** One pass; what it resolves to is logged at debug level. */
+  readonly run: () => Promise<Readonly<Record<string, unknown>>>;
+  readonly logger: Logger;
+  /** Time from the end of one pass to the start of the next. */
+  readonly intervalMs: number;
+}
+
+/** Runs a pass of background upkeep now and then until the node closes, logging each. */
+function startPass(resources: Resources, { name, run, logger, intervalMs }: UpkeepPass): void {
+  const pass = new PeriodicRun({
+    intervalMs,
+    run,
+    onDone: (report) => logger.debug({ pass: name, ...report }, 'background pass done'),
+    onFailed: (error) => logger.warn({ pass: name, err: error }, 'background pass failed; will try again'),
+  });
+  resources.add(name, pass, (started) => started.stop()).start();
 }

@@ -1,6 +1,7 @@
 import type { JobQueue } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { TaskRepository } from '../ports/metadata-store.js';
+import { PeriodicRun } from '../support/periodic-run.js';
 
 export interface WriteRecoveryDeps {
   readonly tasks: TaskRepository;
@@ -19,10 +20,15 @@ export interface WriteRecoveryDeps {
  * durable record. Enqueueing a task twice is harmless: the worker claims only pending tasks.
  */
 export class WriteRecovery {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  readonly #schedule: PeriodicRun<number>;
 
-  constructor(private readonly deps: WriteRecoveryDeps) {}
+  constructor(private readonly deps: WriteRecoveryDeps) {
+    this.#schedule = new PeriodicRun({
+      intervalMs: deps.intervalMs ?? Math.max(1_000, Math.floor(deps.recoverAfterMs / 5)),
+      run: () => this.recoverOlderThan(new Date(Date.now() - deps.recoverAfterMs)),
+      onFailed: (error) => deps.logger.warn({ err: error }, 'write recovery failed; will try again'),
+    });
+  }
 
   /** Re-enqueues every pending task older than `before` (everything, at boot of an embedded node). */
   async recoverOlderThan(before: Date): Promise<number> {
@@ -35,24 +41,13 @@ export class WriteRecovery {
     return stale.length;
   }
 
+  /** Looks for lost writes every `intervalMs` from now on. */
   start(): void {
-    if (this.timer !== null) return;
-    const interval = this.deps.intervalMs ?? Math.max(1_000, Math.floor(this.deps.recoverAfterMs / 5));
-    this.timer = setInterval(() => {
-      if (this.running !== null) return;
-      this.running = this.recoverOlderThan(new Date(Date.now() - this.deps.recoverAfterMs))
-        .then(() => undefined)
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'write recovery failed; will try again'))
-        .finally(() => {
-          this.running = null;
-        });
-    }, interval);
-    this.timer.unref();
+    this.#schedule.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  /** Stops looking; resolves once a look under way has ended. */
+  stop(): Promise<void> {
+    return this.#schedule.stop();
   }
 }

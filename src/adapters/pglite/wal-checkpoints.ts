@@ -1,3 +1,5 @@
+import { PeriodicRun } from '../../support/periodic-run.js';
+
 /**
  * When the embedded database takes a checkpoint. PostgreSQL starts one by itself (after
  * max_wal_size of write-ahead log, or checkpoint_timeout) only from its checkpointer process, and
@@ -50,50 +52,43 @@ export interface CheckpointEvents {
 }
 
 /**
- * Reads the log's length every `checkEveryMs` and takes a checkpoint when the policy says so.
+ * Reads the log's length every `checkEveryMs` (from the end of the last read) and takes a
+ * checkpoint when the policy says so.
  * Reads and checkpoints are statements like any other, so they wait for an open transaction and
  * never overlap.
  */
 export class WalCheckpoints {
   readonly #policy: WalCheckpointPolicy;
   readonly #now: () => number;
+  readonly #schedule: PeriodicRun<Checkpointed | null>;
   #lastCheckpointAt: number;
-  #timer: NodeJS.Timeout | null = null;
-  #checking: Promise<void> | null = null;
 
   constructor(
     private readonly run: RunStatement,
-    private readonly events: CheckpointEvents,
+    events: CheckpointEvents,
     policy: Partial<WalCheckpointPolicy> = {},
     now: () => number = Date.now,
   ) {
     this.#policy = { ...DEFAULT_WAL_CHECKPOINTS, ...policy };
     this.#now = now;
     this.#lastCheckpointAt = now();
+    this.#schedule = new PeriodicRun({
+      intervalMs: this.#policy.checkEveryMs,
+      run: () => this.check(),
+      onDone: (done) => {
+        if (done !== null) events.checkpointed(done);
+      },
+      onFailed: events.failed,
+    });
   }
 
   start(): void {
-    if (this.#timer !== null) return;
-    this.#timer = setInterval(() => {
-      this.#checking ??= this.check()
-        .then(
-          (done) => {
-            if (done !== null) this.events.checkpointed(done);
-          },
-          (error: unknown) => this.events.failed(error),
-        )
-        .finally(() => {
-          this.#checking = null;
-        });
-    }, this.#policy.checkEveryMs);
-    this.#timer.unref();
+    this.#schedule.start();
   }
 
   /** Stops reading; resolves once a read or checkpoint under way has ended. */
-  async stop(): Promise<void> {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#checking;
+  stop(): Promise<void> {
+    return this.#schedule.stop();
   }
 
   /** Reads the log's length since the last checkpoint, and takes one if due; null if not. */
