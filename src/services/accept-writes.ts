@@ -6,6 +6,7 @@ import type { JobQueue, WriteJob } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { NewWriteTask, TaskRepository, AcceptedTask } from '../ports/metadata-store.js';
 import type { Redactor } from '../ports/redactor.js';
+import { mapInSlices } from '../support/map-in-slices.js';
 import type { WriteBacklog } from './write-backlog.js';
 import type { AcceptedWrite, WriteRequest } from './write-request.js';
 
@@ -37,7 +38,9 @@ export class WriteAcceptor {
 
   async accept(principal: Principal, requests: readonly WriteRequest[], idempotencyKey: string | null): Promise<AcceptedWrite[]> {
     const now = new Date();
-    const tasks: NewWriteTask[] = requests.map((request, index) => ({
+    // Redaction costs about 0.15 ms a text: a batch of 1,000 held the event loop, and every
+    // request waiting on it, for 150 ms and more.
+    const tasks: NewWriteTask[] = await mapInSlices(requests, (request, index) => ({
       taskId: newTaskId(),
       draft: this.draft(principal.tenantId, request, now),
       idempotencyKey: idempotencyKey === null ? null : requests.length === 1 ? idempotencyKey : `${idempotencyKey}#${index}`,
