@@ -58,6 +58,11 @@ export interface WorkerConfig {
    * 0, the default, leaves it to the operator: every worker would run it, and it lists every user.
    */
   readonly reconcileIntervalMs: number;
+  /**
+   * How long a finished write task stays readable (`GET /tasks/{id}`) before a worker forgets it,
+   * in ms; 0 keeps every task. Default 7 days. Tasks with an idempotency key are kept.
+   */
+  readonly taskRetentionMs: number;
 }
 
 export interface EngramConfig {

@@ -5,6 +5,7 @@ import { EMBED_RUNTIMES, type EngramConfig, type EmbedderConfig } from './config
 import { readSecret, type Env, type SecretSources } from './secrets.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const HOUR_MS = 3_600_000;
 
 /** A configuration that cannot run; the message names every bad variable at once. */
 export class ConfigError extends DomainError {
@@ -149,6 +150,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
       concurrency: reader.integer('ENGRAM_WORKER_CONCURRENCY', 4, 1, 256),
       recoverAfterMs: reader.integer('ENGRAM_RECOVER_AFTER_MS', 30_000, 1_000, 86_400_000),
       reconcileIntervalMs: reader.integer('ENGRAM_RECONCILE_INTERVAL_MS', 0, 0, 86_400_000),
+      taskRetentionMs: reader.integer('ENGRAM_TASK_RETENTION_HOURS', 168, 0, 87_600) * HOUR_MS,
     },
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };

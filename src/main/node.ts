@@ -13,6 +13,7 @@ import { WriteRecovery } from '../services/recover-writes.js';
 import { ConcurrencyGate } from '../services/concurrency-gate.js';
 import { MemorySearch } from '../services/search-memories.js';
 import { StoreReconciler } from '../services/reconcile-stores.js';
+import { TaskRetention } from '../services/task-retention.js';
 import { WriteBacklog } from '../services/write-backlog.js';
 import { PeriodicRun } from '../support/periodic-run.js';
 import { WriteWorker } from '../worker/write-worker.js';
@@ -27,6 +28,8 @@ import { Resources } from './resources.js';
  * LoCoMo searches right after loading ran at p50 30 ms with 30 s, 16 ms with 5 s.
  */
 const TABLE_UPKEEP_INTERVAL_MS = 5_000;
+/** How often a worker forgets finished tasks past their retention (see TaskRetention). */
+const TASK_RETENTION_INTERVAL_MS = 60_000;
 
 /**
  * Searches in progress at once in a process on the embedded database: two per core, and one more.
@@ -90,6 +93,15 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
           },
           logger,
           intervalMs: config.worker.reconcileIntervalMs,
+        });
+      }
+      if (config.worker.taskRetentionMs > 0) {
+        const retention = new TaskRetention({ tasks: metadata.tasks, retentionMs: config.worker.taskRetentionMs });
+        startPass(resources, {
+          name: 'forget finished tasks',
+          run: async () => ({ forgotten: await retention.forgetExpired() }),
+          logger,
+          intervalMs: TASK_RETENTION_INTERVAL_MS,
         });
       }
       startPass(resources, {

@@ -41,6 +41,11 @@ export interface TaskRepository {
   /** Pending tasks not touched since `before`, oldest first: what recovery drives again. */
   findStale(before: Date, limit: number): Promise<PendingTaskRef[]>;
   countPending(): Promise<number>;
+  /**
+   * Deletes up to `limit` finished tasks (completed or failed) last changed before `before`,
+   * oldest first, over every tenant, and returns how many. Tasks with an idempotency key stay.
+   */
+  forgetFinished(before: Date, limit: number): Promise<number>;
 }
 
 export type ApplyOutcome =

@@ -256,6 +256,59 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal((await store.tasks.findStale(cutoff, 1)).length, 1);
       });
 
+      it('forgets finished tasks changed before a moment, oldest first, keeping pending ones and those with a key', async () => {
+        tenant = newTenant();
+        const [completed, failed, queued, processing, keyed, later] = Array.from({ length: 6 }, () => newTask(draft(tenant)));
+        assert.ok(completed && failed && queued && processing && keyed && later);
+        const withKey = { ...keyed, idempotencyKey: `key-${randomUUID()}` };
+        await store.tasks.accept([completed, failed, queued, processing, withKey, later]);
+        await store.tasks.claim([completed.taskId, processing.taskId, withKey.taskId]);
+        await store.tasks.complete([completed.taskId, withKey.taskId]);
+        await store.tasks.fail(failed.taskId, { code: 'embedding_failed', message: 'refused' });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const cutoff = new Date();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await store.tasks.complete([later.taskId]);
+
+        // Earlier tests' finished tasks go too: the statement is over every tenant.
+        assert.ok((await store.tasks.forgetFinished(cutoff, 100_000)) >= 2);
+        assert.equal(await store.tasks.find(tenant, completed.taskId), null);
+        assert.equal(await store.tasks.find(tenant, failed.taskId), null);
+        assert.equal((await store.tasks.find(tenant, queued.taskId))?.status, 'queued');
+        assert.equal((await store.tasks.find(tenant, processing.taskId))?.status, 'processing');
+        assert.equal((await store.tasks.find(tenant, withKey.taskId))?.status, 'completed');
+        assert.equal((await store.tasks.find(tenant, later.taskId))?.status, 'completed');
+        assert.equal(await store.tasks.forgetFinished(cutoff, 100_000), 0);
+        const [replayed] = await store.tasks.accept([{ ...newTask(draft(tenant)), idempotencyKey: withKey.idempotencyKey }]);
+        assert.equal(replayed?.taskId, withKey.taskId, 'the key still answers a retry');
+      });
+
+      it('forgets at most the number asked, the oldest first', async () => {
+        tenant = newTenant();
+        const tasks = Array.from({ length: 3 }, () => newTask(draft(tenant)));
+        for (const task of tasks) {
+          await store.tasks.accept([task]);
+          await store.tasks.complete([task.taskId]);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        const cutoff = new Date();
+        assert.equal(await store.tasks.forgetFinished(cutoff, 0), 0);
+        const before = await Promise.all(tasks.map((task) => store.tasks.find(tenant, task.taskId)));
+        assert.ok(before.every((task) => task?.status === 'completed'), 'a limit of 0 forgets nothing');
+        let left = tasks.length;
+        while (left > 0) {
+          // Earlier tests may have left finished tasks too, older than these: they go first.
+          const forgotten = await store.tasks.forgetFinished(cutoff, 1);
+          assert.equal(forgotten, 1);
+          const kept = await Promise.all(tasks.map((task) => store.tasks.find(tenant, task.taskId)));
+          left = kept.filter((task) => task !== null).length;
+          // Whatever went of these, it went oldest first: the ones still kept are the newest.
+          const firstKept = kept.findIndex((task) => task !== null);
+          assert.ok(firstKept === -1 || kept.slice(firstKept).every((task) => task !== null));
+        }
+        assert.equal(await store.tasks.forgetFinished(cutoff, 1), 0);
+      });
+
       it('counts pending tasks', async () => {
         const before = await store.tasks.countPending();
         await store.tasks.accept([newTask(draft(newTenant())), newTask(draft(newTenant()))]);

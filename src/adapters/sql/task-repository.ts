@@ -188,4 +188,22 @@ export class SqlTaskRepository implements TaskRepository {
     const rows = await this.scope.systemQuery<{ pending: unknown }>(`SELECT count(*) AS pending FROM write_tasks WHERE ${PENDING}`);
     return toNumber(rows[0]?.pending ?? 0);
   }
+
+  async forgetFinished(before: Date, limit: number): Promise<number> {
+    // The condition is the index write_tasks_finished's, which lists these tasks by age. An array
+    // of ids, rather than IN (SELECT …), has the rows found by their key: with a generic plan the
+    // planner cannot tell how few the LIMIT leaves, and joined them against the whole table.
+    const rows = await this.scope.systemQuery<{ forgotten: unknown }>(
+      `WITH forgotten AS (
+         DELETE FROM write_tasks WHERE task_id = ANY (ARRAY(
+           SELECT task_id FROM write_tasks
+           WHERE status IN ('completed', 'failed') AND idempotency_key IS NULL AND updated_at < $1
+           ORDER BY updated_at
+           LIMIT $2))
+         RETURNING 1)
+       SELECT count(*) AS forgotten FROM forgotten`,
+      [before, limit],
+    );
+    return toNumber(rows[0]?.forgotten ?? 0);
+  }
 }

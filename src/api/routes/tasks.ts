@@ -11,6 +11,8 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       {
         schema: {
           summary: 'The status of an accepted write',
+          description:
+            'A finished task (completed or failed) is kept for the retention (ENGRAM_TASK_RETENTION_HOURS, 7 days by default), then answers 404; a task sent with an `Idempotency-Key` is kept.',
           tags: ['memory'],
           params: TaskParams,
           response: { 200: TaskView, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },

@@ -40,6 +40,13 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ENGRAM_EMBED_RUNTIME: 'gpu' }, { secretsDir, cwd: dir }), /ENGRAM_EMBED_RUNTIME/);
   });
 
+  it('keeps finished tasks 7 days unless ENGRAM_TASK_RETENTION_HOURS says otherwise; 0 keeps them all', () => {
+    assert.equal(loadConfig({}, { secretsDir, cwd: dir }).worker.taskRetentionMs, 7 * 24 * 3_600_000);
+    assert.equal(loadConfig({ ENGRAM_TASK_RETENTION_HOURS: '24' }, { secretsDir, cwd: dir }).worker.taskRetentionMs, 24 * 3_600_000);
+    assert.equal(loadConfig({ ENGRAM_TASK_RETENTION_HOURS: '0' }, { secretsDir, cwd: dir }).worker.taskRetentionMs, 0);
+    assert.throws(() => loadConfig({ ENGRAM_TASK_RETENTION_HOURS: '1.5' }, { secretsDir, cwd: dir }), /ENGRAM_TASK_RETENTION_HOURS/);
+  });
+
   it('is frozen, so nothing can change it after start', () => {
     const config = loadConfig({}, { secretsDir, cwd: dir });
     assert.ok(Object.isFrozen(config));

@@ -7,6 +7,7 @@ import { usersAreMany } from './0006-users-are-many.js';
 import { userTurnIds } from './0007-user-turn-ids.js';
 import { apiKeyChanges } from './0008-api-key-changes.js';
 import { vectorSketches } from './0009-vector-sketches.js';
+import { finishedTaskAges } from './0010-finished-task-ages.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -15,4 +16,4 @@ export type { Migration } from './migration.js';
  * Every migration, in order. Never edit one that has shipped: add the next number. A new table
  * holding tenant data needs row security and grants to the scoped role, as in 0002.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches];
+export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges];
