@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startChromaProcess, type ChromaProcess } from '../src/adapters/chroma/chroma-process.js';
 import { ChromaVectorStore } from '../src/adapters/chroma/chroma-vector-store.js';
-import { encodeEmbedding } from '../src/adapters/chroma/upsert-body.js';
+import { float32ToBase64 } from '../src/support/float32-bytes.js';
 import type { VectorRecord } from '../src/ports/vector-store.js';
 
 const users = Number(process.argv[2] ?? 1_000);
@@ -127,7 +127,7 @@ const filteredLayout = (buckets: number) => async (chroma: ChromaProcess, dataDi
       const inBucket = records.filter((record) => bucketOf(record.userId) === id);
       await post(`${base}/${id}/upsert`, {
         ids: inBucket.map((record) => record.id),
-        embeddings: inBucket.map((record) => encodeEmbedding(record.embedding)),
+        embeddings: inBucket.map((record) => float32ToBase64(record.embedding)),
         metadatas: inBucket.map((record) => ({ tenant_id: record.tenantId, user_id: record.userId, owner: record.userId, session_id: 's' })),
       });
     }

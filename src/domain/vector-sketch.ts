@@ -15,7 +15,7 @@ const LEVELS = 127;
 export function sketchOf(vector: Float32Array): Uint8Array {
   const unit = l2Normalise(vector);
   let largest = 0;
-  for (const value of unit) largest = Math.max(largest, Math.abs(value));
+  for (let index = 0; index < unit.length; index += 1) largest = Math.max(largest, Math.abs(unit[index] ?? 0));
   const sketch = new Uint8Array(SCALE_BYTES + unit.length);
   if (largest === 0) return sketch;
   const step = largest / LEVELS;

@@ -3,9 +3,10 @@
  * An all-zero vector stays all zeros rather than becoming NaN.
  */
 export function l2Normalise(values: ArrayLike<number>): Float32Array {
-  const vector = Float32Array.from(values);
+  // A typed array is copied as a block; Float32Array.from would walk it through its iterator.
+  const vector = values instanceof Float32Array ? values.slice() : Float32Array.from(values);
   let sumOfSquares = 0;
-  for (const value of vector) sumOfSquares += value * value;
+  for (let i = 0; i < vector.length; i++) sumOfSquares += (vector[i] ?? 0) ** 2;
   if (sumOfSquares === 0) return vector;
   const scale = 1 / Math.sqrt(sumOfSquares);
   for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] ?? 0) * scale;

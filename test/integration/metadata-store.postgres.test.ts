@@ -26,7 +26,7 @@ import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
 import { sketchOf } from '../../src/domain/vector-sketch.js';
-import { embeddingToBase64 } from '../../src/adapters/sql/values.js';
+import { float32ToBase64 } from '../../src/support/float32-bytes.js';
 import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
 import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
 import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
@@ -692,7 +692,7 @@ describe('PostgreSQL vector sketches', () => {
     const older = new pg.Client({ connectionString: url });
     await older.connect();
     await older
-      .query(`UPDATE memories SET embedding = decode($1, 'base64'), version = version + 1 WHERE tenant_id = $2 AND id = 'turn-4'`, [embeddingToBase64(replaced), tenant])
+      .query(`UPDATE memories SET embedding = decode($1, 'base64'), version = version + 1 WHERE tenant_id = $2 AND id = 'turn-4'`, [float32ToBase64(replaced), tenant])
       .finally(() => older.end());
     assert.equal(await store.memories.searchLists({ scope, idsLimit: 101, sketchesUpTo: 100, words: null }).sketches, null);
     assert.equal(await store.memories.fillSketches(100), 1);

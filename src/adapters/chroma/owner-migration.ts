@@ -3,7 +3,8 @@ import type { ChromaHttp } from './chroma-http.js';
 import { addThenReplace, collectionWrites, type InTurn } from './add-then-replace.js';
 import { withDigest } from './record-digest.js';
 import { parseGetAnswer } from './responses.js';
-import { encodeEmbedding, type StoredRecord } from './upsert-body.js';
+import { float32ToBase64 } from '../../support/float32-bytes.js';
+import type { StoredRecord } from './upsert-body.js';
 
 /** Where an owner's records are read from and written to during a migration. */
 export interface MigrationEnds {
@@ -114,7 +115,7 @@ async function readSource(ends: MigrationEnds): Promise<SourceState> {
  */
 function fingerprint(embedding: Float32Array, metadata: ReadonlyMap<string, MetadataValue>): string {
   const fields = [...metadata].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
-  return `${encodeEmbedding(embedding)}|${JSON.stringify(fields)}`;
+  return `${float32ToBase64(embedding)}|${JSON.stringify(fields)}`;
 }
 
 function toMetadataMap(metadata: Readonly<Record<string, unknown>>): Map<string, MetadataValue> {

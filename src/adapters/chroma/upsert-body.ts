@@ -1,5 +1,6 @@
 import { ValidationError } from '../../domain/errors.js';
 import type { MetadataValue } from '../../domain/memory.js';
+import { float32ToBase64 } from '../../support/float32-bytes.js';
 
 /** A record as Chroma keeps it: what a migration reads from one collection and writes to another. */
 export interface StoredRecord {
@@ -17,16 +18,11 @@ export interface StoredRecord {
  */
 export function encodeStoredRecords(records: readonly StoredRecord[]): string {
   const ids = JSON.stringify(records.map((record) => record.id));
-  const embeddings = JSON.stringify(records.map((record) => encodeEmbedding(record.embedding)));
+  const embeddings = JSON.stringify(records.map((record) => float32ToBase64(record.embedding)));
   const metadatas = records.map((record) => encodeMetadata(record.metadata)).join(',');
   return `{"ids":${ids},"embeddings":${embeddings},"metadatas":[${metadatas}]}`;
 }
 
-export function encodeEmbedding(embedding: Float32Array): string {
-  const bytes = Buffer.allocUnsafe(embedding.length * 4);
-  for (let index = 0; index < embedding.length; index += 1) bytes.writeFloatLE(embedding[index] ?? 0, index * 4);
-  return bytes.toString('base64');
-}
 
 function encodeMetadata(metadata: ReadonlyMap<string, MetadataValue>): string {
   const fields: string[] = [];

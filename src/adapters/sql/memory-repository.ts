@@ -9,9 +9,10 @@ import type {
   RemovedMemory,
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
+import { float32ToBase64 } from '../../support/float32-bytes.js';
 import type { RowScope } from './row-scope.js';
 import { idsOfScopeRows, type ListedWords, memoriesOfScopeRows, scopeIdsStatement, sketchesOfScopeRows, wordsOfScopeRows } from './scope-ids.js';
-import { base64ToEmbedding, base64ToEmbeddingOrNull, base64ToSketchOrNull, embeddingToBase64, sketchToBase64, toDate, toNumber } from './values.js';
+import { base64ToEmbedding, base64ToEmbeddingOrNull, base64ToSketchOrNull, sketchToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
 import { LargeUsers } from './large-users.js';
 import { rankTurnsByWords } from './word-ranking.js';
@@ -247,7 +248,7 @@ export class SqlMemoryRepository implements MemoryRepository {
           memories.map((memory) => memory.sessionId),
           memories.map((memory) => memory.role),
           memories.map((memory) => memory.text),
-          memories.map((memory) => embeddingToBase64(memory.embedding)),
+          memories.map((memory) => float32ToBase64(memory.embedding)),
           memories.map((memory) => JSON.stringify(memory.metadata)),
           memories.map((memory) => memory.createdAt.toISOString()),
           memories.map((memory) => memory.updatedAt.toISOString()),

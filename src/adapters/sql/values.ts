@@ -1,6 +1,7 @@
 // Conversions between what the drivers return and the domain's types.
 import { DomainError } from '../../domain/errors.js';
 import { sketchOf } from '../../domain/vector-sketch.js';
+import { float32FromBytes } from '../../support/float32-bytes.js';
 
 function unexpected(expected: string, value: unknown): DomainError {
   return new DomainError('internal', 'unexpected_column_type', `expected ${expected} from the database, got ${typeof value}`);
@@ -23,20 +24,6 @@ export function toDateOrNull(value: unknown): Date | null {
   return value === null || value === undefined ? null : toDate(value);
 }
 
-/**
- * Vectors are stored as bytea of Float32 little-endian, whatever the platform's byte order, and
- * travel as base64 text: write `decode($n, 'base64')`, read `encode(embedding, 'base64')`. PGlite
- * converts bytea to and from hex in JavaScript, about 0.45 ms per 512-dimension vector read;
- * base64 text costs a twentieth of that, and node-postgres no more than bytea.
- */
-export function embeddingToBase64(embedding: Float32Array): string {
-  const bytes = Buffer.alloc(embedding.length * 4);
-  for (let index = 0; index < embedding.length; index += 1) {
-    bytes.writeFloatLE(embedding[index] ?? 0, index * 4);
-  }
-  return bytes.toString('base64');
-}
-
 /** A vector's sketch (see sketchOf) as base64 text, written like a vector: `decode($n, 'base64')`. */
 export function sketchToBase64(embedding: Float32Array): string {
   return Buffer.from(sketchOf(embedding)).toString('base64');
@@ -52,13 +39,15 @@ export function base64ToEmbeddingOrNull(value: unknown): Float32Array | null {
   return value === null || value === undefined ? null : base64ToEmbedding(value);
 }
 
+/**
+ * Vectors are stored as bytea of Float32 little-endian, whatever the platform's byte order, and
+ * travel as base64 text: write `decode($n, 'base64')` of `float32ToBase64`, read
+ * `encode(embedding, 'base64')` into this. PGlite converts bytea to and from hex in JavaScript,
+ * about 0.45 ms per 512-dimension vector read; base64 text costs a twentieth of that, and
+ * node-postgres no more than bytea.
+ */
 export function base64ToEmbedding(value: unknown): Float32Array {
-  const bytes = base64Bytes(value);
-  const embedding = new Float32Array(Math.floor(bytes.byteLength / 4));
-  for (let index = 0; index < embedding.length; index += 1) {
-    embedding[index] = bytes.readFloatLE(index * 4);
-  }
-  return embedding;
+  return float32FromBytes(base64Bytes(value));
 }
 
 /** The bytes of a base64 column. */
