@@ -25,6 +25,12 @@ export interface PendingTaskRef {
   readonly tenantId: string;
 }
 
+/**
+ * Accepted tasks are durable once `accept` answers, and a claim's attempt once `claim` does. The
+ * worker's steps after the claim (`MemoryRepository.applyMany`, `complete`) may answer before they
+ * are: a crash can undo the last of them, never an accepted task, and recovery then drives the
+ * task again.
+ */
 export interface TaskRepository {
   /** Stores the tasks in one transaction, in order, each with a fresh position in the write order. */
   accept(tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]>;

@@ -57,6 +57,53 @@ describe('PGlite settings', () => {
   });
 });
 
+describe('PGlite commits', () => {
+  /**
+   * Log written but not yet flushed, in bytes. After a flushed commit the insert position may
+   * stand past the header of a new page (at most 40 bytes), which holds nothing of the commit.
+   */
+  async function unflushedLog(client: PgliteThreadClient): Promise<number> {
+    const [row] = await client.query<{ bytes: number }>(
+      `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn())::int AS bytes`,
+    );
+    return row?.bytes ?? -1;
+  }
+  const PAGE_HEADER_BYTES = 40;
+
+  it("flushes accepts and claims, not the worker's later steps, which the next flushed commit carries", async () => {
+    const client = await PgliteThreadClient.start({ dataDir: join(await freshFolder(), 'pgdata'), startParams: PGLITE_START_PARAMS });
+    const store = await createSqlMetadataStore({ client, logger: silentLogger() });
+    try {
+      await store.migrate();
+      const tenantId = `tenant-${randomUUID()}`;
+      const task = (text: string) => ({
+        taskId: randomUUID(),
+        idempotencyKey: null,
+        draft: { id: randomUUID(), tenantId, userId: 'user-1', sessionId: 'session-1', role: 'user' as const, text, createdAt: new Date(), metadata: {} },
+      });
+      const first = task('the train leaves at nine');
+      await store.tasks.accept([first]);
+      assert.ok((await unflushedLog(client)) <= PAGE_HEADER_BYTES, 'an accept answered before its log was flushed');
+      const [claimed] = await store.tasks.claim([first.taskId]);
+      assert.ok((await unflushedLog(client)) <= PAGE_HEADER_BYTES, 'a claim answered before its log was flushed');
+
+      assert.ok(claimed?.draft);
+      const [outcome] = await store.memories.applyMany([{ ...claimed.draft, version: claimed.seq, updatedAt: new Date(), embedding: new Float32Array(512).fill(0.5) }]);
+      assert.equal(outcome?.applied, true);
+      const afterApply = await unflushedLog(client);
+      assert.ok(afterApply > PAGE_HEADER_BYTES, `the apply left ${afterApply} bytes of log unflushed`);
+      await store.tasks.complete([first.taskId]);
+      assert.ok((await unflushedLog(client)) > afterApply, 'the completion left no log of its own unflushed');
+      assert.equal((await store.tasks.find(tenantId, first.taskId))?.status, 'completed');
+
+      await store.tasks.accept([task('and the bus at ten')]);
+      assert.ok((await unflushedLog(client)) <= PAGE_HEADER_BYTES, "an accept's flush left the steps before it unflushed");
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('PGlite data folder', () => {
   let dataDir: string;
   let store: MetadataStore;

@@ -257,7 +257,8 @@ export class SqlMemoryRepository implements MemoryRepository {
         ],
         prepare: true,
       },
-    ]);
+      // The worker's step: redone from its task if a crash loses it (see CommitMode).
+    ], 'unflushed');
     const erasedBefore = new Map<string, number>();
     const current = new Map<string, { userId: string; version: number }>();
     const landed = new Set<string>();

@@ -4,6 +4,16 @@ import type { SqlClient, SqlStatement } from './sql-client.js';
 export type StatementOptions = Pick<SqlStatement, 'prepare'>;
 
 /**
+ * How a transaction commits. `flushed`: its answer waits until its log is on the disk. `unflushed`:
+ * it does not wait (PostgreSQL's asynchronous commit, `synchronous_commit` off), and a crash of the
+ * process or the machine may lose it. Only for the worker's own steps, which are redone from their
+ * task after such a loss: the task was accepted with a flushed commit, and the log is written in
+ * order, so the next flushed commit of anyone flushes the unflushed ones before it, and what a crash
+ * can lose is a tail of the worker's steps only, never a caller's accepted write.
+ */
+export type CommitMode = 'flushed' | 'unflushed';
+
+/**
  * Opens the transactions that row-level security expects: each one declares, before anything
  * else, which tenant it acts for, or that it is a worker-side statement over every tenant.
  */
@@ -43,8 +53,8 @@ export class RowScope {
    * Runs statements in order in one transaction seeing only this tenant's rows, handed to the
    * client at once; returns the rows of the last.
    */
-  tenantTransactionOf<Row>(tenantId: string, statements: readonly SqlStatement[]): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration(tenantId, ''), ...statements]);
+  tenantTransactionOf<Row>(tenantId: string, statements: readonly SqlStatement[], commit: CommitMode = 'flushed'): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration(tenantId, '', commit), ...statements]);
   }
 
   /**
@@ -52,15 +62,15 @@ export class RowScope {
    * rows on its own (see SqlClient.readEach).
    */
   tenantReadEach(tenantId: string, statements: readonly SqlStatement[]): Array<Promise<unknown[]>> {
-    return this.client.readEach([this.declaration(tenantId, '')], statements);
+    return this.client.readEach([this.declaration(tenantId, '', 'flushed')], statements);
   }
 
   /**
    * Runs one statement over every tenant: only for the worker's task bookkeeping, whose statements
    * are a fixed few texts, run for every write. Prepared.
    */
-  systemQuery<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
-    return this.client.transactionOf<Row>([this.declaration('', 'system'), { text, params, prepare: true }]);
+  systemQuery<Row>(text: string, params: readonly unknown[] = [], commit: CommitMode = 'flushed'): Promise<Row[]> {
+    return this.client.transactionOf<Row>([this.declaration('', 'system', commit), { text, params, prepare: true }]);
   }
 
   /**
@@ -68,9 +78,10 @@ export class RowScope {
    * prepared statement is planned once for all parameters (a generic plan) rather than again for
    * each call: the statements Engram prepares are written to need no knowledge of the values.
    */
-  private declaration(tenantId: string, scope: string): SqlStatement {
+  private declaration(tenantId: string, scope: string, commit: CommitMode): SqlStatement {
+    const unflushed = commit === 'unflushed' ? `, set_config('synchronous_commit', 'off', true)` : '';
     const settings = `set_config('engram.tenant_id', $1, true), set_config('engram.scope', $2, true),
-                      set_config('plan_cache_mode', 'force_generic_plan', true)`;
+                      set_config('plan_cache_mode', 'force_generic_plan', true)${unflushed}`;
     return this.switchRole
       ? { text: `SELECT ${settings}, set_config('role', $3, true)`, params: [tenantId, scope, SCOPED_ROLE], prepare: true }
       : { text: `SELECT ${settings}`, params: [tenantId, scope], prepare: true };

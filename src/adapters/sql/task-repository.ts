@@ -128,6 +128,10 @@ export class SqlTaskRepository implements TaskRepository {
     return { taskId: row.task_id, memoryId: row.memory_id, status: row.status, error: taskError(row) };
   }
 
+  /**
+   * Flushed, unlike the worker's later steps: an attempt counts even when the write that made it
+   * crashes the process, so that a write that does so every time is given up.
+   */
   async claim(taskIds: readonly string[]): Promise<WriteTask[]> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return [];
@@ -142,6 +146,7 @@ export class SqlTaskRepository implements TaskRepository {
     return rows.map(toWriteTask).sort((a, b) => a.seq - b.seq);
   }
 
+  /** Unflushed: a completion a crash loses is made again by recovery (see CommitMode). */
   async complete(taskIds: readonly string[]): Promise<void> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return;
@@ -150,6 +155,7 @@ export class SqlTaskRepository implements TaskRepository {
          SET status = 'completed', draft = NULL, error_code = NULL, error_message = NULL, updated_at = now()
          WHERE task_id = ANY($1::uuid[]) AND ${PENDING}`,
       [ids],
+      'unflushed',
     );
   }
 
