@@ -7,6 +7,7 @@ import { findEmails } from '../../../src/adapters/redaction/detectors/email.js';
 import { findIbans } from '../../../src/adapters/redaction/detectors/iban.js';
 import { findIpAddresses } from '../../../src/adapters/redaction/detectors/ip-address.js';
 import { findPersons } from '../../../src/adapters/redaction/detectors/person.js';
+import { STRONG_CUE, STRONG_CUE_WORD } from '../../../src/adapters/redaction/detectors/person/cues.js';
 import { findPhones } from '../../../src/adapters/redaction/detectors/phone.js';
 import { findSecrets } from '../../../src/adapters/redaction/detectors/secret.js';
 import { findSsns } from '../../../src/adapters/redaction/detectors/ssn.js';
@@ -116,6 +117,17 @@ describe('person detector', () => {
     finds(findPersons, 'I met Mr. Grimes', 'Mr. Grimes');
     finds(findPersons, 'my name is zanele okafor', 'zanele okafor');
     finds(findPersons, 'Kalman: "Who are you?"', 'Kalman');
+  });
+  it('finds names after every kind of strong cue, each holding a word the quick check looks for', () => {
+    const cues = ['my name is', 'Her name is', "his name's", 'Name :', 'named her', 'called', 'call me', 'Calls me', 'under my maiden name', 'signed,', 'Sincerely,', 'Regards', 'What is your name?\nUser:'];
+    for (const cue of cues) {
+      assert.ok(STRONG_CUE.test(cue), cue);
+      assert.ok(STRONG_CUE_WORD.test(cue), cue);
+      finds(findPersons, `${cue} zanele okafor`, 'zanele okafor');
+    }
+    findsNothing(findPersons, 'we had zanele okafor for dinner');
+    // Folded as the cues are: the long s is an s.
+    assert.ok(STRONG_CUE.test('ſigned') && STRONG_CUE_WORD.test('ſigned'));
   });
   it('ignores ordinary capitalised words, places and organisations', () => {
     findsNothing(findPersons, 'Monday was busy. Hope you like Paris. I work at Cantrell Ltd.');

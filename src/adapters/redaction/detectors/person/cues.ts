@@ -8,6 +8,12 @@
 export const STRONG_CUE =
   /(?:\bmy name is|\bname is|\bname's|\bname\s*:|\bnamed(?: (?:him|her|them|it))?|\bcalled|\bcalls? me|\bunder (?:the |my |his |her |our |their )?(?:\S+ )?name|\bsigned,?|\bsincerely,?|\bregards,?|\bname\b[^?\n]{0,30}\?["”]?(?:[^\S\n]*\n?[^\S\n]*\p{L}+:)?)[^\S\n]*$/iu;
 
+/**
+ * A word that every strong cue holds, with the same case folding: a text with none of them has no
+ * strong cue anywhere, so its words need not each be tested against STRONG_CUE.
+ */
+export const STRONG_CUE_WORD = /name|call|signed|sincerely|regards/iu;
+
 /** After these a capitalised word is a name even when no list knows it: "my sister Clara". */
 export const WEAK_CUE =
   /(?:\bi am|\bi'm|\bi’m|\bthis is|\bdear|\bhi|\bhello|\bhey|\bthanks,?|\bthank you,?|\bmeet|\bask for|\bspeak to|\btalk to|\b(?:my|our|your|his|her|their) (?:wife|husband|son|daughter|sister|brother|mother|father|mom|mum|dad|friend|best friend|boss|colleague|partner|girlfriend|boyfriend|neighbou?r|cousin|aunt|uncle|grandma|grandpa|grandmother|grandfather|grandson|granddaughter|niece|nephew|fianc[eé]e?|coworker|manager|teacher|doctor|dentist|therapist|roommate|flatmate|landlord|child|kid|baby|stepson|stepdaughter|stepmother|stepfather|dog|cat)|\b(?:grandma|grandpa|granny|nana|auntie|aunt|uncle|cousin|sister|brother|baby|little|big|old|young|poor|dear|sweet))[^\S\n]*,?[^\S\n]*$/iu;

@@ -3,7 +3,7 @@
  * particles ("van der", "de la") and initials ("J.", "John F.") that names contain. Whether a run
  * is a name is decided later, from evidence; here only its extent is.
  */
-import { STRONG_CUE } from './cues.js';
+import { STRONG_CUE, STRONG_CUE_WORD } from './cues.js';
 import { isNameKind, type Token } from './tokens.js';
 
 export interface Run {
@@ -53,13 +53,14 @@ function lineBefore(text: string, start: number, window: number): string {
 
 export function findRuns(text: string, tokens: readonly Token[]): Run[] {
   const runs: Run[] = [];
+  const mayBeCued = STRONG_CUE_WORD.test(text);
   let i = 0;
   while (i < tokens.length) {
     const token = tokens[i];
     if (token === undefined) break;
     const previous = tokens[i - 1];
     const honorific = followsHonorific(text, previous, token) ? previous : undefined;
-    const named = honorific === undefined && STRONG_CUE.test(lineBefore(text, token.start, 48));
+    const named = honorific === undefined && mayBeCued && STRONG_CUE.test(lineBefore(text, token.start, 48));
     const fits = (next: Token, last: Token): boolean => {
       if (honorific !== undefined) return next.kind !== 'honorific' && next.kind !== 'address' && (next.titleCase || isNameKind(next.kind));
       if (named) return isNameKind(next.kind) && (next.titleCase || !last.titleCase);
