@@ -23,7 +23,6 @@ export function encodeStoredRecords(records: readonly StoredRecord[]): string {
   return `{"ids":${ids},"embeddings":${embeddings},"metadatas":[${metadatas}]}`;
 }
 
-
 function encodeMetadata(metadata: ReadonlyMap<string, MetadataValue>): string {
   const fields: string[] = [];
   for (const [key, value] of metadata) fields.push(`${JSON.stringify(key)}:${encodeValue(key, value)}`);

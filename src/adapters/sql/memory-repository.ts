@@ -237,6 +237,7 @@ export class SqlMemoryRepository implements MemoryRepository {
     // a row that an erasure, holding its user's lock, needs.
     const users = [...new Set(batch.map(({ memory }) => memory.userId))].sort();
     const memories = batch.map(({ memory }) => memory);
+    // Unflushed: the worker's step, redone from its task if a crash loses it (see CommitMode).
     const rows = await this.scope.tenantTransactionOf<AppliedBatchRow>(tenantId, [
       { text: LOCK_USERS_SHARED, params: [tenantId, users], prepare: true },
       {
@@ -257,7 +258,6 @@ export class SqlMemoryRepository implements MemoryRepository {
         ],
         prepare: true,
       },
-      // The worker's step: redone from its task if a crash loses it (see CommitMode).
     ], 'unflushed');
     const erasedBefore = new Map<string, number>();
     const current = new Map<string, { userId: string; version: number }>();
