@@ -9,6 +9,7 @@ import { findIpAddresses } from '../../../src/adapters/redaction/detectors/ip-ad
 import { findPersons } from '../../../src/adapters/redaction/detectors/person.js';
 import { STRONG_CUE, STRONG_CUE_WORD } from '../../../src/adapters/redaction/detectors/person/cues.js';
 import { findPhones } from '../../../src/adapters/redaction/detectors/phone.js';
+import { isValidPhoneNumber } from 'libphonenumber-js/max';
 import { findSecrets } from '../../../src/adapters/redaction/detectors/secret.js';
 import { findSsns } from '../../../src/adapters/redaction/detectors/ssn.js';
 
@@ -46,6 +47,19 @@ describe('phone detector', () => {
   });
   it('ignores dates, times and numbers without a phone word', () => {
     findsNothing(findPhones, 'On 2024-03-15 at 14:30:45 we sold 1234 5678 units');
+  });
+  it('looks for numbers only in a text of six digits or more: no shorter number is valid', () => {
+    const validShort: string[] = [];
+    for (let length = 1; length <= 5; length += 1) {
+      for (let value = 0; value < 10 ** length; value += 1) {
+        const digits = String(value).padStart(length, '0');
+        if (isValidPhoneNumber(`+${digits}`) || isValidPhoneNumber(digits, 'US')) validShort.push(digits);
+      }
+    }
+    assert.deepEqual(validShort, []);
+    finds(findPhones, 'reach me at +43 1110 today', '+43 1110');
+    finds(findPhones, 'mobile: 123 456', '123 456');
+    findsNothing(findPhones, 'mobile: 123 45');
   });
 });
 

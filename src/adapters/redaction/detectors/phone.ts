@@ -49,8 +49,15 @@ function isPhone(text: string, match: RegExpExecArray): boolean {
   return hasPhoneWord(text, match.index, end);
 }
 
+/**
+ * Six digits, in any script, anywhere in the text: fewer cannot hold a phone number. The shortest
+ * that libphonenumber finds valid are a two-digit country code and a four-digit number (Austria,
+ * Germany, Iran: "+43 1234"); a US number has ten; our own scan wants six too (see `isPhone`).
+ */
+const ENOUGH_DIGITS = /(?:\p{Nd}\P{Nd}*){6}/u;
+
 export function findPhones(text: string): DetectedEntity[] {
-  if (!/\d{2}/.test(text) && !/\d\D\d/.test(text)) return [];
+  if (!ENOUGH_DIGITS.test(text)) return [];
   const found = findNumbers(text, { defaultCountry: 'US', v2: true }).map((n) =>
     span('PHONE', n.startsAt, n.endsAt),
   );
