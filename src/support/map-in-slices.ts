@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** Longest stretch of a long map between two turns of the event loop, in ms. */
-export const DEFAULT_SLICE_MS = 4;
+const DEFAULT_SLICE_MS = 4;
 
 /**
  * Maps a long list with `map` on the event loop, a slice at a time: after `sliceMs` of work it

@@ -26,7 +26,8 @@ export function toDateOrNull(value: unknown): Date | null {
 
 /** A vector's sketch (see sketchOf) as base64 text, written like a vector: `decode($n, 'base64')`. */
 export function sketchToBase64(embedding: Float32Array): string {
-  return Buffer.from(sketchOf(embedding)).toString('base64');
+  const sketch = sketchOf(embedding);
+  return Buffer.from(sketch.buffer, sketch.byteOffset, sketch.byteLength).toString('base64');
 }
 
 /** A sketch column (base64 text, see sketchToBase64) that may be absent: null gives null. */
