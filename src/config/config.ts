@@ -15,8 +15,16 @@ export type EmbedRuntime = (typeof EMBED_RUNTIMES)[number];
 export type EmbedderConfig =
   | {
       readonly kind: 'use-lite';
-      /** Worker threads per model copy; 0 runs it on the main thread. Default 1 (ENGRAM_EMBED_THREADS). */
+      /**
+       * Worker threads of the writes' model; 0 runs it on the main thread. Default 1
+       * (ENGRAM_EMBED_THREADS).
+       */
       readonly threads: number;
+      /**
+       * Worker threads of the search queries' model; 0 runs it on the thread serving the API.
+       * Default 0, 1 with the `tfjs` runtime (ENGRAM_QUERY_EMBED_THREADS).
+       */
+      readonly queryThreads: number;
       /** `onnx-int8` (the default), `onnx` or `tfjs` (ENGRAM_EMBED_RUNTIME). */
       readonly runtime: EmbedRuntime;
     }

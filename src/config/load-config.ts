@@ -89,11 +89,16 @@ function piiEntities(reader: Reader): readonly PiiEntityType[] {
 function embedder(reader: Reader): EmbedderConfig {
   const kind = reader.oneOf('ENGRAM_EMBEDDER', ['use-lite', 'openai'] as const, 'use-lite');
   if (kind === 'use-lite') {
-    // One thread by default: on the main thread every model call stalls the API for its length.
+    const runtime = reader.oneOf('ENGRAM_EMBED_RUNTIME', EMBED_RUNTIMES, 'onnx-int8');
+    // Writes' batches get a thread of their own: on the main thread each would stall the API for
+    // its length. A query on ONNX Runtime is one model call of about a millisecond, cheaper where
+    // the API runs than a hop to a thread gone idle (see docs/performance.md); on TF.js it takes
+    // ten times as long, and goes to a thread.
     return {
       kind,
       threads: reader.integer('ENGRAM_EMBED_THREADS', 1, 0, 16),
-      runtime: reader.oneOf('ENGRAM_EMBED_RUNTIME', EMBED_RUNTIMES, 'onnx-int8'),
+      queryThreads: reader.integer('ENGRAM_QUERY_EMBED_THREADS', runtime === 'tfjs' ? 1 : 0, 0, 16),
+      runtime,
     };
   }
   const url = reader.url('ENGRAM_EMBED_URL', reader.text('ENGRAM_EMBED_URL'), ['http:', 'https:']);

@@ -70,7 +70,7 @@ export async function openEmbedder(
     config.embedder.kind === 'use-lite'
       ? await createUseLiteEmbedder({
           logger,
-          threads: config.embedder.threads,
+          threads: forWrites ? config.embedder.threads : config.embedder.queryThreads,
           runtime: config.embedder.runtime,
           background: forWrites,
           dispatchWhenIdle: !forWrites,
@@ -86,7 +86,8 @@ export async function openEmbedder(
 
 /**
  * The embedder of search queries. When this process also runs the worker, the bundled model gets
- * a second copy for queries (about 30 MB), so a query never waits behind a batch of writes.
+ * a second copy for queries (about 30 MB; on the thread serving the API unless
+ * ENGRAM_QUERY_EMBED_THREADS says otherwise), so a query never waits behind a batch of writes.
  */
 export async function openQueryEmbedder(
   config: EngramConfig,
@@ -98,7 +99,7 @@ export async function openQueryEmbedder(
   if (config.embedder.kind !== 'use-lite' || !alsoWorker) return queryEmbedderOf(shared);
   const own = await createUseLiteEmbedder({
     logger,
-    threads: config.embedder.threads,
+    threads: config.embedder.queryThreads,
     runtime: config.embedder.runtime,
     dispatchWhenIdle: true,
   });

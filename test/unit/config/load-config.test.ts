@@ -25,7 +25,7 @@ describe('loadConfig', () => {
     assert.equal(config.database.kind, 'pglite');
     assert.equal(config.queue.kind, 'in-process');
     assert.equal(config.vectorStore.kind, 'embedded-chroma');
-    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 1, runtime: 'onnx-int8' });
+    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 1, queryThreads: 0, runtime: 'onnx-int8' });
     assert.equal(config.pii.mode, 'redact');
     assert.ok(!config.pii.entities.includes('PERSON'));
     assert.equal(config.dataDir, join(dir, '.engram'));
@@ -35,9 +35,27 @@ describe('loadConfig', () => {
 
   it('runs the bundled model on TF.js or with 32-bit weights when ENGRAM_EMBED_RUNTIME says so, and refuses an unknown runtime', () => {
     const config = loadConfig({ ENGRAM_EMBED_RUNTIME: 'tfjs', ENGRAM_EMBED_THREADS: '0' }, { secretsDir, cwd: dir });
-    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 0, runtime: 'tfjs' });
-    assert.deepEqual(loadConfig({ ENGRAM_EMBED_RUNTIME: 'onnx' }, { secretsDir, cwd: dir }).embedder, { kind: 'use-lite', threads: 1, runtime: 'onnx' });
+    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 0, queryThreads: 1, runtime: 'tfjs' });
+    assert.deepEqual(loadConfig({ ENGRAM_EMBED_RUNTIME: 'onnx' }, { secretsDir, cwd: dir }).embedder, {
+      kind: 'use-lite',
+      threads: 1,
+      queryThreads: 0,
+      runtime: 'onnx',
+    });
     assert.throws(() => loadConfig({ ENGRAM_EMBED_RUNTIME: 'gpu' }, { secretsDir, cwd: dir }), /ENGRAM_EMBED_RUNTIME/);
+  });
+
+  it('runs search queries\' model where the API runs, in worker threads when ENGRAM_QUERY_EMBED_THREADS asks or on TF.js', () => {
+    const config = loadConfig({ ENGRAM_QUERY_EMBED_THREADS: '2', ENGRAM_EMBED_THREADS: '3' }, { secretsDir, cwd: dir });
+    assert.deepEqual(config.embedder, { kind: 'use-lite', threads: 3, queryThreads: 2, runtime: 'onnx-int8' });
+    assert.deepEqual(loadConfig({ ENGRAM_EMBED_RUNTIME: 'tfjs', ENGRAM_QUERY_EMBED_THREADS: '0' }, { secretsDir, cwd: dir }).embedder, {
+      kind: 'use-lite',
+      threads: 1,
+      queryThreads: 0,
+      runtime: 'tfjs',
+    });
+    assert.throws(() => loadConfig({ ENGRAM_QUERY_EMBED_THREADS: '17' }, { secretsDir, cwd: dir }), /ENGRAM_QUERY_EMBED_THREADS/);
+    assert.throws(() => loadConfig({ ENGRAM_QUERY_EMBED_THREADS: '-1' }, { secretsDir, cwd: dir }), /ENGRAM_QUERY_EMBED_THREADS/);
   });
 
   it('keeps finished tasks 7 days unless ENGRAM_TASK_RETENTION_HOURS says otherwise; 0 keeps them all', () => {
