@@ -3,12 +3,12 @@ import { superviseChroma } from '../adapters/chroma/supervised-chroma.js';
 import { createChromaVectorStore } from '../adapters/chroma/chroma-vector-store.js';
 import { createOpenAiEmbedder } from '../adapters/embedding/openai-embedder.js';
 import { withQueryCache } from '../adapters/embedding/query-cache.js';
-import { createUseLiteEmbedder } from '../adapters/embedding/use-lite-embedder.js';
+import { createUseLiteEmbedder, type UseLiteEmbedderOptions } from '../adapters/embedding/use-lite-embedder.js';
 import { createInProcessJobQueue } from '../adapters/in-process-queue/in-process-job-queue.js';
 import { createPgliteMetadataStore } from '../adapters/pglite/pglite-metadata-store.js';
 import { createPostgresMetadataStore } from '../adapters/postgres/postgres-metadata-store.js';
 import { createRedactor } from '../adapters/redaction/redactor.js';
-import type { EngramConfig } from '../config/config.js';
+import type { EmbedderConfig, EngramConfig } from '../config/config.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
@@ -16,6 +16,8 @@ import type { MetadataStore } from '../ports/metadata-store.js';
 import type { Redactor } from '../ports/redactor.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import type { Resources } from './resources.js';
+
+type UseLiteEmbedderConfig = Extract<EmbedderConfig, { kind: 'use-lite' }>;
 
 /** PostgreSQL when DATABASE_URL is set, else the embedded PGlite in the data folder (held by one process). */
 export async function openMetadataStore(config: EngramConfig, logger: Logger, resources: Resources): Promise<MetadataStore> {
@@ -68,13 +70,7 @@ export async function openEmbedder(
 ): Promise<Embedder> {
   const embedder =
     config.embedder.kind === 'use-lite'
-      ? await createUseLiteEmbedder({
-          logger,
-          threads: forWrites ? config.embedder.threads : config.embedder.queryThreads,
-          runtime: config.embedder.runtime,
-          background: forWrites,
-          dispatchWhenIdle: !forWrites,
-        })
+      ? await createUseLiteEmbedder(useLiteOptions(config.embedder, logger, forWrites))
       : await createOpenAiEmbedder({
           url: config.embedder.url,
           model: config.embedder.model,
@@ -97,13 +93,22 @@ export async function openQueryEmbedder(
   alsoWorker: boolean,
 ): Promise<Embedder> {
   if (config.embedder.kind !== 'use-lite' || !alsoWorker) return queryEmbedderOf(shared);
-  const own = await createUseLiteEmbedder({
-    logger,
-    threads: config.embedder.queryThreads,
-    runtime: config.embedder.runtime,
-    dispatchWhenIdle: true,
-  });
+  const own = await createUseLiteEmbedder(useLiteOptions(config.embedder, logger, false));
   return queryEmbedderOf(resources.add('query embedder', own, (opened) => opened.close()));
+}
+
+/**
+ * The bundled model as writes or search queries use it: writes' batches in worker threads that
+ * yield the CPU; queries on their own threads (none by default: the API's), sent at once.
+ */
+function useLiteOptions(embedder: UseLiteEmbedderConfig, logger: Logger, forWrites: boolean): UseLiteEmbedderOptions {
+  return {
+    logger,
+    threads: forWrites ? embedder.threads : embedder.queryThreads,
+    runtime: embedder.runtime,
+    background: forWrites,
+    dispatchWhenIdle: !forWrites,
+  };
 }
 
 /** Search queries repeat: they go through a cache in front of the model. */
