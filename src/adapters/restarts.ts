@@ -1,10 +1,17 @@
 import type { Logger } from '../ports/logger.js';
+import type { RestartCounts } from '../ports/restart-counts.js';
 
 export interface RestartTiming {
   /** Wait before starting again something that stopped. Default 1 s. */
   readonly firstDelayMs?: number;
   /** The wait doubles after each start that fails, up to this. Default 30 s. */
   readonly maxDelayMs?: number;
+}
+
+/** How a supervisor starts again, and who hears of its stops and failed starts. */
+export interface Supervision {
+  readonly timing?: RestartTiming;
+  readonly counts?: RestartCounts | undefined;
 }
 
 export interface RestartPlan<T> {
@@ -16,7 +23,7 @@ export interface RestartPlan<T> {
   readonly started: (started: T) => Promise<void>;
   readonly discard: (started: T) => Promise<void>;
   readonly logger: Logger;
-  readonly timing?: RestartTiming;
+  readonly supervision?: Supervision;
 }
 
 /**
@@ -32,13 +39,14 @@ export class Restarts<T> {
   readonly #maxDelayMs: number;
 
   constructor(private readonly plan: RestartPlan<T>) {
-    this.#firstDelayMs = plan.timing?.firstDelayMs ?? 1_000;
-    this.#maxDelayMs = plan.timing?.maxDelayMs ?? 30_000;
+    this.#firstDelayMs = plan.supervision?.timing?.firstDelayMs ?? 1_000;
+    this.#maxDelayMs = plan.supervision?.timing?.maxDelayMs ?? 30_000;
   }
 
   /** Says it stopped, and starts it again after the first wait. */
   stopped(reason: unknown): void {
     if (this.#closed) return;
+    this.plan.supervision?.counts?.stopped();
     this.plan.logger.error({ err: reason, retryInMs: this.#firstDelayMs }, `${this.plan.what} stopped; starting it again`);
     this.#later(this.#firstDelayMs);
   }
@@ -67,6 +75,7 @@ export class Restarts<T> {
       started = await this.plan.start();
     } catch (error) {
       const retryInMs = Math.min(delayMs * 2, this.#maxDelayMs);
+      this.plan.supervision?.counts?.startFailed();
       this.plan.logger.error({ err: error, retryInMs }, `${this.plan.what} did not start again; trying later`);
       this.#later(retryInMs);
       return;

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RestartCounts } from '../ports/restart-counts.js';
 
 /** Prometheus metrics of one process. */
 export class Metrics {
@@ -21,7 +22,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dependencyStops = new Counter({
+    name: 'engram_dependency_stops_total',
+    help: 'Times a dependency that Engram runs itself (embedded chroma, postgres) stopped by itself; each is started again',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+  readonly dependencyStartFailures = new Counter({
+    name: 'engram_dependency_start_failures_total',
+    help: 'Starts of a stopped dependency that Engram runs itself that failed; another is tried later, up to 30 s apart',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { readonly collectProcessMetrics?: boolean } = {}) {
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'engram_' });
+  }
+
+  /** The restart counts of one dependency this process runs itself, published as 0 until it stops. */
+  restartCountsOf(dependency: string): RestartCounts {
+    this.dependencyStops.inc({ dependency }, 0);
+    this.dependencyStartFailures.inc({ dependency }, 0);
+    return {
+      stopped: () => this.dependencyStops.inc({ dependency }),
+      startFailed: () => this.dependencyStartFailures.inc({ dependency }),
+    };
   }
 }

@@ -14,17 +14,32 @@ import type { JobQueue } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import type { Redactor } from '../ports/redactor.js';
+import type { RestartCounts } from '../ports/restart-counts.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import type { Resources } from './resources.js';
 
 type UseLiteEmbedderConfig = Extract<EmbedderConfig, { kind: 'use-lite' }>;
 
+/** What embedded mode runs and starts again by itself: its Chroma child and its database's thread. */
+export type SupervisedDependency = 'chroma' | 'postgres';
+
+/** The counts of one supervised dependency's restarts, where this process publishes metrics. */
+export type RestartCountsOf = (dependency: SupervisedDependency) => RestartCounts | undefined;
+
+/** For a process that publishes no metrics (the admin commands). */
+const noCounts: RestartCountsOf = () => undefined;
+
 /** PostgreSQL when DATABASE_URL is set, else the embedded PGlite in the data folder (held by one process). */
-export async function openMetadataStore(config: EngramConfig, logger: Logger, resources: Resources): Promise<MetadataStore> {
+export async function openMetadataStore(
+  config: EngramConfig,
+  logger: Logger,
+  resources: Resources,
+  restartCountsOf: RestartCountsOf = noCounts,
+): Promise<MetadataStore> {
   const store =
     config.database.kind === 'postgres'
       ? await createPostgresMetadataStore({ url: config.database.url, poolSize: config.database.poolSize, logger })
-      : await createPgliteMetadataStore({ dataDir: config.dataDir, logger });
+      : await createPgliteMetadataStore({ dataDir: config.dataDir, logger, restartCounts: restartCountsOf('postgres') });
   return resources.add('metadata store', store, (opened) => opened.close());
 }
 
@@ -36,12 +51,20 @@ export async function openMetadataStore(config: EngramConfig, logger: Logger, re
 const EMBEDDED_CHROMA_NICENESS = 5;
 
 /** The Chroma server at CHROMA_URL, else a Chroma child process on 127.0.0.1 with its data in the data folder. */
-export async function openVectorStore(config: EngramConfig, logger: Logger, resources: Resources): Promise<VectorStore> {
+export async function openVectorStore(
+  config: EngramConfig,
+  logger: Logger,
+  resources: Resources,
+  restartCountsOf: RestartCountsOf = noCounts,
+): Promise<VectorStore> {
   let url: string;
   if (config.vectorStore.kind === 'chroma') {
     url = config.vectorStore.url;
   } else {
-    const child = await superviseChroma({ dataDir: config.dataDir, logger, niceness: EMBEDDED_CHROMA_NICENESS });
+    const child = await superviseChroma(
+      { dataDir: config.dataDir, logger, niceness: EMBEDDED_CHROMA_NICENESS },
+      { counts: restartCountsOf('chroma') },
+    );
     resources.add('chroma process', child, (started) => started.stop());
     url = child.url;
   }

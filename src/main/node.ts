@@ -17,7 +17,15 @@ import { TaskRetention } from '../services/task-retention.js';
 import { WriteBacklog } from '../services/write-backlog.js';
 import { PeriodicRun } from '../support/periodic-run.js';
 import { WriteWorker } from '../worker/write-worker.js';
-import { openEmbedder, openMetadataStore, openQueryEmbedder, openQueue, openRedactor, openVectorStore } from './adapters.js';
+import {
+  openEmbedder,
+  openMetadataStore,
+  openQueryEmbedder,
+  openQueue,
+  openRedactor,
+  openVectorStore,
+  type RestartCountsOf,
+} from './adapters.js';
 import { Resources } from './resources.js';
 
 /**
@@ -63,11 +71,14 @@ export interface RunningNode {
  */
 export async function startNode(config: EngramConfig, roles: NodeRoles, logger: Logger): Promise<RunningNode> {
   const resources = new Resources(logger);
+  // Made when this process serves the API, which publishes them; restarts count from the start.
+  const metrics = roles.api ? new Metrics() : null;
+  const restartCountsOf: RestartCountsOf = (dependency) => metrics?.restartCountsOf(dependency);
   try {
-    const metadata = await openMetadataStore(config, logger, resources);
+    const metadata = await openMetadataStore(config, logger, resources, restartCountsOf);
     await metadata.migrate();
     const embedder = await openEmbedder(config, logger, resources, roles.worker);
-    const vectorStore = await openVectorStore(config, logger, resources);
+    const vectorStore = await openVectorStore(config, logger, resources, restartCountsOf);
     await metadata.bindModel(embedder.model);
     await vectorStore.bindModel(embedder.model);
     const queue = openQueue(config, logger, resources);
@@ -113,7 +124,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     }
 
     let url: string | null = null;
-    if (roles.api) {
+    if (metrics !== null /* the API's role */) {
       const apiKeys = new ApiKeyService(metadata.apiKeys);
       if (config.bootstrapApiKey !== null) await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
       const writes = new WriteAcceptor({
@@ -142,7 +153,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
             { name: 'chroma', ping: () => vectorStore.ping() },
             { name: config.queue.kind === 'redis' ? 'redis' : 'queue', ping: () => queue.ping() },
           ]),
-          metrics: new Metrics(),
+          metrics,
           logger,
         },
         config.http,

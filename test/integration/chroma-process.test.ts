@@ -211,9 +211,11 @@ describe('startChromaProcess', () => {
 });
 
 describe('superviseChroma', () => {
-  it('starts Chroma again on the same port when it is killed, with its collections, and stops it for good', async () => {
+  it('starts Chroma again on the same port when it is killed, with its collections, counts the stop, and stops it for good', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'engram-chroma-supervised-'));
-    const chroma = await superviseChroma({ dataDir, logger }, { firstDelayMs: 100 });
+    const counted = { stopped: 0, startFailed: 0 };
+    const counts = { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ };
+    const chroma = await superviseChroma({ dataDir, logger }, { timing: { firstDelayMs: 100 }, counts });
     try {
       const collections = `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
       const name = `c${randomUUID().slice(0, 8)}`;
@@ -225,8 +227,10 @@ describe('superviseChroma', () => {
       await waitFor(async () => chroma.pid() !== first && (await answersHeartbeat(chroma.url)), 30_000, 'chroma to answer again');
       const listed = (await (await fetch(collections)).json()) as Array<{ name: string }>;
       assert.deepEqual(listed.map((collection) => collection.name), [name]);
+      assert.deepEqual(counted, { stopped: 1, startFailed: 0 });
       const second = chroma.pid();
       await chroma.stop();
+      assert.deepEqual(counted, { stopped: 1, startFailed: 0 }, 'a stop asked for is not counted');
       assert.equal(isAlive(second), false);
       assert.equal(await answersHeartbeat(chroma.url), false);
     } finally {

@@ -35,12 +35,15 @@ async function onceServing<Row>(client: RestartingPgliteClient, text: string): P
 }
 
 describe('the embedded database, started again', () => {
-  it('serves again after PostgreSQL stopped, with what was flushed before, and says so in the log', async () => {
+  it('serves again after PostgreSQL stopped, with what was flushed before, and says so in the log and the counts', async () => {
     const { folder, dataDir } = await databaseWithOneRow();
     const lines: Array<{ msg?: string; retryInMs?: number; err?: { message?: string } }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const counted = { stopped: 0, startFailed: 0 };
+    const counts = { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ };
     const client = await RestartingPgliteClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failOnceOpen: 'log-writes' }, logger, {
-      firstDelayMs: 100,
+      timing: { firstDelayMs: 100 },
+      counts,
     });
     try {
       // The log cannot be written: PostgreSQL stops, and so does every statement until it is back.
@@ -54,6 +57,7 @@ describe('the embedded database, started again', () => {
       assert.equal(stopped?.retryInMs, 100);
       assert.match(stopped?.err?.message ?? '', /postgres is unavailable/);
       assert.ok(lines.some((line) => line.msg === 'the embedded database started again'));
+      assert.deepEqual(counted, { stopped: 1, startFailed: 0 });
     } finally {
       await client.close();
       await rm(folder, { recursive: true, force: true });
@@ -63,7 +67,7 @@ describe('the embedded database, started again', () => {
   it('closes while waiting to start again', async () => {
     const { folder, dataDir } = await databaseWithOneRow();
     const client = await RestartingPgliteClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failOnceOpen: 'log-writes' }, silentLogger(), {
-      firstDelayMs: 60_000,
+      timing: { firstDelayMs: 60_000 },
     });
     try {
       await assert.rejects(client.query('INSERT INTO kept VALUES (2)'), DependencyUnavailableError);

@@ -1,4 +1,4 @@
-import { Restarts, type RestartTiming } from '../restarts.js';
+import { Restarts, type Supervision } from '../restarts.js';
 import { startChromaProcess, type ChromaProcess, type ChromaProcessOptions } from './chroma-process.js';
 
 export interface SupervisedChroma {
@@ -16,7 +16,7 @@ export interface SupervisedChroma {
  * up to 30 s. Meanwhile vector requests fail with chroma unavailable (503, and `/readyz` names
  * chroma); the collections are on the disk, so the vector store goes on with them once it is back.
  */
-export async function superviseChroma(options: ChromaProcessOptions, timing: RestartTiming = {}): Promise<SupervisedChroma> {
+export async function superviseChroma(options: ChromaProcessOptions, supervision: Supervision = {}): Promise<SupervisedChroma> {
   let current = await startChromaProcess(options);
   const port = Number(new URL(current.url).port);
   const restarts = new Restarts<ChromaProcess>({
@@ -28,7 +28,7 @@ export async function superviseChroma(options: ChromaProcessOptions, timing: Res
     },
     discard: (next) => next.stop(),
     logger: options.logger.child({ component: 'chroma-process' }),
-    timing,
+    supervision,
   });
   // What the exited server still holds (its pid file, the hook that would end it with Engram) is let go first.
   const watch = (started: ChromaProcess): void => {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../../ports/logger.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { RestartCounts } from '../../ports/restart-counts.js';
 import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { RestartingPgliteClient } from './restarting-pglite-client.js';
@@ -13,6 +14,8 @@ export interface PgliteMetadataStoreOptions {
    */
   readonly dataDir: string;
   readonly logger: Logger;
+  /** Hears of the database's stops and failed starts (see RestartingPgliteClient). */
+  readonly restartCounts?: RestartCounts | undefined;
 }
 
 /**
@@ -56,7 +59,11 @@ export async function createPgliteMetadataStore(options: PgliteMetadataStoreOpti
   const lock = await lockDataDir(options.dataDir, options.logger);
   let client: RestartingPgliteClient | null = null;
   try {
-    client = await RestartingPgliteClient.start({ dataDir: join(options.dataDir, 'pgdata'), startParams: PGLITE_START_PARAMS }, options.logger);
+    client = await RestartingPgliteClient.start(
+      { dataDir: join(options.dataDir, 'pgdata'), startParams: PGLITE_START_PARAMS },
+      options.logger,
+      { counts: options.restartCounts },
+    );
     return await createSqlMetadataStore({ client, logger: options.logger, onClose: () => lock.release(), exclusive: true });
   } catch (error) {
     await client?.close();

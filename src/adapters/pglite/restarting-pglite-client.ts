@@ -1,5 +1,5 @@
 import type { Logger } from '../../ports/logger.js';
-import { Restarts, type RestartTiming } from '../restarts.js';
+import { Restarts, type Supervision } from '../restarts.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { PgliteThreadClient, type PgliteThreadEvents } from './pglite-thread-client.js';
 import type { PgliteThreadData } from './pglite-thread-protocol.js';
@@ -15,7 +15,7 @@ export class RestartingPgliteClient implements SqlClient {
   #current: PgliteThreadClient;
   readonly #restarts: Restarts<PgliteThreadClient>;
 
-  private constructor(first: PgliteThreadClient, later: PgliteThreadData, logger: Logger, timing: RestartTiming) {
+  private constructor(first: PgliteThreadClient, later: PgliteThreadData, logger: Logger, supervision: Supervision) {
     this.#current = first;
     this.#restarts = new Restarts({
       what: 'the embedded database',
@@ -28,7 +28,7 @@ export class RestartingPgliteClient implements SqlClient {
       },
       discard: (next) => next.close(),
       logger,
-      timing,
+      supervision,
     });
     this.#watch(first);
   }
@@ -37,9 +37,9 @@ export class RestartingPgliteClient implements SqlClient {
    * Starts the first thread; rejects as PgliteThreadClient.start does when it cannot. Later
    * threads start as the first, without a fault a test injected into it.
    */
-  static async start(data: PgliteThreadData, logger: Logger, timing: RestartTiming = {}): Promise<RestartingPgliteClient> {
+  static async start(data: PgliteThreadData, logger: Logger, supervision: Supervision = {}): Promise<RestartingPgliteClient> {
     const { failOnceOpen: _fault, ...later } = data;
-    return new RestartingPgliteClient(await PgliteThreadClient.start(data, loggedEvents(logger)), later, logger, timing);
+    return new RestartingPgliteClient(await PgliteThreadClient.start(data, loggedEvents(logger)), later, logger, supervision);
   }
 
   query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]> {
