@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { postgresConnection } from '../../src/adapters/postgres/connection-config.js';
@@ -264,6 +265,37 @@ describe('PostgreSQL connectivity', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('outlives connections ended by the server while lent out, idle or running a statement', async () => {
+    // The driver reports such an end as an error event of the connection's client, beside the
+    // failed statement; a client without a listener would end the whole process.
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 2, logger: silentLogger() });
+    cleanups.push(() => client.close());
+    const terminate = (pid: number) => admin((other) => other.query('SELECT pg_terminate_backend($1)', [pid]));
+    const backendOf = async (tx: { query: <Row>(text: string) => Promise<Row[]> }): Promise<number> =>
+      (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]?.pid ?? 0;
+
+    const betweenStatements = client.transaction(async (tx) => {
+      await terminate(await backendOf(tx));
+      await sleep(300);
+      await tx.query('SELECT 1');
+    });
+    await assert.rejects(betweenStatements, { code: 'dependency_unavailable' });
+
+    const duringStatement = client.transaction(async (tx) => {
+      const pid = await backendOf(tx);
+      const sleeping = tx.query('SELECT pg_sleep(5)');
+      sleeping.catch(() => undefined); // it fails while the termination is under way; awaited below
+      await sleep(200);
+      await terminate(pid);
+      await sleeping;
+    });
+    await assert.rejects(duringStatement, { code: 'dependency_unavailable' });
+    await sleep(300);
+
+    assert.deepEqual(await client.query('SELECT 1 AS one'), [{ one: 1 }]);
   });
 });
 

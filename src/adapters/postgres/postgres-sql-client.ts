@@ -34,6 +34,13 @@ export class PostgresSqlClient implements SqlClient {
     });
     // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
     this.pool.on('error', (error) => options.logger.warn({ err: error }, 'idle postgres connection failed'));
+    // One that breaks while lent out (a server restart, a terminated backend) emits the same error on
+    // its client, beside failing its statement, with no pool listener then: this one keeps it from
+    // ending the process. The statement's own error is answered where it was made, and the pool drops
+    // a client that can no longer run statements when it comes back.
+    this.pool.on('connect', (client) => {
+      client.on('error', (error) => options.logger.debug({ err: error }, 'postgres connection failed while in use'));
+    });
   }
 
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
