@@ -34,6 +34,14 @@ async function onceServing<Row>(client: RestartingPgliteClient, text: string): P
   }
 }
 
+/** Waits until `done` holds, for 10 s at most. */
+async function waitForCount(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 20) {
+    assert.ok(waited < 10_000, 'the count to be reached within 10 s');
+    await sleep(20);
+  }
+}
+
 describe('the embedded database, started again', () => {
   it('serves again after PostgreSQL stopped, with what was flushed before, and says so in the log and the counts', async () => {
     const { folder, dataDir } = await databaseWithOneRow();
@@ -57,6 +65,26 @@ describe('the embedded database, started again', () => {
       assert.equal(stopped?.retryInMs, 100);
       assert.match(stopped?.err?.message ?? '', /postgres is unavailable/);
       assert.ok(lines.some((line) => line.msg === 'the embedded database started again'));
+      assert.deepEqual(counted, { stopped: 1, startFailed: 0 });
+    } finally {
+      await client.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('serves again after its thread failed with an error nothing caught, and the process goes on', async () => {
+    const { folder, dataDir } = await databaseWithOneRow();
+    const counted = { stopped: 0, startFailed: 0 };
+    const counts = { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ };
+    const client = await RestartingPgliteClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failOnceOpen: 'throws' }, silentLogger(), {
+      timing: { firstDelayMs: 100 },
+      counts,
+    });
+    try {
+      // The first statement's answer may come before the thread fails; what follows waits for the new thread.
+      await client.query('SELECT 1').catch((error: unknown) => assert.ok(error instanceof DependencyUnavailableError, String(error)));
+      await waitForCount(() => counted.stopped === 1);
+      assert.deepEqual(await onceServing<{ n: number }>(client, 'SELECT n FROM kept ORDER BY n'), [{ n: 1 }]);
       assert.deepEqual(counted, { stopped: 1, startFailed: 0 });
     } finally {
       await client.close();

@@ -59,6 +59,8 @@ export class PgliteThreadClient implements SqlClient {
       if (message.type === 'rows') pending.resolve(message.rows);
       else pending.reject(fromThreadError(message.error));
     });
+    // An error the thread did not catch ends it; unheard here, it would end the whole process too.
+    worker.on('error', (error) => this.fail(new DependencyUnavailableError('postgres', error)));
     worker.once('exit', (code) => this.fail(new DependencyUnavailableError('postgres', new Error(`the embedded database thread exited with ${code}`))));
   }
 

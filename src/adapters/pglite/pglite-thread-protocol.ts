@@ -9,9 +9,10 @@ export interface PgliteThreadData {
   readonly createOnly?: boolean;
   /**
    * Fault injection for tests: once the database is open, every flush to the disk fails, or every
-   * write of the write-ahead log fails as on a full disk.
+   * write of the write-ahead log fails as on a full disk, or the thread throws an error that
+   * nothing catches at its first message.
    */
-  readonly failOnceOpen?: 'flushes' | 'log-writes';
+  readonly failOnceOpen?: 'flushes' | 'log-writes' | 'throws';
   /** When the open database takes checkpoints (see WalCheckpointPolicy); the defaults for the rest. */
   readonly checkpoints?: Partial<WalCheckpointPolicy>;
 }

@@ -196,6 +196,11 @@ function serve(db: PGlite): void {
   };
 
   port.on('message', (message: ToPgliteThread) => {
+    if (failOnceOpen === 'throws') {
+      setImmediate(() => {
+        throw new Error('thread failed (injected by a test)');
+      });
+    }
     switch (message.type) {
       case 'query':
         db.query(message.text, [...message.params]).then(
