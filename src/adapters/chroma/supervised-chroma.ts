@@ -19,6 +19,7 @@ export interface SupervisedChroma {
 export async function superviseChroma(options: ChromaProcessOptions, supervision: Supervision = {}): Promise<SupervisedChroma> {
   let current = await startChromaProcess(options);
   const port = Number(new URL(current.url).port);
+  const logger = options.logger.child({ component: 'chroma-process' });
   const restarts = new Restarts<ChromaProcess>({
     what: 'chroma',
     start: () => startChromaProcess({ ...options, port }),
@@ -27,13 +28,15 @@ export async function superviseChroma(options: ChromaProcessOptions, supervision
       watch(next);
     },
     discard: (next) => next.stop(),
-    logger: options.logger.child({ component: 'chroma-process' }),
+    logger,
     supervision,
   });
-  // What the exited server still holds (its pid file, the hook that would end it with Engram) is let go first.
+  // What the exited server still holds (its pid file, the hook that would end it with Engram) is let
+  // go first; a failure there is logged, and the server is started again all the same.
   const watch = (started: ChromaProcess): void => {
     void started.crashed
       .then(() => started.stop())
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not let go of all an exited chroma held'))
       .then(() => restarts.stopped(new Error(`chroma (pid ${started.pid}) exited`)));
   };
   watch(current);
