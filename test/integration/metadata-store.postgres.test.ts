@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -267,6 +268,60 @@ describe('PostgreSQL connectivity', () => {
     }
   });
 
+  it('reports a server that stops answering as postgres being unavailable, with no limit on the unhurried way', async () => {
+    const { url } = await freshDatabase();
+    const proxy = await freezableProxy();
+    cleanups.push(() => proxy.close());
+    const proxied = new URL(url);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    const client = new PostgresSqlClient({
+      connection: await postgresConnection(proxied.toString()),
+      statementTimeoutMs: 500,
+      connectTimeoutMs: 1_000,
+      logger: silentLogger(),
+    });
+    cleanups.push(() => client.close());
+    assert.deepEqual(await client.query('SELECT 1 AS one'), [{ one: 1 }]);
+
+    proxy.freeze();
+    const began = performance.now();
+    await assert.rejects(client.query('SELECT 2'), { code: 'dependency_unavailable' });
+    await assert.rejects(
+      client.transaction((tx) => tx.query('SELECT 3')),
+      { code: 'dependency_unavailable' },
+    );
+    const [read] = client.readEach([], [{ text: 'SELECT 4 AS four', params: [], prepare: true }]);
+    await assert.rejects(read ?? Promise.resolve(), { code: 'dependency_unavailable' });
+    // The first waited for its answer; the others, on new connections, for the server to greet them.
+    assert.ok(performance.now() - began < 6_000, 'each statement gave up after its limit');
+    proxy.thaw();
+    assert.deepEqual(await client.query('SELECT 5 AS five'), [{ five: 5 }]);
+
+    // Longer than the limit, and answered: migrations and vacuums go this way.
+    const unhurried = client.unhurried;
+    assert.ok(unhurried !== undefined);
+    assert.deepEqual(await unhurried.query('SELECT 6 AS six FROM pg_sleep(0.8)'), [{ six: 6 }]);
+    await assert.rejects(client.query('SELECT pg_sleep(0.8)'), { code: 'dependency_unavailable' });
+  });
+
+  it("erases a user with no time limit, while other statements have one", async () => {
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), statementTimeoutMs: 300, logger: silentLogger() });
+    const store = await createSqlMetadataStore({ client, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    // Another session holds the user's lock for longer than the limit, as a long erasure would run.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query(`SELECT pg_advisory_lock(hashtext('red'), hashtext('ann'))`);
+    const released = sleep(900).then(() => holder.query(`SELECT pg_advisory_unlock(hashtext('red'), hashtext('ann'))`));
+
+    await assert.rejects(client.query(`SELECT pg_advisory_xact_lock(hashtext('red'), hashtext('ann'))`), { code: 'dependency_unavailable' });
+    assert.equal(await store.memories.eraseUser('red', 'ann'), 0);
+    await released;
+  });
+
   it('outlives connections ended by the server while lent out, idle or running a statement', async () => {
     // The driver reports such an end as an error event of the connection's client, beside the
     // failed statement; a client without a listener would end the whole process.
@@ -298,6 +353,53 @@ describe('PostgreSQL connectivity', () => {
     assert.deepEqual(await client.query('SELECT 1 AS one'), [{ one: 1 }]);
   });
 });
+
+/**
+ * A TCP proxy to the test server that can stop passing bytes on, as a paused server or a cut
+ * network does, while every connection stays open; what it held back goes on once it thaws.
+ */
+async function freezableProxy(): Promise<{ port: number; freeze(): void; thaw(): void; close(): Promise<void> }> {
+  const target = new URL(POSTGRES_ADMIN_URL);
+  let frozen = false;
+  const held: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const forward = (from: Socket, to: Socket): void => {
+    from.on('data', (chunk: Buffer) => {
+      if (frozen) held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
+  };
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    forward(client, upstream);
+    forward(upstream, client);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+      for (const send of held.splice(0)) send();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 /** Makes new connections to the database fail, as a stopped server would. */
 async function refuseNewConnections(name: string): Promise<void> {

@@ -28,11 +28,17 @@ function errorCode(error: unknown): string | null {
 export function isConnectionFailure(error: unknown): boolean {
   const code = errorCode(error);
   if (code !== null && (NETWORK_CODES.has(code) || isUnavailableSqlState(code))) return true;
-  // node-postgres reports a dropped or timed-out connection by message only.
+  // node-postgres reports a dropped or timed-out connection, and a statement past its time, by message only.
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-    message,
+  return (
+    isStatementTimeout(error) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
   );
+}
+
+/** A statement that got no answer within the client's time limit (`query_timeout`). */
+export function isStatementTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
 }
 
 export function asDependencyError(error: unknown): unknown {

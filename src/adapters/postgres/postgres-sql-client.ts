@@ -3,7 +3,7 @@ import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { StatementNames } from '../sql/statement-names.js';
-import { asDependencyError } from './connection-errors.js';
+import { asDependencyError, isStatementTimeout } from './connection-errors.js';
 import type { PostgresConnection } from './connection-config.js';
 import { runPipelined, runPipelinedEach, type BoundStatement } from './prepared-pipeline.js';
 
@@ -13,8 +13,23 @@ export interface PostgresPoolOptions {
   readonly poolSize?: number;
   /** How long to wait for a connection before reporting postgres unavailable, in ms. Default 5000. */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a statement, or statements sent in one round trip, may go unanswered before postgres
+   * counts as unavailable and the connection is dropped, in ms; 0 for no limit. Default 30,000.
+   */
+  readonly statementTimeoutMs?: number;
   readonly logger: Logger;
 }
+
+/**
+ * Engram's statements answer in milliseconds; one unanswered for this long means a server that
+ * stopped answering (paused, or cut off by the network with its connections left open), which
+ * would otherwise hold a request for good. Migrations, table upkeep and erasures of users, which
+ * may take longer on a large store, go through `unhurried`, which has no limit.
+ */
+const STATEMENT_TIMEOUT_MS = 30_000;
+/** Connections for the unhurried work: a user's erasure need not wait behind a vacuum. */
+const UNHURRIED_POOL_SIZE = 2;
 
 /** A SqlClient over a node-postgres pool; any failure to reach the server is a DependencyUnavailableError. */
 export class PostgresSqlClient implements SqlClient {
@@ -24,12 +39,15 @@ export class PostgresSqlClient implements SqlClient {
   /** The names each connection has prepared, learned from transactions that ran them all. */
   private readonly preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
   private closed: Promise<void> | null = null;
+  #unhurried: PostgresSqlClient | null = null;
 
-  constructor(options: PostgresPoolOptions) {
+  constructor(private readonly options: PostgresPoolOptions) {
+    const statementTimeoutMs = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
     this.pool = new pg.Pool({
       ...options.connection,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      ...(statementTimeoutMs > 0 ? { query_timeout: statementTimeoutMs } : {}),
       application_name: 'engram',
     });
     // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
@@ -141,8 +159,14 @@ export class PostgresSqlClient implements SqlClient {
     return prepared !== undefined && bound.every(({ name }) => prepared.has(name));
   }
 
+  /** The same database without a time limit per statement, on connections of its own, opened when first used. */
+  get unhurried(): SqlClient {
+    this.#unhurried ??= new PostgresSqlClient({ ...this.options, poolSize: UNHURRIED_POOL_SIZE, statementTimeoutMs: 0 });
+    return this.#unhurried;
+  }
+
   close(): Promise<void> {
-    this.closed ??= this.pool.end();
+    this.closed ??= Promise.all([this.pool.end(), this.#unhurried?.close()]).then(() => undefined);
     return this.closed;
   }
 
@@ -155,6 +179,11 @@ export class PostgresSqlClient implements SqlClient {
       await client.query('COMMIT');
       return result;
     } catch (error) {
+      if (error instanceof Error && isStatementTimeout(error)) {
+        // The server may still be at the statement: the connection cannot be trusted with another.
+        broken = error;
+        throw asDependencyError(error);
+      }
       try {
         await client.query('ROLLBACK');
       } catch (rollbackError) {

@@ -366,9 +366,13 @@ export class SqlMemoryRepository implements MemoryRepository {
     return row === undefined ? null : { id: row.id, userId: row.user_id };
   }
 
-  /** One round trip: the user's lock, then the erasure's number and the memories it clears, in one statement. */
+  /**
+   * One round trip: the user's lock, then the erasure's number and the memories it clears, in one
+   * statement; with no time limit, since a user of many memories takes long to clear, and an
+   * erasure cut short would fail again each time it is asked for.
+   */
   async eraseUser(tenantId: string, userId: string): Promise<number> {
-    const [erased] = await this.scope.tenantTransactionOf<{ count: unknown }>(tenantId, [
+    const [erased] = await this.scope.tenantTransactionUnhurried<{ count: unknown }>(tenantId, [
       { text: LOCK_USER_EXCLUSIVE, params: [tenantId, userId] },
       {
         // Every write accepted before this number is refused from now on.

@@ -58,6 +58,14 @@ export class RowScope {
   }
 
   /**
+   * As tenantTransactionOf, for a transaction that may rightly take long (the erasure of a user of
+   * many memories): with no limit on how long it goes unanswered (see SqlClient.unhurried).
+   */
+  tenantTransactionUnhurried<Row>(tenantId: string, statements: readonly SqlStatement[]): Promise<Row[]> {
+    return (this.client.unhurried ?? this.client).transactionOf<Row>([this.declaration(tenantId, '', 'flushed'), ...statements]);
+  }
+
+  /**
    * Runs statements that only read, each seeing only this tenant's rows, and answers each one's
    * rows on its own (see SqlClient.readEach).
    */

@@ -35,5 +35,10 @@ export interface SqlClient extends SqlExecutor {
    * its own.
    */
   readEach(prefix: readonly SqlStatement[], statements: readonly SqlStatement[]): Array<Promise<unknown[]>>;
+  /**
+   * The same database for work that may take long (migrations, vacuum), where the client limits
+   * the time a statement may go unanswered; absent where it does not.
+   */
+  readonly unhurried?: SqlClient;
   close(): Promise<void>;
 }
