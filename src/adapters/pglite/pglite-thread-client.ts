@@ -133,6 +133,11 @@ export class PgliteThreadClient implements SqlClient {
     return answers;
   }
 
+  /** Statements here have no time limit (see SqlClient.unhurried). */
+  get unhurried(): SqlClient {
+    return this;
+  }
+
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (this.exitError === null) await this.call({ type: 'close' }).catch(() => undefined);

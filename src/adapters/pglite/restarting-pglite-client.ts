@@ -58,6 +58,11 @@ export class RestartingPgliteClient implements SqlClient {
     return this.#current.readEach(prefix, statements);
   }
 
+  /** Statements here have no time limit (see SqlClient.unhurried). */
+  get unhurried(): SqlClient {
+    return this;
+  }
+
   async close(): Promise<void> {
     await this.#restarts.close();
     await this.#current.close();

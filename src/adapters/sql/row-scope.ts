@@ -62,7 +62,7 @@ export class RowScope {
    * many memories): with no limit on how long it goes unanswered (see SqlClient.unhurried).
    */
   tenantTransactionUnhurried<Row>(tenantId: string, statements: readonly SqlStatement[]): Promise<Row[]> {
-    return (this.client.unhurried ?? this.client).transactionOf<Row>([this.declaration(tenantId, '', 'flushed'), ...statements]);
+    return this.client.unhurried.transactionOf<Row>([this.declaration(tenantId, '', 'flushed'), ...statements]);
   }
 
   /**

@@ -36,9 +36,9 @@ export interface SqlClient extends SqlExecutor {
    */
   readEach(prefix: readonly SqlStatement[], statements: readonly SqlStatement[]): Array<Promise<unknown[]>>;
   /**
-   * The same database for work that may take long (migrations, vacuum), where the client limits
-   * the time a statement may go unanswered; absent where it does not.
+   * The same database for work that may take long (migrations, vacuum, erasures), without the time
+   * limit the client sets on a statement; the client itself where it sets none.
    */
-  readonly unhurried?: SqlClient;
+  readonly unhurried: SqlClient;
   close(): Promise<void>;
 }

@@ -48,14 +48,14 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     memories,
     apiKeys: apiKeysOf(client, options),
     async migrate() {
-      await runMigrations(client.unhurried ?? client, MIGRATIONS, logger);
+      await runMigrations(client.unhurried, MIGRATIONS, logger);
       await scope.refresh();
     },
     bindModel(model: EmbeddingModelInfo) {
       return bindEmbeddingModel(client, model);
     },
     async keepFit() {
-      const tables = await keepTablesFit(client.unhurried ?? client);
+      const tables = await keepTablesFit(client.unhurried);
       // One index probe when none lacks a sketch.
       await memories.fillSketches(SKETCHES_PER_UPKEEP);
       return tables;
