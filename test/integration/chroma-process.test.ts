@@ -15,6 +15,7 @@ import { superviseChroma } from '../../src/adapters/chroma/supervised-chroma.js'
 import { DomainError } from '../../src/domain/errors.js';
 import { freePort, waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
+import { countedRestarts } from '../support/restart-counts.js';
 
 const logger = silentLogger();
 
@@ -213,8 +214,7 @@ describe('startChromaProcess', () => {
 describe('superviseChroma', () => {
   it('starts Chroma again on the same port when it is killed, with its collections, counts the stop, and stops it for good', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'engram-chroma-supervised-'));
-    const counted = { stopped: 0, startFailed: 0 };
-    const counts = { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ };
+    const { counted, counts } = countedRestarts();
     const chroma = await superviseChroma({ dataDir, logger }, { timing: { firstDelayMs: 100 }, counts });
     try {
       const collections = `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;

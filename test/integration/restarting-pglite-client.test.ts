@@ -9,7 +9,9 @@ import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
 import { RestartingPgliteClient } from '../../src/adapters/pglite/restarting-pglite-client.js';
+import { waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
+import { countedRestarts } from '../support/restart-counts.js';
 
 /** A database folder with a table `kept` holding the row 1, flushed and closed. */
 async function databaseWithOneRow(): Promise<{ folder: string; dataDir: string }> {
@@ -34,21 +36,12 @@ async function onceServing<Row>(client: RestartingPgliteClient, text: string): P
   }
 }
 
-/** Waits until `done` holds, for 10 s at most. */
-async function waitForCount(done: () => boolean): Promise<void> {
-  for (let waited = 0; !done(); waited += 20) {
-    assert.ok(waited < 10_000, 'the count to be reached within 10 s');
-    await sleep(20);
-  }
-}
-
 describe('the embedded database, started again', () => {
   it('serves again after PostgreSQL stopped, with what was flushed before, and says so in the log and the counts', async () => {
     const { folder, dataDir } = await databaseWithOneRow();
     const lines: Array<{ msg?: string; retryInMs?: number; err?: { message?: string } }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
-    const counted = { stopped: 0, startFailed: 0 };
-    const counts = { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ };
+    const { counted, counts } = countedRestarts();
     const client = await RestartingPgliteClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failOnceOpen: 'log-writes' }, logger, {
       timing: { firstDelayMs: 100 },
       counts,
@@ -74,8 +67,7 @@ describe('the embedded database, started again', () => {
 
   it('serves again after its thread failed with an error nothing caught, and the process goes on', async () => {
     const { folder, dataDir } = await databaseWithOneRow();
-    const counted = { stopped: 0, startFailed: 0 };
-    const counts = { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ };
+    const { counted, counts } = countedRestarts();
     const client = await RestartingPgliteClient.start({ dataDir, startParams: PGLITE_START_PARAMS, failOnceOpen: 'throws' }, silentLogger(), {
       timing: { firstDelayMs: 100 },
       counts,
@@ -83,7 +75,7 @@ describe('the embedded database, started again', () => {
     try {
       // The first statement's answer may come before the thread fails; what follows waits for the new thread.
       await client.query('SELECT 1').catch((error: unknown) => assert.ok(error instanceof DependencyUnavailableError, String(error)));
-      await waitForCount(() => counted.stopped === 1);
+      await waitFor(async () => counted.stopped === 1, 10_000, 'the stop to be counted');
       assert.deepEqual(await onceServing<{ n: number }>(client, 'SELECT n FROM kept ORDER BY n'), [{ n: 1 }]);
       assert.deepEqual(counted, { stopped: 1, startFailed: 0 });
     } finally {

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Restarts } from '../../../src/adapters/restarts.js';
+import { waitFor } from '../../support/free-port.js';
 import { silentLogger } from '../../support/logger.js';
+import { countedRestarts, type CountedRestarts } from '../../support/restart-counts.js';
 
 /** A supervisor of numbered starts whose first `failures` starts after a stop fail. */
-function supervisor(failures: number): { restarts: Restarts<number>; started: number[]; counted: { stopped: number; startFailed: number } } {
+function supervisor(failures: number): { restarts: Restarts<number>; started: number[]; counted: CountedRestarts['counted'] } {
   const started: number[] = [];
-  const counted = { stopped: 0, startFailed: 0 };
+  const { counted, counts } = countedRestarts();
   let attempts = 0;
   const restarts = new Restarts<number>({
     what: 'the test dependency',
@@ -21,29 +23,22 @@ function supervisor(failures: number): { restarts: Restarts<number>; started: nu
     logger: silentLogger(),
     supervision: {
       timing: { firstDelayMs: 5, maxDelayMs: 20 },
-      counts: { stopped: () => void counted.stopped++, startFailed: () => void counted.startFailed++ },
+      counts,
     },
   });
   return { restarts, started, counted };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    assert.ok(waited < 5_000, 'the condition to hold within 5 s');
-    await sleep(5);
-  }
 }
 
 describe('Restarts', () => {
   it('counts each stop and each failed start, and starts again until a start succeeds', async () => {
     const { restarts, started, counted } = supervisor(3);
     restarts.stopped(new Error('gone'));
-    await until(() => started.length === 1);
+    await waitFor(async () => started.length === 1, 5_000, 'the first start after the failed ones');
     assert.deepEqual(started, [4]);
     assert.deepEqual(counted, { stopped: 1, startFailed: 3 });
 
     restarts.stopped(new Error('gone again'));
-    await until(() => started.length === 2);
+    await waitFor(async () => started.length === 2, 5_000, 'the start after the second stop');
     assert.deepEqual(started, [4, 5]);
     assert.deepEqual(counted, { stopped: 2, startFailed: 3 });
     await restarts.close();
