@@ -1,7 +1,16 @@
 import type { PiiEntityType } from '../domain/pii.js';
 
 export type DatabaseConfig =
-  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly poolSize: number;
+      /**
+       * How long a statement may go unanswered before PostgreSQL counts as unavailable, in ms; 0
+       * for no limit. Default 30,000 (ENGRAM_DB_STATEMENT_TIMEOUT_MS).
+       */
+      readonly statementTimeoutMs: number;
+    }
   | { readonly kind: 'pglite' };
 
 export type QueueConfig = { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'in-process' };

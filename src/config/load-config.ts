@@ -146,7 +146,12 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
     database:
       databaseUrl === undefined
         ? { kind: 'pglite' }
-        : { kind: 'postgres', url: databaseUrl, poolSize: reader.integer('ENGRAM_DB_POOL_SIZE', 10, 1, 200) },
+        : {
+            kind: 'postgres',
+            url: databaseUrl,
+            poolSize: reader.integer('ENGRAM_DB_POOL_SIZE', 10, 1, 200),
+            statementTimeoutMs: reader.integer('ENGRAM_DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+          },
     queue: redisUrl === undefined ? { kind: 'in-process' } : { kind: 'redis', url: redisUrl },
     vectorStore: chromaUrl === undefined ? { kind: 'embedded-chroma' } : { kind: 'chroma', url: chromaUrl },
     embedder: embedder(reader),

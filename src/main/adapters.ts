@@ -38,7 +38,12 @@ export async function openMetadataStore(
 ): Promise<MetadataStore> {
   const store =
     config.database.kind === 'postgres'
-      ? await createPostgresMetadataStore({ url: config.database.url, poolSize: config.database.poolSize, logger })
+      ? await createPostgresMetadataStore({
+          url: config.database.url,
+          poolSize: config.database.poolSize,
+          statementTimeoutMs: config.database.statementTimeoutMs,
+          logger,
+        })
       : await createPgliteMetadataStore({ dataDir: config.dataDir, logger, restartCounts: restartCountsOf('postgres') });
   return resources.add('metadata store', store, (opened) => opened.close());
 }

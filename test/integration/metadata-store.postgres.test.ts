@@ -320,6 +320,27 @@ describe('PostgreSQL connectivity', () => {
     await released;
   });
 
+  it('takes the statement limit it is given, or none', async () => {
+    const { url } = await freshDatabase();
+    const limited = await createPostgresMetadataStore({ url, statementTimeoutMs: 300, logger: silentLogger() });
+    cleanups.push(() => limited.close());
+    await limited.migrate();
+    const unlimited = await createPostgresMetadataStore({ url, statementTimeoutMs: 0, logger: silentLogger() });
+    cleanups.push(() => unlimited.close());
+    // Another session holds the table for longer than the limit, as a paused server would hold a read.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE memories IN ACCESS EXCLUSIVE MODE');
+    const released = sleep(900).then(() => holder.query('COMMIT'));
+
+    await assert.rejects(limited.memories.get('red', randomUUID()), { code: 'dependency_unavailable' });
+    assert.equal(await unlimited.memories.get('red', randomUUID()), null);
+    await released;
+    assert.equal(await limited.memories.get('red', randomUUID()), null);
+  });
+
   it('outlives connections ended by the server while lent out, idle or running a statement', async () => {
     // The driver reports such an end as an error event of the connection's client, beside the
     // failed statement; a client without a listener would end the whole process.

@@ -14,6 +14,8 @@ export interface PostgresMetadataStoreOptions {
   readonly caFile?: string;
   /** How long to wait for a connection before reporting postgres unavailable, in ms. Default 5000. */
   readonly connectTimeoutMs?: number;
+  /** How long a statement may go unanswered, in ms; 0 for no limit. See PostgresPoolOptions. */
+  readonly statementTimeoutMs?: number;
   readonly logger: Logger;
 }
 
@@ -27,6 +29,7 @@ export async function createPostgresMetadataStore(options: PostgresMetadataStore
     connection,
     poolSize: options.poolSize,
     connectTimeoutMs: options.connectTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs,
     logger: options.logger,
   });
   try {

@@ -25,7 +25,8 @@ export interface PostgresPoolOptions {
  * Engram's statements answer in milliseconds; one unanswered for this long means a server that
  * stopped answering (paused, or cut off by the network with its connections left open), which
  * would otherwise hold a request for good. Migrations, table upkeep and erasures of users, which
- * may take longer on a large store, go through `unhurried`, which has no limit.
+ * may take longer on a large store, go through `unhurried`, which has no limit. The default of
+ * ENGRAM_DB_STATEMENT_TIMEOUT_MS.
  */
 const STATEMENT_TIMEOUT_MS = 30_000;
 /** Connections for the unhurried work: a user's erasure need not wait behind a vacuum. */

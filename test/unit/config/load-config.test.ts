@@ -65,6 +65,19 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ENGRAM_TASK_RETENTION_HOURS: '1.5' }, { secretsDir, cwd: dir }), /ENGRAM_TASK_RETENTION_HOURS/);
   });
 
+  it('limits a PostgreSQL statement to 30 s unless ENGRAM_DB_STATEMENT_TIMEOUT_MS says otherwise; 0 is no limit', () => {
+    const url = 'postgres://engram@db:5432/engram';
+    const limitOf = (env: Record<string, string>): number | undefined => {
+      const { database } = loadConfig({ DATABASE_URL: url, ...env }, { secretsDir, cwd: dir });
+      return database.kind === 'postgres' ? database.statementTimeoutMs : undefined;
+    };
+    assert.equal(limitOf({}), 30_000);
+    assert.equal(limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '120000' }), 120_000);
+    assert.equal(limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '0' }), 0);
+    assert.throws(() => limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '-1' }), /ENGRAM_DB_STATEMENT_TIMEOUT_MS/);
+    assert.throws(() => limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '1.5s' }), /ENGRAM_DB_STATEMENT_TIMEOUT_MS/);
+  });
+
   it('is frozen, so nothing can change it after start', () => {
     const config = loadConfig({}, { secretsDir, cwd: dir });
     assert.ok(Object.isFrozen(config));
