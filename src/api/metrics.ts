@@ -24,7 +24,7 @@ export class Metrics {
 
   readonly dependencyStops = new Counter({
     name: 'engram_dependency_stops_total',
-    help: 'Times a dependency that Engram runs itself (embedded chroma, postgres) stopped by itself; each is started again',
+    help: 'Times a dependency that Engram runs itself (embedded chroma and postgres, embedding threads) stopped by itself; each is started again',
     labelNames: ['dependency'] as const,
     registers: [this.registry],
   });

@@ -20,8 +20,11 @@ import type { Resources } from './resources.js';
 
 type UseLiteEmbedderConfig = Extract<EmbedderConfig, { kind: 'use-lite' }>;
 
-/** What embedded mode runs and starts again by itself: its Chroma child and its database's thread. */
-export type SupervisedDependency = 'chroma' | 'postgres';
+/**
+ * What a process runs and starts again by itself: embedded, its Chroma child and its database's
+ * thread; in any mode, the bundled model's threads.
+ */
+export type SupervisedDependency = 'chroma' | 'postgres' | 'embedder';
 
 /** The counts of one supervised dependency's restarts, where this process publishes metrics. */
 export type RestartCountsOf = (dependency: SupervisedDependency) => RestartCounts | undefined;
@@ -95,10 +98,11 @@ export async function openEmbedder(
   logger: Logger,
   resources: Resources,
   forWrites: boolean,
+  restartCountsOf: RestartCountsOf = noCounts,
 ): Promise<Embedder> {
   const embedder =
     config.embedder.kind === 'use-lite'
-      ? await createUseLiteEmbedder(useLiteOptions(config.embedder, logger, forWrites))
+      ? await createUseLiteEmbedder(useLiteOptions(config.embedder, logger, forWrites, restartCountsOf))
       : await createOpenAiEmbedder({
           url: config.embedder.url,
           model: config.embedder.model,
@@ -119,9 +123,10 @@ export async function openQueryEmbedder(
   resources: Resources,
   shared: Embedder,
   alsoWorker: boolean,
+  restartCountsOf: RestartCountsOf = noCounts,
 ): Promise<Embedder> {
   if (config.embedder.kind !== 'use-lite' || !alsoWorker) return queryEmbedderOf(shared);
-  const own = await createUseLiteEmbedder(useLiteOptions(config.embedder, logger, false));
+  const own = await createUseLiteEmbedder(useLiteOptions(config.embedder, logger, false, restartCountsOf));
   return queryEmbedderOf(resources.add('query embedder', own, (opened) => opened.close()));
 }
 
@@ -129,13 +134,19 @@ export async function openQueryEmbedder(
  * The bundled model as writes or search queries use it: writes' batches in worker threads that
  * yield the CPU; queries on their own threads (none by default: the API's), sent at once.
  */
-function useLiteOptions(embedder: UseLiteEmbedderConfig, logger: Logger, forWrites: boolean): UseLiteEmbedderOptions {
+function useLiteOptions(
+  embedder: UseLiteEmbedderConfig,
+  logger: Logger,
+  forWrites: boolean,
+  restartCountsOf: RestartCountsOf,
+): UseLiteEmbedderOptions {
   return {
     logger,
     threads: forWrites ? embedder.threads : embedder.queryThreads,
     runtime: embedder.runtime,
     background: forWrites,
     dispatchWhenIdle: !forWrites,
+    supervision: { counts: restartCountsOf('embedder') },
   };
 }
 

@@ -77,7 +77,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
   try {
     const metadata = await openMetadataStore(config, logger, resources, restartCountsOf);
     await metadata.migrate();
-    const embedder = await openEmbedder(config, logger, resources, roles.worker);
+    const embedder = await openEmbedder(config, logger, resources, roles.worker, restartCountsOf);
     const vectorStore = await openVectorStore(config, logger, resources, restartCountsOf);
     await metadata.bindModel(embedder.model);
     await vectorStore.bindModel(embedder.model);
@@ -143,7 +143,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
           search: new MemorySearch({
             memories: metadata.memories,
             vectorStore,
-            embedder: await openQueryEmbedder(config, logger, resources, embedder, roles.worker),
+            embedder: await openQueryEmbedder(config, logger, resources, embedder, roles.worker, restartCountsOf),
             ...(config.database.kind === 'pglite' ? { admission: new ConcurrencyGate(SEARCHES_IN_PROGRESS) } : {}),
           }),
           reader: new MemoryReader({ memories: metadata.memories, tasks: metadata.tasks }),

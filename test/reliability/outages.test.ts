@@ -178,6 +178,7 @@ describe('an embedded node whose Chroma is killed', () => {
       const metrics = await client.withKey(null).request<{ raw: string }>('GET', '/metrics');
       assert.match(metrics.body.raw, /^engram_dependency_stops_total\{dependency="chroma"\} 1$/m);
       assert.match(metrics.body.raw, /^engram_dependency_stops_total\{dependency="postgres"\} 0$/m);
+      assert.match(metrics.body.raw, /^engram_dependency_stops_total\{dependency="embedder"\} 0$/m);
       assert.match(metrics.body.raw, /^engram_dependency_start_failures_total\{dependency="chroma"\} 0$/m);
     } finally {
       await node.stop();

@@ -1,5 +1,6 @@
 import { DependencyUnavailableError, DomainError, isDomainError, ValidationError } from '../../domain/errors.js';
 import { BACKGROUND_NICENESS } from '../cpu-priority.js';
+import type { Supervision } from '../restarts.js';
 import type { Embedder } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -33,6 +34,8 @@ export interface UseLiteEmbedderOptions {
    * no effect with `threads` 0. Default false.
    */
   readonly background?: boolean;
+  /** How a model thread that exits is started again, and who counts it (see Restarts). */
+  readonly supervision?: Supervision;
   /**
    * Whether a call that finds a model thread idle goes to it as soon as the current task ends,
    * rather than after a turn of the event loop (see MicroBatcher's `idleDispatch`): for searches,
@@ -69,6 +72,7 @@ export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions): Pr
           maxTextChars,
           niceness: options.background === true ? BACKGROUND_NICENESS : 0,
           logger,
+          ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
         });
   logger.info(
     { model: id, backend: runner.backend, threads, loadMs: Math.round(performance.now() - startedAt) },

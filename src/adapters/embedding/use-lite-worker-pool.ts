@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import { turnOffOnnxRuntimeTelemetry } from './onnx/telemetry-off.js';
+import { Restarts, type Supervision } from '../restarts.js';
 import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
 
@@ -28,6 +29,10 @@ export interface UseLiteWorkerPoolOptions {
   /** The threads' nice value (see BACKGROUND_NICENESS); 0 leaves them at the process's. */
   readonly niceness: number;
   readonly logger: Logger;
+  /** How a thread that exits is started again, and who counts it (see Restarts). */
+  readonly supervision?: Supervision;
+  /** Starts one thread on these data. Default startUseLiteThread; tests start failing ones here. */
+  readonly startThread?: (data: UseLiteWorkerData) => Worker;
 }
 
 /** The model run in worker threads: same contract as the in-thread model, plus `close`. */
@@ -47,10 +52,15 @@ interface Thread {
   job: Job | null;
 }
 
-/** Starts `threads` workers, each with its own copy of the model, and resolves once all are loaded. */
+/**
+ * Starts `threads` workers, each with its own copy of the model, and resolves once all are loaded.
+ * A thread that exits is started again by its own supervisor; while none runs, calls fail as the
+ * embedder being unavailable, which the write queue retries.
+ */
 export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions): Promise<UseLiteWorkerPool> {
   const { logger } = options;
   const threads: Thread[] = [];
+  const supervisors = new Set<Restarts<Worker>>();
   const waiting: Job[] = [];
   let nextId = 1;
   let closing = false;
@@ -65,7 +75,26 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
     }
   };
 
-  const adopt = (worker: Worker): void => {
+  const supervisor = (): Restarts<Worker> => {
+    const restarts: Restarts<Worker> = new Restarts({
+      what: 'an embedding thread',
+      start: async () => (await spawnThread(options)).worker,
+      started: async (worker) => {
+        adopt(worker, restarts);
+        dispatch();
+      },
+      discard: async (worker) => {
+        await worker.terminate();
+      },
+      logger,
+      ...(options.supervision === undefined ? {} : { supervision: options.supervision }),
+    });
+    supervisors.add(restarts);
+    return restarts;
+  };
+
+  /** Takes a started thread; `restarts` starts its successor once it exits. */
+  const adopt = (worker: Worker, restarts: Restarts<Worker>): void => {
     const thread: Thread = { worker, job: null };
     threads.push(thread);
     worker.on('message', (message: FromWorker) => {
@@ -81,24 +110,12 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
     worker.on('error', (error) => logger.error({ err: error }, 'embedding thread failed'));
     worker.once('exit', (code) => {
       threads.splice(threads.indexOf(thread), 1);
-      thread.job?.reject(new DependencyUnavailableError('embedder', new Error(`embedding thread exited with ${code}`)));
+      const exited = new Error(`embedding thread exited with ${code}`);
+      thread.job?.reject(new DependencyUnavailableError('embedder', exited));
       if (closing) return;
-      logger.error({ code }, 'embedding thread exited; starting another');
-      spawnThread(options).then(
-        ({ worker: replacement }) => {
-          if (closing) void replacement.terminate();
-          else {
-            adopt(replacement);
-            dispatch();
-          }
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'could not restart an embedding thread');
-          if (threads.length === 0) {
-            for (const job of waiting.splice(0)) job.reject(new DependencyUnavailableError('embedder', error));
-          }
-        },
-      );
+      // No thread is left to take them: they fail now rather than wait for a start that may fail.
+      if (threads.length === 0) for (const job of waiting.splice(0)) job.reject(new DependencyUnavailableError('embedder', exited));
+      restarts.stopped(exited);
     });
   };
 
@@ -116,7 +133,7 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
   for (const outcome of started) {
     if (outcome.status !== 'fulfilled') continue;
     backend = outcome.value.backend;
-    adopt(outcome.value.worker);
+    adopt(outcome.value.worker, supervisor());
   }
 
   return {
@@ -135,6 +152,7 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
       if (closing) return;
       closing = true;
       for (const job of waiting.splice(0)) job.reject(new DependencyUnavailableError('embedder', new Error('closed')));
+      await Promise.all([...supervisors].map((restarts) => restarts.close()));
       await Promise.all(threads.map((thread) => thread.worker.terminate()));
     },
   };
@@ -147,7 +165,7 @@ function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worke
     maxTextChars: options.maxTextChars,
     niceness: options.niceness,
   };
-  const worker = startWorkerThread(import.meta.url, 'use-lite-worker', workerData);
+  const worker = (options.startThread ?? startUseLiteThread)(workerData);
   return whenStarted(worker, 'the embedding thread', (message: FromWorker) =>
     message.type === 'ready'
       ? { worker, backend: message.backend }
@@ -155,4 +173,9 @@ function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worke
         ? new Error(`the embedding thread could not load the model: ${message.message}`)
         : undefined,
   );
+}
+
+/** Starts one thread of the model (`use-lite-worker`); it says when it is ready or failed. */
+export function startUseLiteThread(data: UseLiteWorkerData): Worker {
+  return startWorkerThread(import.meta.url, 'use-lite-worker', data);
 }

@@ -3,9 +3,14 @@ import { readdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { BACKGROUND_NICENESS } from '../../../src/adapters/cpu-priority.js';
+import { Worker } from 'node:worker_threads';
 import { createUseLiteEmbedder } from '../../../src/adapters/embedding/use-lite-embedder.js';
+import { USE_LITE_MAX_TEXT_CHARS } from '../../../src/adapters/embedding/use-lite-model.js';
+import { startUseLiteThread, startUseLiteWorkerPool } from '../../../src/adapters/embedding/use-lite-worker-pool.js';
 import type { Embedder } from '../../../src/ports/embedder.js';
+import { waitFor } from '../../support/free-port.js';
 import { silentLogger } from '../../support/logger.js';
+import { countedRestarts } from '../../support/restart-counts.js';
 import { describeEmbedderContract } from './embedder-contract.js';
 import { cosine } from './vector-math.js';
 
@@ -101,3 +106,57 @@ function threadsNiceAtLeast(niceness: number): number[] {
       }
     });
 }
+
+describe('a pool of model threads', () => {
+  it('starts a thread that exits again, through failed starts, and fails calls while none runs', async () => {
+    const { counted, counts } = countedRestarts();
+    const loaded: Worker[] = [];
+    let startsToFail = 0;
+    let failedStarts = 0;
+    const pool = await startUseLiteWorkerPool({
+      threads: 1,
+      runtime: 'onnx-int8',
+      maxTextChars: USE_LITE_MAX_TEXT_CHARS,
+      niceness: 0,
+      logger: silentLogger(),
+      supervision: { timing: { firstDelayMs: 20, maxDelayMs: 40 }, counts },
+      startThread: (data) => {
+        if (startsToFail === 0) {
+          const worker = startUseLiteThread(data);
+          loaded.push(worker);
+          return worker;
+        }
+        startsToFail -= 1;
+        failedStarts += 1;
+        // A thread that cannot load the model says so, as one would on a broken install.
+        return new Worker(
+          `require('node:worker_threads').parentPort.postMessage({ type: 'failed', message: 'no model here' })`,
+          { eval: true },
+        );
+      },
+    });
+    try {
+      const [before] = await pool.embedBatch(['a text before the thread exits']);
+      assert.equal(before?.length, 512);
+
+      startsToFail = 2;
+      const inFlight = pool.embedBatch(Array.from({ length: 200 }, (_, i) => `text ${i} `.repeat(200)));
+      await loaded[0]?.terminate();
+      await assert.rejects(inFlight, { code: 'dependency_unavailable' });
+      await assert.rejects(pool.embedBatch(['while no thread runs']), { code: 'dependency_unavailable' });
+
+      await waitFor(
+        () => pool.embedBatch(['a text after']).then(() => true, () => false),
+        10_000,
+        'a thread started again',
+      );
+      const [after] = await pool.embedBatch(['a text before the thread exits']);
+      assert.deepEqual(after, before);
+      assert.deepEqual(counted, { stopped: 1, startFailed: 2 });
+      assert.equal(failedStarts, 2);
+      assert.equal(loaded.length, 2, 'the first thread, then one started again after two failed starts');
+    } finally {
+      await pool.close();
+    }
+  });
+});
