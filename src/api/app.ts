@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import type { ApiDeps, ApiOptions } from './deps.js';
 import { sendError } from './errors.js';
+import { answerClientError, createHttpServer } from './http-server.js';
 import { assertSafeJson } from './input-guard.js';
 import { LoadShedder } from './load-shedding.js';
 import { requireApiKey } from './principal.js';
@@ -31,7 +32,10 @@ function rateLimitKey(request: FastifyRequest): string {
  * listens and shuts down, tests call `inject`.
  */
 export async function buildApp(deps: ApiDeps, options: ApiOptions) {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
   const app = Fastify({
+    serverFactory: (handler) => createHttpServer(handler, requestTimeoutMs),
+    clientErrorHandler: answerClientError,
     loggerInstance: deps.logger,
     bodyLimit: options.bodyLimitBytes,
     genReqId: () => randomUUID(),

@@ -28,4 +28,6 @@ export interface ApiOptions {
   readonly corsOrigins: readonly string[];
   /** Requests handled at once; more get 503 `overloaded`. Default 1,024. */
   readonly maxInFlightRequests?: number;
+  /** Longest a request may take to arrive whole, headers and body, in ms; 0 for no limit. Default 120,000. */
+  readonly requestTimeoutMs?: number;
 }

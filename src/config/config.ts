@@ -61,6 +61,8 @@ export interface HttpConfig {
   readonly corsOrigins: readonly string[];
   /** Requests handled at once (health and metrics aside); more are shed with 503 `overloaded`. Default 1,024. */
   readonly maxInFlightRequests: number;
+  /** Longest a request may take to arrive whole, in ms; 0 for no limit. Default 120,000. */
+  readonly requestTimeoutMs: number;
   /** Accepted writes not yet stored; beyond it new writes are shed with 503 `overloaded`. Default 100,000. */
   readonly maxPendingWrites: number;
 }

@@ -139,6 +139,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
       rateLimitPerMinute: reader.integer('ENGRAM_RATE_LIMIT_PER_MINUTE', 6_000, 1, 10_000_000),
       corsOrigins,
       maxInFlightRequests: reader.integer('ENGRAM_MAX_IN_FLIGHT_REQUESTS', 1_024, 1, 1_000_000),
+      requestTimeoutMs: reader.integer('ENGRAM_REQUEST_TIMEOUT_MS', 120_000, 0, 3_600_000),
       maxPendingWrites: reader.integer('ENGRAM_MAX_PENDING_WRITES', 100_000, 1, 1_000_000_000),
     },
     bootstrapApiKey: reader.secret('ENGRAM_API_KEY') ?? null,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { CliServer } from '../support/cli.js';
+import { waitFor } from '../support/free-port.js';
 import { startTestStack, taskCounts, waitUntilSettled } from './support/stack.js';
 
 describe('shutdown', () => {
@@ -87,6 +89,43 @@ describe('overload', () => {
       assert.equal((await client.request('GET', '/healthz')).status, 200, 'probes are never shed');
       const grewMb = (process.memoryUsage().rss - rssBefore) / 1_048_576;
       process.stdout.write(`# in-flight cap 2: ${JSON.stringify([...byStatus])}, rss grew ${grewMb.toFixed(1)} MiB\n`);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('answers 408 to a request whose body stops arriving, and frees its place for others', async () => {
+    const stack = await startTestStack({ ENGRAM_MAX_IN_FLIGHT_REQUESTS: '1', ENGRAM_REQUEST_TIMEOUT_MS: '1000', ENGRAM_PII: 'off' });
+    try {
+      const node = await stack.startNode({ api: true, worker: false });
+      const client = stack.client(node.url ?? '');
+      const { port, hostname } = new URL(node.url ?? '');
+      // Headers, and the first bytes of a body that never ends: the one request allowed in flight.
+      const socket = connect(Number(port), hostname);
+      const answered = new Promise<string>((resolve) => {
+        let received = '';
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+        socket.on('close', () => resolve(received));
+      });
+      socket.write(
+        `POST /memory HTTP/1.1\r\nHost: ${hostname}\r\nX-API-Key: ${stack.apiKey}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"user_id": "slow", ',
+      );
+      await waitFor(
+        async () => (await client.request('POST', '/memory/search', { user_id: 'u', query: 'held' })).status === 503,
+        5_000,
+        'the slow request to hold the only place',
+      );
+
+      const began = performance.now();
+      const answer = await answered;
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.deepEqual(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), {
+        error: { code: 'request_timeout', message: 'the request did not arrive in time' },
+      });
+      assert.ok(performance.now() - began < 5_000, 'answered within its limit and the check that follows it');
+      const after = await client.request('POST', '/memory/search', { user_id: 'u', query: 'free again' });
+      assert.equal(after.status, 200);
     } finally {
       await stack.stop();
     }

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, join(dir, '.engram'));
     assert.equal(config.bootstrapApiKey, null);
     assert.deepEqual(config.http.corsOrigins, []);
+    assert.equal(config.http.requestTimeoutMs, 120_000);
   });
 
   it('runs the bundled model on TF.js or with 32-bit weights when ENGRAM_EMBED_RUNTIME says so, and refuses an unknown runtime', () => {
