@@ -147,7 +147,7 @@ describe('a pool of model threads', () => {
 
       await waitFor(
         () => pool.embedBatch(['a text after']).then(() => true, () => false),
-        10_000,
+        30_000,
         'a thread started again',
       );
       const [after] = await pool.embedBatch(['a text before the thread exits']);
