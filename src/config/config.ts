@@ -15,7 +15,13 @@ export type DatabaseConfig =
 
 export type QueueConfig = { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'in-process' };
 
-export type VectorStoreConfig = { readonly kind: 'chroma'; readonly url: string } | { readonly kind: 'embedded-chroma' };
+/**
+ * Where vectors live. `requestTimeoutMs`: how long one Chroma request may take before Chroma counts
+ * as unavailable; default 10,000 (ENGRAM_CHROMA_TIMEOUT_MS).
+ */
+export type VectorStoreConfig =
+  | { readonly kind: 'chroma'; readonly url: string; readonly requestTimeoutMs: number }
+  | { readonly kind: 'embedded-chroma'; readonly requestTimeoutMs: number };
 
 /** Where and how the bundled model computes (ENGRAM_EMBED_RUNTIME); see UseLiteRuntime. */
 export const EMBED_RUNTIMES = ['onnx-int8', 'onnx', 'tfjs'] as const;

@@ -126,6 +126,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
   const databaseUrl = reader.url('DATABASE_URL', reader.secret('DATABASE_URL'), ['postgres:', 'postgresql:']);
   const redisUrl = reader.url('REDIS_URL', reader.secret('REDIS_URL'), ['redis:', 'rediss:']);
   const chromaUrl = reader.url('CHROMA_URL', reader.text('CHROMA_URL'), ['http:', 'https:']);
+  const chromaTimeoutMs = reader.integer('ENGRAM_CHROMA_TIMEOUT_MS', 10_000, 100, 600_000);
   const corsOrigins = (reader.text('ENGRAM_CORS_ORIGINS') ?? '')
     .split(',')
     .map((origin) => origin.trim())
@@ -154,7 +155,10 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
             statementTimeoutMs: reader.integer('ENGRAM_DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
           },
     queue: redisUrl === undefined ? { kind: 'in-process' } : { kind: 'redis', url: redisUrl },
-    vectorStore: chromaUrl === undefined ? { kind: 'embedded-chroma' } : { kind: 'chroma', url: chromaUrl },
+    vectorStore:
+      chromaUrl === undefined
+        ? { kind: 'embedded-chroma', requestTimeoutMs: chromaTimeoutMs }
+        : { kind: 'chroma', url: chromaUrl, requestTimeoutMs: chromaTimeoutMs },
     embedder: embedder(reader),
     pii: { mode: reader.oneOf('ENGRAM_PII', ['redact', 'off'] as const, 'redact'), entities: piiEntities(reader) },
     worker: {

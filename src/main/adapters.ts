@@ -76,7 +76,7 @@ export async function openVectorStore(
     resources.add('chroma process', child, (started) => started.stop());
     url = child.url;
   }
-  const store = await createChromaVectorStore({ url, logger });
+  const store = await createChromaVectorStore({ url, logger, requestTimeoutMs: config.vectorStore.requestTimeoutMs });
   return resources.add('vector store', store, (opened) => opened.close());
 }
 

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
     assert.equal(config.bootstrapApiKey, null);
     assert.deepEqual(config.http.corsOrigins, []);
     assert.equal(config.http.requestTimeoutMs, 120_000);
+    assert.equal(config.vectorStore.requestTimeoutMs, 10_000);
   });
 
   it('runs the bundled model on TF.js or with 32-bit weights when ENGRAM_EMBED_RUNTIME says so, and refuses an unknown runtime', () => {
@@ -77,6 +78,14 @@ describe('loadConfig', () => {
     assert.equal(limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '0' }), 0);
     assert.throws(() => limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '-1' }), /ENGRAM_DB_STATEMENT_TIMEOUT_MS/);
     assert.throws(() => limitOf({ ENGRAM_DB_STATEMENT_TIMEOUT_MS: '1.5s' }), /ENGRAM_DB_STATEMENT_TIMEOUT_MS/);
+  });
+
+  it('gives a Chroma request 10 s unless ENGRAM_CHROMA_TIMEOUT_MS says otherwise, embedded or not', () => {
+    const limitOf = (env: Record<string, string>): number => loadConfig(env, { secretsDir, cwd: dir }).vectorStore.requestTimeoutMs;
+    assert.equal(limitOf({ ENGRAM_CHROMA_TIMEOUT_MS: '30000' }), 30_000);
+    assert.equal(limitOf({ CHROMA_URL: 'http://chroma:8000', ENGRAM_CHROMA_TIMEOUT_MS: '2500' }), 2_500);
+    assert.equal(limitOf({ CHROMA_URL: 'http://chroma:8000' }), 10_000);
+    assert.throws(() => limitOf({ ENGRAM_CHROMA_TIMEOUT_MS: '0' }), /ENGRAM_CHROMA_TIMEOUT_MS/);
   });
 
   it('is frozen, so nothing can change it after start', () => {
