@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { startTestNode, type TestNode } from '../support/engram-node.js';
 import { EngramClient } from '../support/http-client.js';
+import { rawHttpAnswer } from '../support/raw-http.js';
 
 const RUNS = 60;
 const SEED_USER = 'seed-user';
@@ -228,26 +228,16 @@ describe('hostile input', () => {
   });
 
   it('answers what is not HTTP, or headers too large, with the API\'s error body and closes', async () => {
-    const { port, hostname } = new URL(node.url);
-    const rawAnswer = (request: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const socket = connect(Number(port), hostname, () => socket.write(request));
-        let received = '';
-        socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(received));
-      });
-    const errorOf = (answer: string): { status: number; body: unknown } => ({
-      status: Number(answer.slice(9, 12)),
-      body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)),
-    });
-
-    assert.deepEqual(errorOf(await rawAnswer('NOT HTTP AT ALL\r\n\r\n')), {
+    const errorOf = async (request: string): Promise<{ status: number; body: unknown }> => {
+      const { status, body } = await rawHttpAnswer(node.url, request);
+      return { status, body };
+    };
+    assert.deepEqual(await errorOf('NOT HTTP AT ALL\r\n\r\n'), {
       status: 400,
       body: { error: { code: 'malformed_request', message: 'the request is not valid HTTP' } },
     });
-    const huge = `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`;
-    assert.deepEqual(errorOf(await rawAnswer(huge)), {
+    const huge = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`;
+    assert.deepEqual(await errorOf(huge), {
       status: 431,
       body: { error: { code: 'headers_too_large', message: 'the request headers are too large' } },
     });

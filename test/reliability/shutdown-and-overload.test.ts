@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { CliServer } from '../support/cli.js';
 import { waitFor } from '../support/free-port.js';
+import { rawHttpAnswer } from '../support/raw-http.js';
 import { startTestStack, taskCounts, waitUntilSettled } from './support/stack.js';
 
 describe('shutdown', () => {
@@ -99,16 +99,10 @@ describe('overload', () => {
     try {
       const node = await stack.startNode({ api: true, worker: false });
       const client = stack.client(node.url ?? '');
-      const { port, hostname } = new URL(node.url ?? '');
       // Headers, and the first bytes of a body that never ends: the one request allowed in flight.
-      const socket = connect(Number(port), hostname);
-      const answered = new Promise<string>((resolve) => {
-        let received = '';
-        socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-        socket.on('close', () => resolve(received));
-      });
-      socket.write(
-        `POST /memory HTTP/1.1\r\nHost: ${hostname}\r\nX-API-Key: ${stack.apiKey}\r\n` +
+      const answered = rawHttpAnswer(
+        node.url ?? '',
+        `POST /memory HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${stack.apiKey}\r\n` +
           'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"user_id": "slow", ',
       );
       await waitFor(
@@ -119,8 +113,8 @@ describe('overload', () => {
 
       const began = performance.now();
       const answer = await answered;
-      assert.match(answer, /^HTTP\/1\.1 408 /);
-      assert.deepEqual(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), {
+      assert.match(answer.statusLine, /^HTTP\/1\.1 408 /);
+      assert.deepEqual(answer.body, {
         error: { code: 'request_timeout', message: 'the request did not arrive in time' },
       });
       assert.ok(performance.now() - began < 5_000, 'answered within its limit and the check that follows it');
