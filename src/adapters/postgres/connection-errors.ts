@@ -37,7 +37,7 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 /** A statement that got no answer within the client's time limit (`query_timeout`). */
-export function isStatementTimeout(error: unknown): boolean {
+export function isStatementTimeout(error: unknown): error is Error {
   return error instanceof Error && error.message === 'Query read timeout';
 }
 

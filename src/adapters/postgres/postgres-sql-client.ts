@@ -180,7 +180,7 @@ export class PostgresSqlClient implements SqlClient {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      if (error instanceof Error && isStatementTimeout(error)) {
+      if (isStatementTimeout(error)) {
         // The server may still be at the statement: the connection cannot be trusted with another.
         broken = error;
         throw asDependencyError(error);
