@@ -407,6 +407,21 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal((await store.memories.get(tenant, memory.id))?.text, 'back again');
       });
 
+      it('removes a memory whose write is still in flight ahead of it, once', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant, { id: 'in-flight', userId: 'hana' });
+        const accepted = await nextSeq(memory);
+        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'hana' });
+        assert.deepEqual(await store.memories.apply(embedded(memory, accepted)), { applied: false, reason: 'superseded' });
+        assert.equal(await store.memories.get(tenant, memory.id), null);
+        // Nothing accepted since the tombstone: there is nothing left to remove.
+        assert.equal(await store.memories.remove(tenant, memory.id), null);
+        const later = await nextSeq(memory);
+        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'hana' });
+        assert.deepEqual(await store.memories.apply(embedded(memory, later)), { applied: false, reason: 'superseded' });
+        assert.equal(await store.memories.remove(newTenant(), memory.id), null);
+      });
+
       it('returns null when removing what does not exist', async () => {
         assert.equal(await store.memories.remove(newTenant(), 'nothing-here'), null);
       });

@@ -159,6 +159,36 @@ const APPLY_BATCH = `
   UNION ALL SELECT 'erasure', NULL, user_id, version FROM erasures
   UNION ALL SELECT 'written', id, NULL, NULL FROM written`;
 
+/**
+ * See SqlMemoryRepository.remove. A row made live by a write committed after this statement began
+ * is met by the insert's conflict and made a tombstone too; the delete came after that write.
+ */
+const REMOVE_MEMORY = `
+  WITH live AS (
+    UPDATE memories
+    SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
+        version = nextval('write_seq'), updated_at = now()
+    WHERE tenant_id = $1 AND id = $2 AND NOT deleted
+    RETURNING id, user_id
+  ),
+  in_flight AS (
+    SELECT user_id FROM write_tasks
+    WHERE tenant_id = $1 AND memory_id = $2 AND status IN ('queued', 'processing')
+      AND seq > coalesce((SELECT version FROM memories WHERE tenant_id = $1 AND id = $2), 0)
+      AND NOT EXISTS (SELECT 1 FROM live)
+    ORDER BY seq DESC
+    LIMIT 1
+  ),
+  ahead AS (
+    INSERT INTO memories (tenant_id, id, user_id, session_id, role, created_at, updated_at, version, deleted)
+    SELECT $1, $2, user_id, '', '', now(), now(), nextval('write_seq'), true FROM in_flight
+    ON CONFLICT (tenant_id, id) DO UPDATE SET
+      deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
+      version = excluded.version, updated_at = excluded.updated_at
+    RETURNING id, user_id
+  )
+  SELECT id, user_id FROM live UNION ALL SELECT id, user_id FROM ahead`;
+
 /** A row of APPLY_BATCH's answer: a row as it was, an erasure of one of the users, or an id written. */
 type AppliedBatchRow =
   | { kind: 'current'; id: string; user_id: string; version: unknown }
@@ -352,16 +382,13 @@ export class SqlMemoryRepository implements MemoryRepository {
     return { items: page.map(toMemory), next };
   }
 
+  /**
+   * One statement: the live row becomes a tombstone; with none, a write of the id accepted after
+   * its last removal and still in flight gets one ahead of it, under that write's user, so that the
+   * write, older than the tombstone, never lands (see 0011). Null when there is neither.
+   */
   async remove(tenantId: string, id: string): Promise<RemovedMemory | null> {
-    const rows = await this.scope.tenantQuery<{ id: string; user_id: string }>(
-      tenantId,
-      `UPDATE memories
-         SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
-             version = nextval('write_seq'), updated_at = now()
-         WHERE tenant_id = $1 AND id = $2 AND NOT deleted
-         RETURNING id, user_id`,
-      [tenantId, id],
-    );
+    const rows = await this.scope.tenantQuery<{ id: string; user_id: string }>(tenantId, REMOVE_MEMORY, [tenantId, id]);
     const row = rows[0];
     return row === undefined ? null : { id: row.id, userId: row.user_id };
   }

@@ -104,6 +104,8 @@ export function memoryRoutes(deps: ApiDeps, batchBodyLimit: number): FastifyPlug
       {
         schema: {
           summary: 'Delete one memory from every store',
+          description:
+            'A memory accepted (202) but not yet stored is deleted too: its write, and any accepted before the delete, never lands. 404 when the id is neither stored nor in flight.',
           tags: ['memory'],
           params: MemoryIdParams,
           response: { 204: Type.Null(), 401: ErrorBody, 404: ErrorBody, 503: ErrorBody },

@@ -8,6 +8,7 @@ import { userTurnIds } from './0007-user-turn-ids.js';
 import { apiKeyChanges } from './0008-api-key-changes.js';
 import { vectorSketches } from './0009-vector-sketches.js';
 import { finishedTaskAges } from './0010-finished-task-ages.js';
+import { pendingWritesByMemory } from './0011-pending-writes-by-memory.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -16,4 +17,4 @@ export type { Migration } from './migration.js';
  * Every migration, in order. Never edit one that has shipped: add the next number. A new table
  * holding tenant data needs row security and grants to the scoped role, as in 0002.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges];
+export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges, pendingWritesByMemory];

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
+import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
+import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
+import type { Principal } from '../../src/domain/api-key.js';
+import { NotFoundError } from '../../src/domain/errors.js';
+import type { MemoryDraft } from '../../src/domain/memory.js';
+import type { Embedder } from '../../src/ports/embedder.js';
+import type { MemoryRepository, MetadataStore } from '../../src/ports/metadata-store.js';
+import type { VectorStore } from '../../src/ports/vector-store.js';
+import { MemoryEraser } from '../../src/services/forget-memories.js';
+import { WriteProcessor } from '../../src/services/process-writes.js';
+import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
+import { silentLogger } from '../support/logger.js';
+
+/** A step held until the test lets it go, telling when it is reached. */
+interface HeldStep {
+  readonly reached: Promise<void>;
+  release(): void;
+  hold(): Promise<void>;
+}
+
+function heldStep(): HeldStep {
+  let reach = (): void => undefined;
+  let release = (): void => undefined;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    reached,
+    release: () => release(),
+    hold: () => {
+      reach();
+      return released;
+    },
+  };
+}
+
+/** `target` with one method replaced; the others are its own, called on it. */
+function withMethod<T extends object, K extends keyof T>(target: T, name: K, method: T[K]): T {
+  return new Proxy(target, {
+    get(object, property) {
+      if (property === name) return method;
+      const value: unknown = Reflect.get(object, property, object);
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+  });
+}
+
+/**
+ * The worker and deletes over real stores (embedded Postgres, a Chroma server, the bundled model):
+ * whatever order their steps meet in, Chroma ends holding a vector for exactly the live memories,
+ * each under its current user. Steps are held at chosen points to force the orders that matter.
+ */
+describe('writes and deletes side by side', () => {
+  const logger = silentLogger();
+  let folder: string;
+  let chroma: TestChroma;
+  let metadata: MetadataStore;
+  let vectors: VectorStore;
+  let embedder: Embedder;
+
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'engram-writes-deletes-'));
+    chroma = await startTestChroma();
+    embedder = await createUseLiteEmbedder({ logger });
+    metadata = await createPgliteMetadataStore({ dataDir: folder, logger });
+    await metadata.migrate();
+    await metadata.bindModel(embedder.model);
+    vectors = await createChromaVectorStore({ url: chroma.url, logger });
+    await vectors.bindModel(embedder.model);
+  });
+  after(async () => {
+    await vectors.close();
+    await metadata.close();
+    await embedder.close();
+    await chroma.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  const newPrincipal = (): Principal => ({ tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' });
+
+  function draft(principal: Principal, id: string, userId: string, text: string): MemoryDraft {
+    return { id, tenantId: principal.tenantId, userId, sessionId: 'session-1', role: 'user', text, createdAt: new Date(), metadata: {} };
+  }
+
+  /** Accepts the writes as the API does, in order; returns their task ids. */
+  async function accept(...drafts: MemoryDraft[]): Promise<string[]> {
+    const accepted = await metadata.tasks.accept(drafts.map((memory) => ({ taskId: randomUUID(), draft: memory, idempotencyKey: null })));
+    return accepted.map((task) => task.taskId);
+  }
+
+  function processor(vectorStore: VectorStore = vectors): WriteProcessor {
+    return new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger });
+  }
+
+  /** The vector store, with its upserts held at `step`. */
+  function upsertsHeldAt(step: HeldStep): VectorStore {
+    return withMethod(vectors, 'upsert', async (...args: Parameters<VectorStore['upsert']>) => {
+      await step.hold();
+      return vectors.upsert(...args);
+    });
+  }
+
+  /** Vector ids per user, straight from Chroma. */
+  async function vectorIds(principal: Principal, ...userIds: string[]): Promise<Record<string, string[]>> {
+    const entries = await Promise.all(userIds.map(async (userId) => [userId, (await vectors.listIds(principal.tenantId, userId)).sort()] as const));
+    return Object.fromEntries(entries);
+  }
+
+  async function status(principal: Principal, taskId: string): Promise<string | undefined> {
+    return (await metadata.tasks.find(principal.tenantId, taskId))?.status;
+  }
+
+  it('leaves no vector when a delete meets a worker between its vector and its check', async () => {
+    const principal = newPrincipal();
+    const [taskId] = await accept(draft(principal, 'doomed', 'erin', 'My locker code is on the fridge'));
+    assert.ok(taskId !== undefined);
+    const upsert = heldStep();
+    const tombstone = heldStep();
+    const memories = withMethod(metadata.memories, 'remove', async (...args: Parameters<MemoryRepository['remove']>) => {
+      await tombstone.hold();
+      return metadata.memories.remove(...args);
+    });
+    // The worker has stored the memory in Postgres; the delete removes the (not yet written) vector
+    // and waits before its tombstone; the worker writes its vector and finds the memory still live.
+    const work = processor(upsertsHeldAt(upsert)).process({ taskIds: [taskId] });
+    await upsert.reached;
+    const deletion = new MemoryEraser({ memories, vectorStore: vectors }).deleteMemory(principal, 'doomed');
+    await tombstone.reached;
+    upsert.release();
+    await work;
+    assert.deepEqual(await vectorIds(principal, 'erin'), { erin: ['doomed'] });
+    tombstone.release();
+    await deletion;
+    assert.equal(await metadata.memories.get(principal.tenantId, 'doomed'), null);
+    assert.deepEqual(await vectorIds(principal, 'erin'), { erin: [] });
+  });
+
+  it('leaves no vector when an erasure meets a worker between its vector and its check', async () => {
+    const principal = newPrincipal();
+    const [taskId] = await accept(draft(principal, 'doomed', 'frank', 'I was born in Tromsø'));
+    assert.ok(taskId !== undefined);
+    const upsert = heldStep();
+    const erasure = heldStep();
+    const memories = withMethod(metadata.memories, 'eraseUser', async (...args: Parameters<MemoryRepository['eraseUser']>) => {
+      await erasure.hold();
+      return metadata.memories.eraseUser(...args);
+    });
+    const work = processor(upsertsHeldAt(upsert)).process({ taskIds: [taskId] });
+    await upsert.reached;
+    const erasing = new MemoryEraser({ memories, vectorStore: vectors }).eraseUser(principal, 'frank');
+    await erasure.reached;
+    upsert.release();
+    await work;
+    assert.deepEqual(await vectorIds(principal, 'frank'), { frank: ['doomed'] });
+    erasure.release();
+    assert.equal(await erasing, 1);
+    assert.deepEqual(await vectorIds(principal, 'frank'), { frank: [] });
+  });
+
+  it('deletes a memory accepted but not yet stored, so that its write never lands', async () => {
+    const principal = newPrincipal();
+    const eraser = new MemoryEraser({ memories: metadata.memories, vectorStore: vectors });
+    const [first, second] = await accept(
+      draft(principal, 'early', 'gina', 'Pick up the parcel on Friday'),
+      draft(principal, 'early', 'gina', 'Pick up the parcel on Saturday'),
+    );
+    assert.ok(first !== undefined && second !== undefined);
+    await eraser.deleteMemory(principal, 'early');
+    await processor().process({ taskIds: [first, second] });
+    assert.equal(await status(principal, first), 'completed');
+    assert.equal(await status(principal, second), 'completed');
+    assert.equal(await metadata.memories.get(principal.tenantId, 'early'), null);
+    assert.deepEqual(await vectorIds(principal, 'gina'), { gina: [] });
+    await assert.rejects(eraser.deleteMemory(principal, 'early'), NotFoundError);
+    await assert.rejects(eraser.deleteMemory(principal, 'never-written'), NotFoundError);
+
+    // A write accepted after the delete lands as usual.
+    const [later] = await accept(draft(principal, 'early', 'gina', 'Pick up the parcel on Monday'));
+    assert.ok(later !== undefined);
+    await processor().process({ taskIds: [later] });
+    assert.equal((await metadata.memories.get(principal.tenantId, 'early'))?.text, 'Pick up the parcel on Monday');
+    assert.deepEqual(await vectorIds(principal, 'gina'), { gina: ['early'] });
+  });
+});
