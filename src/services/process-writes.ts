@@ -134,26 +134,60 @@ export class WriteProcessor {
   /** Makes the vector store match what Postgres holds for these memories now. */
   private async syncVectors(applied: readonly AppliedWrite[]): Promise<void> {
     if (applied.length === 0) return;
-    const movedAway = applied.filter((write) => write.previousUserId !== null && write.previousUserId !== write.memory.userId);
-    for (const write of movedAway) {
-      await this.deps.vectorStore.remove(write.memory.tenantId, write.previousUserId ?? '', [write.memory.id]);
+    const latest = latestVersions(applied);
+    for (const { memory, formerUserIds } of latest) {
+      for (const userId of formerUserIds) await this.deps.vectorStore.remove(memory.tenantId, userId, [memory.id]);
     }
-    await this.deps.vectorStore.upsert(applied.map((write) => vectorRecord(write.memory)));
+    await this.deps.vectorStore.upsert(latest.map(({ memory }) => vectorRecord(memory)));
     // A delete, an erasure or a newer write may have landed in Postgres while we wrote vectors:
     // whoever sees the difference writes the current state, so the stores converge.
-    for (const [tenantId, writes] of groupBy(applied, (write) => write.memory.tenantId)) {
+    for (const [tenantId, writes] of groupBy(latest, ({ memory }) => memory.tenantId)) {
       const current = new Map<string, Memory>(
-        (await this.deps.memories.getMany(tenantId, writes.map((write) => write.memory.id))).map((memory) => [memory.id, memory]),
+        (await this.deps.memories.getMany(tenantId, writes.map(({ memory }) => memory.id))).map((memory) => [memory.id, memory]),
       );
       for (const { memory } of writes) {
         const now = current.get(memory.id);
         if (now === undefined) {
           await this.deps.vectorStore.remove(tenantId, memory.userId, [memory.id]);
         } else if (now.version !== memory.version) {
-          const latest = await this.deps.memories.getEmbedded(tenantId, memory.id);
-          if (latest !== null) await this.deps.vectorStore.upsert([vectorRecord(latest)]);
+          // A newer write that moved it to another user removed the old user's vector before
+          // this one was written: this copy is ours to remove.
+          if (now.userId !== memory.userId) await this.deps.vectorStore.remove(tenantId, memory.userId, [memory.id]);
+          const newest = await this.deps.memories.getEmbedded(tenantId, memory.id);
+          if (newest !== null) await this.deps.vectorStore.upsert([vectorRecord(newest)]);
         }
       }
     }
   }
+}
+
+interface LatestVersion {
+  readonly memory: EmbeddedMemory;
+  /** Users that held the memory before it, whose vector of it must go. */
+  readonly formerUserIds: readonly string[];
+}
+
+/**
+ * The last applied version of each memory, with every user an earlier one (or the row before the
+ * run) gave it: a run that moves a memory from one user to another writes only the last owner's
+ * vector, and removes the others'.
+ */
+function latestVersions(applied: readonly AppliedWrite[]): LatestVersion[] {
+  const byMemory = new Map<string, { memory: EmbeddedMemory; userIds: Set<string> }>();
+  for (const { memory, previousUserId } of applied) {
+    const key = `${memory.tenantId}\u0000${memory.id}`;
+    const earlier = byMemory.get(key);
+    const userIds = earlier?.userIds ?? new Set<string>();
+    if (previousUserId !== null) userIds.add(previousUserId);
+    if (earlier === undefined) {
+      byMemory.set(key, { memory, userIds });
+    } else {
+      userIds.add(earlier.memory.userId).add(memory.userId);
+      if (memory.version > earlier.memory.version) byMemory.set(key, { memory, userIds });
+    }
+  }
+  return [...byMemory.values()].map(({ memory, userIds }) => ({
+    memory,
+    formerUserIds: [...userIds].filter((userId) => userId !== memory.userId),
+  }));
 }

@@ -116,6 +116,38 @@ describe('writes and deletes side by side', () => {
     return (await metadata.tasks.find(principal.tenantId, taskId))?.status;
   }
 
+  it('keeps only the last user\'s vector when one run moves a memory from user to user', async () => {
+    const principal = newPrincipal();
+    const taskIds = await accept(
+      draft(principal, 'moving', 'alice', 'I keep bees on the roof'),
+      draft(principal, 'moving', 'bob', 'I keep bees on the roof'),
+    );
+    await processor().process({ taskIds });
+    assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.userId, 'bob');
+    assert.deepEqual(await vectorIds(principal, 'alice', 'bob'), { alice: [], bob: ['moving'] });
+
+    await new MemoryEraser({ memories: metadata.memories, vectorStore: vectors }).deleteMemory(principal, 'moving');
+    assert.deepEqual(await vectorIds(principal, 'alice', 'bob'), { alice: [], bob: [] });
+  });
+
+  it('removes its own vector when a newer write moved the memory while it stored an older one', async () => {
+    const principal = newPrincipal();
+    const [older, newer] = await accept(
+      draft(principal, 'moving', 'carol', 'The boat is moored in Kiel'),
+      draft(principal, 'moving', 'dave', 'The boat is moored in Kiel'),
+    );
+    assert.ok(older !== undefined && newer !== undefined);
+    const held = heldStep();
+    // The older write is in Postgres and about to write its vector when the newer one runs whole.
+    const slow = processor(upsertsHeldAt(held)).process({ taskIds: [older] });
+    await held.reached;
+    await processor().process({ taskIds: [newer] });
+    held.release();
+    await slow;
+    assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.userId, 'dave');
+    assert.deepEqual(await vectorIds(principal, 'carol', 'dave'), { carol: [], dave: ['moving'] });
+  });
+
   it('leaves no vector when a delete meets a worker between its vector and its check', async () => {
     const principal = newPrincipal();
     const [taskId] = await accept(draft(principal, 'doomed', 'erin', 'My locker code is on the fridge'));
