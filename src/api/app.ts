@@ -41,6 +41,10 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
     genReqId: () => randomUUID(),
     // Per-request lines would log at the rate of traffic; metrics cover requests instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // An id of 128 characters (see IDENTIFIER_PATTERN), each percent-encoded in at most three.
+    routerOptions: { maxParamLength: 384 },
+    // Requests the router refuses before any route (a bad percent-encoding) get the API's errors.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },

@@ -42,6 +42,10 @@ function fromFastifyError(error: FastifyError): ErrorResponse | null {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, body: { error: { code: 'invalid_json', message: 'the request body is not valid JSON' } } };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, body: { error: { code: 'invalid_url', message: 'the path is not a valid URL' } } };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, body: { error: { code: 'uri_too_long', message: 'a part of the path is too long' } } };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
         status: 415,

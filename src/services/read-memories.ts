@@ -2,6 +2,7 @@ import type { Principal } from '../domain/api-key.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Memory } from '../domain/memory.js';
 import type { TaskSummary } from '../domain/task.js';
+import { isStorableTime } from '../domain/times.js';
 import type { HistoryCursor, MemoryRepository, TaskRepository } from '../ports/metadata-store.js';
 
 export interface HistoryRequest {
@@ -25,7 +26,8 @@ function decodeCursor(token: string): HistoryCursor {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (Array.isArray(decoded) && decoded.length === 2 && decoded.every((part) => Number.isSafeInteger(part))) {
-      return { createdAt: new Date(decoded[0] as number), ordinal: decoded[1] as number };
+      const createdAt = new Date(decoded[0] as number);
+      if (isStorableTime(createdAt)) return { createdAt, ordinal: decoded[1] as number };
     }
   } catch {
     // reported below

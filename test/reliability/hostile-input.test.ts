@@ -227,6 +227,58 @@ describe('hostile input', () => {
     }
   });
 
+  it('refuses times a database cannot hold, and cursors of such times, storing nothing', async () => {
+    const times = ['2016-12-31T23:59:60Z', '0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00', '9999-12-31T23:59:59-01:00'];
+    for (const time of times) {
+      const write = await send('POST', '/memory', JSON.stringify({ user_id: 'u', session_id: 's', text: 't', created_at: time }));
+      assert.equal(write.status, 400, `created_at ${time}`);
+      assert.equal((write.body as { error: { code: string } }).error.code, 'invalid_input');
+      const items = [{ user_id: 'u', session_id: 's', text: 'fine' }, { user_id: 'u', session_id: 's', text: 't', created_at: time }];
+      const batch = await send('POST', '/memory/batch', JSON.stringify({ items }));
+      assert.equal(batch.status, 400, `a batch with created_at ${time}`);
+      assert.match((batch.body as { error: { message: string } }).error.message, /items\/1\/created_at/);
+      for (const bound of ['created_after', 'created_before']) {
+        const search = await send('POST', '/memory/search', JSON.stringify({ user_id: 'u', query: 'q', [bound]: time }));
+        assert.equal(search.status, 400, `${bound} ${time}`);
+      }
+    }
+    for (const time of [Number.MAX_SAFE_INTEGER, Date.parse('0000-06-01T00:00:00Z')]) {
+      const cursor = Buffer.from(JSON.stringify([time, 1])).toString('base64url');
+      const page = await send('GET', `/sessions/${SEED_SESSION}/history?user_id=${SEED_USER}&cursor=${cursor}`);
+      assert.equal(page.status, 400, `a cursor at ${time}`);
+      assert.equal((page.body as { error: { code: string } }).error.code, 'invalid_input');
+    }
+    const earliest = await send('POST', '/memory/search', JSON.stringify({ user_id: SEED_USER, query: 'tomatoes', created_after: '0001-01-01T00:00:00Z' }));
+    assert.equal(earliest.status, 200);
+    assert.equal((earliest.body as { results: unknown[] }).results.length, 1);
+  });
+
+  it('reads, deletes and erases by ids as long as a write may give them', async () => {
+    // 128 characters, most of them sent percent-encoded.
+    const long = (letter: string): string => `${letter}${':@'.repeat(63)}${letter}`;
+    const [id, user, session] = [long('i'), long('u'), long('s')];
+    const write = await send('POST', '/memory', JSON.stringify({ id, user_id: user, session_id: session, text: 'long names' }));
+    assert.equal(write.status, 202);
+    await client.waitForTask((write.body as { task_id: string }).task_id);
+    const path = (text: string): string => encodeURIComponent(text);
+    assert.equal((await send('GET', `/memory/${path(id)}`)).status, 200);
+    const history = await send('GET', `/sessions/${path(session)}/history?user_id=${path(user)}`);
+    assert.equal((history.body as { items: unknown[] }).items.length, 1);
+    assert.equal((await send('DELETE', `/memory/${path(id)}`)).status, 204);
+    assert.deepEqual((await send('DELETE', `/users/${path(user)}`)).body, { user_id: user, deleted: 0 });
+    const tooLong = await send('GET', `/memory/${'x'.repeat(2_000)}`);
+    assert.equal(tooLong.status, 414);
+    assert.deepEqual(tooLong.body, { error: { code: 'uri_too_long', message: 'a part of the path is too long' } });
+  });
+
+  it('answers a path that is not a valid URL in the API\'s error shape', async () => {
+    for (const path of ['/memory/abc%', '/memory/%E0%A4%A', '/sessions/%ZZ/history?user_id=u']) {
+      const answer = await send('GET', path);
+      assert.equal(answer.status, 400, path);
+      assert.deepEqual(answer.body, { error: { code: 'invalid_url', message: 'the path is not a valid URL' } });
+    }
+  });
+
   it('answers what is not HTTP, or headers too large, with the API\'s error body and closes', async () => {
     const errorOf = async (request: string): Promise<{ status: number; body: unknown }> => {
       const { status, body } = await rawHttpAnswer(node.url, request);

@@ -10,6 +10,7 @@ import {
   MemoryWrite,
 } from '../../contracts/memory.js';
 import { ValidationError } from '../../domain/errors.js';
+import { parseStorableTime } from '../../domain/times.js';
 import type { WriteRequest } from '../../services/write-request.js';
 import type { ApiDeps } from '../deps.js';
 import { principalOf } from '../principal.js';
@@ -17,7 +18,7 @@ import { memoryView } from '../views.js';
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
-function toWriteRequest(body: MemoryWrite): WriteRequest {
+function toWriteRequest(body: MemoryWrite, field = 'created_at'): WriteRequest {
   return {
     userId: body.user_id,
     sessionId: body.session_id,
@@ -25,7 +26,7 @@ function toWriteRequest(body: MemoryWrite): WriteRequest {
     ...(body.id === undefined ? {} : { id: body.id }),
     ...(body.role === undefined ? {} : { role: body.role }),
     ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
-    ...(body.created_at === undefined ? {} : { createdAt: new Date(body.created_at) }),
+    ...(body.created_at === undefined ? {} : { createdAt: parseStorableTime(body.created_at, field) }),
   };
 }
 
@@ -78,7 +79,7 @@ export function memoryRoutes(deps: ApiDeps, batchBodyLimit: number): FastifyPlug
       async (request, reply) => {
         const accepted = await deps.writes.accept(
           principalOf(request),
-          request.body.items.map(toWriteRequest),
+          request.body.items.map((item, index) => toWriteRequest(item, `items/${index}/created_at`)),
           idempotencyKey(request.headers['idempotency-key']),
         );
         deps.metrics.writesAccepted.inc(accepted.length);
