@@ -11,7 +11,7 @@ import { sendError } from './errors.js';
 import { answerClientError, createHttpServer } from './http-server.js';
 import { assertSafeJson } from './input-guard.js';
 import { LoadShedder } from './load-shedding.js';
-import { requireApiKey } from './principal.js';
+import { requireApiKey, type RefusedKeyCounter } from './principal.js';
 import { memoryRoutes } from './routes/memory.js';
 import { operationRoutes } from './routes/operations.js';
 import { searchRoutes } from './routes/search.js';
@@ -72,12 +72,21 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
   await app.register(helmet, { global: true });
   if (options.corsOrigins.length > 0) await app.register(cors, { origin: [...options.corsOrigins] });
   await app.register(rateLimit, {
-    global: true,
+    global: false,
     max: options.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: rateLimitKey,
     allowList: (request) => OPEN_ROUTES.has(request.routeOptions.url ?? ''),
   });
+  // A hook of the whole app, so it runs before the tenant routes' key check: a request whose key
+  // is refused, or that has none, is counted too (the plugin's own per-route hooks run after it).
+  app.addHook('onRequest', app.rateLimit());
+  const refusedKeys = app.createRateLimit({ keyGenerator: (request) => `refused:${request.ip}` });
+  const countRefusal: RefusedKeyCounter = async (request) => {
+    const limit = await refusedKeys(request);
+    if (limit.isAllowed) return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: !limit.isExceeded, retryAfterSeconds: Math.max(1, limit.ttlInSeconds) };
+  };
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -95,7 +104,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
 
   await app.register(operationRoutes(deps));
   await app.register(async (tenantScope) => {
-    requireApiKey(tenantScope, deps.apiKeys);
+    requireApiKey(tenantScope, deps.apiKeys, countRefusal);
     await tenantScope.register(memoryRoutes(deps, options.bodyLimitBytes * 4));
     await tenantScope.register(searchRoutes(deps));
     await tenantScope.register(sessionRoutes(deps));

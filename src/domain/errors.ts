@@ -88,3 +88,10 @@ export class OverloadedError extends DomainError {
     super('unavailable', 'overloaded', `engram is overloaded (${reason}); try again shortly`, { details });
   }
 }
+
+/** A client sent more than its share: it may try again once its window has passed. */
+export class RateLimitedError extends DomainError {
+  constructor(message = 'too many requests; slow down') {
+    super('rate_limited', 'rate_limited', message);
+  }
+}

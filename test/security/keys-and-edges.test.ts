@@ -83,4 +83,19 @@ describe('the HTTP edge', () => {
     const health = await client.withKey(null).request('GET', '/healthz');
     assert.equal(health.status, 200, 'health checks are never rate limited');
   });
+
+  it('limits an address that tries key after key, and then its requests without a key', async () => {
+    const seen: number[] = [];
+    for (let attempt = 0; attempt < 30; attempt += 1) {
+      seen.push((await client.withKey(`egm_${randomUUID()}`).request('GET', '/sessions/s/history')).status);
+    }
+    assert.deepEqual([...new Set(seen)], [401, 429], seen.join(' '));
+    assert.equal(seen.indexOf(429), seen.lastIndexOf(401) + 1, `refused, then limited: ${seen.join(' ')}`);
+    for (const key of [null, 'egm_not-a-key']) {
+      const limited = await client.withKey(key).request('GET', '/sessions/s/history');
+      assert.equal(limited.status, 429, `key ${String(key)}`);
+      assert.equal((limited.body as { error: { code: string } }).error.code, 'rate_limited');
+      assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    }
+  });
 });
