@@ -25,6 +25,15 @@ export interface WriteAcceptorDeps {
 }
 
 /**
+ * A batch's key, for one of its items. A space never occurs in a key a client sends (the API takes
+ * visible ASCII only), so no single write's key can be an item's: with "#" as the separator, a
+ * single write keyed "k#1" was answered with item 1 of batch "k" and dropped.
+ */
+function batchItemKey(key: string, index: number): string {
+  return `${key} ${index}`;
+}
+
+/**
  * The accept path of a write: redact, record the write durably, wake a worker. A 202 is returned
  * only after the task is committed to the metadata store, so it survives any queue or worker loss.
  * The wake-up is not waited for: the queue's answer changes nothing for the caller (a lost
@@ -43,7 +52,7 @@ export class WriteAcceptor {
     const tasks: NewWriteTask[] = await mapInSlices(requests, (request, index) => ({
       taskId: newTaskId(),
       draft: this.draft(principal.tenantId, request, now),
-      idempotencyKey: idempotencyKey === null ? null : requests.length === 1 ? idempotencyKey : `${idempotencyKey}#${index}`,
+      idempotencyKey: idempotencyKey === null ? null : requests.length === 1 ? idempotencyKey : batchItemKey(idempotencyKey, index),
     }));
     await this.deps.backlog?.reserve(tasks.length);
     const accepted = await this.deps.tasks.accept(tasks);

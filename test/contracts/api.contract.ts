@@ -159,6 +159,21 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.equal(history.body.items.length, 1);
     });
 
+    it('keeps a batch\'s Idempotency-Key apart from any single write\'s key', async () => {
+      const user = `user-${randomUUID()}`;
+      const key = randomUUID();
+      const items = [0, 1].map((index) => ({ user_id: user, session_id: 'keys', text: `batch fact ${index}` }));
+      const batch = await client.request<{ items: { id: string; task_id: string }[] }>('POST', '/memory/batch', { items }, { 'idempotency-key': key });
+      const retried = await client.request<{ items: { id: string; task_id: string }[] }>('POST', '/memory/batch', { items }, { 'idempotency-key': key });
+      assert.deepEqual(retried.body, batch.body);
+      const single = await remember({ user_id: user, session_id: 'keys', text: 'a single fact' }, { 'idempotency-key': `${key}#1` });
+      assert.ok(batch.body.items.every((item) => item.id !== single.id && item.task_id !== single.task_id));
+      assert.equal(await client.waitForTask(single.task_id), 'completed');
+      for (const item of batch.body.items) assert.equal(await client.waitForTask(item.task_id), 'completed');
+      const history = await client.request<HistoryBody>('GET', `/sessions/keys/history?user_id=${user}`);
+      assert.deepEqual(history.body.items.map((item) => item.text).sort(), ['a single fact', 'batch fact 0', 'batch fact 1']);
+    });
+
     it('accepts a batch and reports every task', async () => {
       const user = `user-${randomUUID()}`;
       const items = Array.from({ length: 50 }, (_, index) => ({ user_id: user, session_id: 'batch', text: `batch fact ${index}` }));
