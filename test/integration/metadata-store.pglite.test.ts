@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from '../../src/adapters/pglite/data-dir-lock.js';
 import { createPgliteMetadataStore, PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
@@ -160,5 +162,54 @@ describe('PGlite data folder', () => {
     assert.equal(lock.pid, process.pid);
     await store.migrate();
     assert.equal((await store.memories.get(tenant, 'kept'))?.text, 'persisted');
+  });
+});
+
+describe("the data folder's lock", () => {
+  const logger = silentLogger();
+  const lockOf = (folder: string): string => join(folder, 'engram.lock');
+  const holder = async (folder: string): Promise<{ pid: number; since: string }> =>
+    JSON.parse(await readFile(lockOf(folder), 'utf8')) as { pid: number; since: string };
+
+  it('takes over a lock naming this process, left by an earlier start with the same number', async () => {
+    // A container started again: its first process has the number of the one that died.
+    const folder = await freshFolder();
+    await writeFile(lockOf(folder), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    const lock = await lockDataDir(folder, logger);
+    try {
+      assert.equal((await holder(folder)).pid, process.pid);
+      await assert.rejects(lockDataDir(join(folder, '.'), logger), { code: 'data_dir_busy' });
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('tells a live holder from a process that took its number after the lock was made', async () => {
+    const folder = await freshFolder();
+    // This machine's process process.ppid started before now, and after 2020.
+    await writeFile(lockOf(folder), JSON.stringify({ pid: process.ppid, host: hostname(), since: new Date().toISOString() }));
+    await assert.rejects(lockDataDir(folder, logger), { code: 'data_dir_busy' });
+    await writeFile(lockOf(folder), JSON.stringify({ pid: process.ppid, host: hostname(), since: '2020-01-01T00:00:00.000Z' }));
+    const lock = await lockDataDir(folder, logger);
+    await lock.release();
+  });
+
+  it("refuses another machine's lock while it is touched, and takes it over once it is not", async () => {
+    const folder = await freshFolder();
+    await writeFile(lockOf(folder), JSON.stringify({ pid: 12345, host: 'elsewhere', since: new Date().toISOString() }));
+    await assert.rejects(lockDataDir(folder, logger), { code: 'data_dir_busy', message: /process 12345\b/ });
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(lockOf(folder), minuteAgo, minuteAgo);
+    const lock = await lockDataDir(folder, logger);
+    try {
+      assert.equal((await holder(folder)).pid, process.pid);
+      // The holder touches its lock every few seconds, so that no machine takes it over.
+      await utimes(lockOf(folder), minuteAgo, minuteAgo);
+      const deadline = Date.now() + 15_000;
+      while ((await stat(lockOf(folder))).mtimeMs < Date.now() - 30_000 && Date.now() < deadline) await sleep(200);
+      assert.ok((await stat(lockOf(folder))).mtimeMs > Date.now() - 30_000, 'the lock was not touched');
+    } finally {
+      await lock.release();
+    }
   });
 });

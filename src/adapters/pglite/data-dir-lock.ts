@@ -1,10 +1,16 @@
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 
 const LOCK_FILE = 'engram.lock';
+/** The holder touches its lock this often, so that another machine can tell a lock left behind. */
+const HEARTBEAT_MS = 5_000;
+/** A lock of another machine untouched this long is left behind (its holder is gone). */
+const STALE_AFTER_MS = 30_000;
+/** Lock files this process holds: a second opener in the same process is refused as any other. */
+const held = new Set<string>();
 
 /** Another process (or this one) has the embedded database open. */
 export class DataDirBusyError extends DomainError {
@@ -40,6 +46,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether the process `pid` of this machine began after `since` (Linux: its start in /proc, in
+ * clock ticks of 1/100 s after boot): then it only reuses the number of the lock's holder, as a
+ * restarted container's first process does. False when it cannot tell.
+ */
+async function startedAfter(pid: number, since: string): Promise<boolean> {
+  const lockedAt = Date.parse(since);
+  if (Number.isNaN(lockedAt)) return false;
+  try {
+    const [stat, machine] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/stat', 'utf8')]);
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(machine)?.[1]);
+    if (!Number.isFinite(startTicks) || !Number.isFinite(bootSeconds)) return false;
+    // Boot time is given in whole seconds: a second of slack either way.
+    return bootSeconds * 1_000 + startTicks * 10 > lockedAt + 1_000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the lock's holder is gone. On this machine: it no longer runs, or its number is now
+ * another process's (this one's, in a container started again). Another machine's processes cannot
+ * be seen: its lock is left behind once its holder has stopped touching it.
+ */
+async function isLeftBehind(owner: LockOwner, path: string): Promise<boolean> {
+  if (owner.host !== '' && owner.host !== hostname()) {
+    const touched = await stat(path).then((file) => file.mtimeMs, () => null);
+    return touched !== null && Date.now() - touched > STALE_AFTER_MS;
+  }
+  return owner.pid === process.pid || !isAlive(owner.pid) || (await startedAfter(owner.pid, owner.since));
+}
+
 function readOwner(content: string): LockOwner | null {
   try {
     const owner = JSON.parse(content) as Partial<LockOwner>;
@@ -50,13 +89,16 @@ function readOwner(content: string): LockOwner | null {
 }
 
 /**
- * Holds `dataDir` for this process with a lock file naming its pid. PGlite is one in-process
- * PostgreSQL: two processes on one folder would corrupt it, so the second opener is refused.
- * A lock left by a process that died is taken over.
+ * Holds `dataDir` for this process with a lock file naming its pid, host and start, touched every
+ * few seconds. PGlite is one in-process PostgreSQL: two processes on one folder would corrupt it,
+ * so the second opener is refused. A lock left behind by a process that is gone (see isLeftBehind)
+ * is taken over, so a start after a crash, or in a container started again, finds its data.
  */
 export async function lockDataDir(dataDir: string, logger: Logger): Promise<DataDirLock> {
   await mkdir(dataDir, { recursive: true });
-  const path = join(dataDir, LOCK_FILE);
+  // One name for the folder however it was given, for `held`.
+  const path = join(await realpath(dataDir), LOCK_FILE);
+  if (held.has(path)) throw new DataDirBusyError(dataDir, process.pid);
   const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
 
   for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -79,8 +121,7 @@ export async function lockDataDir(dataDir: string, logger: Logger): Promise<Data
       continue;
     }
     const owner = readOwner(content);
-    const sameHost = owner !== null && (owner.host === '' || owner.host === hostname());
-    if (owner !== null && (!sameHost || isAlive(owner.pid))) throw new DataDirBusyError(dataDir, owner.pid);
+    if (owner !== null && !(await isLeftBehind(owner, path))) throw new DataDirBusyError(dataDir, owner.pid);
     // Only unlink the stale lock we read: another opener may have replaced it meanwhile.
     if ((await readFile(path, 'utf8').catch(() => null)) === content) {
       logger.warn({ dataDir, stalePid: owner?.pid }, 'taking over the lock of a process that is gone');
@@ -91,11 +132,19 @@ export async function lockDataDir(dataDir: string, logger: Logger): Promise<Data
 }
 
 function ownedLock(path: string, mine: string): DataDirLock {
+  held.add(path);
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   let released: Promise<void> | null = null;
   return {
     release() {
       released ??= (async () => {
+        clearInterval(heartbeat);
         if ((await readFile(path, 'utf8').catch(() => null)) === mine) await unlink(path).catch(() => undefined);
+        held.delete(path);
       })();
       return released;
     },
