@@ -23,6 +23,9 @@ export type VectorStoreConfig =
   | { readonly kind: 'chroma'; readonly url: string; readonly requestTimeoutMs: number }
   | { readonly kind: 'embedded-chroma'; readonly requestTimeoutMs: number };
 
+/** The `sslmode` values of a DATABASE_URL, as libpq reads them (see postgresConnection). */
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
 /** Where and how the bundled model computes (ENGRAM_EMBED_RUNTIME); see UseLiteRuntime. */
 export const EMBED_RUNTIMES = ['onnx-int8', 'onnx', 'tfjs'] as const;
 export type EmbedRuntime = (typeof EMBED_RUNTIMES)[number];

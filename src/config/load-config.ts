@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { DEFAULT_PII_ENTITY_TYPES, isPiiEntityType, PII_ENTITY_TYPES, type PiiEntityType } from '../domain/pii.js';
 import { DomainError } from '../domain/errors.js';
-import { EMBED_RUNTIMES, type EngramConfig, type EmbedderConfig } from './config.js';
+import { EMBED_RUNTIMES, SSL_MODES, type EngramConfig, type EmbedderConfig } from './config.js';
 import { readSecret, type Env, type SecretSources } from './secrets.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -55,19 +56,64 @@ class Reader {
     return fallback;
   }
 
-  url(name: string, value: string | undefined, protocols: readonly string[]): string | undefined {
+  /**
+   * A URL of one of `protocols`; `check` names what else is wrong with it, if anything. The value
+   * may hold a password: problems name the variable and the part at fault, never the value.
+   */
+  url(name: string, value: string | undefined, protocols: readonly string[], check?: (url: URL) => string | null): string | undefined {
     if (value === undefined) return undefined;
+    let parsed: URL;
     try {
-      const parsed = new URL(value);
-      if (!protocols.includes(parsed.protocol)) {
-        // The value may hold a password: name the variable and the protocol only.
-        this.problems.push(`${name}: expected a ${protocols.join(' or ')} URL, got protocol "${parsed.protocol}"`);
-      }
+      parsed = new URL(value);
     } catch {
       this.problems.push(`${name}: not a valid URL`);
+      return value;
     }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name}: expected a ${protocols.join(' or ')} URL, got protocol "${parsed.protocol}"`);
+      return value;
+    }
+    const problem = check?.(parsed) ?? null;
+    if (problem !== null) this.problems.push(`${name}: ${problem}`);
     return value;
   }
+}
+
+function postgresUrlProblem(url: URL): string | null {
+  const sslmode = url.searchParams.get('sslmode');
+  if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+    return `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`;
+  }
+  return null;
+}
+
+/** What parseRedisUrl refuses, told before anything starts. */
+function redisUrlProblem(url: URL): string | null {
+  if (url.hostname === '') return 'it names no host';
+  const database = url.pathname.replace(/^\//, '');
+  if (database !== '' && !/^\d+$/.test(database)) return 'the path must be a database number';
+  if (url.searchParams.has('ca') && url.protocol !== 'rediss:') return 'the ca parameter needs rediss://';
+  return null;
+}
+
+/** An address to listen on: an IP address or a host name (letters, digits, dots and hyphens). */
+function listenHost(reader: Reader): string {
+  const host = reader.text('HOST') ?? '127.0.0.1';
+  if (isIP(host) === 0 && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$/.test(host)) {
+    reader.problems.push(`HOST: expected an IP address or a host name, got "${host}"`);
+  }
+  return host;
+}
+
+/** What a client can send as X-API-Key: 1-256 visible ASCII characters (see ApiKeyService). */
+function bootstrapApiKey(reader: Reader): string | null {
+  const key = reader.secret('ENGRAM_API_KEY');
+  if (key === undefined) return null;
+  if (!/^[\x21-\x7e]{1,256}$/.test(key)) {
+    // Never the key itself: only what is wrong with it.
+    reader.problems.push('ENGRAM_API_KEY: expected 1 to 256 visible ASCII characters, without spaces (a client sends it as X-API-Key)');
+  }
+  return key;
 }
 
 function piiEntities(reader: Reader): readonly PiiEntityType[] {
@@ -76,6 +122,11 @@ function piiEntities(reader: Reader): readonly PiiEntityType[] {
   if (raw.toLowerCase() === 'all') return PII_ENTITY_TYPES;
   if (raw.toLowerCase() === 'identifiers') return DEFAULT_PII_ENTITY_TYPES;
   const names = raw.split(',').map((name) => name.trim().toUpperCase()).filter((name) => name !== '');
+  if (names.length === 0) {
+    // An empty list would redact nothing: ENGRAM_PII=off says that plainly.
+    reader.problems.push('ENGRAM_PII_ENTITIES: names no type; list types, or set ENGRAM_PII=off to redact nothing');
+    return DEFAULT_PII_ENTITY_TYPES;
+  }
   const unknown = names.filter((name) => !isPiiEntityType(name));
   if (unknown.length > 0) {
     reader.problems.push(
@@ -123,8 +174,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
   const reader = new Reader({ env, secretsDir: options.secretsDir ?? '/run/secrets' });
   const cwd = options.cwd ?? process.cwd();
 
-  const databaseUrl = reader.url('DATABASE_URL', reader.secret('DATABASE_URL'), ['postgres:', 'postgresql:']);
-  const redisUrl = reader.url('REDIS_URL', reader.secret('REDIS_URL'), ['redis:', 'rediss:']);
+  const databaseUrl = reader.url('DATABASE_URL', reader.secret('DATABASE_URL'), ['postgres:', 'postgresql:'], postgresUrlProblem);
+  const redisUrl = reader.url('REDIS_URL', reader.secret('REDIS_URL'), ['redis:', 'rediss:'], redisUrlProblem);
   const chromaUrl = reader.url('CHROMA_URL', reader.text('CHROMA_URL'), ['http:', 'https:']);
   const chromaTimeoutMs = reader.integer('ENGRAM_CHROMA_TIMEOUT_MS', 10_000, 100, 600_000);
   const corsOrigins = (reader.text('ENGRAM_CORS_ORIGINS') ?? '')
@@ -134,7 +185,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
 
   const config: EngramConfig = {
     http: {
-      host: reader.text('HOST') ?? '127.0.0.1',
+      host: listenHost(reader),
       port: reader.integer('PORT', 8080, 0, 65_535),
       bodyLimitBytes: reader.integer('ENGRAM_BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
       rateLimitPerMinute: reader.integer('ENGRAM_RATE_LIMIT_PER_MINUTE', 6_000, 1, 10_000_000),
@@ -143,7 +194,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
       requestTimeoutMs: reader.integer('ENGRAM_REQUEST_TIMEOUT_MS', 120_000, 0, 3_600_000),
       maxPendingWrites: reader.integer('ENGRAM_MAX_PENDING_WRITES', 100_000, 1, 1_000_000_000),
     },
-    bootstrapApiKey: reader.secret('ENGRAM_API_KEY') ?? null,
+    bootstrapApiKey: bootstrapApiKey(reader),
     dataDir: resolve(cwd, reader.text('ENGRAM_DATA_DIR') ?? '.engram'),
     database:
       databaseUrl === undefined

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
+import { SSL_MODES } from '../../config/config.js';
 import { ValidationError } from '../../domain/errors.js';
 
 /** URL parameters that decide TLS here rather than in the driver, whose reading differs from libpq's. */
@@ -46,9 +47,7 @@ export async function postgresConnection(url: string, caFile?: string): Promise<
     case 'verify-full':
       return { connectionString, ssl: { rejectUnauthorized: true, ...(await trustedRoots(caPath)) } };
     default:
-      throw new ValidationError(
-        `sslmode "${sslmode}" in DATABASE_URL is not one of disable, allow, prefer, require, verify-ca, verify-full`,
-      );
+      throw new ValidationError(`sslmode "${sslmode}" in DATABASE_URL is not one of ${SSL_MODES.join(', ')}`);
   }
 }
 

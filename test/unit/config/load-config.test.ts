@@ -146,4 +146,38 @@ describe('loadConfig', () => {
       assert.doesNotMatch(message, /hunter2/);
     }
   });
+  it('refuses, in the same one error, what the stores and the server would refuse only later', async () => {
+    try {
+      loadConfig(
+        {
+          DATABASE_URL: 'postgres://engram:hunter2@db/engram?sslmode=bogus',
+          REDIS_URL: 'redis://:hunter3@redis:6379/abc',
+          HOST: 'bad host!',
+          ENGRAM_API_KEY: '  spaced  key  ',
+          ENGRAM_PII_ENTITIES: ',',
+        },
+        { secretsDir },
+      );
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(
+        error.problems.map((problem) => problem.split(':')[0]),
+        ['DATABASE_URL', 'REDIS_URL', 'HOST', 'ENGRAM_API_KEY', 'ENGRAM_PII_ENTITIES'],
+      );
+      assert.match(error.message, /sslmode "bogus"/);
+      assert.match(error.message, /database number/);
+      assert.doesNotMatch(error.message, /hunter2|hunter3|spaced/);
+    }
+    assert.throws(() => loadConfig({ ENGRAM_API_KEY: 'x'.repeat(257) }, { secretsDir }), /ENGRAM_API_KEY: expected 1 to 256/);
+    const emptyKeyFile = join(dir, 'empty-key');
+    await writeFile(emptyKeyFile, '\n');
+    assert.throws(() => loadConfig({ ENGRAM_API_KEY_FILE: emptyKeyFile }, { secretsDir }), /ENGRAM_API_KEY: expected 1 to 256/);
+    const accepted = loadConfig(
+      { DATABASE_URL: 'postgres://db/engram?sslmode=verify-full', REDIS_URL: 'rediss://:p@redis:6380/2?ca=/ca.pem', HOST: '::', ENGRAM_API_KEY: 'egm_abc' },
+      { secretsDir },
+    );
+    assert.equal(accepted.http.host, '::');
+    assert.equal(accepted.bootstrapApiKey, 'egm_abc');
+  });
 });
