@@ -23,6 +23,22 @@ const out: Output = (line) => {
   process.stdout.write(`${line}\n`);
 };
 
+// A reader that goes away (`engram redact | head -1`) ends the output, not with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
+/** A command line parseArgs refuses: an unknown option, or one without its value. */
+function isUsageError(error: unknown): error is Error {
+  return error instanceof Error && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS_');
+}
+
+/** An error of the system (a port in use, a host not found): its message says all there is. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
 function fail(message: string, code: number): never {
   process.stderr.write(`engram: ${message}\n`);
   process.exit(code);
@@ -85,6 +101,8 @@ main(process.argv.slice(2)).then(
       const cause = error.kind === 'unavailable' && error.cause instanceof Error ? ` (${error.cause.message})` : '';
       fail(`${error.message}${cause}`, error.code === 'invalid_config' ? 2 : 1);
     }
+    if (isUsageError(error)) fail(`${error.message}\n\n${USAGE}`, 2);
+    if (isSystemError(error)) fail(error.message, 1);
     fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
   },
 );

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { EngramConfig } from '../config/config.js';
 import { DomainError, ValidationError } from '../domain/errors.js';
@@ -5,14 +6,28 @@ import type { Logger } from '../ports/logger.js';
 import { ApiKeyService } from '../services/api-keys.js';
 import { StoreReconciler, type DriftReport } from '../services/reconcile-stores.js';
 import { openMetadataStore, openRedactor, openVectorStore } from './adapters.js';
-import { startNode, type NodeRoles } from './node.js';
+import { startNode, type NodeRoles, type RunningNode } from './node.js';
 import { Resources } from './resources.js';
 
 export type Output = (line: string) => void;
 
 /** Runs a long-lived node until SIGTERM or SIGINT, then drains and closes it. */
 export async function runUntilSignalled(config: EngramConfig, roles: NodeRoles, logger: Logger): Promise<void> {
-  const node = await startNode(config, roles, logger);
+  // While starting there is nothing to drain: a signal ends the process at once, and its exit
+  // stops what was started (the embedded Chroma) rather than leaving it behind.
+  const whileStarting = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'stopped while starting');
+    process.exit(128 + (constants.signals[signal] ?? 0));
+  };
+  process.once('SIGTERM', whileStarting);
+  process.once('SIGINT', whileStarting);
+  let node: RunningNode;
+  try {
+    node = await startNode(config, roles, logger);
+  } finally {
+    process.off('SIGTERM', whileStarting);
+    process.off('SIGINT', whileStarting);
+  }
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

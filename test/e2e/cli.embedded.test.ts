@@ -1,12 +1,29 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CliServer, runCli } from '../support/cli.js';
-import { freePort } from '../support/free-port.js';
+import { freePort, waitFor } from '../support/free-port.js';
 import { EngramClient } from '../support/http-client.js';
+
+/** Whether a process of this number runs (and is not a zombie left to be reaped). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 describe('engram start (embedded mode, as a new user runs it)', () => {
   let dataDir: string;
@@ -97,5 +114,58 @@ describe('engram start (embedded mode, as a new user runs it)', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /PORT/);
     assert.match(result.stderr, /ENGRAM_PII/);
+  });
+  it('answers a wrong command line with its usage, and a port in use in one line, never a stack trace', async () => {
+    for (const args of [['keys', 'create', '--tenant'], ['keys', 'list', '--bogus']]) {
+      const result = await runCli(args, env);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, /usage: engram/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const folder = await mkdtemp(join(tmpdir(), 'engram-cli-port-'));
+    try {
+      const result = await runCli(['start'], { ...env, PORT: String(port), ENGRAM_DATA_DIR: folder, LOG_LEVEL: 'silent' });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /EADDRINUSE/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    } finally {
+      taken.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('ends `redact` quietly when its reader goes away', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join('src', 'main', 'cli.ts'), 'redact'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.stdin.on('error', () => undefined);
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stdin.end('mail me at ana@example.org\n'.repeat(200_000));
+    assert.equal(await exited, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+  });
+
+  it('stops its Chroma when a signal comes while it is still starting', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'engram-cli-boot-'));
+    try {
+      const server = new CliServer(['start'], { ...env, PORT: String(await freePort()), ENGRAM_DATA_DIR: folder });
+      let chromaPid = 0;
+      await waitFor(async () => {
+        chromaPid = Number(/"chromaPid":(\d+)/.exec(server.output)?.[1] ?? 0);
+        return chromaPid > 0;
+      }, 60_000, `chroma did not start\n${server.output}`);
+      server.signal('SIGTERM');
+      assert.equal(await server.exited, 143, server.output);
+      await waitFor(async () => !isRunning(chromaPid), 10_000, `chroma ${chromaPid} outlived Engram`);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
