@@ -116,8 +116,10 @@ const LOCK_USERS_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtext($1
  * Reads a batch's erasures and rows (locked in id order, so two batches holding the same ids never
  * lock them crosswise) and writes, for each id, the latest version that neither an erasure nor
  * the row's own version refuses. The version guard stays in the write: a row inserted
- * concurrently after the read is still only replaced by a later version. Returns what the rows
- * and erasures were, and the ids written.
+ * concurrently after the read is still only replaced by a later version. Rows are written in the
+ * order of writing: a new row's ordinal, which orders turns of equal times in history, follows it
+ * (in id order, a conversation sent in one batch without times came back shuffled). Returns what
+ * the rows and erasures were, and the ids written.
  */
 const APPLY_BATCH = `
   WITH input AS (
@@ -146,7 +148,7 @@ const APPLY_BATCH = `
     SELECT $1, id, user_id, session_id, role, text, decode(embedding, 'base64'), metadata::jsonb,
            created_at::timestamptz, updated_at::timestamptz, version::bigint, false, decode(sketch, 'base64')
     FROM winners
-    ORDER BY id
+    ORDER BY version::bigint
     ON CONFLICT (tenant_id, id) DO UPDATE SET
       user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
       text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
