@@ -529,14 +529,17 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
     });
 
     describe('history', () => {
-      it('keeps the order of writing among equal times when one batch stores them', async () => {
+      it('keeps the order of writing among equal times, however the worker\'s runs store them', async () => {
         tenant = newTenant();
         const sameTime = new Date('2025-05-06T12:00:00.000Z');
         // A conversation imported in one batch without times: each turn has the request's time.
         const turns = ['turn-z', 'turn-a', 'turn-m', 'turn-q', 'turn-b'].map((id) => draft(tenant, { id, createdAt: sameTime }));
         const versions: number[] = [];
         for (const turn of turns) versions.push(await nextSeq(turn));
-        await store.memories.applyMany(turns.map((turn, index) => embedded(turn, versions[index]!)));
+        const stored = turns.map((turn, index) => embedded(turn, versions[index]!));
+        // Two runs, the later writes' first.
+        await store.memories.applyMany(stored.slice(3));
+        await store.memories.applyMany(stored.slice(0, 3));
         const page = await store.memories.findHistory({ tenantId: tenant, sessionId: 'session-1', limit: 10 });
         assert.deepEqual(page.items.map((item) => item.id), ['turn-z', 'turn-a', 'turn-m', 'turn-q', 'turn-b']);
       });

@@ -244,6 +244,30 @@ describe('PostgreSQL migration of stored memories', () => {
   });
 });
 
+describe('PostgreSQL migration of ordinals', () => {
+  it('gives turns stored after it ordinals past those given before, keeping equal times in order', async () => {
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
+    cleanups.push(() => client.close());
+    const ordinalsFollow = MIGRATIONS.find((migration) => migration.name === 'ordinals-follow-writes')?.version ?? 0;
+    await runMigrations(client, MIGRATIONS.filter((migration) => migration.version < ordinalsFollow), silentLogger());
+    // As an older Engram left them: ordinals from the identity, well past the write order.
+    await client.query(`SELECT setval(pg_get_serial_sequence('memories', 'ordinal'), 5000)`);
+    await client.query(
+      `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata, created_at, updated_at, version, deleted)
+       VALUES ('red', 'before', 'u1', 's1', 'user', 'said first', '\\x00', '{}', '2025-01-01T00:00:00Z', now(), 1, false)`,
+    );
+    const store = await createSqlMetadataStore({ client, logger: silentLogger() });
+    await store.migrate();
+    const turn = { id: 'after', tenantId: 'red', userId: 'u1', sessionId: 's1', role: 'user' as const, text: 'said next', createdAt: new Date('2025-01-01T00:00:00Z'), metadata: {} };
+    const [accepted] = await store.tasks.accept([{ taskId: randomUUID(), draft: turn, idempotencyKey: null }]);
+    assert.ok(accepted !== undefined && accepted.seq > 5001);
+    await store.memories.apply({ ...turn, version: accepted.seq, updatedAt: new Date(), embedding: new Float32Array([1]) });
+    const page = await store.memories.findHistory({ tenantId: 'red', sessionId: 's1', limit: 10 });
+    assert.deepEqual(page.items.map((item) => item.id), ['before', 'after']);
+  });
+});
+
 describe('PostgreSQL connectivity', () => {
   it('reports an unreachable server as postgres being unavailable', async () => {
     const url = `postgres://postgres@127.0.0.1:${await freePort()}/engram`;

@@ -116,10 +116,9 @@ const LOCK_USERS_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtext($1
  * Reads a batch's erasures and rows (locked in id order, so two batches holding the same ids never
  * lock them crosswise) and writes, for each id, the latest version that neither an erasure nor
  * the row's own version refuses. The version guard stays in the write: a row inserted
- * concurrently after the read is still only replaced by a later version. Rows are written in the
- * order of writing: a new row's ordinal, which orders turns of equal times in history, follows it
- * (in id order, a conversation sent in one batch without times came back shuffled). Returns what
- * the rows and erasures were, and the ids written.
+ * concurrently after the read is still only replaced by a later version. A new row's ordinal,
+ * which orders turns of equal times in history, is its version: its place in the order of writing
+ * (see 0012). Returns what the rows and erasures were, and the ids written.
  */
 const APPLY_BATCH = `
   WITH input AS (
@@ -143,12 +142,13 @@ const APPLY_BATCH = `
     ORDER BY i.id, i.version::bigint DESC, i.position DESC
   ),
   written AS (
-    INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata,
+    INSERT INTO memories (tenant_id, id, ordinal, user_id, session_id, role, text, embedding, metadata,
                           created_at, updated_at, version, deleted, sketch)
-    SELECT $1, id, user_id, session_id, role, text, decode(embedding, 'base64'), metadata::jsonb,
+    OVERRIDING SYSTEM VALUE
+    SELECT $1, id, version::bigint, user_id, session_id, role, text, decode(embedding, 'base64'), metadata::jsonb,
            created_at::timestamptz, updated_at::timestamptz, version::bigint, false, decode(sketch, 'base64')
     FROM winners
-    ORDER BY version::bigint
+    ORDER BY id
     ON CONFLICT (tenant_id, id) DO UPDATE SET
       user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
       text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
@@ -181,9 +181,11 @@ const REMOVE_MEMORY = `
     ORDER BY seq DESC
     LIMIT 1
   ),
+  numbered AS (SELECT user_id, nextval('write_seq') AS version FROM in_flight),
   ahead AS (
-    INSERT INTO memories (tenant_id, id, user_id, session_id, role, created_at, updated_at, version, deleted)
-    SELECT $1, $2, user_id, '', '', now(), now(), nextval('write_seq'), true FROM in_flight
+    INSERT INTO memories (tenant_id, id, ordinal, user_id, session_id, role, created_at, updated_at, version, deleted)
+    OVERRIDING SYSTEM VALUE
+    SELECT $1, $2, version, user_id, '', '', now(), now(), version, true FROM numbered
     ON CONFLICT (tenant_id, id) DO UPDATE SET
       deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
       version = excluded.version, updated_at = excluded.updated_at
