@@ -55,6 +55,10 @@ export interface TaskRepository {
 }
 
 export type ApplyOutcome =
+  /**
+   * `previousUserId`: the user that held the memory before this version (null for a new one); for
+   * the same version applied again, the user it moved the memory from, whose vector may remain.
+   */
   | { readonly applied: true; readonly previousUserId: string | null }
   | { readonly applied: false; readonly reason: 'superseded' | 'erased' };
 

@@ -381,6 +381,20 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual(await store.memories.listIds(tenant, 'bob'), ['moving']);
       });
 
+      it('reports, when a version that moved a memory is applied again, the user it moved it from', async () => {
+        tenant = newTenant();
+        const first = draft(tenant, { id: 'moved-twice', userId: 'alice' });
+        await store.memories.apply(embedded(first, await nextSeq(first)));
+        const moved = embedded({ ...first, userId: 'bob' }, await nextSeq(first));
+        assert.deepEqual(await store.memories.apply(moved), { applied: true, previousUserId: 'alice' });
+        // A retry of the same write, after its vectors failed to follow.
+        assert.deepEqual(await store.memories.apply(moved), { applied: true, previousUserId: 'alice' });
+        assert.deepEqual(await store.memories.applyMany([moved]), [{ applied: true, previousUserId: 'alice' }]);
+        const edited = embedded({ ...first, userId: 'bob', text: 'edited' }, await nextSeq(first));
+        assert.deepEqual(await store.memories.apply(edited), { applied: true, previousUserId: 'bob' });
+        assert.deepEqual(await store.memories.apply(edited), { applied: true, previousUserId: 'bob' });
+      });
+
       it('removes a memory, and an older write of it stays removed', async () => {
         tenant = newTenant();
         const memory = draft(tenant, { userId: 'carol' });

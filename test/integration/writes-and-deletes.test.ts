@@ -8,7 +8,7 @@ import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
 import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import type { Principal } from '../../src/domain/api-key.js';
-import { NotFoundError } from '../../src/domain/errors.js';
+import { DependencyUnavailableError, NotFoundError } from '../../src/domain/errors.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
 import type { Embedder } from '../../src/ports/embedder.js';
 import type { MemoryRepository, MetadataStore } from '../../src/ports/metadata-store.js';
@@ -146,6 +146,25 @@ describe('writes and deletes side by side', () => {
     await slow;
     assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.userId, 'dave');
     assert.deepEqual(await vectorIds(principal, 'carol', 'dave'), { carol: [], dave: ['moving'] });
+  });
+
+  it("removes the old user's vector when a move is tried again after Chroma failed behind Postgres", async () => {
+    const principal = newPrincipal();
+    const [stored] = await accept(draft(principal, 'moving', 'hugo', 'My sister lives in Oslo'));
+    assert.ok(stored !== undefined);
+    await processor().process({ taskIds: [stored] });
+    const [move] = await accept(draft(principal, 'moving', 'ines', 'My sister lives in Oslo'));
+    assert.ok(move !== undefined);
+    // Postgres takes the move; Chroma is away when the old user's vector is to go.
+    const away = withMethod(vectors, 'remove', async () => {
+      throw new DependencyUnavailableError('chroma');
+    });
+    await assert.rejects(processor(away).process({ taskIds: [move] }), DependencyUnavailableError);
+    assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.userId, 'ines');
+    assert.equal(await status(principal, move), 'queued');
+    await processor().process({ taskIds: [move] });
+    assert.equal(await status(principal, move), 'completed');
+    assert.deepEqual(await vectorIds(principal, 'hugo', 'ines'), { hugo: [], ines: ['moving'] });
   });
 
   it('leaves no vector when a delete meets a worker between its vector and its check', async () => {

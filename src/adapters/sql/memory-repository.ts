@@ -131,7 +131,7 @@ const APPLY_BATCH = `
     SELECT user_id, version FROM user_erasures WHERE tenant_id = $1 AND user_id = ANY($3::text[])
   ),
   current AS MATERIALIZED (
-    SELECT id, user_id, version FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE
+    SELECT id, user_id, version, moved_from FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE
   ),
   winners AS (
     SELECT DISTINCT ON (i.id) i.*
@@ -153,13 +153,15 @@ const APPLY_BATCH = `
       user_id = excluded.user_id, session_id = excluded.session_id, role = excluded.role,
       text = excluded.text, embedding = excluded.embedding, metadata = excluded.metadata,
       created_at = excluded.created_at, updated_at = excluded.updated_at,
-      version = excluded.version, deleted = false, sketch = excluded.sketch
+      version = excluded.version, deleted = false, sketch = excluded.sketch,
+      moved_from = CASE WHEN memories.version = excluded.version THEN memories.moved_from
+                        WHEN NOT memories.deleted AND memories.user_id <> excluded.user_id THEN memories.user_id END
     WHERE memories.version <= excluded.version
     RETURNING id
   )
-  SELECT 'current' AS kind, id, user_id, version FROM current
-  UNION ALL SELECT 'erasure', NULL, user_id, version FROM erasures
-  UNION ALL SELECT 'written', id, NULL, NULL FROM written`;
+  SELECT 'current' AS kind, id, user_id, version, moved_from FROM current
+  UNION ALL SELECT 'erasure', NULL, user_id, version, NULL FROM erasures
+  UNION ALL SELECT 'written', id, NULL, NULL, NULL FROM written`;
 
 /**
  * See SqlMemoryRepository.remove. A row made live by a write committed after this statement began
@@ -195,9 +197,9 @@ const REMOVE_MEMORY = `
 
 /** A row of APPLY_BATCH's answer: a row as it was, an erasure of one of the users, or an id written. */
 type AppliedBatchRow =
-  | { kind: 'current'; id: string; user_id: string; version: unknown }
-  | { kind: 'erasure'; id: null; user_id: string; version: unknown }
-  | { kind: 'written'; id: string; user_id: null; version: null };
+  | { kind: 'current'; id: string; user_id: string; version: unknown; moved_from: string | null }
+  | { kind: 'erasure'; id: null; user_id: string; version: unknown; moved_from: null }
+  | { kind: 'written'; id: string; user_id: null; version: null; moved_from: null };
 
 export interface SqlMemoryRepositoryOptions {
   /**
@@ -294,11 +296,11 @@ export class SqlMemoryRepository implements MemoryRepository {
       },
     ], 'unflushed');
     const erasedBefore = new Map<string, number>();
-    const current = new Map<string, { userId: string; version: number }>();
+    const current = new Map<string, { userId: string; version: number; movedFrom: string | null }>();
     const landed = new Set<string>();
     for (const row of rows) {
       if (row.kind === 'erasure') erasedBefore.set(row.user_id, toNumber(row.version));
-      else if (row.kind === 'current') current.set(row.id, { userId: row.user_id, version: toNumber(row.version) });
+      else if (row.kind === 'current') current.set(row.id, { userId: row.user_id, version: toNumber(row.version), movedFrom: row.moved_from });
       else landed.add(row.id);
     }
 
@@ -316,8 +318,12 @@ export class SqlMemoryRepository implements MemoryRepository {
         // A row inserted concurrently after the read, with a later version, kept it out too.
         outcomes.set(index, { applied: false, reason: 'superseded' });
       } else {
-        outcomes.set(index, { applied: true, previousUserId: before?.userId ?? null });
-        current.set(memory.id, { userId: memory.userId, version: memory.version });
+        // The same version again (a retry): the user before it is the one it moved the memory from.
+        const replayed = before !== undefined && before.version === memory.version;
+        const previousUserId = replayed ? (before.movedFrom ?? before.userId) : (before?.userId ?? null);
+        outcomes.set(index, { applied: true, previousUserId });
+        const movedFrom = replayed ? before.movedFrom : before !== undefined && before.userId !== memory.userId ? before.userId : null;
+        current.set(memory.id, { userId: memory.userId, version: memory.version, movedFrom });
       }
     }
     return outcomes;
