@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
-import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
-import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import type { EmbeddedMemory } from '../../src/domain/memory.js';
 import type { Embedder } from '../../src/ports/embedder.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { cosineSimilarity } from '../../src/services/cosine.js';
 import { MemorySearch, type SearchHit } from '../../src/services/search-memories.js';
-import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
-import { silentLogger } from '../support/logger.js';
+import { openRealStores, type RealStores } from '../support/real-stores.js';
 
 /**
  * A search reads the rows of its best candidates first and more only when some are gone: a memory
@@ -22,32 +15,18 @@ import { silentLogger } from '../support/logger.js';
  * vector left behind) must leave no gap in the page.
  */
 describe('MemorySearch pages', () => {
-  const logger = silentLogger();
-  let folder: string;
-  let chroma: TestChroma;
+  let stores: RealStores;
   let metadata: MetadataStore;
   let vectors: VectorStore;
   let embedder: Embedder;
   let search: MemorySearch;
 
   before(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'engram-search-page-'));
-    chroma = await startTestChroma();
-    embedder = await createUseLiteEmbedder({ logger });
-    metadata = await createPgliteMetadataStore({ dataDir: folder, logger });
-    await metadata.migrate();
-    await metadata.bindModel(embedder.model);
-    vectors = await createChromaVectorStore({ url: chroma.url, logger });
-    await vectors.bindModel(embedder.model);
+    stores = await openRealStores('engram-search-page-');
+    ({ metadata, vectors, embedder } = stores);
     search = new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder });
   });
-  after(async () => {
-    await vectors.close();
-    await metadata.close();
-    await embedder.close();
-    await chroma.stop();
-    await rm(folder, { recursive: true, force: true });
-  });
+  after(() => stores.close());
 
   async function remember(tenantId: string, userId: string, texts: readonly string[]): Promise<EmbeddedMemory[]> {
     const embeddings = await embedder.embed(texts);

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
-import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
-import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import type { Principal } from '../../src/domain/api-key.js';
 import { DependencyUnavailableError, NotFoundError } from '../../src/domain/errors.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
@@ -15,8 +9,8 @@ import type { MemoryRepository, MetadataStore } from '../../src/ports/metadata-s
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { MemoryEraser } from '../../src/services/forget-memories.js';
 import { WriteProcessor } from '../../src/services/process-writes.js';
-import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
 import { silentLogger } from '../support/logger.js';
+import { openRealStores, type RealStores } from '../support/real-stores.js';
 
 /** A step held until the test lets it go, telling when it is reached. */
 interface HeldStep {
@@ -58,29 +52,16 @@ function withMethod<T extends object, K extends keyof T>(target: T, name: K, met
  */
 describe('writes and deletes side by side', () => {
   const logger = silentLogger();
-  let folder: string;
-  let chroma: TestChroma;
+  let stores: RealStores;
   let metadata: MetadataStore;
   let vectors: VectorStore;
   let embedder: Embedder;
 
   before(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'engram-writes-deletes-'));
-    chroma = await startTestChroma();
-    embedder = await createUseLiteEmbedder({ logger });
-    metadata = await createPgliteMetadataStore({ dataDir: folder, logger });
-    await metadata.migrate();
-    await metadata.bindModel(embedder.model);
-    vectors = await createChromaVectorStore({ url: chroma.url, logger });
-    await vectors.bindModel(embedder.model);
+    stores = await openRealStores('engram-writes-deletes-');
+    ({ metadata, vectors, embedder } = stores);
   });
-  after(async () => {
-    await vectors.close();
-    await metadata.close();
-    await embedder.close();
-    await chroma.stop();
-    await rm(folder, { recursive: true, force: true });
-  });
+  after(() => stores.close());
 
   const newPrincipal = (): Principal => ({ tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' });
 
