@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { DEFAULT_PII_ENTITY_TYPES, isPiiEntityType, PII_ENTITY_TYPES, type PiiEntityType } from '../domain/pii.js';
 import { DomainError } from '../domain/errors.js';
-import { EMBED_RUNTIMES, SSL_MODES, type EngramConfig, type EmbedderConfig } from './config.js';
+import { EMBED_RUNTIMES, type EngramConfig, type EmbedderConfig } from './config.js';
 import { readSecret, type Env, type SecretSources } from './secrets.js';
+import { postgresUrlProblem, redisUrlProblem } from './url-checks.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const HOUR_MS = 3_600_000;
@@ -77,23 +78,6 @@ class Reader {
     if (problem !== null) this.problems.push(`${name}: ${problem}`);
     return value;
   }
-}
-
-function postgresUrlProblem(url: URL): string | null {
-  const sslmode = url.searchParams.get('sslmode');
-  if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
-    return `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`;
-  }
-  return null;
-}
-
-/** What parseRedisUrl refuses, told before anything starts. */
-function redisUrlProblem(url: URL): string | null {
-  if (url.hostname === '') return 'it names no host';
-  const database = url.pathname.replace(/^\//, '');
-  if (database !== '' && !/^\d+$/.test(database)) return 'the path must be a database number';
-  if (url.searchParams.has('ca') && url.protocol !== 'rediss:') return 'the ca parameter needs rediss://';
-  return null;
 }
 
 /** An address to listen on: an IP address or a host name (letters, digits, dots and hyphens). */

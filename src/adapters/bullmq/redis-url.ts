@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { RedisOptions } from 'ioredis';
+import { redisUrlProblem } from '../../config/url-checks.js';
 import { ValidationError } from '../../domain/errors.js';
 
 /** Where Redis is and how to log in: the parts of a Redis URL, ready for ioredis. */
@@ -23,9 +24,9 @@ export function parseRedisUrl(redisUrl: string): RedisEndpoint {
     throw invalid('it is not a URL');
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw invalid('the scheme must be redis:// or rediss://');
-  if (url.hostname === '') throw invalid('it names no host');
+  const problem = redisUrlProblem(url);
+  if (problem !== null) throw invalid(problem);
   const dbPath = url.pathname.replace(/^\//, '');
-  if (dbPath !== '' && !/^\d+$/.test(dbPath)) throw invalid('the path must be a database number');
   // Brackets of an IPv6 literal belong to the URL, not to the address a socket connects to.
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const endpoint: RedisEndpoint = {
@@ -36,7 +37,6 @@ export function parseRedisUrl(redisUrl: string): RedisEndpoint {
   if (url.username !== '') endpoint.username = decodeURIComponent(url.username);
   if (url.password !== '') endpoint.password = decodeURIComponent(url.password);
   const caPath = url.searchParams.get('ca');
-  if (caPath !== null && url.protocol !== 'rediss:') throw invalid('the ca parameter needs rediss://');
   if (url.protocol === 'rediss:') {
     const tls: ConnectionOptions = {};
     // SNI carries host names only; Node warns when given an IP address.

@@ -1,0 +1,22 @@
+import { SSL_MODES } from './config.js';
+
+/**
+ * What is wrong with a URL beyond its scheme, told by the configuration at start and by the
+ * adapter that reads the same URL: one check, so that they never disagree. Null when nothing is.
+ */
+export function postgresUrlProblem(url: URL): string | null {
+  const sslmode = url.searchParams.get('sslmode');
+  if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+    return `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`;
+  }
+  return null;
+}
+
+/** See postgresUrlProblem; parseRedisUrl refuses what this names. */
+export function redisUrlProblem(url: URL): string | null {
+  if (url.hostname === '') return 'it names no host';
+  const database = url.pathname.replace(/^\//, '');
+  if (database !== '' && !/^\d+$/.test(database)) return 'the path must be a database number';
+  if (url.searchParams.has('ca') && url.protocol !== 'rediss:') return 'the ca parameter needs rediss://';
+  return null;
+}
