@@ -163,6 +163,9 @@ const APPLY_BATCH = `
   UNION ALL SELECT 'erasure', NULL, user_id, version, NULL FROM erasures
   UNION ALL SELECT 'written', id, NULL, NULL, NULL FROM written`;
 
+/** What a row keeps as a tombstone: only what decides which write wins (memories_live_has_content). */
+const TOMBSTONE = 'deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL';
+
 /**
  * See SqlMemoryRepository.remove. A row made live by a write committed after this statement began
  * is met by the insert's conflict and made a tombstone too; the delete came after that write.
@@ -170,8 +173,7 @@ const APPLY_BATCH = `
 const REMOVE_MEMORY = `
   WITH live AS (
     UPDATE memories
-    SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
-        version = nextval('write_seq'), updated_at = now()
+    SET ${TOMBSTONE}, version = nextval('write_seq'), updated_at = now()
     WHERE tenant_id = $1 AND id = $2 AND NOT deleted
     RETURNING id, user_id
   ),
@@ -189,8 +191,7 @@ const REMOVE_MEMORY = `
     OVERRIDING SYSTEM VALUE
     SELECT $1, $2, version, user_id, '', '', now(), now(), version, true FROM numbered
     ON CONFLICT (tenant_id, id) DO UPDATE SET
-      deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL,
-      version = excluded.version, updated_at = excluded.updated_at
+      ${TOMBSTONE}, version = excluded.version, updated_at = excluded.updated_at
     RETURNING id, user_id
   )
   SELECT id, user_id FROM live UNION ALL SELECT id, user_id FROM ahead`;
@@ -421,7 +422,7 @@ export class SqlMemoryRepository implements MemoryRepository {
                ),
                erased AS (
                  UPDATE memories
-                 SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL, version = (SELECT version FROM erasure), updated_at = now()
+                 SET ${TOMBSTONE}, version = (SELECT version FROM erasure), updated_at = now()
                  WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
                  RETURNING 1
                )
