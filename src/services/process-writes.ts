@@ -23,6 +23,14 @@ interface AppliedWrite {
   readonly previousUserId: string | null;
 }
 
+/**
+ * A task claimed this often without finishing runs alone from then on. A write that kills its
+ * worker (a crash, not an error) is claimed again with the others of its run each time; counted
+ * against all of them, it would have them given up with it. The first retry still runs whole, as a
+ * run failed by a passing fault of a dependency is retried, and one by one costs each write a run.
+ */
+const RUN_ALONE_FROM_ATTEMPT = 3;
+
 type PendingTask = WriteTask & { readonly draft: NonNullable<WriteTask['draft']> };
 
 /** An outage of a dependency, as opposed to a fault of the write itself. */
@@ -54,7 +62,20 @@ export class WriteProcessor {
 
   /** Throws when the job should be tried again later; permanent failures are recorded on the task. */
   async process(job: WriteJob): Promise<void> {
-    const claimed = await this.deps.tasks.claim(job.taskIds);
+    const runnable = await this.claimRunnable(job.taskIds);
+    const suspects = runnable.length > 1 ? runnable.filter((task) => task.attempts >= RUN_ALONE_FROM_ATTEMPT) : [];
+    if (suspects.length === 0) return this.processRun(runnable);
+    // Handed back uncounted, then claimed again one at a time: a crash now counts against the
+    // write that ran, never against the others of its run.
+    await this.deps.tasks.release(suspects.map((task) => task.taskId));
+    this.deps.logger.warn({ tasks: suspects.length }, 'writes claimed before without finishing; running them one at a time');
+    await this.processRun(runnable.filter((task) => task.attempts < RUN_ALONE_FROM_ATTEMPT));
+    for (const suspect of suspects) await this.processRun(await this.claimRunnable([suspect.taskId]));
+  }
+
+  /** Claims the tasks still pending and fails those that cannot run: no payload, or claimed too often. */
+  private async claimRunnable(taskIds: readonly string[]): Promise<PendingTask[]> {
+    const claimed = await this.deps.tasks.claim(taskIds);
     const runnable: PendingTask[] = [];
     for (const task of claimed) {
       if (task.draft === null) {
@@ -68,6 +89,10 @@ export class WriteProcessor {
         runnable.push({ ...task, draft: task.draft });
       }
     }
+    return runnable;
+  }
+
+  private async processRun(runnable: readonly PendingTask[]): Promise<void> {
     if (runnable.length === 0) return;
     try {
       await this.processTasks(runnable);
