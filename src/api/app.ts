@@ -13,12 +13,16 @@ import { assertSafeJson } from './input-guard.js';
 import { LoadShedder } from './load-shedding.js';
 import { requireApiKey, type RefusedKeyCounter } from './principal.js';
 import { memoryRoutes } from './routes/memory.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { operationRoutes } from './routes/operations.js';
 import { searchRoutes } from './routes/search.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { taskRoutes } from './routes/tasks.js';
 
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+/** Routes without a key, never rate limited or shed: a probe must see the node as it is. */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+/** Not shed when the node is full, so that a scrape still shows what fills it. */
+const NEVER_SHED = new Set([...OPEN_ROUTES, '/metrics']);
 
 /** Rate limits count per API key (hashed, so the key is never held as a map key) or per address. */
 function rateLimitKey(request: FastifyRequest): string {
@@ -52,7 +56,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
 
   app.decorateRequest('principal', null);
   // First of the request hooks: a request over the cap costs nothing more.
-  const shedder = new LoadShedder(options.maxInFlightRequests ?? 1_024, OPEN_ROUTES);
+  const shedder = new LoadShedder(options.maxInFlightRequests ?? 1_024, NEVER_SHED);
   app.addHook('onRequest', async (request) => shedder.admit(request));
   app.addHook('onResponse', async (request) => shedder.release(request));
   app.addHook('onRequestAbort', async (request) => shedder.release(request));
@@ -109,6 +113,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
     await tenantScope.register(searchRoutes(deps));
     await tenantScope.register(sessionRoutes(deps));
     await tenantScope.register(taskRoutes(deps));
+    await tenantScope.register(metricsRoutes(deps));
   });
   return app;
 }

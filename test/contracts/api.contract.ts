@@ -318,15 +318,18 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.equal(stored.body.text, 'My sister Clara emails me at [EMAIL]');
     });
 
-    it('publishes its OpenAPI document and docs', async () => {
+    it('publishes its OpenAPI document and docs, and its metrics to a key', async () => {
       const openapi = await client.withKey(null).request<{ openapi: string; paths: Record<string, unknown> }>('GET', '/openapi.json');
       assert.equal(openapi.status, 200);
       assert.ok(openapi.body.openapi.startsWith('3.'));
       assert.ok('/memory/search' in openapi.body.paths);
       assert.equal((await client.withKey(null).request('GET', '/docs')).status < 400, true);
-      const metrics = await client.withKey(null).request<{ raw: string }>('GET', '/metrics');
+      const metrics = await client.request<{ raw: string }>('GET', '/metrics');
       assert.equal(metrics.status, 200);
       assert.match(metrics.body.raw, /engram_http_request_duration_seconds/);
+      const anonymous = await client.withKey(null).request<ErrorBody>('GET', '/metrics');
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.body.error.code, 'unauthenticated');
     });
 
     if (options.createTenantKey !== undefined) {

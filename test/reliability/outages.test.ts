@@ -175,7 +175,7 @@ describe('an embedded node whose Chroma is killed', () => {
       await waitFor(async () => (await searchIds())?.length === 2, 30_000, 'searches to find both memories');
       assert.deepEqual(await searchIds(), ['my garden has red roses', 'the roses in my garden bloomed']);
       assert.equal((await client.request('GET', '/readyz')).status, 200);
-      const metrics = await client.withKey(null).request<{ raw: string }>('GET', '/metrics');
+      const metrics = await client.request<{ raw: string }>('GET', '/metrics');
       assert.match(metrics.body.raw, /^engram_dependency_stops_total\{dependency="chroma"\} 1$/m);
       assert.match(metrics.body.raw, /^engram_dependency_stops_total\{dependency="postgres"\} 0$/m);
       assert.match(metrics.body.raw, /^engram_dependency_stops_total\{dependency="embedder"\} 0$/m);

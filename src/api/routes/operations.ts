@@ -8,28 +8,23 @@ const Readiness = Type.Object({
   dependencies: Type.Record(Type.String(), Type.Union([Type.Literal('up'), Type.Literal('down')])),
 });
 
-/** Liveness, readiness and metrics: no API key, nothing about users. */
+/** Liveness and readiness: no API key, nothing about users. */
 export function operationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/healthz',
-      { schema: { summary: 'The process is alive', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      { schema: { summary: 'The process is alive', tags: ['operations'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
       async () => ({ status: 'ok' as const }),
     );
 
     app.get(
       '/readyz',
-      { schema: { summary: "Each dependency's state", tags: ['operations'], response: { 200: Readiness, 503: Readiness } } },
+      { schema: { summary: "Each dependency's state", tags: ['operations'], security: [], response: { 200: Readiness, 503: Readiness } } },
       async (_request, reply) => {
         const readiness = await deps.health.readiness();
         if (!readiness.ready) void reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS));
         return { status: readiness.ready ? ('ready' as const) : ('unavailable' as const), dependencies: readiness.dependencies };
       },
     );
-
-    app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_request, reply) => {
-      const body = await deps.metrics.registry.metrics();
-      return reply.type(deps.metrics.registry.contentType).send(body);
-    });
   };
 }
