@@ -13,8 +13,9 @@ import { resolveOverlaps } from './resolve-overlaps.js';
 import type { Detector } from './span.js';
 
 export interface RedactorOptions {
-  /** The entity types to replace with their placeholder. Every type is still detected, so that an
-   * unchosen span (a street named after a person) keeps a chosen one from being cut in half. */
+  /** The entity types to replace with their placeholder. Addresses and names are still detected
+   * when not chosen, so that such a span (a street named after a person) keeps a chosen one from
+   * being cut in half. */
   readonly entities: readonly PiiEntityType[];
 }
 
@@ -30,10 +31,15 @@ const DETECTORS: readonly Detector[] = [
   findPersons,
 ];
 
+/** The entities of the text as a redaction of the chosen types settles them (see resolveOverlaps). */
+function detectFor(text: string, chosen?: ReadonlySet<PiiEntityType>): DetectedEntity[] {
+  if (text.length === 0) return [];
+  return resolveOverlaps(DETECTORS.flatMap((find) => find(text)), chosen);
+}
+
 /** Every entity of every type in the text: non-overlapping spans sorted by start. */
 export function detect(text: string): DetectedEntity[] {
-  if (text.length === 0) return [];
-  return resolveOverlaps(DETECTORS.flatMap((find) => find(text)));
+  return detectFor(text);
 }
 
 export function placeholder(type: PiiEntityType): string {
@@ -55,7 +61,7 @@ export function createRedactor(options: RedactorOptions): Redactor {
   const chosen = new Set(options.entities);
   return {
     redact(text: string): Redaction {
-      const entities = detect(text).filter((entity) => chosen.has(entity.type));
+      const entities = detectFor(text, chosen).filter((entity) => chosen.has(entity.type));
       return { text: applyRedaction(text, entities), entities };
     },
   };

@@ -68,6 +68,22 @@ describe('redactor', () => {
     assert.equal(redactor.redact('My sister Clara lives at 42 Elm Street').text, 'My sister [PERSON] lives at [ADDRESS]');
   });
 
+  it('redacts a chosen identifier inside one not chosen', () => {
+    // The password's value is an email address: with secrets not chosen, it is still an email.
+    const redactor = createRedactor({ entities: ['EMAIL', 'PHONE'] });
+    const result = redactor.redact('my password: alice.smith@example.com');
+    assert.equal(result.text, 'my password: [EMAIL]');
+    assert.deepEqual(result.entities, [{ type: 'EMAIL', start: 13, end: 36 }]);
+  });
+
+  it('replaces chosen spans that overlap in part as one, leaving no piece of either', () => {
+    const text = 'api key owner: jonathan.smith.1990@example.com';
+    const result = all.redact(text);
+    assert.equal(result.entities.length, 1);
+    assert.equal(result.text, `${text.slice(0, result.entities[0]?.start)}[${result.entities[0]?.type}]`);
+    assert.ok(!result.text.includes('example.com') && !result.text.includes('jonathan'), result.text);
+  });
+
   it('resolves overlapping spans so the more specific type wins', () => {
     // The card number is also a run of digits the phone scan could read; the card wins.
     const found = detect('call me, card 4111-1111-1111-1111');
