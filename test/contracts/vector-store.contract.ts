@@ -212,6 +212,10 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
         assert.deepEqual(await where({ key: 'topic', op: 'ne', value: 'work' }), ['bare', 'p1', 'p3', 'p5']);
         assert.deepEqual(await where({ key: 'priority', op: 'in', value: [1, 5] }), ['p1', 'p5']);
         assert.deepEqual(await where({ key: 'priority', op: 'in', value: [2, 'home'] }), ['p2']);
+        // Whole and fractional numbers in one list, a whole one first; a whole number past 64 bits.
+        assert.deepEqual(await where({ key: 'priority', op: 'in', value: [4, 4.5] }), ['p4']);
+        assert.deepEqual(await where({ key: 'priority', op: 'nin', value: [4, 4.5] }), ['bare', 'p1', 'p2', 'p3', 'p5']);
+        assert.deepEqual(await where({ key: 'priority', op: 'eq', value: 1e19 }), []);
         assert.deepEqual(await where({ key: 'topic', op: 'in', value: [] }), []);
         assert.deepEqual(await where({ key: 'priority', op: 'nin', value: [1, 2, 3] }), ['bare', 'p4', 'p5']);
         assert.deepEqual(await where({ key: 'priority', op: 'nin', value: [] }), ['bare', 'p1', 'p2', 'p3', 'p4', 'p5']);

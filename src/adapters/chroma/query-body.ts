@@ -1,4 +1,5 @@
 import { VectorStoreError } from './errors.js';
+import { jsonWithFloats } from './float-json.js';
 import { float32ArrayText } from './float32-text.js';
 import type { Where } from './where-clause.js';
 
@@ -22,6 +23,7 @@ export function encodeQueryBody(query: QueryBody): string {
   }
   const fields = [`"query_embeddings":[[${float32ArrayText(query.vector)}]]`, `"n_results":${Math.floor(query.nResults)}`, `"include":["distances"]`];
   if (query.ids !== undefined) fields.push(`"ids":${JSON.stringify(query.ids)}`);
-  if (query.where !== undefined) fields.push(`"where":${JSON.stringify(query.where)}`);
+  // Numbers as floats, as records hold them (see float-json.ts): `$in: [4, 4.5]` is one list.
+  if (query.where !== undefined) fields.push(`"where":${jsonWithFloats(query.where, 'a metadata filter value')}`);
   return `{${fields.join(',')}}`;
 }

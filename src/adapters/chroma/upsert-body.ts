@@ -1,6 +1,6 @@
-import { ValidationError } from '../../domain/errors.js';
 import type { MetadataValue } from '../../domain/memory.js';
 import { float32ToBase64 } from '../../support/float32-bytes.js';
+import { floatText } from './float-json.js';
 
 /** A record as Chroma keeps it: what a migration reads from one collection and writes to another. */
 export interface StoredRecord {
@@ -11,9 +11,7 @@ export interface StoredRecord {
 
 /**
  * The JSON body of a Chroma add or upsert, written by hand for two reasons:
- * - every number goes out as a JSON float (`3.0`): Chroma 1.0 compares an integer it stored
- *   against a fractional filter bound by truncating the bound (`2 < 2.6` is false), while floats
- *   compare correctly against any bound;
+ * - every number goes out as a JSON float (`3.0`, see float-json.ts), as in a query's filter;
  * - embeddings go out as base64 little-endian float32, exact and a third of the size of decimals.
  */
 export function encodeStoredRecords(records: readonly StoredRecord[]): string {
@@ -30,9 +28,5 @@ function encodeMetadata(metadata: ReadonlyMap<string, MetadataValue>): string {
 }
 
 function encodeValue(key: string, value: MetadataValue): string {
-  if (typeof value !== 'number') return JSON.stringify(value);
-  if (!Number.isFinite(value)) throw new ValidationError(`metadata "${key}" must be a finite number`);
-  const text = JSON.stringify(value);
-  // Large magnitudes already print with an exponent, which JSON reads as a float.
-  return /[.eE]/.test(text) ? text : `${text}.0`;
+  return typeof value === 'number' ? floatText(value, `metadata "${key}"`) : JSON.stringify(value);
 }

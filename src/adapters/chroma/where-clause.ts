@@ -47,7 +47,8 @@ function whereForCondition(condition: MetadataCondition): Where[] | 'none' {
       return [{ [key]: { [comparisonOperators[condition.op]]: condition.value } }];
     case 'in': {
       if (condition.value.length === 0) return 'none';
-      // Chroma wants every list of $in/$nin to hold one type, so a mixed list is split per type.
+      // Chroma wants every list of $in/$nin to hold one type, so a mixed list is split per type
+      // (numbers are all sent as floats: see float-json.ts).
       const lists = listsByType(condition.value).map((values) => ({ [key]: { $in: values } }));
       return lists.length === 1 ? lists : [{ $or: lists }];
     }
