@@ -1,6 +1,6 @@
 import type { Principal } from '../domain/api-key.js';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import { isWholeUser, type MetadataCondition, type SearchScope } from '../domain/filters.js';
+import { isWholeUser, isWithinScope, type MetadataCondition, type SearchScope } from '../domain/filters.js';
 import type { CandidateMemory, Memory } from '../domain/memory.js';
 import { sketchQueryOf, sketchSimilarity, type SketchQuery } from '../domain/vector-sketch.js';
 import type { Embedder } from '../ports/embedder.js';
@@ -171,7 +171,7 @@ export class MemorySearch {
     measureBroughtMatches(words, embedding, similarities);
     const known = new Map(words.flatMap((match) => (match.memory === undefined ? [] : [[match.id, match.memory] as const])));
     for (const memory of scopeMemories ?? []) known.set(memory.id, memory);
-    const hits = await this.readHits(principal.tenantId, request, fused, { similarities, known }, embedding);
+    const hits = await this.readHits(scope, request, fused, { similarities, known }, embedding);
     return this.withContext(principal.tenantId, hits, request.context ?? 0);
   }
 
@@ -216,7 +216,7 @@ export class MemorySearch {
    * spares. With a floor any candidate may fall below it, so all of them are read at once.
    */
   private async readHits(
-    tenantId: string,
+    scope: SearchScope,
     request: SearchRequest,
     fused: readonly FusedRank[],
     { similarities, known }: CandidateKnowledge,
@@ -231,13 +231,15 @@ export class MemorySearch {
       // Only a memory found by words alone, without its sketch, needs its vector read for its similarity.
       const unmeasured = candidates.filter((candidate) => !similarities.has(candidate.id)).map((candidate) => candidate.id);
       const unread = new Set(candidates.filter((candidate) => !known.has(candidate.id) || !similarities.has(candidate.id)).map((candidate) => candidate.id));
-      const found = unread.size === 0 ? [] : await this.deps.memories.getCandidates(tenantId, [...unread], unmeasured);
+      const found = unread.size === 0 ? [] : await this.deps.memories.getCandidates(scope.tenantId, [...unread], unmeasured);
       const rows = new Map<string, CandidateMemory>(found.map((memory) => [memory.id, memory]));
       for (const candidate of candidates) {
         const read = rows.get(candidate.id);
-        // A memory read and not found is gone, whatever the word search saw before.
+        // A memory read and not found is gone, whatever the word search saw before. The scope is
+        // checked again: the vector store may have found it by its copy of an earlier version, of
+        // another session, time or metadata, that a worker has not yet replaced.
         const memory = unread.has(candidate.id) ? read && withoutVector(read) : known.get(candidate.id);
-        if (memory === undefined || memory.userId !== request.userId) continue;
+        if (memory === undefined || memory.userId !== request.userId || !isWithinScope(memory, scope)) continue;
         const vector = read?.embedding ?? null;
         const similarity = similarities.get(memory.id) ?? (vector === null ? 0 : cosineSimilarity(embedding, vector));
         if (similarity < minScore) continue;

@@ -9,6 +9,8 @@ import type { MemoryRepository, MetadataStore } from '../../src/ports/metadata-s
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { MemoryEraser } from '../../src/services/forget-memories.js';
 import { WriteProcessor } from '../../src/services/process-writes.js';
+import { MemorySearch } from '../../src/services/search-memories.js';
+import { waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { openRealStores, type RealStores } from '../support/real-stores.js';
 
@@ -218,5 +220,65 @@ describe('writes and deletes side by side', () => {
     await processor().process({ taskIds: [later] });
     assert.equal((await metadata.memories.get(principal.tenantId, 'early'))?.text, 'Pick up the parcel on Monday');
     assert.deepEqual(await vectorIds(principal, 'gina'), { gina: ['early'] });
+  });
+});
+
+/**
+ * A user large enough for a collection of their own is searched by Chroma with the scope's filters
+ * (a bucket's users by the ids Postgres lists): Chroma's copy of a memory may be an older version.
+ */
+describe('searches of a large user while a write is under way', () => {
+  const logger = silentLogger();
+  let stores: RealStores;
+
+  before(async () => {
+    stores = await openRealStores('engram-large-user-search-', { promoteAbove: 2, promotionGraceMs: 300 });
+  });
+  after(() => stores.close());
+
+  it("never returns a memory by the vector store's copy of a version from another session", async () => {
+    const { metadata, vectors, embedder } = stores;
+    const principal: Principal = { tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' };
+    const turn = (id: string, sessionId: string, text: string): MemoryDraft => ({
+      id,
+      tenantId: principal.tenantId,
+      userId: 'jane',
+      sessionId,
+      role: 'user',
+      text,
+      createdAt: new Date(),
+      metadata: {},
+    });
+    const processor = (vectorStore: VectorStore = vectors) =>
+      new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger });
+    const accept = async (...drafts: MemoryDraft[]): Promise<string[]> =>
+      (await metadata.tasks.accept(drafts.map((memory) => ({ taskId: randomUUID(), draft: memory, idempotencyKey: null })))).map((task) => task.taskId);
+
+    await processor().process({
+      taskIds: await accept(
+        turn('kitten', 'session-1', 'We adopted a grey kitten called Pepper'),
+        turn('boat', 'session-1', 'The boat is moored in Kiel'),
+        turn('cello', 'session-1', 'My daughter plays the cello'),
+        turn('garden', 'session-1', 'The roses in my garden bloomed'),
+      ),
+    });
+    // Past two vectors Jane moves to a collection of her own, in the background.
+    await waitFor(async () => (await vectors.idsWanted(principal.tenantId, 'jane')) === 0, 20_000, 'a collection of her own');
+    // Postgres takes the kitten into session-2; Chroma still holds it in session-1.
+    const step = heldStep();
+    const held = withMethod(vectors, 'upsert', async (...args: Parameters<VectorStore['upsert']>) => {
+      await step.hold();
+      return vectors.upsert(...args);
+    });
+    const work = processor(held).process({ taskIds: await accept(turn('kitten', 'session-2', 'We adopted a grey kitten called Pepper')) });
+    await step.reached;
+    // Ranked by the vector store, by meaning alone.
+    const search = new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder, options: { sketchedUpTo: 0, lexicalWeight: 0 } });
+    const found = async (sessionId: string) =>
+      (await search.search(principal, { query: 'grey kitten', userId: 'jane', sessionId, topK: 1 })).map((hit) => `${hit.memory.id} ${hit.memory.sessionId}`);
+    assert.equal((await found('session-1')).includes('kitten session-2'), false);
+    step.release();
+    await work;
+    assert.deepEqual(await found('session-2'), ['kitten session-2']);
   });
 });

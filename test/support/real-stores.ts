@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
+import { createChromaVectorStore, type ChromaVectorStoreOptions } from '../../src/adapters/chroma/chroma-vector-store.js';
 import { createUseLiteEmbedder } from '../../src/adapters/embedding/use-lite-embedder.js';
 import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import type { Embedder } from '../../src/ports/embedder.js';
@@ -19,7 +19,7 @@ export interface RealStores {
 }
 
 /** Opens them bound to the model, in a folder of their own that `close` removes. */
-export async function openRealStores(folderPrefix: string): Promise<RealStores> {
+export async function openRealStores(folderPrefix: string, vectorOptions: Pick<ChromaVectorStoreOptions, 'promoteAbove' | 'promotionGraceMs'> = {}): Promise<RealStores> {
   const logger = silentLogger();
   const folder = await mkdtemp(join(tmpdir(), folderPrefix));
   const chroma = await startTestChroma();
@@ -27,7 +27,7 @@ export async function openRealStores(folderPrefix: string): Promise<RealStores> 
   const metadata = await createPgliteMetadataStore({ dataDir: folder, logger });
   await metadata.migrate();
   await metadata.bindModel(embedder.model);
-  const vectors = await createChromaVectorStore({ url: chroma.url, logger });
+  const vectors = await createChromaVectorStore({ url: chroma.url, logger, ...vectorOptions });
   await vectors.bindModel(embedder.model);
   return {
     metadata,
