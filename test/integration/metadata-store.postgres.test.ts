@@ -995,3 +995,36 @@ describe("PostgreSQL word ranking of a small user's listing", () => {
     assert.deepEqual(await searchSending(), { matches: shrunk, sent: [1] });
   });
 });
+
+describe('PostgreSQL and Engram in time zones of their own', () => {
+  it('reads and bounds a memory of 1850 to the millisecond, whatever either zone', async () => {
+    const database = await freshDatabase();
+    // Old offsets of a zone have seconds (New York's local mean time was -04:56:02).
+    await admin((client) => client.query(`ALTER DATABASE ${database.name} SET timezone TO 'America/New_York'`));
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Kolkata';
+    try {
+      const store = await createPostgresMetadataStore({ url: database.url, logger: silentLogger() });
+      cleanups.push(() => store.close());
+      await store.migrate();
+      const tenantId = `tenant-${randomUUID()}`;
+      const createdAt = new Date('1850-06-01T00:00:00.000Z');
+      const draft: MemoryDraft = { id: 'old-letter', tenantId, userId: 'uma', sessionId: 's', role: 'user', text: 'A letter from 1850', createdAt, metadata: {} };
+      const [accepted] = await store.tasks.accept([{ taskId: randomUUID(), draft, idempotencyKey: null }]);
+      await store.memories.applyMany([{ ...draft, version: accepted?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array([1, 0, 0]) }]);
+
+      const listed = async (bounds: Pick<SearchScope, 'createdAfter' | 'createdBefore'>) =>
+        (await store.memories.searchLists({ scope: { tenantId, userId: 'uma', ...bounds }, idsLimit: 10, memoriesUpTo: 10, words: null }).memories) ?? [];
+      assert.deepEqual((await listed({})).map((memory) => memory.createdAt.toISOString()), [createdAt.toISOString()]);
+      assert.equal((await store.memories.get(tenantId, 'old-letter'))?.createdAt.toISOString(), createdAt.toISOString());
+      const justBefore = new Date(createdAt.getTime() - 1);
+      const justAfter = new Date(createdAt.getTime() + 1);
+      assert.equal((await listed({ createdAfter: justBefore, createdBefore: justAfter })).length, 1);
+      assert.equal((await listed({ createdAfter: createdAt })).length, 0);
+      assert.equal((await listed({ createdBefore: createdAt })).length, 0);
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+});

@@ -44,6 +44,9 @@ export class PostgresSqlClient implements SqlClient {
 
   constructor(private readonly options: PostgresPoolOptions) {
     const statementTimeoutMs = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
+    // A Date goes out in UTC, not in the process's zone, whose old offsets the driver cuts to
+    // whole minutes (a bound of 1850 in New York would move by two seconds).
+    pg.defaults.parseInputDatesAsUTC = true;
     this.pool = new pg.Pool({
       ...options.connection,
       max: options.poolSize ?? 10,

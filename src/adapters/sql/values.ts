@@ -14,10 +14,24 @@ export function toNumber(value: unknown): number {
   throw unexpected('a number', value);
 }
 
+/** A time whose offset has seconds, as a zone's old local mean time gives (`-04:56:02`). */
+const OFFSET_WITH_SECONDS = /^(.+)([+-])(\d{2}):(\d{2}):(\d{2})$/;
+
+/**
+ * Timestamps: drivers give Dates, but a statement that builds JSON gives text in the server's time
+ * zone, whose offset JavaScript cannot parse when it has seconds (a memory of 1850, on a server
+ * set to America/New_York).
+ */
 export function toDate(value: unknown): Date {
   if (value instanceof Date) return value;
-  if (typeof value === 'string' || typeof value === 'number') return new Date(value);
-  throw unexpected('a timestamp', value);
+  if (typeof value === 'number') return new Date(value);
+  if (typeof value !== 'string') throw unexpected('a timestamp', value);
+  const date = new Date(value);
+  const withSeconds = Number.isNaN(date.getTime()) ? OFFSET_WITH_SECONDS.exec(value) : null;
+  if (withSeconds === null) return date;
+  const [, local, sign, hours, minutes, seconds] = withSeconds;
+  const offsetMs = (Number(hours) * 3_600 + Number(minutes) * 60 + Number(seconds)) * 1_000;
+  return new Date(new Date(`${local ?? ''}Z`).getTime() - (sign === '-' ? -offsetMs : offsetMs));
 }
 
 export function toDateOrNull(value: unknown): Date | null {
