@@ -122,6 +122,18 @@ describe('redactor', () => {
     assert.ok(!result.text.includes('clara@example.com') && !result.text.includes('7946 0958'));
   });
 
+  it('takes no runaway time over a long run of spaces after a cue, a keyword or a house number', () => {
+    // Each of these took 30 s or more when two unbounded runs of spaces met in one pattern.
+    const spaces = ' '.repeat(2_000);
+    const texts = ['1' + spaces + 'x', '12 ' + spaces + 'Street', 'zip code' + spaces + 'x', 'lives at' + spaces + 'x', 'password' + spaces + 'x'];
+    for (const text of texts) {
+      const started = performance.now();
+      all.redact(text);
+      // As above, a bound far above the usual cost: only a pattern whose time explodes trips it.
+      assert.ok(performance.now() - started < 10_000, JSON.stringify(text.slice(0, 12)));
+    }
+  });
+
   it('is deterministic', () => {
     const text = 'Mr. Grimes, 42 Elm Street, 555-123-4567';
     assert.deepEqual(detect(text), detect(text));

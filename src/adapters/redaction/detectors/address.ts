@@ -44,8 +44,10 @@ const NUMBER_THEN_TYPE = new RegExp(
   `(?<![\\p{L}\\p{N}])${NUM}[^\\S\\n]+(?:${anyCase(TYPES_BEFORE)})\\b\\.?(?:[^\\S\\n]+(?:de|la|le|du|des|da|do|das|dos|del|di|della|dei))*(?:[^\\S\\n]+\\p{Lu}${WORD}){1,4}`,
   flags,
 );
+// Runs of spaces in a lookbehind are bounded: V8 tries a lookbehind at every position, and two
+// unbounded runs in one made a long run of spaces cost its length cubed.
 const CUE =
-  '(?:\\blives? at|\\bliving at|\\baddress(?: is|:)?|\\bmoved to|\\bsent to|\\bsend (?:it |them )?to|\\bship(?:ped)? to|\\bdeliver(?:ed)? to|\\blocated at|\\bis at|\\bmeet me at|\\breturn to|\\barrived at|\\btaxi to|\\bstay(?:ing)? at|\\bcome to|\\bvisit(?:ed)?)[^\\S\\n]*[:,]?[^\\S\\n]*';
+  '(?:\\blives? at|\\bliving at|\\baddress(?: is|:)?|\\bmoved to|\\bsent to|\\bsend (?:it |them )?to|\\bship(?:ped)? to|\\bdeliver(?:ed)? to|\\blocated at|\\bis at|\\bmeet me at|\\breturn to|\\barrived at|\\btaxi to|\\bstay(?:ing)? at|\\bcome to|\\bvisit(?:ed)?)[^\\S\\n]{0,8}[:,]?[^\\S\\n]{0,8}';
 const CUED = new RegExp(
   `(?<=${anyCase(CUE)})(?:${NUM}[^\\S\\n]+(?:\\p{Lu}${WORD}[^\\S\\n]+){0,3}\\p{Lu}${WORD}(?:[^\\S\\n]+${NUM})?|(?:\\p{Lu}${WORD}[^\\S\\n]+){1,3}${NUM})(?![\\p{L}\\p{N}])`,
   flags,
@@ -57,7 +59,7 @@ const BOXES = new RegExp(
 const UNIT = `(?:${anyCase('apt|apartment|suite|ste|unit|flat')})\\.?[^\\S\\n]*#?[^\\S\\n]*\\d{1,5}[A-Za-z]?\\b`;
 const UNIT_ALONE = new RegExp(`(?<![\\p{L}\\p{N}])${UNIT}`, flags);
 const POSTCODE = '(?:\\d{5}(?:-\\d{4})?|\\d{4}(?:[^\\S\\n]?[A-Z]{2})?|\\d{3}[^\\S\\n]?\\d{2}|[A-Z]{1,2}\\d[A-Z\\d]?[^\\S\\n]\\d[A-Z]{2}|[A-Z]\\d[A-Z][^\\S\\n]\\d[A-Z]\\d)';
-const ZIP_CUE = new RegExp(`(?<=\\b${anyCase('(?:zip|postal|post)')}[^\\S\\n]?${anyCase('code')}[^\\S\\n]*(?:is|:)?[^\\S\\n]*)${POSTCODE}(?![\\p{L}\\p{N}])`, 'gu');
+const ZIP_CUE = new RegExp(`(?<=\\b${anyCase('(?:zip|postal|post)')}[^\\S\\n]?${anyCase('code')}[^\\S\\n]{0,8}(?:is|:)?[^\\S\\n]{0,8})${POSTCODE}(?![\\p{L}\\p{N}])`, 'gu');
 
 // "Kromwater 38, Zoetermeer" or "12 Drangahrauni 3\n Apt. 460": a house number after capitalised
 // words, followed by a place or a unit on the next line, is a street line even without a street word.
@@ -143,6 +145,13 @@ function isStreetName(core: string, numberFirst: boolean): boolean {
   return words.length > 0 && words.every((w) => !commonWords.has(w.toLowerCase()) || w.length <= 3);
 }
 
+/** A pattern for this (`[^\S\n]+$`) tries each space of a long run to its end: its length squared. */
+function lengthWithoutTrailingSpaces(core: string): number {
+  let length = core.length;
+  while (length > 0 && core[length - 1] !== '\n' && /\s/u.test(core[length - 1] ?? '')) length -= 1;
+  return length;
+}
+
 export function findAddresses(text: string): DetectedEntity[] {
   if (!/\d/.test(text)) return [];
   const cores = [
@@ -151,7 +160,7 @@ export function findAddresses(text: string): DetectedEntity[] {
     ...[NUMBER_THEN_TYPE, CUED, BOXES, NUMBERED_LINE, UNIT_ALONE].flatMap((pattern) => matchAll(pattern, text)),
   ];
   const found = cores.map((m) => {
-    const [start, end] = widen(text, m.index, m.index + m[0].replace(/[^\S\n]+$/u, '').length);
+    const [start, end] = widen(text, m.index, m.index + lengthWithoutTrailingSpaces(m[0]));
     return span('ADDRESS', start, end);
   });
   for (const m of matchAll(ZIP_CUE, text)) {

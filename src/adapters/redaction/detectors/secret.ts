@@ -30,11 +30,12 @@ const KNOWN_FORMATS: readonly RegExp[] = [
   /SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/g,
 ];
 
+// Runs of spaces are bounded, so that a keyword before a long run of them costs no more than it.
 const KEYWORD_THEN_TOKEN =
-  /\b(?:api[ _-]?key|access[ _-]?key|secret(?:[ _-]?key)?|token|bearer|auth(?:orization)?|credentials?|password|passwd|pwd|client[ _-]?secret|private[ _-]?key|key)s?\b(?:[^\S\n]+[\w'-]{1,12}){0,3}?[^\S\n]*(?::=|=>|[:=])?[^\S\n]*["'`]?([A-Za-z0-9+/_.~=-]{16,})/gi;
+  /\b(?:api[ _-]?key|access[ _-]?key|secret(?:[ _-]?key)?|token|bearer|auth(?:orization)?|credentials?|password|passwd|pwd|client[ _-]?secret|private[ _-]?key|key)s?\b(?:[^\S\n]{1,8}[\w'-]{1,12}){0,3}?[^\S\n]{0,8}(?::=|=>|[:=])?[^\S\n]{0,8}["'`]?([A-Za-z0-9+/_.~=-]{16,})/gi;
 
 const PASSWORD_VALUE =
-  /\b(?:password|passwd|pwd|passcode|passphrase|pin code)\b[^\S\n]*(?:is|was|:|=)[^\S\n]*["'`]?([^\s"'`]{6,64})/gi;
+  /\b(?:password|passwd|pwd|passcode|passphrase|pin code)\b[^\S\n]{0,8}(?:is|was|:|=)[^\S\n]{0,8}["'`]?([^\s"'`]{6,64})/gi;
 
 function entropyPerChar(value: string): number {
   const counts = new Map<string, number>();
