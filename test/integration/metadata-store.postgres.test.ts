@@ -219,14 +219,19 @@ describe('PostgreSQL migrations', () => {
   });
 });
 
+/** A fresh database with every migration before the one named applied, as an older Engram left it. */
+async function migratedUpTo(name: string): Promise<PostgresSqlClient> {
+  const { url } = await freshDatabase();
+  const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
+  cleanups.push(() => client.close());
+  const next = MIGRATIONS.find((migration) => migration.name === name)?.version ?? 0;
+  await runMigrations(client, MIGRATIONS.filter((migration) => migration.version < next), silentLogger());
+  return client;
+}
+
 describe('PostgreSQL migration of stored memories', () => {
   it('indexes the words of memories stored before the word table existed', async () => {
-    const { url } = await freshDatabase();
-    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
-    cleanups.push(() => client.close());
-    const wordTable = MIGRATIONS.find((migration) => migration.name === 'memory-terms')?.version ?? 0;
-    const before = MIGRATIONS.filter((migration) => migration.version < wordTable);
-    await runMigrations(client, before, silentLogger());
+    const client = await migratedUpTo('memory-terms');
     // Written as a superuser, as an older Engram had them: live, removed, in two tenants.
     await client.query(
       `INSERT INTO memories (tenant_id, id, user_id, session_id, role, text, embedding, metadata, created_at, updated_at, version, deleted)
@@ -246,11 +251,7 @@ describe('PostgreSQL migration of stored memories', () => {
 
 describe('PostgreSQL migration of ordinals', () => {
   it('gives turns stored after it ordinals past those given before, keeping equal times in order', async () => {
-    const { url } = await freshDatabase();
-    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 1, logger: silentLogger() });
-    cleanups.push(() => client.close());
-    const ordinalsFollow = MIGRATIONS.find((migration) => migration.name === 'ordinals-follow-writes')?.version ?? 0;
-    await runMigrations(client, MIGRATIONS.filter((migration) => migration.version < ordinalsFollow), silentLogger());
+    const client = await migratedUpTo('ordinals-follow-writes');
     // As an older Engram left them: ordinals from the identity, well past the write order.
     await client.query(`SELECT setval(pg_get_serial_sequence('memories', 'ordinal'), 5000)`);
     await client.query(

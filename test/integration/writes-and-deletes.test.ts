@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import type { Principal } from '../../src/domain/api-key.js';
 import { DependencyUnavailableError, NotFoundError } from '../../src/domain/errors.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
-import type { Embedder } from '../../src/ports/embedder.js';
 import type { MemoryRepository, MetadataStore } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { MemoryEraser } from '../../src/services/forget-memories.js';
@@ -47,47 +46,49 @@ function withMethod<T extends object, K extends keyof T>(target: T, name: K, met
   });
 }
 
+const newPrincipal = (): Principal => ({ tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' });
+
+function draft(principal: Principal, id: string, userId: string, text: string, sessionId = 'session-1'): MemoryDraft {
+  return { id, tenantId: principal.tenantId, userId, sessionId, role: 'user', text, createdAt: new Date(), metadata: {} };
+}
+
+/** Accepts the writes as the API does, in order; returns their task ids. */
+async function acceptWrites(metadata: MetadataStore, drafts: readonly MemoryDraft[]): Promise<string[]> {
+  const accepted = await metadata.tasks.accept(drafts.map((memory) => ({ taskId: randomUUID(), draft: memory, idempotencyKey: null })));
+  return accepted.map((task) => task.taskId);
+}
+
+/** The worker's processor over the stores, writing vectors through `vectorStore`. */
+function writeProcessor({ metadata, vectors, embedder }: RealStores, vectorStore: VectorStore = vectors): WriteProcessor {
+  return new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger: silentLogger() });
+}
+
+/** The vector store, with its upserts held at `step`. */
+function upsertsHeldAt(vectors: VectorStore, step: HeldStep): VectorStore {
+  return withMethod(vectors, 'upsert', async (...args: Parameters<VectorStore['upsert']>) => {
+    await step.hold();
+    return vectors.upsert(...args);
+  });
+}
+
 /**
  * The worker and deletes over real stores (embedded Postgres, a Chroma server, the bundled model):
  * whatever order their steps meet in, Chroma ends holding a vector for exactly the live memories,
  * each under its current user. Steps are held at chosen points to force the orders that matter.
  */
 describe('writes and deletes side by side', () => {
-  const logger = silentLogger();
   let stores: RealStores;
   let metadata: MetadataStore;
   let vectors: VectorStore;
-  let embedder: Embedder;
 
   before(async () => {
     stores = await openRealStores('engram-writes-deletes-');
-    ({ metadata, vectors, embedder } = stores);
+    ({ metadata, vectors } = stores);
   });
   after(() => stores.close());
 
-  const newPrincipal = (): Principal => ({ tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' });
-
-  function draft(principal: Principal, id: string, userId: string, text: string): MemoryDraft {
-    return { id, tenantId: principal.tenantId, userId, sessionId: 'session-1', role: 'user', text, createdAt: new Date(), metadata: {} };
-  }
-
-  /** Accepts the writes as the API does, in order; returns their task ids. */
-  async function accept(...drafts: MemoryDraft[]): Promise<string[]> {
-    const accepted = await metadata.tasks.accept(drafts.map((memory) => ({ taskId: randomUUID(), draft: memory, idempotencyKey: null })));
-    return accepted.map((task) => task.taskId);
-  }
-
-  function processor(vectorStore: VectorStore = vectors): WriteProcessor {
-    return new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger });
-  }
-
-  /** The vector store, with its upserts held at `step`. */
-  function upsertsHeldAt(step: HeldStep): VectorStore {
-    return withMethod(vectors, 'upsert', async (...args: Parameters<VectorStore['upsert']>) => {
-      await step.hold();
-      return vectors.upsert(...args);
-    });
-  }
+  const accept = (...drafts: MemoryDraft[]): Promise<string[]> => acceptWrites(metadata, drafts);
+  const processor = (vectorStore: VectorStore = vectors): WriteProcessor => writeProcessor(stores, vectorStore);
 
   /** Vector ids per user, straight from Chroma. */
   async function vectorIds(principal: Principal, ...userIds: string[]): Promise<Record<string, string[]>> {
@@ -122,7 +123,7 @@ describe('writes and deletes side by side', () => {
     assert.ok(older !== undefined && newer !== undefined);
     const held = heldStep();
     // The older write is in Postgres and about to write its vector when the newer one runs whole.
-    const slow = processor(upsertsHeldAt(held)).process({ taskIds: [older] });
+    const slow = processor(upsertsHeldAt(vectors, held)).process({ taskIds: [older] });
     await held.reached;
     await processor().process({ taskIds: [newer] });
     held.release();
@@ -162,7 +163,7 @@ describe('writes and deletes side by side', () => {
     });
     // The worker has stored the memory in Postgres; the delete removes the (not yet written) vector
     // and waits before its tombstone; the worker writes its vector and finds the memory still live.
-    const work = processor(upsertsHeldAt(upsert)).process({ taskIds: [taskId] });
+    const work = processor(upsertsHeldAt(vectors, upsert)).process({ taskIds: [taskId] });
     await upsert.reached;
     const deletion = new MemoryEraser({ memories, vectorStore: vectors }).deleteMemory(principal, 'doomed');
     await tombstone.reached;
@@ -185,7 +186,7 @@ describe('writes and deletes side by side', () => {
       await erasure.hold();
       return metadata.memories.eraseUser(...args);
     });
-    const work = processor(upsertsHeldAt(upsert)).process({ taskIds: [taskId] });
+    const work = processor(upsertsHeldAt(vectors, upsert)).process({ taskIds: [taskId] });
     await upsert.reached;
     const erasing = new MemoryEraser({ memories, vectorStore: vectors }).eraseUser(principal, 'frank');
     await erasure.reached;
@@ -228,7 +229,6 @@ describe('writes and deletes side by side', () => {
  * (a bucket's users by the ids Postgres lists): Chroma's copy of a memory may be an older version.
  */
 describe('searches of a large user while a write is under way', () => {
-  const logger = silentLogger();
   let stores: RealStores;
 
   before(async () => {
@@ -238,39 +238,23 @@ describe('searches of a large user while a write is under way', () => {
 
   it("never returns a memory by the vector store's copy of a version from another session", async () => {
     const { metadata, vectors, embedder } = stores;
-    const principal: Principal = { tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' };
-    const turn = (id: string, sessionId: string, text: string): MemoryDraft => ({
-      id,
-      tenantId: principal.tenantId,
-      userId: 'jane',
-      sessionId,
-      role: 'user',
-      text,
-      createdAt: new Date(),
-      metadata: {},
-    });
-    const processor = (vectorStore: VectorStore = vectors) =>
-      new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger });
-    const accept = async (...drafts: MemoryDraft[]): Promise<string[]> =>
-      (await metadata.tasks.accept(drafts.map((memory) => ({ taskId: randomUUID(), draft: memory, idempotencyKey: null })))).map((task) => task.taskId);
-
-    await processor().process({
-      taskIds: await accept(
+    const principal = newPrincipal();
+    const turn = (id: string, sessionId: string, text: string): MemoryDraft => draft(principal, id, 'jane', text, sessionId);
+    await writeProcessor(stores).process({
+      taskIds: await acceptWrites(metadata, [
         turn('kitten', 'session-1', 'We adopted a grey kitten called Pepper'),
         turn('boat', 'session-1', 'The boat is moored in Kiel'),
         turn('cello', 'session-1', 'My daughter plays the cello'),
         turn('garden', 'session-1', 'The roses in my garden bloomed'),
-      ),
+      ]),
     });
     // Past two vectors Jane moves to a collection of her own, in the background.
     await waitFor(async () => (await vectors.idsWanted(principal.tenantId, 'jane')) === 0, 20_000, 'a collection of her own');
     // Postgres takes the kitten into session-2; Chroma still holds it in session-1.
     const step = heldStep();
-    const held = withMethod(vectors, 'upsert', async (...args: Parameters<VectorStore['upsert']>) => {
-      await step.hold();
-      return vectors.upsert(...args);
+    const work = writeProcessor(stores, upsertsHeldAt(vectors, step)).process({
+      taskIds: await acceptWrites(metadata, [turn('kitten', 'session-2', 'We adopted a grey kitten called Pepper')]),
     });
-    const work = processor(held).process({ taskIds: await accept(turn('kitten', 'session-2', 'We adopted a grey kitten called Pepper')) });
     await step.reached;
     // Ranked by the vector store, by meaning alone.
     const search = new MemorySearch({ memories: metadata.memories, vectorStore: vectors, embedder, options: { sketchedUpTo: 0, lexicalWeight: 0 } });
