@@ -8,6 +8,7 @@ import { createInProcessJobQueue } from '../adapters/in-process-queue/in-process
 import { createPgliteMetadataStore } from '../adapters/pglite/pglite-metadata-store.js';
 import { createPostgresMetadataStore } from '../adapters/postgres/postgres-metadata-store.js';
 import { createRedactor } from '../adapters/redaction/redactor.js';
+import { createThreadedRedactor, type ThreadedRedactor } from '../adapters/redaction/threaded-redactor.js';
 import type { EmbedderConfig, EngramConfig } from '../config/config.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { JobQueue } from '../ports/job-queue.js';
@@ -155,7 +156,12 @@ export function queryEmbedderOf(embedder: Embedder): Embedder {
   return withQueryCache(embedder, { maxEntries: 10_000 });
 }
 
-/** The one redactor of the accept path and of `engram redact`; null when ENGRAM_PII=off. */
+/** The redactor of `engram redact`, the accept path's in one thread; null when ENGRAM_PII=off. */
 export function openRedactor(config: EngramConfig): Redactor | null {
   return config.pii.mode === 'off' ? null : createRedactor({ entities: config.pii.entities });
+}
+
+/** The accept path's redactor: long texts on a thread of their own; null when ENGRAM_PII=off. */
+export function openAcceptRedactor(config: EngramConfig, logger: Logger): ThreadedRedactor | null {
+  return config.pii.mode === 'off' ? null : createThreadedRedactor({ entities: config.pii.entities, logger });
 }

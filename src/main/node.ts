@@ -22,7 +22,7 @@ import {
   openMetadataStore,
   openQueryEmbedder,
   openQueue,
-  openRedactor,
+  openAcceptRedactor,
   openVectorStore,
   type RestartCountsOf,
 } from './adapters.js';
@@ -127,10 +127,12 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     if (metrics !== null /* the API's role */) {
       const apiKeys = new ApiKeyService(metadata.apiKeys);
       if (config.bootstrapApiKey !== null) await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
+      const redactor = openAcceptRedactor(config, logger);
+      if (redactor !== null) resources.add('redaction thread', redactor, (started) => started.close());
       const writes = new WriteAcceptor({
         tasks: metadata.tasks,
         queue,
-        redactor: openRedactor(config),
+        redactor,
         logger,
         backlog: new WriteBacklog({ tasks: metadata.tasks, maxPending: config.http.maxPendingWrites }),
       });

@@ -4,3 +4,11 @@ import type { Redaction } from '../domain/pii.js';
 export interface Redactor {
   redact(text: string): Redaction;
 }
+
+/**
+ * The accept path's redactor: the same redaction, answered later, so that a long text can be
+ * redacted on another thread while the one serving requests goes on.
+ */
+export interface AsyncRedactor {
+  redactText(text: string): Promise<string>;
+}
