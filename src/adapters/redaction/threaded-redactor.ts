@@ -8,7 +8,7 @@ import { createRedactor } from './redactor.js';
 /**
  * Texts up to this length are redacted where they are asked for. Redaction costs by length and
  * by what a text holds: at 500 characters up to about 5 ms (a text of digits and separators,
- * the phone scan's worst), against about 0.1 ms to hand a text to the thread and back; at the
+ * the phone scan's worst), against about 0.3 ms more to hand a text to the thread and back; at the
  * 32,000 characters a memory may hold, 10 ms of plain prose but 80 ms dense with personal data
  * and 165 ms of digits, during which the thread serving requests answered nothing else.
  */
