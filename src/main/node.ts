@@ -149,7 +149,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
             ...(config.database.kind === 'pglite' ? { admission: new ConcurrencyGate(SEARCHES_IN_PROGRESS) } : {}),
           }),
           reader: new MemoryReader({ memories: metadata.memories, tasks: metadata.tasks }),
-          eraser: new MemoryEraser({ memories: metadata.memories, vectorStore }),
+          eraser: new MemoryEraser({ memories: metadata.memories, vectorStore, logger }),
           health: new HealthCheck([
             { name: 'postgres', ping: () => metadata.ping() },
             { name: 'chroma', ping: () => vectorStore.ping() },

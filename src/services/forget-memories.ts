@@ -1,17 +1,17 @@
 import type { Principal } from '../domain/api-key.js';
 import { NotFoundError } from '../domain/errors.js';
-import type { MemoryRepository } from '../ports/metadata-store.js';
-import type { VectorStore } from '../ports/vector-store.js';
+import { followPostgres, type FollowPostgresDeps } from './follow-postgres.js';
 
 /**
  * Deletes from every store. The vector goes first: if the vector store is down the request fails
  * before anything changed, and a retry finishes the job. The Postgres tombstone then outranks any
- * write of the same memory accepted earlier and still in flight. The vector is removed once more
- * after it: a worker that stored that write may have written its vector in between and checked
- * Postgres before the tombstone was there (its check after the tombstone removes it itself).
+ * write of the same memory accepted earlier and still in flight. The vector store then follows
+ * Postgres once more (see followPostgres): a worker that stored such a write may have written its
+ * vector in between and checked Postgres before the tombstone was there, and a write accepted after
+ * the delete may land meanwhile, whose vector must stay.
  */
 export class MemoryEraser {
-  constructor(private readonly deps: { readonly memories: MemoryRepository; readonly vectorStore: VectorStore }) {}
+  constructor(private readonly deps: FollowPostgresDeps) {}
 
   async deleteMemory(principal: Principal, id: string): Promise<void> {
     const memory = await this.deps.memories.get(principal.tenantId, id);
@@ -19,7 +19,7 @@ export class MemoryEraser {
     // With no live memory, a write of it still in flight is deleted ahead of its landing.
     const removed = await this.deps.memories.remove(principal.tenantId, id);
     if (removed === null) throw new NotFoundError('memory');
-    await this.deps.vectorStore.remove(principal.tenantId, removed.userId, [id]);
+    await followPostgres(this.deps, principal.tenantId, id, [removed.userId]);
   }
 
   /** Erases all of a user's memories; returns how many there were. */
@@ -28,6 +28,10 @@ export class MemoryEraser {
     const erased = await this.deps.memories.eraseUser(principal.tenantId, userId);
     // As for one memory: a vector written meanwhile by a worker that checked before the erasure.
     await this.deps.vectorStore.removeUser(principal.tenantId, userId);
+    // Writes accepted after the erasure may have landed, and their vectors gone with the others.
+    for (const id of await this.deps.memories.listIds(principal.tenantId, userId)) {
+      await followPostgres(this.deps, principal.tenantId, id, [userId]);
+    }
     return erased;
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDomainError } from '../domain/errors.js';
 import type { EmbeddedMemory, Memory } from '../domain/memory.js';
 import type { WriteTask } from '../domain/task.js';
@@ -6,6 +7,7 @@ import type { WriteJob } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { MemoryRepository, TaskRepository } from '../ports/metadata-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
+import { followPostgres } from './follow-postgres.js';
 import { vectorRecord } from './vector-record.js';
 
 export interface WriteProcessorDeps {
@@ -30,6 +32,13 @@ interface AppliedWrite {
  * run failed by a passing fault of a dependency is retried, and one by one costs each write a run.
  */
 const RUN_ALONE_FROM_ATTEMPT = 3;
+
+/**
+ * Waits between tries to hand writes back while Postgres is away: about 6 s in all, within the
+ * time after which recovery drives a pending write again (ENGRAM_RECOVER_AFTER_MS, 30 s by default),
+ * while the job that holds them is still this worker's.
+ */
+const HAND_BACK_RETRY_DELAYS_MS: readonly number[] = [200, 400, 800, 1_600, 3_200];
 
 type PendingTask = WriteTask & { readonly draft: NonNullable<WriteTask['draft']> };
 
@@ -115,13 +124,23 @@ export class WriteProcessor {
   /**
    * A dependency is away (or misconfigured): nothing is wrong with these writes, so their attempt
    * is not counted and they wait, however long the outage lasts. Throws so the queue backs off.
+   * Postgres may be the one away: handing back is then tried again for a few seconds, as a write
+   * whose claim was counted and never handed back would be given up after a few such outages.
    */
   private async handBack(tasks: readonly PendingTask[], outage: unknown): Promise<never> {
-    try {
-      // Only tasks still processing are released: those the job already finished stay finished.
-      await this.deps.tasks.release(tasks.map((task) => task.taskId));
-    } catch (error) {
-      this.deps.logger.warn({ err: error }, 'could not hand writes back; recovery will drive them again');
+    const taskIds = tasks.map((task) => task.taskId);
+    for (const delayMs of [...HAND_BACK_RETRY_DELAYS_MS, null]) {
+      try {
+        // Only tasks still processing are released: those the job already finished stay finished.
+        await this.deps.tasks.release(taskIds);
+        break;
+      } catch (error) {
+        if (delayMs === null || !isOutage(error)) {
+          this.deps.logger.warn({ err: error, tasks: taskIds.length }, 'could not hand writes back; their attempt counts and recovery drives them again');
+          break;
+        }
+        await sleep(delayMs);
+      }
     }
     throw outage;
   }
@@ -165,22 +184,15 @@ export class WriteProcessor {
     }
     await this.deps.vectorStore.upsert(latest.map(({ memory }) => vectorRecord(memory)));
     // A delete, an erasure or a newer write may have landed in Postgres while we wrote vectors:
-    // whoever sees the difference writes the current state, so the stores converge.
+    // whoever sees the difference follows Postgres until it holds still, so the stores converge.
     for (const [tenantId, writes] of groupBy(latest, ({ memory }) => memory.tenantId)) {
       const current = new Map<string, Memory>(
         (await this.deps.memories.getMany(tenantId, writes.map(({ memory }) => memory.id))).map((memory) => [memory.id, memory]),
       );
       for (const { memory } of writes) {
-        const now = current.get(memory.id);
-        if (now === undefined) {
-          await this.deps.vectorStore.remove(tenantId, memory.userId, [memory.id]);
-        } else if (now.version !== memory.version) {
-          // A newer write that moved it to another user removed the old user's vector before
-          // this one was written: this copy is ours to remove.
-          if (now.userId !== memory.userId) await this.deps.vectorStore.remove(tenantId, memory.userId, [memory.id]);
-          const newest = await this.deps.memories.getEmbedded(tenantId, memory.id);
-          if (newest !== null) await this.deps.vectorStore.upsert([vectorRecord(newest)]);
-        }
+        // A newer write that moved it to another user removed the old user's vector before this
+        // one was written: this copy is ours to remove, as is the vector of a memory deleted since.
+        if (current.get(memory.id)?.version !== memory.version) await followPostgres(this.deps, tenantId, memory.id, [memory.userId]);
       }
     }
   }

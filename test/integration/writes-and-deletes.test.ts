@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Principal } from '../../src/domain/api-key.js';
 import { DependencyUnavailableError, NotFoundError } from '../../src/domain/errors.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
-import type { MemoryRepository, MetadataStore } from '../../src/ports/metadata-store.js';
+import type { MemoryRepository, MetadataStore, TaskRepository } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { MemoryEraser } from '../../src/services/forget-memories.js';
 import { WriteProcessor } from '../../src/services/process-writes.js';
@@ -58,9 +58,13 @@ async function acceptWrites(metadata: MetadataStore, drafts: readonly MemoryDraf
   return accepted.map((task) => task.taskId);
 }
 
-/** The worker's processor over the stores, writing vectors through `vectorStore`. */
-function writeProcessor({ metadata, vectors, embedder }: RealStores, vectorStore: VectorStore = vectors): WriteProcessor {
-  return new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger: silentLogger() });
+/** The worker's processor over the stores, writing vectors through `vectorStore` and tasks through `tasks`. */
+function writeProcessor(
+  { metadata, vectors, embedder }: RealStores,
+  vectorStore: VectorStore = vectors,
+  tasks: TaskRepository = metadata.tasks,
+): WriteProcessor {
+  return new WriteProcessor({ tasks, memories: metadata.memories, vectorStore, embedder, logger: silentLogger() });
 }
 
 /** The vector store, with its upserts held at `step`. */
@@ -69,6 +73,18 @@ function upsertsHeldAt(vectors: VectorStore, step: HeldStep): VectorStore {
     await step.hold();
     return vectors.upsert(...args);
   });
+}
+
+/** The vector store, with the `nth` call (from 1) of its method `name` held at `step`. */
+function callHeld<K extends 'remove' | 'removeUser' | 'upsert'>(vectors: VectorStore, name: K, nth: number, step: HeldStep): VectorStore {
+  const original = vectors[name].bind(vectors) as (...args: unknown[]) => Promise<void>;
+  let calls = 0;
+  const held = async (...args: unknown[]): Promise<void> => {
+    calls += 1;
+    if (calls === nth) await step.hold();
+    return original(...args);
+  };
+  return withMethod(vectors, name, held as VectorStore[K]);
 }
 
 /**
@@ -88,12 +104,22 @@ describe('writes and deletes side by side', () => {
   after(() => stores.close());
 
   const accept = (...drafts: MemoryDraft[]): Promise<string[]> => acceptWrites(metadata, drafts);
-  const processor = (vectorStore: VectorStore = vectors): WriteProcessor => writeProcessor(stores, vectorStore);
+  const processor = (vectorStore: VectorStore = vectors, tasks: TaskRepository = metadata.tasks): WriteProcessor =>
+    writeProcessor(stores, vectorStore, tasks);
+  const eraser = (vectorStore: VectorStore = vectors, memories: MemoryRepository = metadata.memories): MemoryEraser =>
+    new MemoryEraser({ memories, vectorStore, logger: silentLogger() });
 
   /** Vector ids per user, straight from Chroma. */
   async function vectorIds(principal: Principal, ...userIds: string[]): Promise<Record<string, string[]>> {
     const entries = await Promise.all(userIds.map(async (userId) => [userId, (await vectors.listIds(principal.tenantId, userId)).sort()] as const));
     return Object.fromEntries(entries);
+  }
+
+  /** Accepts a write and stores it whole. */
+  async function store(principal: Principal, memory: MemoryDraft): Promise<void> {
+    const [taskId] = await accept(memory);
+    assert.ok(taskId !== undefined);
+    await processor().process({ taskIds: [taskId] });
   }
 
   async function status(principal: Principal, taskId: string): Promise<string | undefined> {
@@ -110,7 +136,7 @@ describe('writes and deletes side by side', () => {
     assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.userId, 'bob');
     assert.deepEqual(await vectorIds(principal, 'alice', 'bob'), { alice: [], bob: ['moving'] });
 
-    await new MemoryEraser({ memories: metadata.memories, vectorStore: vectors }).deleteMemory(principal, 'moving');
+    await eraser().deleteMemory(principal, 'moving');
     assert.deepEqual(await vectorIds(principal, 'alice', 'bob'), { alice: [], bob: [] });
   });
 
@@ -165,7 +191,7 @@ describe('writes and deletes side by side', () => {
     // and waits before its tombstone; the worker writes its vector and finds the memory still live.
     const work = processor(upsertsHeldAt(vectors, upsert)).process({ taskIds: [taskId] });
     await upsert.reached;
-    const deletion = new MemoryEraser({ memories, vectorStore: vectors }).deleteMemory(principal, 'doomed');
+    const deletion = eraser(vectors, memories).deleteMemory(principal, 'doomed');
     await tombstone.reached;
     upsert.release();
     await work;
@@ -188,7 +214,7 @@ describe('writes and deletes side by side', () => {
     });
     const work = processor(upsertsHeldAt(vectors, upsert)).process({ taskIds: [taskId] });
     await upsert.reached;
-    const erasing = new MemoryEraser({ memories, vectorStore: vectors }).eraseUser(principal, 'frank');
+    const erasing = eraser(vectors, memories).eraseUser(principal, 'frank');
     await erasure.reached;
     upsert.release();
     await work;
@@ -198,22 +224,98 @@ describe('writes and deletes side by side', () => {
     assert.deepEqual(await vectorIds(principal, 'frank'), { frank: [] });
   });
 
+  it('keeps the vector of a write that lands while a delete makes sure its own vector is gone', async () => {
+    const principal = newPrincipal();
+    await store(principal, draft(principal, 'reborn', 'hana', 'The spare key is under the mat'));
+    const lastRemoval = heldStep();
+    const deletion = eraser(callHeld(vectors, 'remove', 2, lastRemoval)).deleteMemory(principal, 'reborn');
+    await lastRemoval.reached;
+    // The tombstone is in: a write of the memory accepted now lands whole before the delete's
+    // last removal of its vector.
+    await store(principal, draft(principal, 'reborn', 'hana', 'The spare key is with the neighbour'));
+    assert.deepEqual(await vectorIds(principal, 'hana'), { hana: ['reborn'] });
+    lastRemoval.release();
+    await deletion;
+    assert.equal((await metadata.memories.get(principal.tenantId, 'reborn'))?.text, 'The spare key is with the neighbour');
+    assert.deepEqual(await vectorIds(principal, 'hana'), { hana: ['reborn'] });
+  });
+
+  it("keeps the vector of a user's write that lands while their erasure makes sure their vectors are gone", async () => {
+    const principal = newPrincipal();
+    await store(principal, draft(principal, 'old-note', 'ivan', 'I sold the old car'));
+    const lastRemoval = heldStep();
+    const erasing = eraser(callHeld(vectors, 'removeUser', 2, lastRemoval)).eraseUser(principal, 'ivan');
+    await lastRemoval.reached;
+    await store(principal, draft(principal, 'new-note', 'ivan', 'I bought a bicycle'));
+    lastRemoval.release();
+    assert.equal(await erasing, 1);
+    assert.equal(await metadata.memories.get(principal.tenantId, 'old-note'), null);
+    assert.equal((await metadata.memories.get(principal.tenantId, 'new-note'))?.text, 'I bought a bicycle');
+    assert.deepEqual(await vectorIds(principal, 'ivan'), { ivan: ['new-note'] });
+  });
+
+  it('leaves no vector when a delete lands while a worker writes the newer version it found', async () => {
+    const principal = newPrincipal();
+    const [older, newer] = await accept(
+      draft(principal, 'twice', 'jana', 'The meeting is on Monday'),
+      draft(principal, 'twice', 'jana', 'The meeting is on Tuesday'),
+    );
+    assert.ok(older !== undefined && newer !== undefined);
+    const ownUpsert = heldStep();
+    const newerUpsert = heldStep();
+    const slowVectors = callHeld(callHeld(vectors, 'upsert', 1, ownUpsert), 'upsert', 2, newerUpsert);
+    const slow = processor(slowVectors).process({ taskIds: [older] });
+    await ownUpsert.reached;
+    await processor().process({ taskIds: [newer] });
+    ownUpsert.release();
+    // The older write's worker found the newer version in Postgres and is about to write its vector.
+    await newerUpsert.reached;
+    await eraser().deleteMemory(principal, 'twice');
+    newerUpsert.release();
+    await slow;
+    assert.equal(await metadata.memories.get(principal.tenantId, 'twice'), null);
+    assert.deepEqual(await vectorIds(principal, 'jana'), { jana: [] });
+  });
+
+  it('counts no attempt against writes handed back while Postgres blinks, however many outages they wait', async () => {
+    const principal = newPrincipal();
+    const [taskId] = await accept(draft(principal, 'patient', 'kai', 'The plumber comes at nine'));
+    assert.ok(taskId !== undefined);
+    const chromaAway = withMethod(vectors, 'upsert', async () => {
+      throw new DependencyUnavailableError('chroma');
+    });
+    let releases = 0;
+    const postgresBlinks = withMethod(metadata.tasks, 'release', async (...args: Parameters<TaskRepository['release']>) => {
+      releases += 1;
+      if (releases % 2 === 1) throw new DependencyUnavailableError('postgres');
+      return metadata.tasks.release(...args);
+    });
+    // More outages than a write has attempts: each claim is counted, and handed back uncounted.
+    for (let outage = 0; outage < 6; outage++) {
+      await assert.rejects(processor(chromaAway, postgresBlinks).process({ taskIds: [taskId] }), DependencyUnavailableError);
+      assert.equal(await status(principal, taskId), 'queued');
+    }
+    await processor().process({ taskIds: [taskId] });
+    assert.equal(await status(principal, taskId), 'completed');
+    assert.deepEqual(await vectorIds(principal, 'kai'), { kai: ['patient'] });
+  });
+
   it('deletes a memory accepted but not yet stored, so that its write never lands', async () => {
     const principal = newPrincipal();
-    const eraser = new MemoryEraser({ memories: metadata.memories, vectorStore: vectors });
+    const deletes = eraser();
     const [first, second] = await accept(
       draft(principal, 'early', 'gina', 'Pick up the parcel on Friday'),
       draft(principal, 'early', 'gina', 'Pick up the parcel on Saturday'),
     );
     assert.ok(first !== undefined && second !== undefined);
-    await eraser.deleteMemory(principal, 'early');
+    await deletes.deleteMemory(principal, 'early');
     await processor().process({ taskIds: [first, second] });
     assert.equal(await status(principal, first), 'completed');
     assert.equal(await status(principal, second), 'completed');
     assert.equal(await metadata.memories.get(principal.tenantId, 'early'), null);
     assert.deepEqual(await vectorIds(principal, 'gina'), { gina: [] });
-    await assert.rejects(eraser.deleteMemory(principal, 'early'), NotFoundError);
-    await assert.rejects(eraser.deleteMemory(principal, 'never-written'), NotFoundError);
+    await assert.rejects(deletes.deleteMemory(principal, 'early'), NotFoundError);
+    await assert.rejects(deletes.deleteMemory(principal, 'never-written'), NotFoundError);
 
     // A write accepted after the delete lands as usual.
     const [later] = await accept(draft(principal, 'early', 'gina', 'Pick up the parcel on Monday'));
