@@ -87,4 +87,26 @@ describe('writes the embedding service refuses (ENGRAM_EMBEDDER=openai)', () => 
     const statuses = await Promise.all(tasks.map((task) => client.waitForTask(task, 40_000)));
     assert.deepEqual(statuses, ['completed', 'completed', 'completed']);
   });
+
+  it('keeps writes waiting, never failed, while the service answers 200 with no usable vectors, and stores them once it answers again', async () => {
+    embeddings.plan(() => ({ status: 200, body: { data: [] } }));
+    const { status, body } = await client.request<{ items: Array<{ task_id: string }> }>('POST', '/memory/batch', {
+      items: ['the spare tyre is in the garage', 'my niece turns nine in May'].map((text) => ({ user_id: 'garbled-user', session_id: 's', text })),
+    });
+    assert.equal(status, 202);
+    const search = await client.request<{ error: { code: string } }>('POST', '/memory/search', { user_id: 'garbled-user', query: 'tyre' });
+    assert.equal(search.status, 503);
+    assert.equal(search.body.error.code, 'embedder_bad_response');
+
+    // Long enough for several retries: a write given up at once, or after its attempts, shows here.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    for (const item of body.items) {
+      const { body: task } = await client.request<TaskView>('GET', `/tasks/${item.task_id}`);
+      assert.notEqual(task.status, 'failed', 'an unusable answer never fails an accepted write');
+    }
+
+    embeddings.plan(healthy);
+    const statuses = await Promise.all(body.items.map((item) => client.waitForTask(item.task_id, 40_000)));
+    assert.deepEqual(statuses, ['completed', 'completed']);
+  });
 });

@@ -35,12 +35,16 @@ export class EmbedderMisconfiguredError extends DomainError {
   }
 }
 
-/** The embedding service answered, but not with what was asked for (shape, count or dimensions). */
+/**
+ * The embedding service answered, but not with what was asked for (shape, count or dimensions): a
+ * page of a proxy served with 200, or a model swapped under the same name. Nothing is wrong with
+ * the texts, so accepted writes wait for a usable answer rather than fail, as for a misconfiguration.
+ */
 export class EmbedderBadResponseError extends DomainError {
   constructor(reason: string) {
-    super('internal', 'embedder_bad_response', `the embedding service sent an unusable response: ${reason}`, {
-      details: { reason },
-      retryable: false,
+    super('unavailable', 'embedder_bad_response', `the embedding service sent an unusable response: ${reason}`, {
+      details: { dependency: 'embedder', reason },
+      retryable: true,
     });
   }
 }
