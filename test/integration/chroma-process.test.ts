@@ -15,6 +15,7 @@ import { superviseChroma } from '../../src/adapters/chroma/supervised-chroma.js'
 import { DomainError } from '../../src/domain/errors.js';
 import { freePort, waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
+import { runScript } from '../support/cli.js';
 import { countedRestarts } from '../support/restart-counts.js';
 
 const logger = silentLogger();
@@ -233,6 +234,25 @@ describe('superviseChroma', () => {
       assert.deepEqual(counted, { stopped: 1, startFailed: 0 }, 'a stop asked for is not counted');
       assert.equal(isAlive(second), false);
       assert.equal(await answersHeartbeat(chroma.url), false);
+    } finally {
+      await chroma.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("is one process's: another asking for the folder's Chroma meanwhile is refused, and the first keeps running", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'engram-chroma-one-owner-'));
+    const chroma = await superviseChroma({ dataDir, logger });
+    const fixture = join('test', 'integration', 'fixtures', 'supervise-chroma.ts');
+    try {
+      const first = chroma.pid();
+      const other = await runScript(fixture, [dataDir], {});
+      assert.equal(other.stdout.trim(), 'data_dir_busy', other.stderr);
+      await assert.rejects(superviseChroma({ dataDir, logger }), { code: 'data_dir_busy' });
+      assert.equal(chroma.pid(), first);
+      assert.ok(await answersHeartbeat(chroma.url));
+      await chroma.stop();
+      assert.equal((await runScript(fixture, [dataDir], {})).stdout.trim(), 'started');
     } finally {
       await chroma.stop();
       await rm(dataDir, { recursive: true, force: true });

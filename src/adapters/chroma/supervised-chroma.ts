@@ -1,3 +1,4 @@
+import { EMBEDDED_CHROMA, lockDataDir } from '../data-dir-lock.js';
 import { Restarts, type Supervision } from '../restarts.js';
 import { startChromaProcess, type ChromaProcess, type ChromaProcessOptions } from './chroma-process.js';
 
@@ -15,9 +16,18 @@ export interface SupervisedChroma {
  * (a crash, the out-of-memory killer): after 1 s, and after twice as long each time a start fails,
  * up to 30 s. Meanwhile vector requests fail with chroma unavailable (503, and `/readyz` names
  * chroma); the collections are on the disk, so the vector store goes on with them once it is back.
+ * The folder's Chroma is one process's: another that asks for it meanwhile gets a DataDirBusyError.
  */
 export async function superviseChroma(options: ChromaProcessOptions, supervision: Supervision = {}): Promise<SupervisedChroma> {
-  let current = await startChromaProcess(options);
+  // Before anything else: the start ends a Chroma of this folder that it takes for one left behind.
+  const lock = await lockDataDir(options.dataDir, options.logger, EMBEDDED_CHROMA);
+  let current: ChromaProcess;
+  try {
+    current = await startChromaProcess(options);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const port = Number(new URL(current.url).port);
   const logger = options.logger.child({ component: 'chroma-process' });
   const restarts = new Restarts<ChromaProcess>({
@@ -44,8 +54,12 @@ export async function superviseChroma(options: ChromaProcessOptions, supervision
     url: current.url,
     pid: () => current.pid,
     stop: async () => {
-      await restarts.close();
-      await current.stop();
+      try {
+        await restarts.close();
+        await current.stop();
+      } finally {
+        await lock.release();
+      }
     },
   };
 }

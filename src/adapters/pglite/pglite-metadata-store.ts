@@ -4,7 +4,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { RestartCounts } from '../../ports/restart-counts.js';
 import { createSqlMetadataStore } from '../sql/sql-metadata-store.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { lockDataDir } from '../data-dir-lock.js';
 import { RestartingPgliteClient } from './restarting-pglite-client.js';
 
 export interface PgliteMetadataStoreOptions {

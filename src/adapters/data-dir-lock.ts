@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
 import { mkdir, open, readFile, realpath, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DomainError } from '../../domain/errors.js';
-import type { Logger } from '../../ports/logger.js';
+import { DomainError } from '../domain/errors.js';
+import type { Logger } from '../ports/logger.js';
 
-const LOCK_FILE = 'engram.lock';
 /** The holder touches its lock this often, so that another machine can tell a lock left behind. */
 const HEARTBEAT_MS = 5_000;
 /** A lock of another machine untouched this long is left behind (its holder is gone). */
@@ -12,16 +11,36 @@ const STALE_AFTER_MS = 30_000;
 /** Lock files this process holds: a second opener in the same process is refused as any other. */
 const held = new Set<string>();
 
-/** Another process (or this one) has the embedded database open. */
+/** What of the data folder a lock keeps to one process, and how to share it instead. */
+export interface LockedPart {
+  readonly lockFile: string;
+  /** For the busy error: "the embedded database". */
+  readonly what: string;
+  /** For the busy error: how processes can share it instead. */
+  readonly toShare: string;
+}
+
+/** PGlite is one in-process PostgreSQL: two processes on one folder would corrupt it. */
+export const EMBEDDED_DATABASE: LockedPart = {
+  lockFile: 'engram.lock',
+  what: 'the embedded database',
+  toShare: 'set DATABASE_URL to share a PostgreSQL server between processes',
+};
+
+/** The Chroma child of the folder: a second process would end it as one left behind, and start its own on the same files. */
+export const EMBEDDED_CHROMA: LockedPart = {
+  lockFile: 'chroma.lock',
+  what: 'the embedded Chroma',
+  toShare: 'set CHROMA_URL to share a Chroma server between processes',
+};
+
+/** Another process (or this one) has the embedded database, or the embedded Chroma, open. */
 export class DataDirBusyError extends DomainError {
-  constructor(dataDir: string, pid: number) {
-    super(
-      'conflict',
-      'data_dir_busy',
-      `the embedded database in ${dataDir} is in use by process ${pid}; ` +
-        'stop that process, or set DATABASE_URL to share a PostgreSQL server between processes',
-      { details: { dataDir, pid }, retryable: false },
-    );
+  constructor(dataDir: string, pid: number, part: LockedPart = EMBEDDED_DATABASE) {
+    super('conflict', 'data_dir_busy', `${part.what} in ${dataDir} is in use by process ${pid}; stop that process, or ${part.toShare}`, {
+      details: { dataDir, pid },
+      retryable: false,
+    });
   }
 }
 
@@ -89,16 +108,16 @@ function readOwner(content: string): LockOwner | null {
 }
 
 /**
- * Holds `dataDir` for this process with a lock file naming its pid, host and start, touched every
- * few seconds. PGlite is one in-process PostgreSQL: two processes on one folder would corrupt it,
- * so the second opener is refused. A lock left behind by a process that is gone (see isLeftBehind)
- * is taken over, so a start after a crash, or in a container started again, finds its data.
+ * Holds `part` of `dataDir` for this process with a lock file naming its pid, host and start,
+ * touched every few seconds; a second opener is refused. A lock left behind by a process that is
+ * gone (see isLeftBehind) is taken over, so a start after a crash, or in a container started
+ * again, finds its data.
  */
-export async function lockDataDir(dataDir: string, logger: Logger): Promise<DataDirLock> {
+export async function lockDataDir(dataDir: string, logger: Logger, part: LockedPart = EMBEDDED_DATABASE): Promise<DataDirLock> {
   await mkdir(dataDir, { recursive: true });
   // One name for the folder however it was given, for `held`.
-  const path = join(await realpath(dataDir), LOCK_FILE);
-  if (held.has(path)) throw new DataDirBusyError(dataDir, process.pid);
+  const path = join(await realpath(dataDir), part.lockFile);
+  if (held.has(path)) throw new DataDirBusyError(dataDir, process.pid, part);
   const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
 
   for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -121,14 +140,14 @@ export async function lockDataDir(dataDir: string, logger: Logger): Promise<Data
       continue;
     }
     const owner = readOwner(content);
-    if (owner !== null && !(await isLeftBehind(owner, path))) throw new DataDirBusyError(dataDir, owner.pid);
+    if (owner !== null && !(await isLeftBehind(owner, path))) throw new DataDirBusyError(dataDir, owner.pid, part);
     // Only unlink the stale lock we read: another opener may have replaced it meanwhile.
     if ((await readFile(path, 'utf8').catch(() => null)) === content) {
       logger.warn({ dataDir, stalePid: owner?.pid }, 'taking over the lock of a process that is gone');
       await unlink(path).catch(() => undefined);
     }
   }
-  throw new DomainError('conflict', 'data_dir_busy', `could not lock the embedded database in ${dataDir}`);
+  throw new DomainError('conflict', 'data_dir_busy', `could not lock ${part.what} in ${dataDir}`);
 }
 
 function ownedLock(path: string, mine: string): DataDirLock {
