@@ -134,6 +134,10 @@ export async function doctor(config: EngramConfig, logger: Logger, fix: boolean,
     const metadata = await openMetadataStore(config, logger, resources);
     await metadata.migrate();
     const vectorStore = await openVectorStore(config, logger, resources);
+    // Binding takes the layout the store recorded (its bucket count, how vectors are written): the
+    // defaults of this version are not those of a store set up by an earlier one.
+    const model = await metadata.boundModel();
+    if (model !== null) await vectorStore.bindModel(model);
     const reconciler = new StoreReconciler({
       memories: metadata.memories,
       vectorStore,

@@ -180,6 +180,8 @@ export interface MetadataStore {
   migrate(): Promise<void>;
   /** Records which model makes the vectors; throws EmbeddingModelMismatchError if another one did. */
   bindModel(model: EmbeddingModelInfo): Promise<void>;
+  /** The model the first bindModel recorded; null before any. */
+  boundModel(): Promise<EmbeddingModelInfo | null>;
   /**
    * Refreshes the planner's statistics and clears dead rows of the tables that grew since this was
    * last done, and returns their names; sketches some of the memories without a vector sketch

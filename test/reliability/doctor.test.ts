@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createChromaVectorStore } from '../../src/adapters/chroma/chroma-vector-store.js';
+import { USE_LITE_DIMENSIONS, useLiteModelId } from '../../src/adapters/embedding/use-lite-model.js';
 import type { RunningNode } from '../../src/main/node.js';
 import { runCli } from '../support/cli.js';
 import type { EngramClient } from '../support/http-client.js';
+import { silentLogger } from '../support/logger.js';
 import { startTestStack, TENANT, waitUntilSettled, type TestStack } from './support/stack.js';
 
 const USER = 'doctor-user';
@@ -73,5 +76,35 @@ describe('engram doctor', () => {
       top_k: 10,
     });
     assert.deepEqual(search.body.results.map((result) => result.id).sort(), ids, 'the restored memory is found again');
+  });
+});
+
+describe('engram doctor on a store an earlier version set up with 8 buckets', () => {
+  let stack: TestStack;
+  const ids = ['bucket-1', 'bucket-2', 'bucket-3'];
+
+  before(async () => {
+    stack = await startTestStack({ ENGRAM_PII: 'off' });
+    // What the earlier version recorded in Chroma when it set the store up; later ones keep it.
+    const earlier = await createChromaVectorStore({ url: stack.chroma.url, logger: silentLogger(), buckets: 8 });
+    await earlier.bindModel({ id: await useLiteModelId(), dimensions: USE_LITE_DIMENSIONS });
+    await earlier.close();
+    const node = await stack.startNode({ api: true, worker: true });
+    const client = stack.client(node.url ?? '');
+    for (const [index, id] of ids.entries()) {
+      await client.request('POST', '/memory', { id, user_id: USER, session_id: 's', text: `bucket memory ${index} about gardens` });
+    }
+    await waitUntilSettled(stack, 20_000);
+  });
+
+  after(() => stack.stop());
+
+  it('checks the collections the store recorded, and finds them in agreement', async () => {
+    const result = await runCli(['doctor', '--json'], stack.env);
+    assert.equal(result.code, 0, result.stdout);
+    const report = JSON.parse(result.stdout) as { missingVectors: number; orphanVectors: number; ownersChecked: number };
+    assert.deepEqual([report.ownersChecked, report.missingVectors, report.orphanVectors], [1, 0, 0]);
+    const names = (await (await fetch(`${stack.chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`)).json()) as Array<{ name: string }>;
+    assert.ok(!names.some((collection) => collection.name.startsWith('engram_b2_')), 'a collection of another bucket count was made');
   });
 });

@@ -8,6 +8,12 @@ function describe(model: EmbeddingModelInfo): string {
   return `${model.id} (${model.dimensions} dimensions)`;
 }
 
+/** The model recorded by the first to bind; null before any. */
+export async function boundEmbeddingModel(client: SqlClient): Promise<EmbeddingModelInfo | null> {
+  const rows = await client.query<{ value: EmbeddingModelInfo }>('SELECT value FROM engram_settings WHERE key = $1', [SETTING]);
+  return rows[0]?.value ?? null;
+}
+
 /** The first model to bind is recorded; every later one has to be the same. */
 export async function bindEmbeddingModel(client: SqlClient, model: EmbeddingModelInfo): Promise<void> {
   const wanted = { id: model.id, dimensions: model.dimensions };
@@ -15,11 +21,8 @@ export async function bindEmbeddingModel(client: SqlClient, model: EmbeddingMode
     'INSERT INTO engram_settings (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO NOTHING',
     [SETTING, JSON.stringify(wanted)],
   );
-  const rows = await client.query<{ value: EmbeddingModelInfo }>('SELECT value FROM engram_settings WHERE key = $1', [
-    SETTING,
-  ]);
-  const stored = rows[0]?.value;
-  if (stored === undefined) {
+  const stored = await boundEmbeddingModel(client);
+  if (stored === null) {
     throw new DomainError('internal', 'model_binding_lost', 'the embedding model binding was not stored');
   }
   if (stored.id !== wanted.id || stored.dimensions !== wanted.dimensions) {

@@ -6,7 +6,7 @@ import { SqlApiKeyRepository } from './api-key-repository.js';
 import { SqlMemoryRepository } from './memory-repository.js';
 import { runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { bindEmbeddingModel } from './model-binding.js';
+import { bindEmbeddingModel, boundEmbeddingModel } from './model-binding.js';
 import type { KeyChanges } from './key-changes.js';
 import { RememberedApiKeys } from './remembered-api-keys.js';
 import { RowScope } from './row-scope.js';
@@ -53,6 +53,9 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     },
     bindModel(model: EmbeddingModelInfo) {
       return bindEmbeddingModel(client, model);
+    },
+    boundModel() {
+      return boundEmbeddingModel(client);
     },
     async keepFit() {
       const tables = await keepTablesFit(client.unhurried);
