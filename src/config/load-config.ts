@@ -20,6 +20,15 @@ export class ConfigError extends DomainError {
   }
 }
 
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 class Reader {
   readonly problems: string[] = [];
   constructor(private readonly sources: SecretSources) {}
@@ -55,6 +64,21 @@ class Reader {
     if ((allowed as readonly string[]).includes(raw)) return raw as T;
     this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
     return fallback;
+  }
+
+  /**
+   * A comma list of origins as a browser sends them (`https://app.example.com`, with a port if
+   * any): CORS compares them as strings, so a `*`, a path or a trailing slash would match nothing.
+   */
+  origins(name: string): string[] {
+    const origins = (this.text(name) ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== '');
+    for (const origin of origins) {
+      if (!isOrigin(origin)) this.problems.push(`${name}: "${origin}" is not an origin such as https://app.example.com (scheme, host and port only)`);
+    }
+    return origins;
   }
 
   /**
@@ -162,10 +186,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): EngramCon
   const redisUrl = reader.url('REDIS_URL', reader.secret('REDIS_URL'), ['redis:', 'rediss:'], redisUrlProblem);
   const chromaUrl = reader.url('CHROMA_URL', reader.text('CHROMA_URL'), ['http:', 'https:']);
   const chromaTimeoutMs = reader.integer('ENGRAM_CHROMA_TIMEOUT_MS', 10_000, 100, 600_000);
-  const corsOrigins = (reader.text('ENGRAM_CORS_ORIGINS') ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
+  const corsOrigins = reader.origins('ENGRAM_CORS_ORIGINS');
 
   const config: EngramConfig = {
     http: {
@@ -214,4 +235,21 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * `engram serve` and `engram worker` run beside each other, in processes of their own: they share
+ * the stores and the queue only through the URLs. Without one, the API would accept writes into a
+ * queue or a database no worker reads. Throws ConfigError naming every missing variable.
+ */
+export function checkDistributed(config: EngramConfig, command: 'serve' | 'worker'): void {
+  const missing = [
+    config.database.kind === 'postgres' ? null : 'DATABASE_URL',
+    config.queue.kind === 'redis' ? null : 'REDIS_URL',
+    config.vectorStore.kind === 'chroma' ? null : 'CHROMA_URL',
+  ].filter((name) => name !== null);
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    missing.map((name) => `${name} is required by engram ${command} (distributed mode); engram start runs everything in one process`),
+  );
 }

@@ -18,5 +18,16 @@ export function redisUrlProblem(url: URL): string | null {
   const database = url.pathname.replace(/^\//, '');
   if (database !== '' && !/^\d+$/.test(database)) return 'the path must be a database number';
   if (url.searchParams.has('ca') && url.protocol !== 'rediss:') return 'the ca parameter needs rediss://';
+  if (url.searchParams.get('ca') === '') return 'the ca parameter names no file';
+  if (!isDecodable(url.username) || !isDecodable(url.password)) return 'its user or password holds a % that is not an escape (write %25)';
   return null;
+}
+
+function isDecodable(part: string): boolean {
+  try {
+    decodeURIComponent(part);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load-config.js';
+import { checkDistributed, loadConfig } from '../config/load-config.js';
 import { isDomainError } from '../domain/errors.js';
 import { createKey, doctor, listKeys, migrate, redactStdin, revokeKey, runUntilSignalled, type Output } from './commands.js';
 import { createLogger } from './logger.js';
@@ -69,8 +69,10 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'start':
       return runUntilSignalled(config, { api: true, worker: true }, logger);
     case 'serve':
+      checkDistributed(config, 'serve');
       return runUntilSignalled(config, { api: true, worker: false }, logger);
     case 'worker':
+      checkDistributed(config, 'worker');
       return runUntilSignalled(config, { api: false, worker: true }, logger);
     case 'migrate':
       return migrate(config, logger);

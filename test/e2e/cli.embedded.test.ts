@@ -115,6 +115,15 @@ describe('engram start (embedded mode, as a new user runs it)', () => {
     assert.match(result.stderr, /PORT/);
     assert.match(result.stderr, /ENGRAM_PII/);
   });
+
+  it('refuses to serve or work without the shared stores, naming each missing URL, rather than accept writes no worker sees', async () => {
+    for (const command of ['serve', 'worker']) {
+      const result = await runCli([command], env);
+      assert.equal(result.code, 2, result.stderr);
+      for (const name of ['DATABASE_URL', 'REDIS_URL', 'CHROMA_URL']) assert.match(result.stderr, new RegExp(name));
+      assert.match(result.stderr, /engram start/);
+    }
+  });
   it('answers a wrong command line with its usage, and a port in use in one line, never a stack trace', async () => {
     for (const args of [['keys', 'create', '--tenant'], ['keys', 'list', '--bogus']]) {
       const result = await runCli(args, env);

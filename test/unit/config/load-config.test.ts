@@ -111,6 +111,15 @@ describe('loadConfig', () => {
     await rm(join(secretsDir, 'database_url'));
   });
 
+  it('refuses a Docker secret that is there but cannot be read, rather than run on embedded stores', async () => {
+    await mkdir(join(secretsDir, 'database_url'));
+    try {
+      assert.throws(() => loadConfig({}, { secretsDir, cwd: dir }), /DATABASE_URL: cannot read the secret/);
+    } finally {
+      await rm(join(secretsDir, 'database_url'), { recursive: true });
+    }
+  });
+
   it('prefers the variable itself over its file and the Docker secret', async () => {
     const file = join(dir, 'key');
     await writeFile(file, 'from-file');
@@ -169,6 +178,15 @@ describe('loadConfig', () => {
       assert.match(error.message, /database number/);
       assert.doesNotMatch(error.message, /hunter2|hunter3|spaced/);
     }
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://:p%zz@redis:6379' }, { secretsDir }), /REDIS_URL: .*not an escape/);
+    for (const origins of ['*', 'https://app.example.com/', 'app.example.com', 'https://a.example.com, https://b.example.com/path']) {
+      assert.throws(() => loadConfig({ ENGRAM_CORS_ORIGINS: origins }, { secretsDir }), /ENGRAM_CORS_ORIGINS: .*is not an origin/, origins);
+    }
+    assert.deepEqual(loadConfig({ ENGRAM_CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' }, { secretsDir }).http.corsOrigins, [
+      'https://a.example.com',
+      'http://localhost:3000',
+    ]);
+    assert.throws(() => loadConfig({ REDIS_URL: 'rediss://:p@redis:6380?ca=' }, { secretsDir }), /REDIS_URL: .*names no file/);
     assert.throws(() => loadConfig({ ENGRAM_API_KEY: 'x'.repeat(257) }, { secretsDir }), /ENGRAM_API_KEY: expected 1 to 256/);
     const emptyKeyFile = join(dir, 'empty-key');
     await writeFile(emptyKeyFile, '\n');
