@@ -101,6 +101,22 @@ describe('startChromaProcess', () => {
     }
   });
 
+  it("passes none of Engram's secrets to Chroma's environment, and what a process needs to run", async () => {
+    const secrets = { ENGRAM_API_KEY: `key-${randomUUID()}`, DATABASE_URL: 'postgres://engram:pw-secret@db/engram' };
+    Object.assign(process.env, secrets);
+    let chroma: Awaited<ReturnType<typeof startChromaProcess>> | null = null;
+    try {
+      chroma = await startChromaProcess({ dataDir, logger });
+      const environ = await readFile(`/proc/${chroma.pid}/environ`, 'utf8');
+      const names = environ.split('\u0000').map((entry) => entry.slice(0, entry.indexOf('=')));
+      assert.ok(!environ.includes(secrets.ENGRAM_API_KEY) && !environ.includes('pw-secret'), 'a secret reached Chroma');
+      assert.ok(names.includes('PATH') && names.includes('GLIBC_TUNABLES'), names.join(' '));
+    } finally {
+      for (const name of Object.keys(secrets)) Reflect.deleteProperty(process.env, name);
+      await chroma?.stop();
+    }
+  });
+
   it('runs Chroma from a file in the data folder that keeps collection descriptions in memory', async () => {
     const chroma = await startChromaProcess({ dataDir, logger });
     try {

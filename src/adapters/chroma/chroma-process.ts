@@ -40,6 +40,17 @@ export interface ChromaProcess {
   readonly crashed: Promise<void>;
 }
 
+/**
+ * What of Engram's environment the Chroma child sees: what a process needs to run (the path,
+ * home, temporary folder, locale, time zone) and Chroma's and its runtime's own settings. Engram's
+ * secrets (keys, database and Redis URLs with their passwords) are not passed on.
+ */
+const CHROMA_ENVIRONMENT = /^(PATH|HOME|TMPDIR|TZ|LANG|LANGUAGE|LC_[A-Z_]+|CHROMA_[A-Z0-9_]+|RUST_[A-Z_]+|GLIBC_TUNABLES)$/;
+
+function chromaEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => CHROMA_ENVIRONMENT.test(name) && name !== 'CHROMA_URL'));
+}
+
 /** Lines of Chroma's output kept to explain a failure. */
 const OUTPUT_TAIL_LINES = 40;
 const POLL_INTERVAL_MS = 100;
@@ -61,7 +72,10 @@ export async function startChromaProcess(options: ChromaProcessOptions): Promise
   const port = options.port ?? (await freeLoopbackPort());
   const url = `http://127.0.0.1:${port}`;
   await writeFile(configFile, chromaServerConfig({ persistPath: chromaDir, listenAddress: '127.0.0.1', port }));
-  const child = spawn(process.execPath, [cliPath, 'run', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocTunables(process.env) });
+  const child = spawn(process.execPath, [cliPath, 'run', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: withMallocTunables(chromaEnvironment(process.env)),
+  });
   const output = new OutputTail(OUTPUT_TAIL_LINES);
   // Chroma prints a banner with a sign-up link: worth keeping for a failure, not for the log.
   child.stdout?.on('data', (chunk: Buffer) => output.add(chunk, (line) => logger.debug({ line }, 'chroma output')));
