@@ -7,14 +7,12 @@ import { createUseLiteEmbedder, type UseLiteEmbedderOptions } from '../adapters/
 import { createInProcessJobQueue } from '../adapters/in-process-queue/in-process-job-queue.js';
 import { createPgliteMetadataStore } from '../adapters/pglite/pglite-metadata-store.js';
 import { createPostgresMetadataStore } from '../adapters/postgres/postgres-metadata-store.js';
-import { createRedactor } from '../adapters/redaction/redactor.js';
 import { createThreadedRedactor, type ThreadedRedactor } from '../adapters/redaction/threaded-redactor.js';
 import type { EmbedderConfig, EngramConfig } from '../config/config.js';
 import type { Embedder } from '../ports/embedder.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
-import type { Redactor } from '../ports/redactor.js';
 import type { RestartCounts } from '../ports/restart-counts.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import type { Resources } from './resources.js';
@@ -154,11 +152,6 @@ function useLiteOptions(
 /** Search queries repeat: they go through a cache in front of the model. */
 export function queryEmbedderOf(embedder: Embedder): Embedder {
   return withQueryCache(embedder, { maxEntries: 10_000 });
-}
-
-/** The redactor of `engram redact`, the accept path's in one thread; null when ENGRAM_PII=off. */
-export function openRedactor(config: EngramConfig): Redactor | null {
-  return config.pii.mode === 'off' ? null : createRedactor({ entities: config.pii.entities });
 }
 
 /** The accept path's redactor: long texts on a thread of their own; null when ENGRAM_PII=off. */

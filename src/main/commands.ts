@@ -1,11 +1,12 @@
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
+import { createRedactor } from '../adapters/redaction/redactor.js';
 import type { EngramConfig } from '../config/config.js';
 import { DomainError, ValidationError } from '../domain/errors.js';
 import type { Logger } from '../ports/logger.js';
 import { ApiKeyService } from '../services/api-keys.js';
 import { StoreReconciler, type DriftReport } from '../services/reconcile-stores.js';
-import { openMetadataStore, openRedactor, openVectorStore } from './adapters.js';
+import { openMetadataStore, openVectorStore } from './adapters.js';
 import { startNode, type NodeRoles, type RunningNode } from './node.js';
 import { Resources } from './resources.js';
 
@@ -101,10 +102,12 @@ export async function revokeKey(config: EngramConfig, logger: Logger, id: string
   out(`revoked ${id}`);
 }
 
-/** Redacts stdin line by line with exactly the redactor of the accept path. */
+/**
+ * Redacts stdin line by line with the accept path's redactor and entity types. It redacts also
+ * when ENGRAM_PII=off, which only keeps the server from redacting: this command is asked to.
+ */
 export async function redactStdin(config: EngramConfig, json: boolean, out: Output): Promise<void> {
-  const redactor = openRedactor({ ...config, pii: { ...config.pii, mode: 'redact' } });
-  if (redactor === null) return;
+  const redactor = createRedactor({ entities: config.pii.entities });
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) {
     const redaction = redactor.redact(line);
