@@ -95,3 +95,13 @@ export class RateLimitedError extends DomainError {
     super('rate_limited', 'rate_limited', message);
   }
 }
+
+/**
+ * A worker's answer for a job it took and never started, as it stops: the queue hands the job on
+ * as it was, with no attempt counted, rather than wait for the worker to run everything it holds.
+ */
+export class JobHandedBackError extends DomainError {
+  constructor() {
+    super('unavailable', 'job_handed_back', 'the worker is stopping and did not start this job');
+  }
+}

@@ -1,3 +1,4 @@
+import { JobHandedBackError } from '../domain/errors.js';
 import type { WriteJob } from '../ports/job-queue.js';
 
 export interface JobCoalescerOptions {
@@ -46,12 +47,14 @@ export class JobCoalescer {
   #wakeUp: NodeJS.Timeout | null = null;
   #wakeUpAt = Number.POSITIVE_INFINITY;
   #lastStart = Number.NEGATIVE_INFINITY;
+  #handingBack = false;
 
   constructor(options: JobCoalescerOptions) {
     this.#options = options;
   }
 
   process(job: WriteJob): Promise<void> {
+    if (this.#handingBack) return Promise.reject(new JobHandedBackError());
     return new Promise((resolve, reject) => {
       this.#waiting.push({ taskIds: job.taskIds, since: performance.now(), resolve, reject });
       this.#waitingTasks += job.taskIds.length;
@@ -59,7 +62,22 @@ export class JobCoalescer {
     });
   }
 
+  /**
+   * Starts no more runs: the jobs waiting, and any that come later, are rejected with
+   * JobHandedBackError for the queue to hand on. Runs under way finish as they would.
+   */
+  handBackWaiting(): void {
+    this.#handingBack = true;
+    if (this.#wakeUp !== null) clearTimeout(this.#wakeUp);
+    this.#wakeUp = null;
+    this.#wakeUpAt = Number.POSITIVE_INFINITY;
+    const waiting = this.#waiting.splice(0);
+    this.#waitingTasks = 0;
+    for (const job of waiting) job.reject(new JobHandedBackError());
+  }
+
   #dispatch(): void {
+    if (this.#handingBack) return;
     while (this.#running < this.#options.concurrency && this.#waiting.length > 0) {
       if (!this.#mayStart()) return;
       const taken: Waiting[] = [];

@@ -50,24 +50,25 @@ export interface WriteWorkerDeps {
 }
 
 /**
- * Consumes write jobs and keeps recovery running. `close()` stops taking jobs, lets the ones in
- * flight finish, and is safe to call twice.
+ * Consumes write jobs and keeps recovery running. `close()` stops taking jobs, lets the runs under
+ * way finish, hands the jobs not started back to the queue, and is safe to call twice.
  */
 export class WriteWorker {
   private consumer: JobConsumer | null = null;
+  private coalescer: JobCoalescer | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly deps: WriteWorkerDeps) {}
 
   /** Starts consuming; `recoverPendingNow` re-drives every pending write at once (embedded boot). */
   async start(options: { readonly recoverPendingNow: boolean }): Promise<void> {
-    const coalescer = new JobCoalescer({
+    const coalescer = (this.coalescer = new JobCoalescer({
       run: (job) => this.deps.processor.process(job),
       maxTasks: TASKS_PER_RUN,
       concurrency: this.deps.concurrency,
       lingerMs: RUN_LINGER_MS,
       spacingMs: RUN_SPACING_MS,
-    });
+    }));
     // More jobs are taken than run at once, so that small ones wait together and merge.
     this.consumer = this.deps.queue.consume((job) => coalescer.process(job), {
       concurrency: this.deps.concurrency * JOBS_TAKEN_PER_RUN,
@@ -80,6 +81,9 @@ export class WriteWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.deps.recovery.stop();
+      // Jobs taken but not started go back to the queue: waiting for all of them (up to
+      // concurrency × JOBS_TAKEN_PER_RUN, of up to 32 writes each) could outlast a stop's grace.
+      this.coalescer?.handBackWaiting();
       await this.consumer?.close();
       this.deps.logger.info('worker stopped');
     })();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { JobHandedBackError } from '../../src/domain/errors.js';
 import type { JobQueue, WriteJob } from '../../src/ports/job-queue.js';
 import type { RetryOptions } from '../../src/adapters/queue-retry-policy.js';
 
@@ -184,6 +185,33 @@ export function describeJobQueueContract(implementation: string, createQueue: Jo
       await consumer.close();
       assert.equal(finished, true);
       await consumer.close();
+    });
+
+    it('hands a job its consumer answers JobHandedBackError to another consumer, with no attempt counted', async () => {
+      // One attempt in all: a hand-back counted as a failure would drop the job.
+      const queue = await open({ retry: { attempts: 1, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+      let markTaken = (): void => undefined;
+      const taken = new Promise<void>((resolve) => (markTaken = resolve));
+      let handBack = (): void => undefined;
+      const stopping = new Promise<void>((resolve) => (handBack = resolve));
+      const first = queue.consume(
+        async () => {
+          markTaken();
+          await stopping;
+          throw new JobHandedBackError();
+        },
+        { concurrency: 1 },
+      );
+      await queue.enqueue([job('held')]);
+      await taken;
+      const closed = first.close();
+      handBack();
+      await closed;
+      const seen: string[] = [];
+      queue.consume(async (received) => void seen.push(...received.taskIds), { concurrency: 1 });
+      await eventually(() => seen.length === 1, 'another consumer runs the job handed back');
+      assert.deepEqual(seen, ['held']);
+      await eventually(async () => (await queue.depth()) === 0, 'the job leaves the queue');
     });
 
     it('takes no more jobs after its consumer closed', async () => {

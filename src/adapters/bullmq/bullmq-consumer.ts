@@ -1,4 +1,5 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
+import { JobHandedBackError } from '../../domain/errors.js';
 import type { JobConsumer, WriteJobHandler } from '../../ports/job-queue.js';
 import type { Logger } from '../../ports/logger.js';
 import { backoffDelayMs, type RetryPolicy } from '../queue-retry-policy.js';
@@ -83,7 +84,7 @@ export class BullmqConsumer implements JobConsumer {
       throw new WaitingError();
     }
     if (job.id !== undefined) this.unrecorded.add(job.id);
-    const run = this.handler(fromPayload(job.data));
+    const run = this.run(job, token);
     const settled = run.then(
       () => undefined,
       () => undefined,
@@ -93,6 +94,18 @@ export class BullmqConsumer implements JobConsumer {
       await run;
     } finally {
       this.running.delete(settled);
+    }
+  }
+
+  private async run(job: Job<WriteJobPayload>, token: string | undefined): Promise<void> {
+    try {
+      await this.handler(fromPayload(job.data));
+    } catch (error) {
+      if (!(error instanceof JobHandedBackError) || token === undefined) throw error;
+      // Back to the waiting list as it was, for another worker at once: not a failed attempt.
+      await job.moveToWait(token);
+      this.recorded(job);
+      throw new WaitingError();
     }
   }
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, JobHandedBackError } from '../../domain/errors.js';
 import type { ConsumeOptions, JobConsumer, JobQueue, WriteJob, WriteJobHandler } from '../../ports/job-queue.js';
 import type { Logger } from '../../ports/logger.js';
 import { backoffDelayMs, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../queue-retry-policy.js';
@@ -128,7 +128,9 @@ class InProcessJobQueue implements JobQueue {
         await consumer.handler(queued.job);
         this.forget(queued);
       } catch (error) {
-        this.retryLater(queued, error);
+        // Not started by a consumer that stops: first in line for another, no attempt counted.
+        if (error instanceof JobHandedBackError) this.waiting.unshift(queued);
+        else this.retryLater(queued, error);
       } finally {
         this.active.delete(queued);
       }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { JobHandedBackError } from '../../../src/domain/errors.js';
 import type { WriteJob } from '../../../src/ports/job-queue.js';
 import { JobCoalescer } from '../../../src/worker/job-coalescer.js';
 
@@ -50,6 +51,19 @@ describe('JobCoalescer', () => {
     gated.release();
     await Promise.all(merged);
     assert.deepEqual(gated.runs, [['a'], ['b', 'c']]);
+  });
+
+  it('hands back the jobs not started when asked, and any that come later, while the run under way finishes', async () => {
+    const gated = gatedRuns();
+    const coalescer = new JobCoalescer({ run: gated.run, maxTasks: 10, concurrency: 1 });
+    const running = coalescer.process({ taskIds: ['a'] });
+    const waiting = [coalescer.process({ taskIds: ['b'] }), coalescer.process({ taskIds: ['c'] })];
+    coalescer.handBackWaiting();
+    for (const job of [...waiting, coalescer.process({ taskIds: ['d'] })]) await assert.rejects(job, JobHandedBackError);
+    gated.release();
+    await running;
+    await settle();
+    assert.deepEqual(gated.runs, [['a']]);
   });
 
   it('keeps at most `concurrency` runs going, and takes a job larger than the limit alone', async () => {
