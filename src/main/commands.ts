@@ -127,9 +127,16 @@ function printDrift(report: DriftReport, out: Output): void {
   }
 }
 
+/** Writes pending far past recovery's delay: no worker drives them, which `doctor` cannot repair. */
+function failOnStuckWrites(report: DriftReport): void {
+  if (report.stuckTasks === 0) return;
+  throw new DomainError('conflict', 'writes_stuck', `${report.stuckTasks} accepted writes wait far longer than recovery allows; is a worker running?`);
+}
+
 /**
  * Compares the memories in Postgres with the vectors in Chroma, user by user, and with `fix`
- * repairs what differs. Fails (exit 1) when drift is found and not repaired, so scripts notice.
+ * repairs what differs. Fails (exit 1) when drift is found and not repaired, or writes are stuck,
+ * so scripts notice.
  */
 export async function doctor(config: EngramConfig, logger: Logger, fix: boolean, json: boolean, out: Output): Promise<void> {
   const resources = new Resources(logger);
@@ -156,6 +163,7 @@ export async function doctor(config: EngramConfig, logger: Logger, fix: boolean,
         printDrift(report, out);
         out(`repaired: ${report.restored} vectors restored, ${report.removed} orphans removed`);
       }
+      failOnStuckWrites(report);
       return;
     }
     const report = await reconciler.inspect();
@@ -164,6 +172,7 @@ export async function doctor(config: EngramConfig, logger: Logger, fix: boolean,
     if (report.drifts.length > 0) {
       throw new DomainError('conflict', 'stores_drifted', 'the stores disagree; run `engram doctor --fix` to repair them');
     }
+    failOnStuckWrites(report);
   } finally {
     await resources.closeAll();
   }

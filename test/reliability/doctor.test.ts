@@ -108,3 +108,29 @@ describe('engram doctor on a store an earlier version set up with 8 buckets', ()
     assert.ok(!names.some((collection) => collection.name.startsWith('engram_b2_')), 'a collection of another bucket count was made');
   });
 });
+
+describe('engram doctor with accepted writes that no worker drives', () => {
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack({ ENGRAM_PII: 'off' });
+  });
+
+  after(() => stack.stop());
+
+  it('fails, with or without --fix, once they wait far past recovery, and not before', async () => {
+    const node = await stack.startNode({ api: true, worker: false });
+    const client = stack.client(node.url ?? '');
+    const accepted = await client.request('POST', '/memory', { user_id: USER, session_id: 's', text: 'a write no worker takes' });
+    assert.equal(accepted.status, 202);
+    const fresh = await runCli(['doctor'], stack.env);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    await stack.sql("UPDATE write_tasks SET updated_at = now() - interval '1 hour'");
+    for (const args of [['doctor'], ['doctor', '--fix']]) {
+      const result = await runCli(args, stack.env);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stdout, /stuck tasks: +1/);
+      assert.match(result.stderr, /is a worker running/);
+    }
+  });
+});
