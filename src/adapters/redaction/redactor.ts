@@ -9,7 +9,7 @@ import { findPersons } from './detectors/person.js';
 import { findPhones } from './detectors/phone.js';
 import { findSecrets } from './detectors/secret.js';
 import { findSsns } from './detectors/ssn.js';
-import { resolveOverlaps } from './resolve-overlaps.js';
+import { resolveOverlaps, SHIELDING_TYPES } from './resolve-overlaps.js';
 import type { Detector } from './span.js';
 
 export interface RedactorOptions {
@@ -19,22 +19,27 @@ export interface RedactorOptions {
   readonly entities: readonly PiiEntityType[];
 }
 
-const DETECTORS: readonly Detector[] = [
-  findSecrets,
-  findEmails,
-  findIbans,
-  findCreditCards,
-  findSsns,
-  findIpAddresses,
-  findPhones,
-  findAddresses,
-  findPersons,
+/** Each type's detector: a detector finds spans of its type only. */
+const DETECTORS: ReadonlyArray<readonly [PiiEntityType, Detector]> = [
+  ['SECRET', findSecrets],
+  ['EMAIL', findEmails],
+  ['IBAN', findIbans],
+  ['CREDIT_CARD', findCreditCards],
+  ['SSN', findSsns],
+  ['IP_ADDRESS', findIpAddresses],
+  ['PHONE', findPhones],
+  ['ADDRESS', findAddresses],
+  ['PERSON', findPersons],
 ];
 
-/** The entities of the text as a redaction of the chosen types settles them (see resolveOverlaps). */
+/**
+ * The entities of the text as a redaction of the chosen types settles them (see resolveOverlaps).
+ * A type neither chosen nor shielding is not looked for: resolveOverlaps would drop its spans.
+ */
 function detectFor(text: string, chosen?: ReadonlySet<PiiEntityType>): DetectedEntity[] {
   if (text.length === 0) return [];
-  return resolveOverlaps(DETECTORS.flatMap((find) => find(text)), chosen);
+  const detectors = DETECTORS.filter(([type]) => chosen === undefined || chosen.has(type) || SHIELDING_TYPES.has(type));
+  return resolveOverlaps(detectors.flatMap(([, find]) => find(text)), chosen);
 }
 
 /** Every entity of every type in the text: non-overlapping spans sorted by start. */

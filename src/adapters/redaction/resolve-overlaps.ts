@@ -22,7 +22,7 @@ const PRIORITY: Readonly<Record<PiiEntityType, number>> = {
  * street named after a person) is left as it is, rather than cut in half. An identifier that is
  * not chosen never shields a chosen span: a password that is an email address is still an email.
  */
-const SHIELDING: ReadonlySet<PiiEntityType> = new Set(['ADDRESS', 'PERSON']);
+export const SHIELDING_TYPES: ReadonlySet<PiiEntityType> = new Set(['ADDRESS', 'PERSON']);
 
 const EVERY_TYPE: ReadonlySet<PiiEntityType> = new Set(PII_ENTITY_TYPES);
 
@@ -38,7 +38,7 @@ const overlap = (a: DetectedEntity, b: DetectedEntity): boolean => a.start < b.e
  */
 export function resolveOverlaps(spans: readonly DetectedEntity[], chosen: ReadonlySet<PiiEntityType> = EVERY_TYPE): DetectedEntity[] {
   const ranked = spans
-    .filter((span) => span.end > span.start && (chosen.has(span.type) || SHIELDING.has(span.type)))
+    .filter((span) => span.end > span.start && (chosen.has(span.type) || SHIELDING_TYPES.has(span.type)))
     .sort((a, b) => PRIORITY[a.type] - PRIORITY[b.type] || b.end - b.start - (a.end - a.start) || a.start - b.start);
   let taken: DetectedEntity[] = [];
   const dropped: DetectedEntity[] = [];
