@@ -56,10 +56,12 @@ export interface TaskRepository {
 
 export type ApplyOutcome =
   /**
-   * `previousUserId`: the user that held the memory before this version (null for a new one); for
-   * the same version applied again, the user it moved the memory from, whose vector may remain.
+   * `formerUserIds`: users other than this version's whose vector of the memory may remain: the
+   * one that held it before, and one a move took it from whose vector's removal may have failed
+   * (kept through later writes until it moves again); for the same version applied again, that
+   * one alone.
    */
-  | { readonly applied: true; readonly previousUserId: string | null }
+  | { readonly applied: true; readonly formerUserIds: readonly string[] }
   | { readonly applied: false; readonly reason: 'superseded' | 'erased' };
 
 export interface HistoryCursor {
@@ -83,6 +85,8 @@ export interface HistoryPage {
 export interface RemovedMemory {
   readonly id: string;
   readonly userId: string;
+  /** Other users whose vector of it may remain: one a move took it from (see ApplyOutcome). */
+  readonly formerUserIds: readonly string[];
 }
 
 /** A (tenant, user) pair that has, or once had, memories. */

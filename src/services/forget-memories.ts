@@ -19,7 +19,7 @@ export class MemoryEraser {
     // With no live memory, a write of it still in flight is deleted ahead of its landing.
     const removed = await this.deps.memories.remove(principal.tenantId, id);
     if (removed === null) throw new NotFoundError('memory');
-    await followPostgres(this.deps, principal.tenantId, id, [removed.userId]);
+    await followPostgres(this.deps, principal.tenantId, id, [removed.userId, ...removed.formerUserIds]);
   }
 
   /** Erases all of a user's memories; returns how many there were. */

@@ -22,7 +22,8 @@ export interface WriteProcessorDeps {
 
 interface AppliedWrite {
   readonly memory: EmbeddedMemory;
-  readonly previousUserId: string | null;
+  /** Users other than the memory's whose vector of it may remain (see ApplyOutcome). */
+  readonly formerUserIds: readonly string[];
 }
 
 /**
@@ -161,7 +162,7 @@ export class WriteProcessor {
       const outcomes = await this.deps.memories.applyMany(memories);
       memories.forEach((memory, index) => {
         const outcome = outcomes[index];
-        if (outcome?.applied === true) applied.push({ memory, previousUserId: outcome.previousUserId });
+        if (outcome?.applied === true) applied.push({ memory, formerUserIds: outcome.formerUserIds });
       });
       await this.syncVectors(applied);
       await this.deps.tasks.complete(tasks.map((task) => task.taskId));
@@ -211,11 +212,11 @@ interface LatestVersion {
  */
 function latestVersions(applied: readonly AppliedWrite[]): LatestVersion[] {
   const byMemory = new Map<string, { memory: EmbeddedMemory; userIds: Set<string> }>();
-  for (const { memory, previousUserId } of applied) {
+  for (const { memory, formerUserIds } of applied) {
     const key = `${memory.tenantId}\u0000${memory.id}`;
     const earlier = byMemory.get(key);
     const userIds = earlier?.userIds ?? new Set<string>();
-    if (previousUserId !== null) userIds.add(previousUserId);
+    for (const userId of formerUserIds) userIds.add(userId);
     if (earlier === undefined) {
       byMemory.set(key, { memory, userIds });
     } else {

@@ -324,7 +324,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const version = await nextSeq(memory);
         assert.deepEqual(await store.memories.apply(embedded(memory, version, vector)), {
           applied: true,
-          previousUserId: null,
+          formerUserIds: [],
         });
         const stored = await store.memories.getEmbedded(tenant, memory.id);
         assert.deepEqual(stored?.embedding, vector);
@@ -349,7 +349,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         await store.memories.apply(embedded(memory, version));
         assert.deepEqual(await store.memories.apply(embedded(memory, version)), {
           applied: true,
-          previousUserId: memory.userId,
+          formerUserIds: [],
         });
         assert.deepEqual(await store.memories.listIds(tenant, memory.userId), [memory.id]);
       });
@@ -375,7 +375,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const moved = { ...first, userId: 'bob' };
         assert.deepEqual(await store.memories.apply(embedded(moved, await nextSeq(moved))), {
           applied: true,
-          previousUserId: 'alice',
+          formerUserIds: ['alice'],
         });
         assert.deepEqual(await store.memories.listIds(tenant, 'alice'), []);
         assert.deepEqual(await store.memories.listIds(tenant, 'bob'), ['moving']);
@@ -386,13 +386,27 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const first = draft(tenant, { id: 'moved-twice', userId: 'alice' });
         await store.memories.apply(embedded(first, await nextSeq(first)));
         const moved = embedded({ ...first, userId: 'bob' }, await nextSeq(first));
-        assert.deepEqual(await store.memories.apply(moved), { applied: true, previousUserId: 'alice' });
+        assert.deepEqual(await store.memories.apply(moved), { applied: true, formerUserIds: ['alice'] });
         // A retry of the same write, after its vectors failed to follow.
-        assert.deepEqual(await store.memories.apply(moved), { applied: true, previousUserId: 'alice' });
-        assert.deepEqual(await store.memories.applyMany([moved]), [{ applied: true, previousUserId: 'alice' }]);
+        assert.deepEqual(await store.memories.apply(moved), { applied: true, formerUserIds: ['alice'] });
+        assert.deepEqual(await store.memories.applyMany([moved]), [{ applied: true, formerUserIds: ['alice'] }]);
+        // A later write of the new user may overtake the move's retry: it names the old user too.
         const edited = embedded({ ...first, userId: 'bob', text: 'edited' }, await nextSeq(first));
-        assert.deepEqual(await store.memories.apply(edited), { applied: true, previousUserId: 'bob' });
-        assert.deepEqual(await store.memories.apply(edited), { applied: true, previousUserId: 'bob' });
+        assert.deepEqual(await store.memories.apply(edited), { applied: true, formerUserIds: ['alice'] });
+        assert.deepEqual(await store.memories.apply(edited), { applied: true, formerUserIds: ['alice'] });
+        assert.deepEqual(await store.memories.apply(moved), { applied: false, reason: 'superseded' });
+        assert.deepEqual(await store.memories.remove(tenant, first.id), { id: first.id, userId: 'bob', formerUserIds: ['alice'] });
+        // Back to the user it was moved from: no one else is named, and then it moves on.
+        const back = embedded({ ...first, userId: 'alice' }, await nextSeq(first));
+        assert.deepEqual(await store.memories.apply(back), { applied: true, formerUserIds: ['bob'] });
+        const returned = embedded({ ...first, userId: 'alice', text: 'returned' }, await nextSeq(first));
+        assert.deepEqual(await store.memories.apply(returned), { applied: true, formerUserIds: [] });
+        const onwards = embedded({ ...first, userId: 'carl' }, await nextSeq(first));
+        assert.deepEqual(await store.memories.apply(onwards), { applied: true, formerUserIds: ['alice'] });
+        assert.deepEqual(await store.memories.apply(embedded({ ...first, userId: 'carl' }, await nextSeq(first))), {
+          applied: true,
+          formerUserIds: ['alice'],
+        });
       });
 
       it('removes a memory, and an older write of it stays removed', async () => {
@@ -400,7 +414,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const memory = draft(tenant, { userId: 'carol' });
         const acceptedBeforeDelete = await nextSeq(memory);
         await store.memories.apply(embedded(memory, await nextSeq(memory)));
-        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'carol' });
+        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'carol', formerUserIds: [] });
         assert.equal(await store.memories.get(tenant, memory.id), null);
         assert.equal(await store.memories.getEmbedded(tenant, memory.id), null);
         assert.equal(await store.memories.remove(tenant, memory.id), null);
@@ -425,13 +439,13 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         tenant = newTenant();
         const memory = draft(tenant, { id: 'in-flight', userId: 'hana' });
         const accepted = await nextSeq(memory);
-        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'hana' });
+        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'hana', formerUserIds: [] });
         assert.deepEqual(await store.memories.apply(embedded(memory, accepted)), { applied: false, reason: 'superseded' });
         assert.equal(await store.memories.get(tenant, memory.id), null);
         // Nothing accepted since the tombstone: there is nothing left to remove.
         assert.equal(await store.memories.remove(tenant, memory.id), null);
         const later = await nextSeq(memory);
-        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'hana' });
+        assert.deepEqual(await store.memories.remove(tenant, memory.id), { id: memory.id, userId: 'hana', formerUserIds: [] });
         assert.deepEqual(await store.memories.apply(embedded(memory, later)), { applied: false, reason: 'superseded' });
         assert.equal(await store.memories.remove(newTenant(), memory.id), null);
       });
@@ -488,13 +502,13 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         ];
 
         assert.deepEqual(await store.memories.applyMany(batch), [
-          { applied: true, previousUserId: 'erin' },
+          { applied: true, formerUserIds: ['erin'] },
           { applied: false, reason: 'erased' },
-          { applied: true, previousUserId: null },
-          { applied: true, previousUserId: 'user-1' },
+          { applied: true, formerUserIds: [] },
+          { applied: true, formerUserIds: [] },
           { applied: false, reason: 'superseded' },
-          { applied: true, previousUserId: null },
-          { applied: true, previousUserId: null },
+          { applied: true, formerUserIds: [] },
+          { applied: true, formerUserIds: [] },
         ]);
         assert.equal((await store.memories.get(tenant, 'twice'))?.text, 'second');
         assert.equal((await store.memories.get(tenant, 'stale'))?.text, 'newer');
@@ -521,9 +535,9 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
 
         const outcomes = await store.memories.applyMany(batch);
         assert.equal(outcomes.length, 152);
-        assert.ok(outcomes.slice(0, 150).every((outcome) => outcome.applied && outcome.previousUserId === null));
+        assert.ok(outcomes.slice(0, 150).every((outcome) => outcome.applied && outcome.formerUserIds.length === 0));
         assert.deepEqual(outcomes.slice(150), [
-          { applied: true, previousUserId: 'user-1' },
+          { applied: true, formerUserIds: ['user-1'] },
           { applied: false, reason: 'superseded' },
         ]);
         assert.equal((await store.memories.get(tenant, 'bulk-0'))?.text, 'bulk 0 again');

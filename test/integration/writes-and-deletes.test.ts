@@ -122,6 +122,22 @@ describe('writes and deletes side by side', () => {
     await processor().process({ taskIds: [taskId] });
   }
 
+  /**
+   * Stores memory 'moving' of one user, then a write that moves it to another: Postgres takes the
+   * move, and Chroma is away when the old user's vector is to go. Returns the move's task, left to
+   * be tried again.
+   */
+  async function failedMove(principal: Principal, from: string, to: string, text: string): Promise<string> {
+    await store(principal, draft(principal, 'moving', from, text));
+    const [move] = await accept(draft(principal, 'moving', to, text));
+    assert.ok(move !== undefined);
+    const away = withMethod(vectors, 'remove', async () => {
+      throw new DependencyUnavailableError('chroma');
+    });
+    await assert.rejects(processor(away).process({ taskIds: [move] }), DependencyUnavailableError);
+    return move;
+  }
+
   async function status(principal: Principal, taskId: string): Promise<string | undefined> {
     return (await metadata.tasks.find(principal.tenantId, taskId))?.status;
   }
@@ -160,21 +176,33 @@ describe('writes and deletes side by side', () => {
 
   it("removes the old user's vector when a move is tried again after Chroma failed behind Postgres", async () => {
     const principal = newPrincipal();
-    const [stored] = await accept(draft(principal, 'moving', 'hugo', 'My sister lives in Oslo'));
-    assert.ok(stored !== undefined);
-    await processor().process({ taskIds: [stored] });
-    const [move] = await accept(draft(principal, 'moving', 'ines', 'My sister lives in Oslo'));
-    assert.ok(move !== undefined);
-    // Postgres takes the move; Chroma is away when the old user's vector is to go.
-    const away = withMethod(vectors, 'remove', async () => {
-      throw new DependencyUnavailableError('chroma');
-    });
-    await assert.rejects(processor(away).process({ taskIds: [move] }), DependencyUnavailableError);
+    const move = await failedMove(principal, 'hugo', 'ines', 'My sister lives in Oslo');
     assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.userId, 'ines');
     assert.equal(await status(principal, move), 'queued');
     await processor().process({ taskIds: [move] });
     assert.equal(await status(principal, move), 'completed');
     assert.deepEqual(await vectorIds(principal, 'hugo', 'ines'), { hugo: [], ines: ['moving'] });
+  });
+
+  it("removes the old user's vector when a newer write of the new user overtakes a failed move", async () => {
+    const principal = newPrincipal();
+    const move = await failedMove(principal, 'jules', 'kira', 'The spare key is under the mat');
+    // The new user's next write lands before the move is tried again, which then changes nothing.
+    await store(principal, draft(principal, 'moving', 'kira', 'The spare key is in the shed'));
+    assert.deepEqual(await vectorIds(principal, 'jules', 'kira'), { jules: [], kira: ['moving'] });
+    await processor().process({ taskIds: [move] });
+    assert.equal(await status(principal, move), 'completed');
+    assert.equal((await metadata.memories.get(principal.tenantId, 'moving'))?.text, 'The spare key is in the shed');
+  });
+
+  it("removes the old user's vector when a delete follows a move that failed behind Postgres", async () => {
+    const principal = newPrincipal();
+    const move = await failedMove(principal, 'lena', 'milo', 'I park on level three');
+    await eraser().deleteMemory(principal, 'moving');
+    assert.deepEqual(await vectorIds(principal, 'lena', 'milo'), { lena: [], milo: [] });
+    await processor().process({ taskIds: [move] });
+    assert.deepEqual(await vectorIds(principal, 'lena', 'milo'), { lena: [], milo: [] });
+    assert.equal(await metadata.memories.get(principal.tenantId, 'moving'), null);
   });
 
   it('leaves no vector when a delete meets a worker between its vector and its check', async () => {

@@ -118,7 +118,8 @@ const LOCK_USERS_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtext($1
  * the row's own version refuses. The version guard stays in the write: a row inserted
  * concurrently after the read is still only replaced by a later version. A new row's ordinal,
  * which orders turns of equal times in history, is its version: its place in the order of writing
- * (see 0012). Returns what the rows and erasures were, and the ids written.
+ * (see 0012). `moved_from` names the user a move took the memory from until it moves again or
+ * back (see 0013). Returns what the rows and erasures were, and the ids written.
  */
 const APPLY_BATCH = `
   WITH input AS (
@@ -131,7 +132,7 @@ const APPLY_BATCH = `
     SELECT user_id, version FROM user_erasures WHERE tenant_id = $1 AND user_id = ANY($3::text[])
   ),
   current AS MATERIALIZED (
-    SELECT id, user_id, version, moved_from FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE
+    SELECT id, user_id, version, moved_from, deleted FROM memories WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE
   ),
   winners AS (
     SELECT DISTINCT ON (i.id) i.*
@@ -155,13 +156,14 @@ const APPLY_BATCH = `
       created_at = excluded.created_at, updated_at = excluded.updated_at,
       version = excluded.version, deleted = false, sketch = excluded.sketch,
       moved_from = CASE WHEN memories.version = excluded.version THEN memories.moved_from
-                        WHEN NOT memories.deleted AND memories.user_id <> excluded.user_id THEN memories.user_id END
+                        WHEN NOT memories.deleted AND memories.user_id <> excluded.user_id THEN memories.user_id
+                        WHEN memories.moved_from <> excluded.user_id THEN memories.moved_from END
     WHERE memories.version <= excluded.version
     RETURNING id
   )
-  SELECT 'current' AS kind, id, user_id, version, moved_from FROM current
-  UNION ALL SELECT 'erasure', NULL, user_id, version, NULL FROM erasures
-  UNION ALL SELECT 'written', id, NULL, NULL, NULL FROM written`;
+  SELECT 'current' AS kind, id, user_id, version, moved_from, deleted FROM current
+  UNION ALL SELECT 'erasure', NULL, user_id, version, NULL, NULL FROM erasures
+  UNION ALL SELECT 'written', id, NULL, NULL, NULL, NULL FROM written`;
 
 /** What a row keeps as a tombstone: only what decides which write wins (memories_live_has_content). */
 const TOMBSTONE = 'deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL';
@@ -175,7 +177,7 @@ const REMOVE_MEMORY = `
     UPDATE memories
     SET ${TOMBSTONE}, version = nextval('write_seq'), updated_at = now()
     WHERE tenant_id = $1 AND id = $2 AND NOT deleted
-    RETURNING id, user_id
+    RETURNING id, user_id, moved_from
   ),
   in_flight AS (
     SELECT user_id FROM write_tasks
@@ -192,15 +194,15 @@ const REMOVE_MEMORY = `
     SELECT $1, $2, version, user_id, '', '', now(), now(), version, true FROM numbered
     ON CONFLICT (tenant_id, id) DO UPDATE SET
       ${TOMBSTONE}, version = excluded.version, updated_at = excluded.updated_at
-    RETURNING id, user_id
+    RETURNING id, user_id, moved_from
   )
-  SELECT id, user_id FROM live UNION ALL SELECT id, user_id FROM ahead`;
+  SELECT id, user_id, moved_from FROM live UNION ALL SELECT id, user_id, moved_from FROM ahead`;
 
 /** A row of APPLY_BATCH's answer: a row as it was, an erasure of one of the users, or an id written. */
 type AppliedBatchRow =
-  | { kind: 'current'; id: string; user_id: string; version: unknown; moved_from: string | null }
-  | { kind: 'erasure'; id: null; user_id: string; version: unknown; moved_from: null }
-  | { kind: 'written'; id: string; user_id: null; version: null; moved_from: null };
+  | { kind: 'current'; id: string; user_id: string; version: unknown; moved_from: string | null; deleted: boolean }
+  | { kind: 'erasure'; id: null; user_id: string; version: unknown; moved_from: null; deleted: null }
+  | { kind: 'written'; id: string; user_id: null; version: null; moved_from: null; deleted: null };
 
 export interface SqlMemoryRepositoryOptions {
   /**
@@ -297,12 +299,13 @@ export class SqlMemoryRepository implements MemoryRepository {
       },
     ], 'unflushed');
     const erasedBefore = new Map<string, number>();
-    const current = new Map<string, { userId: string; version: number; movedFrom: string | null }>();
+    const current = new Map<string, RowBefore>();
     const landed = new Set<string>();
     for (const row of rows) {
       if (row.kind === 'erasure') erasedBefore.set(row.user_id, toNumber(row.version));
-      else if (row.kind === 'current') current.set(row.id, { userId: row.user_id, version: toNumber(row.version), movedFrom: row.moved_from });
-      else landed.add(row.id);
+      else if (row.kind === 'current') {
+        current.set(row.id, { userId: row.user_id, version: toNumber(row.version), movedFrom: row.moved_from, deleted: row.deleted });
+      } else landed.add(row.id);
     }
 
     // Versions of one id keep their order, and ids do not depend on each other.
@@ -319,12 +322,13 @@ export class SqlMemoryRepository implements MemoryRepository {
         // A row inserted concurrently after the read, with a later version, kept it out too.
         outcomes.set(index, { applied: false, reason: 'superseded' });
       } else {
-        // The same version again (a retry): the user before it is the one it moved the memory from.
+        // The same version again (a retry): the row already names this write's user.
         const replayed = before !== undefined && before.version === memory.version;
-        const previousUserId = replayed ? (before.movedFrom ?? before.userId) : (before?.userId ?? null);
-        outcomes.set(index, { applied: true, previousUserId });
-        const movedFrom = replayed ? before.movedFrom : before !== undefined && before.userId !== memory.userId ? before.userId : null;
-        current.set(memory.id, { userId: memory.userId, version: memory.version, movedFrom });
+        const formerUserIds = [...new Set(replayed ? [before.movedFrom] : [before?.userId, before?.movedFrom])].filter(
+          (userId): userId is string => userId !== undefined && userId !== null && userId !== memory.userId,
+        );
+        outcomes.set(index, { applied: true, formerUserIds });
+        current.set(memory.id, { userId: memory.userId, version: memory.version, movedFrom: movedFromAfter(before, memory, replayed), deleted: false });
       }
     }
     return outcomes;
@@ -399,9 +403,14 @@ export class SqlMemoryRepository implements MemoryRepository {
    * write, older than the tombstone, never lands (see 0011). Null when there is neither.
    */
   async remove(tenantId: string, id: string): Promise<RemovedMemory | null> {
-    const rows = await this.scope.tenantQuery<{ id: string; user_id: string }>(tenantId, REMOVE_MEMORY, [tenantId, id]);
+    const rows = await this.scope.tenantQuery<{ id: string; user_id: string; moved_from: string | null }>(tenantId, REMOVE_MEMORY, [
+      tenantId,
+      id,
+    ]);
     const row = rows[0];
-    return row === undefined ? null : { id: row.id, userId: row.user_id };
+    if (row === undefined) return null;
+    const formerUserIds = row.moved_from === null || row.moved_from === row.user_id ? [] : [row.moved_from];
+    return { id: row.id, userId: row.user_id, formerUserIds };
   }
 
   /**
@@ -612,4 +621,24 @@ export class SqlMemoryRepository implements MemoryRepository {
     );
     return rows.map((row) => ({ tenantId: row.tenant_id, userId: row.user_id }));
   }
+}
+
+/** What a batch's statement read of a memory's row, as later versions of the batch see it. */
+interface RowBefore {
+  readonly userId: string;
+  readonly version: number;
+  readonly movedFrom: string | null;
+  readonly deleted: boolean;
+}
+
+/**
+ * The row's `moved_from` once this version is written, as APPLY_BATCH sets it: the user a move
+ * took the memory from, kept through later writes until it moves again or back to them, so a move
+ * whose removal of the old vector failed and was then overtaken still has it removed.
+ */
+function movedFromAfter(before: RowBefore | undefined, memory: EmbeddedMemory, replayed: boolean): string | null {
+  if (before === undefined) return null;
+  if (replayed) return before.movedFrom;
+  if (!before.deleted && before.userId !== memory.userId) return before.userId;
+  return before.movedFrom !== memory.userId ? before.movedFrom : null;
 }
