@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createBullmqJobQueue, type BullmqJobQueueOptions } from '../../src/adapters/bullmq/bullmq-job-queue.js';
 import { parseRedisUrl } from '../../src/adapters/bullmq/redis-url.js';
@@ -37,6 +38,18 @@ async function rejectsUnavailableWithin(ms: number, call: () => Promise<unknown>
   });
   const elapsed = Date.now() - startedAt;
   assert.ok(elapsed < ms, `took ${elapsed} ms`);
+}
+
+/** A logger of warnings and worse, and the lines it wrote. */
+function warnings(): { logger: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: pino({ level: 'warn' }, sink), lines };
 }
 
 const redis = await startTestRedis();
@@ -81,14 +94,8 @@ describe('BullMQ job queue', () => {
   });
 
   it('logs a warning naming the tasks of a job it drops after the last attempt', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const queue = openQueue({ logger: pino({ level: 'warn' }, sink), retry: { attempts: 2, baseDelayMs: 10 } });
+    const { logger, lines } = warnings();
+    const queue = openQueue({ logger, retry: { attempts: 2, baseDelayMs: 10 } });
     queue.consume(
       async () => {
         throw new Error('always failing');
@@ -102,6 +109,36 @@ describe('BullMQ job queue', () => {
     assert.deepEqual(entry['taskIds'], [taskId]);
     assert.equal(entry['attempts'], 2);
     assert.equal(await queue.depth(), 0);
+  });
+
+  it('closes without waiting for a job whose outcome Redis refused, its lock lost', async () => {
+    const { logger, lines } = warnings();
+    const queueName = randomUUID();
+    const queue = openQueue({ queueName, logger, closeTimeoutMs: 3_000 });
+    const client = new Redis(redis.url);
+    try {
+      let handled = false;
+      const consumer = queue.consume(
+        async () => {
+          // As when the lock expired while Redis was slow: the job is no longer this worker's.
+          const locks = await client.keys(`engram:${queueName}:*:lock`);
+          assert.equal(locks.length, 1);
+          await client.del(...locks);
+          handled = true;
+        },
+        { concurrency: 1 },
+      );
+      await queue.enqueue([{ taskIds: ['lockless'] }]);
+      await eventually(() => handled, 'the job is handled');
+      await consumer.close();
+      assert.deepEqual(
+        lines.filter((line) => line.includes('recorded')),
+        [],
+        'closing waited for an outcome Redis had already refused',
+      );
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('gives the job of a killed worker to another worker', async () => {

@@ -20,17 +20,32 @@ export interface BullmqConsumerSettings {
   readonly closeTimeoutMs: number;
 }
 
-/** How often `close` looks whether Redis has recorded the outcome of the last jobs. */
-const SETTLE_POLL_MS = 10;
+/**
+ * A BullMQ worker that keeps each job's processing while it lasts: from the handler's start until
+ * Redis has recorded the outcome, or refused it (a job whose lock was lost meanwhile is no longer
+ * this worker's, and BullMQ then reports neither completion nor failure).
+ */
+class SettlingWorker extends Worker<WriteJobPayload> {
+  readonly processing = new Set<Promise<unknown>>();
+
+  override processJob(...args: Parameters<Worker<WriteJobPayload>['processJob']>): ReturnType<Worker<WriteJobPayload>['processJob']> {
+    const processed = super.processJob(...args);
+    const settled = processed.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.processing.add(settled);
+    void settled.then(() => this.processing.delete(settled));
+    return processed;
+  }
+}
 
 /** A BullMQ worker on its own Redis connections, running one handler. */
 export class BullmqConsumer implements JobConsumer {
-  private readonly worker: Worker<WriteJobPayload>;
+  private readonly worker: SettlingWorker;
   private readonly logger: Logger;
   /** Handler runs not finished yet. */
   private readonly running = new Set<Promise<void>>();
-  /** Jobs whose handler ran but whose outcome Redis has not recorded yet. */
-  private readonly unrecorded = new Set<string>();
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -39,7 +54,7 @@ export class BullmqConsumer implements JobConsumer {
   ) {
     this.logger = settings.logger;
     const outage = new OutageLog(settings.logger, 'consumer');
-    this.worker = new Worker<WriteJobPayload>(settings.queueName, (job, token) => this.process(job, token), {
+    this.worker = new SettlingWorker(settings.queueName, (job, token) => this.process(job, token), {
       connection: {
         ...settings.endpoint,
         // A worker waits out any outage: commands stay queued until Redis is back.
@@ -53,16 +68,16 @@ export class BullmqConsumer implements JobConsumer {
       // After a failed fetch BullMQ waits this long; its 15 s default would delay recovery from a Redis restart.
       runRetryDelay: 1_000,
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(settings.retry, attemptsMade) },
+      // Started below, once this subclass is whole.
+      autorun: false,
     });
     this.worker.on('error', (error) => {
       if (isConnectionError(error)) outage.failed(error);
       else this.logger.error({ err: error }, 'job queue consumer error');
     });
     this.worker.getBackend().on('ready', () => outage.recovered());
-    this.worker.on('completed', (job) => this.recorded(job));
     this.worker.on('failed', (job, error) => {
       if (job === undefined) return;
-      this.recorded(job);
       if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
         this.logger.warn(
           { taskIds: fromPayload(job.data).taskIds, attempts: job.attemptsMade, reason: error.message },
@@ -70,6 +85,7 @@ export class BullmqConsumer implements JobConsumer {
         );
       }
     });
+    this.worker.run().catch((error: unknown) => this.logger.error({ err: error }, 'job queue consumer stopped'));
   }
 
   close(): Promise<void> {
@@ -83,7 +99,6 @@ export class BullmqConsumer implements JobConsumer {
       if (token !== undefined) await job.moveToWait(token);
       throw new WaitingError();
     }
-    if (job.id !== undefined) this.unrecorded.add(job.id);
     const run = this.run(job, token);
     const settled = run.then(
       () => undefined,
@@ -104,13 +119,8 @@ export class BullmqConsumer implements JobConsumer {
       if (!(error instanceof JobHandedBackError) || token === undefined) throw error;
       // Back to the waiting list as it was, for another worker at once: not a failed attempt.
       await job.moveToWait(token);
-      this.recorded(job);
       throw new WaitingError();
     }
-  }
-
-  private recorded(job: Job<WriteJobPayload>): void {
-    if (job.id !== undefined) this.unrecorded.delete(job.id);
   }
 
   /**
@@ -121,13 +131,13 @@ export class BullmqConsumer implements JobConsumer {
   private async shutdown(): Promise<void> {
     await this.worker.pause(true);
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
-    const deadline = Date.now() + this.settings.closeTimeoutMs;
-    while (this.unrecorded.size > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-    }
-    if (this.unrecorded.size > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.settings.closeTimeoutMs)));
+    await Promise.race([Promise.all([...this.worker.processing]), deadline]);
+    clearTimeout(timer);
+    if (this.worker.processing.size > 0) {
       this.logger.warn(
-        { jobs: this.unrecorded.size },
+        { jobs: this.worker.processing.size },
         'closing before redis recorded every finished job; they run again once their lock expires',
       );
     }
