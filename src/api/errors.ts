@@ -12,6 +12,12 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   unavailable: 503,
 };
 
+/**
+ * Failures of Engram's own side whose message is written for the client. Others may carry what a
+ * dependency said (a path on its disk, a setting's name): their code goes out with a generic message.
+ */
+const CLIENT_WORDED_FAILURES: ReadonlySet<string> = new Set(['dependency_unavailable', 'overloaded']);
+
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
@@ -77,7 +83,7 @@ export function toErrorResponse(error: unknown, logger: FastifyBaseLogger): Erro
     const status = STATUS_BY_KIND[error.kind];
     // Shed requests are counted by the metrics; a log line each would add load when there is too much.
     if (status >= 500 && error.code !== 'overloaded') logger.warn({ err: error, code: error.code }, 'request failed');
-    const message = status === 500 ? 'an internal error occurred' : error.message;
+    const message = status < 500 || CLIENT_WORDED_FAILURES.has(error.code) ? error.message : genericMessage(status);
     const details = status >= 500 ? undefined : error.details;
     return { status, body: { error: { code: error.code, message, ...(details === undefined ? {} : { details }) } } };
   }
@@ -85,6 +91,10 @@ export function toErrorResponse(error: unknown, logger: FastifyBaseLogger): Erro
   if (mapped !== null) return mapped;
   logger.error({ err: error }, 'unexpected error');
   return { status: 500, body: { error: { code: 'internal', message: 'an internal error occurred' } } };
+}
+
+function genericMessage(status: number): string {
+  return status === 503 ? 'a dependency of engram is unavailable; try again shortly' : 'an internal error occurred';
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { toErrorResponse } from '../../../src/api/errors.js';
+import { VectorStoreError } from '../../../src/adapters/chroma/errors.js';
+import { EmbedderMisconfiguredError } from '../../../src/adapters/embedding/errors.js';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../../../src/domain/errors.js';
 
 const logger = pino({ level: 'silent' });
@@ -18,6 +20,20 @@ describe('the error mapper', () => {
     assert.equal(response.status, 503);
     assert.equal(response.body.error.code, 'dependency_unavailable');
     assert.doesNotMatch(JSON.stringify(response.body), /ECONNREFUSED/);
+  });
+
+  it("answers a dependency's failure with its code and a generic message, not what the dependency said", () => {
+    const chroma = toErrorResponse(
+      new VectorStoreError('chroma refused POST /collections/engram_b0/query: /data/chroma/ab12 segment reader failed', { status: 500 }),
+      logger,
+    );
+    assert.equal(chroma.status, 503);
+    assert.deepEqual(chroma.body, {
+      error: { code: 'vector_store_error', message: 'a dependency of engram is unavailable; try again shortly' },
+    });
+    const embedder = toErrorResponse(new EmbedderMisconfiguredError(401), logger);
+    assert.equal(embedder.body.error.code, 'embedder_misconfigured');
+    assert.doesNotMatch(JSON.stringify(embedder.body), /ENGRAM_EMBED|401/);
   });
 
   it('keeps the message and details of client errors', () => {
