@@ -4,11 +4,17 @@ import { SSL_MODES } from './config.js';
  * What is wrong with a URL beyond its scheme, told by the configuration at start and by the
  * adapter that reads the same URL: one check, so that they never disagree. Null when nothing is.
  */
-export function postgresUrlProblem(url: URL): string | null {
+export function postgresUrlProblem(url: URL, caFile?: string): string | null {
   const sslmode = url.searchParams.get('sslmode');
   if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
     return `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`;
   }
+  // The driver's own `ssl=true` would otherwise be dropped for a plain connection without a word.
+  if (url.searchParams.has('ssl')) return 'the ssl parameter is not read here: name sslmode=require, verify-ca or verify-full';
+  const rootCert = url.searchParams.get('sslrootcert') ?? caFile ?? '';
+  // As libpq: the system's roots vouch for any host they signed, so only a host name check makes them safe.
+  if (rootCert === 'system' && sslmode !== 'verify-full') return 'sslrootcert=system needs sslmode=verify-full';
+  if (sslmode === 'verify-ca' && rootCert === '') return 'sslmode=verify-ca needs sslrootcert naming the CA certificate file';
   return null;
 }
 

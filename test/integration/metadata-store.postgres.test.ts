@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { PeerCertificate } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -478,6 +479,24 @@ describe('PostgreSQL TLS settings from the URL', () => {
     const optional = await postgresConnection('postgres://db/engram?sslmode=verify-full', fromOption);
     assert.deepEqual(optional.ssl, { rejectUnauthorized: true, ca: 'OPTION CA' });
     const system = await postgresConnection('postgres://db/engram?sslmode=verify-full');
+    assert.deepEqual(system.ssl, { rejectUnauthorized: true });
+  });
+
+  it('checks the certificate against a CA file named with sslmode=require, as verify-ca does', async () => {
+    const caPath = join(folder, 'require-ca.pem');
+    await writeFile(caPath, 'REQUIRED CA');
+    const connection = await postgresConnection(`postgres://db/engram?sslmode=require&sslrootcert=${caPath}`);
+    assert.ok(connection.ssl !== false);
+    assert.equal(connection.ssl.rejectUnauthorized, true);
+    assert.equal(connection.ssl.ca, 'REQUIRED CA');
+    assert.equal(connection.ssl.checkServerIdentity?.('elsewhere.example', {} as PeerCertificate), undefined);
+  });
+
+  it('refuses settings that would check less than they say: verify-ca without a CA file, system roots without verify-full, ssl=', async () => {
+    for (const query of ['sslmode=verify-ca', 'sslmode=verify-ca&sslrootcert=system', 'sslmode=require&sslrootcert=system', 'ssl=true', 'ssl=1']) {
+      await assert.rejects(postgresConnection(`postgres://db/engram?${query}`), { code: 'invalid_input' }, query);
+    }
+    const system = await postgresConnection('postgres://db/engram?sslmode=verify-full&sslrootcert=system');
     assert.deepEqual(system.ssl, { rejectUnauthorized: true });
   });
 

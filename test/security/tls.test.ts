@@ -111,6 +111,14 @@ describe('PostgreSQL over TLS', () => {
     assert.match(reason, /certificate/i);
   });
 
+  it('checks the certificate with sslmode=require when the URL names a CA, as libpq does', async () => {
+    const store = await openStore(postgres.url({ sslmode: 'require', sslrootcert: ca.certFile }, '127.0.0.1'));
+    await store.ping();
+    const url = postgres.url({ sslmode: 'require', sslrootcert: otherCa.certFile }, 'localhost');
+    const reason = await unavailableWithin(3_000, 'postgres', () => openStore(url));
+    assert.match(reason, /certificate/i);
+  });
+
   it('refuses a CA file it cannot read as invalid configuration, before connecting', async () => {
     const url = postgres.url({ sslmode: 'verify-full', sslrootcert: join(certificates, 'missing.crt') }, 'localhost');
     await assert.rejects(() => openStore(url), ValidationError);

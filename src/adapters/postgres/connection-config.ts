@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
 import { SSL_MODES } from '../../config/config.js';
+import { postgresUrlProblem } from '../../config/url-checks.js';
 import { ValidationError } from '../../domain/errors.js';
 
 /** URL parameters that decide TLS here rather than in the driver, whose reading differs from libpq's. */
@@ -17,8 +18,10 @@ export interface PostgresConnection {
 /**
  * Reads `sslmode` the way libpq documents it, as far as a driver without fallback can:
  * `disable`, `allow` and `prefer` connect in plain text; `require` encrypts without checking the
- * certificate; `verify-ca` checks it against the CA; `verify-full` also checks the host name.
- * The CA comes from `sslrootcert` in the URL, else `caFile`, else the system's trusted roots.
+ * certificate, or checks it as `verify-ca` when a CA file is named; `verify-ca` checks it against
+ * the CA file, which it needs; `verify-full` also checks the host name. The CA comes from
+ * `sslrootcert` in the URL, else `caFile`; `verify-full` without one (or with `system`) trusts the
+ * system's roots. What postgresUrlProblem names is refused.
  */
 export async function postgresConnection(url: string, caFile?: string): Promise<PostgresConnection> {
   let parsed: URL;
@@ -27,8 +30,12 @@ export async function postgresConnection(url: string, caFile?: string): Promise<
   } catch {
     throw new ValidationError('DATABASE_URL is not a valid URL');
   }
-  const sslmode = parsed.searchParams.get('sslmode') ?? 'prefer';
+  const problem = postgresUrlProblem(parsed, caFile);
+  if (problem !== null) throw new ValidationError(`DATABASE_URL: ${problem}`);
   const caPath = parsed.searchParams.get('sslrootcert') ?? caFile;
+  const named = caPath !== undefined && caPath !== '' && caPath !== 'system';
+  const asked = parsed.searchParams.get('sslmode') ?? 'prefer';
+  const sslmode = asked === 'require' && named ? 'verify-ca' : asked;
   for (const name of TLS_PARAMETERS) parsed.searchParams.delete(name);
   const connectionString = parsed.toString();
 

@@ -179,6 +179,8 @@ describe('loadConfig', () => {
       assert.doesNotMatch(error.message, /hunter2|hunter3|spaced/);
     }
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://:p%zz@redis:6379' }, { secretsDir }), /REDIS_URL: .*not an escape/);
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/engram?ssl=true' }, { secretsDir }), /DATABASE_URL: .*name sslmode/);
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/engram?sslmode=verify-ca' }, { secretsDir }), /DATABASE_URL: .*needs sslrootcert/);
     for (const origins of ['*', 'https://app.example.com/', 'app.example.com', 'https://a.example.com, https://b.example.com/path']) {
       assert.throws(() => loadConfig({ ENGRAM_CORS_ORIGINS: origins }, { secretsDir }), /ENGRAM_CORS_ORIGINS: .*is not an origin/, origins);
     }
