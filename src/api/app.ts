@@ -24,6 +24,9 @@ const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
 /** Not shed when the node is full, so that a scrape still shows what fills it. */
 const NEVER_SHED = new Set([...OPEN_ROUTES, '/metrics']);
 
+/** Methods whose requests carry no body here. */
+const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
 /** Rate limits count per API key (hashed, so the key is never held as a map key) or per address. */
 function rateLimitKey(request: FastifyRequest): string {
   const header = request.headers['x-api-key'];
@@ -54,6 +57,15 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // A client that sends `content-type: application/json` on every request (a session's default)
+  // sends it on a DELETE or a GET without a body too: no body there is not invalid JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && BODILESS_METHODS.has(request.method)) done(null, undefined);
+    else parseJson(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+  });
+
   app.decorateRequest('principal', null);
   // First of the request hooks: a request over the cap costs nothing more.
   const shedder = new LoadShedder(options.maxInFlightRequests ?? 1_024, NEVER_SHED);
@@ -73,7 +85,9 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
       .observe(reply.elapsedTime / 1000);
   });
 
-  await app.register(helmet, { global: true });
+  // The docs are served over plain HTTP on a private network too: upgrading their requests to
+  // HTTPS there would leave the page blank.
+  await app.register(helmet, { global: true, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   if (options.corsOrigins.length > 0) await app.register(cors, { origin: [...options.corsOrigins] });
   await app.register(rateLimit, {
     global: false,
@@ -103,11 +117,17 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions) {
       security: [{ apiKey: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(operationRoutes(deps));
   await app.register(async (tenantScope) => {
+    // A tenant's data answers the same URL differently for each key: no cache may keep it.
+    tenantScope.addHook('onSend', async (_request, reply) => void reply.header('cache-control', 'no-store'));
     requireApiKey(tenantScope, deps.apiKeys, countRefusal);
     await tenantScope.register(memoryRoutes(deps, options.bodyLimitBytes * 4));
     await tenantScope.register(searchRoutes(deps));

@@ -265,8 +265,11 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
         { user_id: user, session_id: 's', text: 'My PIN hint is my first pet' },
       ]);
       assert.ok(kept !== undefined && deleted !== undefined);
-      assert.equal((await client.request('DELETE', `/memory/${deleted.id}`)).status, 204);
-      assert.equal((await client.request('GET', `/memory/${deleted.id}`)).status, 404);
+      // As a client whose every request says JSON sends it: no body is no invalid JSON.
+      assert.equal((await client.request('DELETE', `/memory/${deleted.id}`, undefined, { 'content-type': 'application/json' })).status, 204);
+      const gone = await client.request('GET', `/memory/${deleted.id}`);
+      assert.equal(gone.status, 404);
+      assert.equal(gone.headers.get('cache-control'), 'no-store');
       assert.equal((await client.request('DELETE', `/memory/${deleted.id}`)).status, 404);
       const results = await search({ query: 'first pet PIN hint', user_id: user });
       assert.deepEqual(results.map((r) => r.id), [kept.id]);
@@ -324,9 +327,15 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.ok(openapi.body.openapi.startsWith('3.'));
       assert.ok('/memory/search' in openapi.body.paths);
       assert.equal((await client.withKey(null).request('GET', '/docs')).status < 400, true);
+      // Served over plain HTTP, the page must not have its scripts asked for over HTTPS.
+      const page = await client.withKey(null).request('GET', '/docs/static/index.html');
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src/);
+      assert.doesNotMatch(page.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/);
       const metrics = await client.request<{ raw: string }>('GET', '/metrics');
       assert.equal(metrics.status, 200);
       assert.match(metrics.body.raw, /engram_http_request_duration_seconds/);
+      assert.equal(metrics.headers.get('cache-control'), 'no-store');
       const anonymous = await client.withKey(null).request<ErrorBody>('GET', '/metrics');
       assert.equal(anonymous.status, 401);
       assert.equal(anonymous.body.error.code, 'unauthenticated');
