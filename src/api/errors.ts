@@ -16,7 +16,7 @@ const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
  * Failures of Engram's own side whose message is written for the client. Others may carry what a
  * dependency said (a path on its disk, a setting's name): their code goes out with a generic message.
  */
-const CLIENT_WORDED_FAILURES: ReadonlySet<string> = new Set(['dependency_unavailable', 'overloaded']);
+const CLIENT_WORDED_FAILURES: ReadonlySet<string> = new Set(['dependency_unavailable', 'overloaded', 'concurrent_change']);
 
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;

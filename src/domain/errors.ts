@@ -105,3 +105,13 @@ export class JobHandedBackError extends DomainError {
     super('unavailable', 'job_handed_back', 'the worker is stopping and did not start this job');
   }
 }
+
+/**
+ * The database gave up one transaction for another's (a deadlock, a serialization failure): it
+ * was rolled back whole, and a new try is expected to pass.
+ */
+export class ConcurrentChangeError extends DomainError {
+  constructor(cause?: unknown) {
+    super('unavailable', 'concurrent_change', 'a concurrent change got in the way; try again', { cause });
+  }
+}

@@ -12,7 +12,7 @@ import { postgresConnection } from '../../src/adapters/postgres/connection-confi
 import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
 import { PostgresSqlClient } from '../../src/adapters/postgres/postgres-sql-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
-import { DependencyUnavailableError } from '../../src/domain/errors.js';
+import { DependencyUnavailableError, isDomainError } from '../../src/domain/errors.js';
 import type { SearchScope } from '../../src/domain/filters.js';
 import type { MemoryDraft } from '../../src/domain/memory.js';
 import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
@@ -326,6 +326,27 @@ describe('PostgreSQL connectivity', () => {
     // Longer than the limit, and answered: migrations and vacuums go this way.
     assert.deepEqual(await client.unhurried.query('SELECT 6 AS six FROM pg_sleep(0.8)'), [{ six: 6 }]);
     await assert.rejects(client.query('SELECT pg_sleep(0.8)'), { code: 'dependency_unavailable' });
+  });
+
+  it('tells a transaction given up in a deadlock as a concurrent change worth another try', async () => {
+    const { url } = await freshDatabase();
+    const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 2, logger: silentLogger() });
+    cleanups.push(() => client.close());
+    await client.query('CREATE TABLE crossed (id int PRIMARY KEY, n int NOT NULL)');
+    await client.query('INSERT INTO crossed VALUES (1, 0), (2, 0)');
+    const crosswise = (first: number, second: number): Promise<unknown[]> =>
+      client.transactionOf([
+        { text: 'UPDATE crossed SET n = n + 1 WHERE id = $1', params: [first] },
+        { text: 'SELECT pg_sleep(0.3)', params: [] },
+        { text: 'UPDATE crossed SET n = n + 1 WHERE id = $1', params: [second] },
+      ]);
+    const outcomes = await Promise.allSettled([crosswise(1, 2), crosswise(2, 1)]);
+    const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    assert.equal(refused.length, 1, 'one of the two was given up');
+    assert.ok(isDomainError(refused[0]) && refused[0].code === 'concurrent_change' && refused[0].retryable);
+    // The one given up left nothing behind, and its connection serves on.
+    assert.deepEqual(await client.query('SELECT sum(n)::int AS total FROM crossed'), [{ total: 2 }]);
+    assert.deepEqual(await Promise.all([client.query('SELECT 1 AS one'), client.query('SELECT 2 AS two')]), [[{ one: 1 }], [{ two: 2 }]]);
   });
 
   it("erases a user with no time limit, while other statements have one", async () => {

@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '../../domain/errors.js';
+import { ConcurrentChangeError, DependencyUnavailableError } from '../../domain/errors.js';
 
 /** Socket-level failures: the server is not there, or went away. */
 const NETWORK_CODES = new Set([
@@ -41,6 +41,15 @@ export function isStatementTimeout(error: unknown): error is Error {
   return error instanceof Error && error.message === 'Query read timeout';
 }
 
+/** Serialization failure (40001) and deadlock (40P01): the transaction was rolled back for another. */
+const CONFLICT_STATES = new Set(['40001', '40P01']);
+
+/**
+ * The error as Engram tells it: an outage for a connection that failed, a concurrent change for a
+ * transaction the server gave up for another (both worth another try), else as it came.
+ */
 export function asDependencyError(error: unknown): unknown {
-  return isConnectionFailure(error) ? new DependencyUnavailableError('postgres', error) : error;
+  if (isConnectionFailure(error)) return new DependencyUnavailableError('postgres', error);
+  const code = errorCode(error);
+  return code !== null && CONFLICT_STATES.has(code) ? new ConcurrentChangeError(error) : error;
 }

@@ -3,7 +3,7 @@ import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SqlClient, SqlExecutor, SqlStatement } from '../sql/sql-client.js';
 import { StatementNames } from '../sql/statement-names.js';
-import { asDependencyError, isStatementTimeout } from './connection-errors.js';
+import { asDependencyError, isConnectionFailure, isStatementTimeout } from './connection-errors.js';
 import type { PostgresConnection } from './connection-config.js';
 import { runPipelined, runPipelinedEach, type BoundStatement } from './prepared-pipeline.js';
 
@@ -205,7 +205,7 @@ export class PostgresSqlClient implements SqlClient {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof Error && asDependencyError(error) !== error) broken = error;
+      if (error instanceof Error && isConnectionFailure(error)) broken = error;
       throw asDependencyError(error);
     } finally {
       client.release(broken);
