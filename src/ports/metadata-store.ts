@@ -136,8 +136,8 @@ export interface MemoryRepository {
    */
   findNeighbours(tenantId: string, ids: readonly string[], span: number): Promise<Neighbourhood[]>;
   /**
-   * Every (tenant, user) with memories, deleted ones included (their vectors may linger), across
-   * tenants: for reconciliation only, never for a request.
+   * Every (tenant, user) with memories, deleted ones included, and every user a memory was moved
+   * from (their vectors may linger), across tenants: for reconciliation only, never for a request.
    */
   listOwners(): Promise<MemoryOwner[]>;
   /**

@@ -617,7 +617,10 @@ export class SqlMemoryRepository implements MemoryRepository {
 
   async listOwners(): Promise<MemoryOwner[]> {
     const rows = await this.scope.systemQuery<{ tenant_id: string; user_id: string }>(
-      'SELECT DISTINCT tenant_id, user_id FROM memories ORDER BY tenant_id, user_id',
+      // A user a memory was moved from may hold no row any more, and still its vector.
+      `SELECT tenant_id, user_id FROM memories
+       UNION SELECT tenant_id, moved_from FROM memories WHERE moved_from IS NOT NULL
+       ORDER BY tenant_id, user_id`,
     );
     return rows.map((row) => ({ tenantId: row.tenant_id, userId: row.user_id }));
   }
