@@ -115,3 +115,10 @@ export class ConcurrentChangeError extends DomainError {
     super('unavailable', 'concurrent_change', 'a concurrent change got in the way; try again', { cause });
   }
 }
+
+/** An Idempotency-Key sent again with another request than the one it was first sent with. */
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super('invalid_input', 'idempotency_key_reused', 'this Idempotency-Key was first sent with another request; a new request needs a new key');
+  }
+}

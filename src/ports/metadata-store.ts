@@ -10,6 +10,11 @@ export interface NewWriteTask {
   readonly draft: MemoryDraft;
   /** With a key, accepting the same (tenant, key) again returns the first task instead. */
   readonly idempotencyKey: string | null;
+  /**
+   * What the keyed request asked for, as a hash: the same key with another hash is refused
+   * (IdempotencyKeyReusedError), and nothing of that batch is stored. Null: not compared.
+   */
+  readonly requestHash?: string | null;
 }
 
 export interface AcceptedTask {

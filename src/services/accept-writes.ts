@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
 import { newMemoryId, newTaskId } from '../domain/ids.js';
 import type { MemoryDraft } from '../domain/memory.js';
@@ -53,6 +54,7 @@ export class WriteAcceptor {
       taskId: newTaskId(),
       draft,
       idempotencyKey: idempotencyKey === null ? null : requests.length === 1 ? idempotencyKey : batchItemKey(idempotencyKey, index),
+      requestHash: idempotencyKey === null ? null : requestHashOf(requests[index] as WriteRequest, draft, requests.length),
     }));
     await this.deps.backlog?.reserve(tasks.length);
     const accepted = await this.deps.tasks.accept(tasks);
@@ -100,6 +102,15 @@ export class WriteAcceptor {
     this.#waking.add(waking);
     void waking.finally(() => this.#waking.delete(waking));
   }
+}
+
+/**
+ * What a keyed write asked for, as a hash: its fields as sent (the text as stored, redacted), and
+ * the size of its batch, so that a retry with more or fewer items is another request.
+ */
+function requestHashOf(request: WriteRequest, draft: MemoryDraft, batchSize: number): string {
+  const asked = [batchSize, request.id ?? null, request.userId, request.sessionId, draft.role, draft.text, request.metadata ?? null, request.createdAt?.toISOString() ?? null];
+  return createHash('sha256').update(JSON.stringify(asked)).digest('base64url');
 }
 
 function checkMetadataKeys(request: WriteRequest): void {

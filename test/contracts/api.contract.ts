@@ -159,6 +159,37 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.equal(history.body.items.length, 1);
     });
 
+    it('refuses an Idempotency-Key sent again with another write, or with another batch, storing nothing', async () => {
+      const user = `user-${randomUUID()}`;
+      const key = randomUUID();
+      const first = await remember({ user_id: user, session_id: 'reused', text: 'My gym is on Elm Street' }, { 'idempotency-key': key });
+      const other = await client.request<ErrorBody>(
+        'POST',
+        '/memory',
+        { user_id: user, session_id: 'reused', text: 'My gym moved to Oak Street' },
+        { 'idempotency-key': key },
+      );
+      assert.equal(other.status, 400);
+      assert.equal(other.body.error.code, 'idempotency_key_reused');
+      const batchKey = randomUUID();
+      const items = [0, 1].map((index) => ({ user_id: user, session_id: 'reused', text: `reused batch fact ${index}` }));
+      const batch = await client.request<{ items: { task_id: string }[] }>('POST', '/memory/batch', { items }, { 'idempotency-key': batchKey });
+      assert.equal(batch.status, 202);
+      const longer = await client.request<ErrorBody>(
+        'POST',
+        '/memory/batch',
+        { items: [...items, { user_id: user, session_id: 'reused', text: 'reused batch fact 2' }] },
+        { 'idempotency-key': batchKey },
+      );
+      assert.equal(longer.status, 400);
+      assert.equal(longer.body.error.code, 'idempotency_key_reused');
+      for (const taskId of [first.task_id, ...batch.body.items.map((item) => item.task_id)]) {
+        assert.equal(await client.waitForTask(taskId), 'completed');
+      }
+      const history = await client.request<HistoryBody>('GET', `/sessions/reused/history?user_id=${user}`);
+      assert.deepEqual(history.body.items.map((item) => item.text).sort(), ['My gym is on Elm Street', 'reused batch fact 0', 'reused batch fact 1'].sort());
+    });
+
     it('keeps a batch\'s Idempotency-Key apart from any single write\'s key', async () => {
       const user = `user-${randomUUID()}`;
       const key = randomUUID();

@@ -141,6 +141,20 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal(await store.tasks.find(tenant, retry.taskId), null);
       });
 
+      it('refuses a key sent again with another request, storing nothing of its batch', async () => {
+        tenant = newTenant();
+        const keyed = (id: string, key: string, requestHash: string | null): NewWriteTask => ({ ...newTask(draft(tenant, { id }), key), requestHash });
+        const [first] = await store.tasks.accept([keyed('a', 'key-x', 'asked-1')]);
+        const [again] = await store.tasks.accept([keyed('a', 'key-x', 'asked-1')]);
+        assert.deepEqual(again, { ...first, replayed: true });
+        const fresh = keyed('c', 'key-y', 'asked-3');
+        await assert.rejects(store.tasks.accept([fresh, keyed('b', 'key-x', 'asked-2')]), { code: 'idempotency_key_reused', kind: 'invalid_input' });
+        assert.equal(await store.tasks.find(tenant, fresh.taskId), null);
+        // Not compared where either side was not hashed (a key stored before hashes were kept).
+        const [unhashed] = await store.tasks.accept([keyed('d', 'key-z', null)]);
+        assert.equal((await store.tasks.accept([keyed('e', 'key-z', 'asked-4')]))[0]?.taskId, unhashed?.taskId);
+      });
+
       it('stores a key repeated within one batch once', async () => {
         tenant = newTenant();
         const accepted = await store.tasks.accept([

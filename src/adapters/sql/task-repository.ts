@@ -1,4 +1,4 @@
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, IdempotencyKeyReusedError } from '../../domain/errors.js';
 import type { MemoryDraft } from '../../domain/memory.js';
 import type { TaskError, TaskStatus, TaskSummary, WriteTask } from '../../domain/task.js';
 import type { AcceptedTask, NewWriteTask, PendingTaskRef, TaskRepository } from '../../ports/metadata-store.js';
@@ -57,6 +57,41 @@ function toWriteTask(row: TaskRow): WriteTask {
 
 const PENDING = `status IN ('queued', 'processing')`;
 
+const ACCEPT_INPUT = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+  WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash, position)`;
+
+/** See SqlTaskRepository.accept. */
+const ACCEPT_TASKS = `
+  INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash)
+  SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key, request_hash
+  FROM ${ACCEPT_INPUT}
+  ORDER BY position
+  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  RETURNING task_id, seq`;
+
+/**
+ * As ACCEPT_TASKS, but nothing of the batch is stored when one of its keys was first sent with
+ * another request (a key committed meanwhile is met by the conflict, and told after).
+ */
+const ACCEPT_KEYED_TASKS = `
+  INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash)
+  SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key, request_hash
+  FROM ${ACCEPT_INPUT}
+  WHERE NOT EXISTS (
+    SELECT 1 FROM write_tasks earlier
+    JOIN unnest($2::text[], $6::text[], $7::text[]) AS sent(tenant_id, idempotency_key, request_hash)
+      ON earlier.tenant_id = sent.tenant_id AND earlier.idempotency_key = sent.idempotency_key
+    WHERE earlier.request_hash <> sent.request_hash
+  )
+  ORDER BY position
+  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  RETURNING task_id, seq`;
+
+/** Whether a key's first request and a later one differ, as far as both were hashed. */
+function isOtherRequest(first: string | null, later: string | null | undefined): boolean {
+  return first !== null && later !== null && later !== undefined && first !== later;
+}
+
 export class SqlTaskRepository implements TaskRepository {
   constructor(private readonly scope: RowScope) {}
 
@@ -74,35 +109,32 @@ export class SqlTaskRepository implements TaskRepository {
     // One statement for the whole batch. Rows go in list order, so sequence numbers do too; a
     // key that exists already (or twice in the batch) inserts nothing, even when another
     // transaction holds it uncommitted: the conflict check waits for it.
-    const inserted = await run<{ task_id: string; seq: unknown }>(
-      `INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key)
-       SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-            WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, position)
-       ORDER BY position
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-       RETURNING task_id, seq`,
-      [
-        tasks.map((task) => task.taskId),
-        tasks.map((task) => task.draft.tenantId),
-        tasks.map((task) => task.draft.id),
-        tasks.map((task) => task.draft.userId),
-        tasks.map((task) => JSON.stringify(task.draft)),
-        tasks.map((task) => task.idempotencyKey),
-      ],
-    );
+    const keyed = tasks.some((task) => task.idempotencyKey !== null);
+    const inserted = await run<{ task_id: string; seq: unknown }>(keyed ? ACCEPT_KEYED_TASKS : ACCEPT_TASKS, [
+      tasks.map((task) => task.taskId),
+      tasks.map((task) => task.draft.tenantId),
+      tasks.map((task) => task.draft.id),
+      tasks.map((task) => task.draft.userId),
+      tasks.map((task) => JSON.stringify(task.draft)),
+      tasks.map((task) => task.idempotencyKey),
+      tasks.map((task) => task.requestHash ?? null),
+    ]);
     const seqOf = new Map(inserted.map((row) => [row.task_id, toNumber(row.seq)]));
     const replays = tasks.filter((task) => !seqOf.has(task.taskId));
     // A fresh snapshot, so it sees a key committed concurrently.
     const existing =
       replays.length === 0
         ? []
-        : await run<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; idempotency_key: string }>(
-            `SELECT task_id, tenant_id, memory_id, seq, idempotency_key FROM write_tasks
+        : await run<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; idempotency_key: string; request_hash: string | null }>(
+            `SELECT task_id, tenant_id, memory_id, seq, idempotency_key, request_hash FROM write_tasks
              WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
             [replays.map((task) => task.draft.tenantId), replays.map((task) => task.idempotencyKey)],
           );
     const byKey = new Map(existing.map((row) => [`${row.tenant_id}\u0000${row.idempotency_key}`, row]));
+    for (const task of replays) {
+      const first = byKey.get(`${task.draft.tenantId}\u0000${task.idempotencyKey ?? ''}`);
+      if (first !== undefined && isOtherRequest(first.request_hash, task.requestHash)) throw new IdempotencyKeyReusedError();
+    }
     return tasks.map((task) => {
       const seq = seqOf.get(task.taskId);
       if (seq !== undefined) return { taskId: task.taskId, memoryId: task.draft.id, seq, replayed: false };

@@ -11,6 +11,7 @@ import { finishedTaskAges } from './0010-finished-task-ages.js';
 import { pendingWritesByMemory } from './0011-pending-writes-by-memory.js';
 import { ordinalsFollowWrites } from './0012-ordinals-follow-writes.js';
 import { memoryMovedFrom } from './0013-memory-moved-from.js';
+import { writeRequestHashes } from './0014-write-request-hashes.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -19,4 +20,4 @@ export type { Migration } from './migration.js';
  * Every migration, in order. Never edit one that has shipped: add the next number. A new table
  * holding tenant data needs row security and grants to the scoped role, as in 0002.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges, pendingWritesByMemory, ordinalsFollowWrites, memoryMovedFrom];
+export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges, pendingWritesByMemory, ordinalsFollowWrites, memoryMovedFrom, writeRequestHashes];
