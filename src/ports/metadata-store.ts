@@ -94,6 +94,16 @@ export interface RemovedMemory {
   readonly formerUserIds: readonly string[];
 }
 
+export interface UserErasure {
+  /** How many live memories it cleared. */
+  readonly erased: number;
+  /**
+   * Memories it cleared from another user's row: a write of the erased user accepted and not yet
+   * stored was to take them over. Their vectors are under that other user.
+   */
+  readonly othersHeld: readonly RemovedMemory[];
+}
+
 /** A (tenant, user) pair that has, or once had, memories. */
 export interface MemoryOwner {
   readonly tenantId: string;
@@ -117,8 +127,11 @@ export interface MemoryRepository {
   findHistory(query: HistoryQuery): Promise<HistoryPage>;
   /** Deletes one memory (its text and vector are dropped); null when there is none. */
   remove(tenantId: string, id: string): Promise<RemovedMemory | null>;
-  /** Erases every memory of a user, and makes writes accepted before now never land. */
-  eraseUser(tenantId: string, userId: string): Promise<number>;
+  /**
+   * Erases every memory the user holds as of now in the order writes were accepted (counting
+   * writes accepted and not yet stored), and makes their writes accepted before now never land.
+   */
+  eraseUser(tenantId: string, userId: string): Promise<UserErasure>;
   /** Live memory ids of one user, for reconciliation with the vector store. */
   listIds(tenantId: string, userId: string): Promise<string[]>;
   /** Ids of up to `limit` live memories of the scope, in no given order. */

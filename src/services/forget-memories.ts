@@ -25,9 +25,11 @@ export class MemoryEraser {
   /** Erases all of a user's memories; returns how many there were. */
   async eraseUser(principal: Principal, userId: string): Promise<number> {
     await this.deps.vectorStore.removeUser(principal.tenantId, userId);
-    const erased = await this.deps.memories.eraseUser(principal.tenantId, userId);
+    const { erased, othersHeld } = await this.deps.memories.eraseUser(principal.tenantId, userId);
     // As for one memory: a vector written meanwhile by a worker that checked before the erasure.
     await this.deps.vectorStore.removeUser(principal.tenantId, userId);
+    // Memories a write of theirs was to take over from another user went too, with that one's vector.
+    for (const memory of othersHeld) await followPostgres(this.deps, principal.tenantId, memory.id, [memory.userId]);
     // Writes accepted after the erasure may have landed, and their vectors gone with the others.
     for (const id of await this.deps.memories.listIds(principal.tenantId, userId)) {
       await followPostgres(this.deps, principal.tenantId, id, [userId]);

@@ -479,7 +479,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const late = draft(tenant, { userId: 'dave', id: 'late' });
         const acceptedBefore = await nextSeq(late);
 
-        assert.equal(await store.memories.eraseUser(tenant, 'dave'), 2);
+        assert.equal((await store.memories.eraseUser(tenant, 'dave')).erased, 2);
         assert.deepEqual(await store.memories.listIds(tenant, 'dave'), []);
         assert.deepEqual(await store.memories.listIds(tenant, 'other'), [kept.id]);
         assert.deepEqual(await store.memories.apply(embedded(late, acceptedBefore)), {
@@ -491,7 +491,44 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const acceptedAfter = await nextSeq(late);
         assert.equal((await store.memories.apply(embedded(late, acceptedAfter))).applied, true);
         assert.deepEqual(await store.memories.listIds(tenant, 'dave'), ['late']);
-        assert.equal(await store.memories.eraseUser(tenant, 'nobody'), 0);
+        assert.equal((await store.memories.eraseUser(tenant, 'nobody')).erased, 0);
+      });
+
+      it('lets a write that moves a memory away from a user, accepted before their erasure, land after it', async () => {
+        tenant = newTenant();
+        const memory = draft(tenant, { id: 'leaving', userId: 'olga' });
+        await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        const move = { ...memory, userId: 'petr', text: 'now petr owns it' };
+        const moveVersion = await nextSeq(move);
+        assert.deepEqual(await store.memories.eraseUser(tenant, 'olga'), { erased: 1, othersHeld: [] });
+        // Olga's text is gone at once; the move, accepted before the erasure, still lands.
+        assert.equal(await store.memories.get(tenant, 'leaving'), null);
+        assert.equal((await store.memories.apply(embedded(move, moveVersion))).applied, true);
+        const stored = await store.memories.get(tenant, 'leaving');
+        assert.deepEqual([stored?.userId, stored?.text, stored?.version], ['petr', 'now petr owns it', moveVersion]);
+      });
+
+      it("erases a memory that a write accepted before the erasure was giving to the erased user, with the other user's row", async () => {
+        tenant = newTenant();
+        const memory = draft(tenant, { id: 'arriving', userId: 'rita' });
+        await store.memories.apply(embedded(memory, await nextSeq(memory)));
+        const taking = { ...memory, userId: 'sven', text: 'sven took it over' };
+        const takingVersion = await nextSeq(taking);
+        // Never stored yet, and not the last: a write of another user accepted before sven's.
+        const unstored = draft(tenant, { id: 'unstored', userId: 'rita' });
+        const unstoredVersion = await nextSeq(unstored);
+        const unstoredTaking = { ...unstored, userId: 'sven' };
+        const unstoredTakingVersion = await nextSeq(unstoredTaking);
+
+        assert.deepEqual(await store.memories.eraseUser(tenant, 'sven'), {
+          erased: 1,
+          othersHeld: [{ id: 'arriving', userId: 'rita', formerUserIds: [] }],
+        });
+        assert.equal(await store.memories.get(tenant, 'arriving'), null);
+        assert.deepEqual(await store.memories.apply(embedded(taking, takingVersion)), { applied: false, reason: 'erased' });
+        assert.equal((await store.memories.apply(embedded(unstored, unstoredVersion))).applied, false);
+        assert.equal((await store.memories.apply(embedded(unstoredTaking, unstoredTakingVersion))).applied, false);
+        assert.deepEqual(await store.memories.getMany(tenant, ['arriving', 'unstored']), []);
       });
 
       it('applies a batch with the outcomes of applying its memories one by one, in order', async () => {
@@ -966,7 +1003,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal((await store.memories.get(blue, 'shared-id'))?.text, 'blue secret');
         const again = { ...redMemory, text: 'red again' };
         await store.memories.apply(embedded(again, await nextSeq(again)));
-        assert.equal(await store.memories.eraseUser(red, 'shared-user'), 1);
+        assert.equal((await store.memories.eraseUser(red, 'shared-user')).erased, 1);
         assert.deepEqual(await store.memories.listIds(blue, 'shared-user'), ['shared-id']);
         // The erasure in one tenant does not block the same user id in another.
         const later = { ...blueMemory, text: 'blue later' };

@@ -363,7 +363,7 @@ describe('PostgreSQL connectivity', () => {
     const released = sleep(900).then(() => holder.query(`SELECT pg_advisory_unlock(hashtext('red'), hashtext('ann'))`));
 
     await assert.rejects(client.query(`SELECT pg_advisory_xact_lock(hashtext('red'), hashtext('ann'))`), { code: 'dependency_unavailable' });
-    assert.equal(await store.memories.eraseUser('red', 'ann'), 0);
+    assert.equal((await store.memories.eraseUser('red', 'ann')).erased, 0);
     await released;
   });
 

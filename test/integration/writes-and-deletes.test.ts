@@ -205,6 +205,30 @@ describe('writes and deletes side by side', () => {
     assert.equal(await metadata.memories.get(principal.tenantId, 'moving'), null);
   });
 
+  it("erases with a user a memory their unstored write was taking over, and the other user's vector", async () => {
+    const principal = newPrincipal();
+    await store(principal, draft(principal, 'taken', 'rosa', 'The piano needs tuning'));
+    const [taking] = await accept(draft(principal, 'taken', 'saul', 'The piano needs tuning'));
+    assert.ok(taking !== undefined);
+    assert.equal(await eraser().eraseUser(principal, 'saul'), 1);
+    assert.deepEqual(await vectorIds(principal, 'rosa', 'saul'), { rosa: [], saul: [] });
+    await processor().process({ taskIds: [taking] });
+    assert.deepEqual(await vectorIds(principal, 'rosa', 'saul'), { rosa: [], saul: [] });
+    assert.equal(await metadata.memories.get(principal.tenantId, 'taken'), null);
+  });
+
+  it('lets a move accepted before the old user was erased land with the new user', async () => {
+    const principal = newPrincipal();
+    await store(principal, draft(principal, 'leaving', 'tara', 'The boat keys are in the drawer'));
+    const [move] = await accept(draft(principal, 'leaving', 'ugo', 'The boat keys are in the drawer'));
+    assert.ok(move !== undefined);
+    assert.equal(await eraser().eraseUser(principal, 'tara'), 1);
+    assert.equal(await metadata.memories.get(principal.tenantId, 'leaving'), null);
+    await processor().process({ taskIds: [move] });
+    assert.equal((await metadata.memories.get(principal.tenantId, 'leaving'))?.userId, 'ugo');
+    assert.deepEqual(await vectorIds(principal, 'tara', 'ugo'), { tara: [], ugo: ['leaving'] });
+  });
+
   it('leaves no vector when a delete meets a worker between its vector and its check', async () => {
     const principal = newPrincipal();
     const [taskId] = await accept(draft(principal, 'doomed', 'erin', 'My locker code is on the fridge'));

@@ -7,6 +7,7 @@ import type {
   MemoryOwner,
   MemoryRepository,
   RemovedMemory,
+  UserErasure,
 } from '../../ports/metadata-store.js';
 import type { Neighbourhood, SearchLists, SearchListsQuery, WordMatch, WordQuery } from '../../ports/memory-retrieval.js';
 import { float32ToBase64 } from '../../support/float32-bytes.js';
@@ -197,6 +198,67 @@ const REMOVE_MEMORY = `
     RETURNING id, user_id, moved_from
   )
   SELECT id, user_id, moved_from FROM live UNION ALL SELECT id, user_id, moved_from FROM ahead`;
+
+/**
+ * Erases a user as of a new number in the write order: what the user held then, in the order
+ * writes were accepted, goes, and every write of theirs accepted before it is refused (as
+ * `user_erasures` tells applies). Writes accepted but not yet stored decide what the user held:
+ * - a memory of theirs whose last such write gives it to another user is made a tombstone of its
+ *   own version, so that write still lands (it came before the erasure);
+ * - a memory of another user (or none yet) whose last such write is theirs is theirs: it becomes a
+ *   tombstone of the erasure's number, and its rows with other users come back for their vectors;
+ * - any other memory of theirs becomes a tombstone of the erasure's number.
+ * Rows are locked in id order first, as applies lock theirs, so the two never deadlock. Answers
+ * one row per memory of another user it cleared, and one (id null) with how many were live.
+ */
+const ERASE_USER = `
+  WITH erasure AS (
+    INSERT INTO user_erasures (tenant_id, user_id, version, erased_at)
+    VALUES ($1, $2, nextval('write_seq'), now())
+    ON CONFLICT (tenant_id, user_id) DO UPDATE SET version = excluded.version, erased_at = excluded.erased_at
+    RETURNING version
+  ),
+  pending AS MATERIALIZED (
+    SELECT DISTINCT ON (memory_id) memory_id, user_id, seq
+    FROM write_tasks
+    WHERE tenant_id = $1 AND status IN ('queued', 'processing')
+      AND memory_id IN (SELECT id FROM memories WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
+                        UNION ALL
+                        SELECT memory_id FROM write_tasks WHERE tenant_id = $1 AND user_id = $2 AND status IN ('queued', 'processing'))
+    ORDER BY memory_id, seq DESC
+  ),
+  locked AS MATERIALIZED (
+    SELECT id, user_id, version, deleted FROM memories
+    WHERE tenant_id = $1
+      AND ((user_id = $2 AND NOT deleted) OR id IN (SELECT memory_id FROM pending WHERE user_id = $2))
+    ORDER BY id
+    FOR UPDATE
+  ),
+  own AS (
+    UPDATE memories
+    SET ${TOMBSTONE}, updated_at = now(),
+        version = CASE WHEN p.user_id <> $2 AND p.seq > memories.version THEN memories.version
+                       ELSE (SELECT version FROM erasure) END
+    FROM locked l LEFT JOIN pending p ON p.memory_id = l.id
+    WHERE memories.tenant_id = $1 AND memories.id = l.id AND l.user_id = $2 AND NOT l.deleted
+  ),
+  taken AS (
+    INSERT INTO memories (tenant_id, id, ordinal, user_id, session_id, role, created_at, updated_at, version, deleted)
+    OVERRIDING SYSTEM VALUE
+    SELECT $1, p.memory_id, e.version, $2, '', '', now(), now(), e.version, true
+    FROM pending p CROSS JOIN erasure e
+    WHERE p.user_id = $2 AND NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = p.memory_id AND l.user_id = $2 AND NOT l.deleted)
+      -- With no row and no other user's write to come, the erasure's number alone refuses theirs.
+      AND (EXISTS (SELECT 1 FROM locked l WHERE l.id = p.memory_id)
+           OR EXISTS (SELECT 1 FROM write_tasks t
+                      WHERE t.tenant_id = $1 AND t.memory_id = p.memory_id AND t.user_id <> $2 AND t.status IN ('queued', 'processing')))
+    ORDER BY p.memory_id
+    ON CONFLICT (tenant_id, id) DO UPDATE SET ${TOMBSTONE}, version = excluded.version, updated_at = excluded.updated_at
+      WHERE memories.version < excluded.version
+    RETURNING id, user_id
+  )
+  SELECT id, user_id, NULL AS live FROM taken WHERE user_id <> $2
+  UNION ALL SELECT NULL, NULL, (SELECT count(*) FROM locked WHERE NOT deleted)`;
 
 /** A row of APPLY_BATCH's answer: a row as it was, an erasure of one of the users, or an id written. */
 type AppliedBatchRow =
@@ -415,33 +477,23 @@ export class SqlMemoryRepository implements MemoryRepository {
 
   /**
    * One round trip: the user's lock, then the erasure's number and the memories it clears, in one
-   * statement; with no time limit, since a user of many memories takes long to clear, and an
-   * erasure cut short would fail again each time it is asked for.
+   * statement (ERASE_USER); with no time limit, since a user of many memories takes long to clear,
+   * and an erasure cut short would fail again each time it is asked for.
    */
-  async eraseUser(tenantId: string, userId: string): Promise<number> {
-    const [erased] = await this.scope.tenantTransactionUnhurried<{ count: unknown }>(tenantId, [
+  async eraseUser(tenantId: string, userId: string): Promise<UserErasure> {
+    const rows = await this.scope.tenantTransactionUnhurried<{ id: string | null; user_id: string | null; live: unknown }>(tenantId, [
       { text: LOCK_USER_EXCLUSIVE, params: [tenantId, userId] },
-      {
-        // Every write accepted before this number is refused from now on.
-        text: `WITH erasure AS (
-                 INSERT INTO user_erasures (tenant_id, user_id, version, erased_at)
-                 VALUES ($1, $2, nextval('write_seq'), now())
-                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET version = excluded.version, erased_at = excluded.erased_at
-                 RETURNING version
-               ),
-               erased AS (
-                 UPDATE memories
-                 SET ${TOMBSTONE}, version = (SELECT version FROM erasure), updated_at = now()
-                 WHERE tenant_id = $1 AND user_id = $2 AND NOT deleted
-                 RETURNING 1
-               )
-               SELECT count(*) AS count FROM erased`,
-        params: [tenantId, userId],
-      },
+      { text: ERASE_USER, params: [tenantId, userId] },
     ]);
     // Their next memories start a count of their own (another process's counts lapse in a minute).
     this.knownCounts.forget(tenantId, userId);
-    return toNumber(erased?.count ?? 0);
+    let erased = 0;
+    const othersHeld: RemovedMemory[] = [];
+    for (const row of rows) {
+      if (row.id === null) erased = toNumber(row.live);
+      else if (row.user_id !== null) othersHeld.push({ id: row.id, userId: row.user_id, formerUserIds: [] });
+    }
+    return { erased, othersHeld };
   }
 
   findByWords({ scope, ...words }: WordQuery): Promise<WordMatch[]> {
