@@ -328,6 +328,37 @@ describe('PostgreSQL connectivity', () => {
     await assert.rejects(client.query('SELECT pg_sleep(0.8)'), { code: 'dependency_unavailable' });
   });
 
+  it("removes a memory's words by their whole key, reading index pages for its words, not its user's", async () => {
+    const { url } = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url, poolSize: 1, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const drafts = Array.from({ length: 2000 }, (_, index): MemoryDraft => ({
+      id: `turn-${index}`,
+      tenantId: 'words',
+      userId: 'talker',
+      sessionId: 's',
+      role: 'user',
+      text: `turn ${index} about the garden`,
+      createdAt: new Date(),
+      metadata: {},
+    }));
+    const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
+    await store.memories.applyMany(drafts.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array([1, 0, 0]) })));
+    // As an erasure clears them: one statement as Engram's role under the tenant's policy, the
+    // trigger run for each row; counted within the transaction, which is then dropped.
+    const read = await inTenantTransaction(url, 'words', async (client) => {
+      await client.query(
+        `UPDATE memories SET deleted = true, text = NULL, embedding = NULL, sketch = NULL, metadata = NULL WHERE tenant_id = 'words' AND user_id = 'talker'`,
+      );
+      const [row] = (await client.query<{ pages: string }>(`SELECT pg_stat_get_xact_blocks_fetched('memory_terms_pkey'::regclass) AS pages`)).rows;
+      return Number(row?.pages);
+    });
+    // Three words each ("turn", the number, "garden"), a few pages of the index for each: about
+    // 6 pages a memory. Read from the user's whole range of the index, it was 59, and grew with them.
+    assert.ok(read <= 2000 * 10, `read ${read} index pages to remove 2,000 memories' words`);
+  });
+
   it('tells a transaction given up in a deadlock as a concurrent change worth another try', async () => {
     const { url } = await freshDatabase();
     const client = new PostgresSqlClient({ connection: await postgresConnection(url), poolSize: 2, logger: silentLogger() });
