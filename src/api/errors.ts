@@ -28,15 +28,44 @@ export interface ErrorResponse {
 
 interface ValidationIssue {
   readonly instancePath?: string;
+  readonly keyword?: string;
   readonly message?: string;
-  readonly params?: unknown;
+  readonly params?: { readonly additionalProperty?: unknown; readonly allowedValue?: unknown; readonly allowedValues?: unknown };
+}
+
+/**
+ * What is wrong, naming what the validator knows: the field that is not allowed, the values that
+ * are. A choice among constants (a union of literals) is told once, as the list of its values.
+ */
+function issueMessages(issues: readonly ValidationIssue[]): Array<{ path: string; message: string }> {
+  const allowed = new Map<string, unknown[]>();
+  for (const issue of issues) {
+    if (issue.keyword === 'const') allowed.set(issue.instancePath ?? '', [...(allowed.get(issue.instancePath ?? '') ?? []), issue.params?.allowedValue]);
+  }
+  const told = new Set<string>();
+  const messages: Array<{ path: string; message: string }> = [];
+  for (const issue of issues) {
+    const path = issue.instancePath ?? '';
+    const values = allowed.get(path);
+    if (values !== undefined && (issue.keyword === 'const' || issue.keyword === 'anyOf')) {
+      if (!told.has(path)) messages.push({ path, message: `must be one of ${values.map((value) => JSON.stringify(value)).join(', ')}` });
+      told.add(path);
+    } else if (issue.keyword === 'additionalProperties' && typeof issue.params?.additionalProperty === 'string') {
+      messages.push({ path, message: `must not have the field ${JSON.stringify(issue.params.additionalProperty)} (unknown, or not a valid name)` });
+    } else if (issue.keyword === 'enum' && Array.isArray(issue.params?.allowedValues)) {
+      messages.push({ path, message: `must be one of ${issue.params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}` });
+    } else {
+      messages.push({ path, message: issue.message ?? 'is invalid' });
+    }
+  }
+  return messages;
 }
 
 function fromFastifyError(error: FastifyError): ErrorResponse | null {
   if (Array.isArray(error.validation)) {
-    const issues = (error.validation as ValidationIssue[]).map((issue) => ({
-      path: issue.instancePath === undefined || issue.instancePath === '' ? error.validationContext ?? '' : issue.instancePath,
-      message: issue.message ?? 'is invalid',
+    const issues = issueMessages(error.validation as ValidationIssue[]).map(({ path, message }) => ({
+      path: path === '' ? error.validationContext ?? '' : path,
+      message,
     }));
     const first = issues[0];
     const message = first === undefined ? 'the request is invalid' : `${error.validationContext ?? 'request'}${first.path.startsWith('/') ? first.path : ''} ${first.message}`;

@@ -331,6 +331,12 @@ export function describeApi(mode: string, options: ApiSuiteOptions): void {
       assert.equal(wrongType.status, 400);
       const unknownField = await client.request<ErrorBody>('POST', '/memory', { user_id: user, session_id: 's', text: 'hi', colour: 'red' });
       assert.equal(unknownField.status, 400);
+      assert.match(unknownField.body.error.message, /body must not have the field "colour"/);
+      const badKey = await client.request<ErrorBody>('POST', '/memory', { user_id: user, session_id: 's', text: 'hi', metadata: { 'first name': 'Ann' } });
+      assert.match(badKey.body.error.message, /body\/metadata must not have the field "first name"/);
+      const badRole = await client.request<ErrorBody>('POST', '/memory', { user_id: user, session_id: 's', text: 'hi', role: 'USER' });
+      assert.equal(badRole.status, 400);
+      assert.equal(badRole.body.error.message, 'body/role must be one of "user", "assistant", "system", "tool"');
       const operatorKey = await client.request<ErrorBody>('POST', '/memory/search', { query: 'x', user_id: user, filters: { $where: 'sleep(1)' } });
       assert.equal(operatorKey.status, 400);
       const badTopK = await client.request<ErrorBody>('POST', '/memory/search', { query: 'x', user_id: user, top_k: 101 });
