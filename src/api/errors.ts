@@ -48,17 +48,21 @@ function issueMessages(issues: readonly ValidationIssue[]): Array<{ path: string
     const path = issue.instancePath ?? '';
     const values = allowed.get(path);
     if (values !== undefined && (issue.keyword === 'const' || issue.keyword === 'anyOf')) {
-      if (!told.has(path)) messages.push({ path, message: `must be one of ${values.map((value) => JSON.stringify(value)).join(', ')}` });
+      if (!told.has(path)) messages.push({ path, message: oneOf(values) });
       told.add(path);
     } else if (issue.keyword === 'additionalProperties' && typeof issue.params?.additionalProperty === 'string') {
       messages.push({ path, message: `must not have the field ${JSON.stringify(issue.params.additionalProperty)} (unknown, or not a valid name)` });
     } else if (issue.keyword === 'enum' && Array.isArray(issue.params?.allowedValues)) {
-      messages.push({ path, message: `must be one of ${issue.params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}` });
+      messages.push({ path, message: oneOf(issue.params.allowedValues) });
     } else {
       messages.push({ path, message: issue.message ?? 'is invalid' });
     }
   }
   return messages;
+}
+
+function oneOf(values: readonly unknown[]): string {
+  return `must be one of ${values.map((value) => JSON.stringify(value)).join(', ')}`;
 }
 
 function fromFastifyError(error: FastifyError): ErrorResponse | null {

@@ -32,10 +32,11 @@ export async function postgresConnection(url: string, caFile?: string): Promise<
   }
   const problem = postgresUrlProblem(parsed, caFile);
   if (problem !== null) throw new ValidationError(`DATABASE_URL: ${problem}`);
+  // A file to trust; none for the system's roots.
   const caPath = parsed.searchParams.get('sslrootcert') ?? caFile;
-  const named = caPath !== undefined && caPath !== '' && caPath !== 'system';
+  const caFilePath = caPath === undefined || caPath === '' || caPath === 'system' ? null : caPath;
   const asked = parsed.searchParams.get('sslmode') ?? 'prefer';
-  const sslmode = asked === 'require' && named ? 'verify-ca' : asked;
+  const sslmode = asked === 'require' && caFilePath !== null ? 'verify-ca' : asked;
   for (const name of TLS_PARAMETERS) parsed.searchParams.delete(name);
   const connectionString = parsed.toString();
 
@@ -49,17 +50,17 @@ export async function postgresConnection(url: string, caFile?: string): Promise<
     case 'verify-ca':
       return {
         connectionString,
-        ssl: { rejectUnauthorized: true, ...(await trustedRoots(caPath)), checkServerIdentity: () => undefined },
+        ssl: { rejectUnauthorized: true, ...(await trustedRoots(caFilePath)), checkServerIdentity: () => undefined },
       };
     case 'verify-full':
-      return { connectionString, ssl: { rejectUnauthorized: true, ...(await trustedRoots(caPath)) } };
+      return { connectionString, ssl: { rejectUnauthorized: true, ...(await trustedRoots(caFilePath)) } };
     default:
       throw new ValidationError(`sslmode "${sslmode}" in DATABASE_URL is not one of ${SSL_MODES.join(', ')}`);
   }
 }
 
-async function trustedRoots(caPath: string | undefined): Promise<{ ca?: string }> {
-  if (caPath === undefined || caPath === '' || caPath === 'system') return {};
+async function trustedRoots(caPath: string | null): Promise<{ ca?: string }> {
+  if (caPath === null) return {};
   try {
     return { ca: await readFile(caPath, 'utf8') };
   } catch (error) {

@@ -228,7 +228,7 @@ const ERASE_USER = `
     ORDER BY memory_id, seq DESC
   ),
   locked AS MATERIALIZED (
-    SELECT id, user_id, version, deleted FROM memories
+    SELECT id, user_id, deleted FROM memories
     WHERE tenant_id = $1
       AND ((user_id = $2 AND NOT deleted) OR id IN (SELECT memory_id FROM pending WHERE user_id = $2))
     ORDER BY id

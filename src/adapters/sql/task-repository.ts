@@ -60,32 +60,32 @@ const PENDING = `status IN ('queued', 'processing')`;
 const ACCEPT_INPUT = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
   WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash, position)`;
 
-/** See SqlTaskRepository.accept. */
-const ACCEPT_TASKS = `
+/**
+ * See SqlTaskRepository.accept: the batch's rows in list order, those of a key stored already
+ * inserting nothing; `onlyIf` may hold the whole batch back.
+ */
+const acceptTasks = (onlyIf: string): string => `
   INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash)
   SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key, request_hash
   FROM ${ACCEPT_INPUT}
+  ${onlyIf}
   ORDER BY position
   ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
   RETURNING task_id, seq`;
 
+const ACCEPT_TASKS = acceptTasks('');
+
 /**
- * As ACCEPT_TASKS, but nothing of the batch is stored when one of its keys was first sent with
- * another request (a key committed meanwhile is met by the conflict, and told after).
+ * Nothing of the batch is stored when one of its keys was first sent with another request (a key
+ * committed meanwhile is met by the conflict, and told after).
  */
-const ACCEPT_KEYED_TASKS = `
-  INSERT INTO write_tasks (task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash)
-  SELECT task_id, tenant_id, memory_id, user_id, draft::jsonb, idempotency_key, request_hash
-  FROM ${ACCEPT_INPUT}
+const ACCEPT_KEYED_TASKS = acceptTasks(`
   WHERE NOT EXISTS (
     SELECT 1 FROM write_tasks earlier
     JOIN unnest($2::text[], $6::text[], $7::text[]) AS sent(tenant_id, idempotency_key, request_hash)
       ON earlier.tenant_id = sent.tenant_id AND earlier.idempotency_key = sent.idempotency_key
     WHERE earlier.request_hash <> sent.request_hash
-  )
-  ORDER BY position
-  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-  RETURNING task_id, seq`;
+  )`);
 
 /** Whether a key's first request and a later one differ, as far as both were hashed. */
 function isOtherRequest(first: string | null, later: string | null | undefined): boolean {
