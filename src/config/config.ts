@@ -6,8 +6,8 @@ export type DatabaseConfig =
       readonly url: string;
       readonly poolSize: number;
       /**
-       * How long a statement may go unanswered before PostgreSQL counts as unavailable, in ms; 0
-       * for no limit. Default 30,000 (ENGRAM_DB_STATEMENT_TIMEOUT_MS).
+       * How long a statement may run before the server cancels it and PostgreSQL counts as
+       * unavailable, in ms; 0 for no limit. Default 30,000 (ENGRAM_DB_STATEMENT_TIMEOUT_MS).
        */
       readonly statementTimeoutMs: number;
     }

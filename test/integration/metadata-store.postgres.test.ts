@@ -398,6 +398,37 @@ describe('PostgreSQL connectivity', () => {
     await released;
   });
 
+  it('stores nothing of a write it answered as failed at the statement limit, once the server could go on', async () => {
+    const { url } = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url, poolSize: 1, statementTimeoutMs: 300, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const write = (): { taskId: string; draft: MemoryDraft; idempotencyKey: null } => ({
+      taskId: randomUUID(),
+      draft: { id: randomUUID(), tenantId: 'red', userId: 'ann', sessionId: 's', role: 'user', text: 'a turn', createdAt: new Date(), metadata: {} },
+      idempotencyKey: null,
+    });
+    // The first accept prepares its statements on the pool's one connection: the next goes in one
+    // round trip, its commit (the Sync) sent along with the insert.
+    const [first] = await store.tasks.accept([write()]);
+    assert.ok(first !== undefined && !first.replayed);
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE write_tasks IN SHARE MODE');
+    const late = write();
+    await assert.rejects(store.tasks.accept([late]), { code: 'dependency_unavailable' });
+    await holder.query('COMMIT');
+    // Taken again once every insert that waited for it has ended, the lock tells that the write
+    // answered as failed is not stored late, which a retry (without id or key) would duplicate.
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE write_tasks IN SHARE MODE');
+    await holder.query('COMMIT');
+    assert.equal(await store.tasks.find('red', late.taskId), null);
+    assert.equal((await store.tasks.find('red', first.taskId))?.status, 'queued');
+  });
+
   it('takes the statement limit it is given, or none', async () => {
     const { url } = await freshDatabase();
     const limited = await createPostgresMetadataStore({ url, statementTimeoutMs: 300, logger: silentLogger() });

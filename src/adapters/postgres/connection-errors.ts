@@ -41,15 +41,19 @@ export function isStatementTimeout(error: unknown): error is Error {
   return error instanceof Error && error.message === 'Query read timeout';
 }
 
+/** A statement the server cancelled at its `statement_timeout` (or on an administrator's request). */
+const CANCELLED_STATE = '57014';
+
 /** Serialization failure (40001) and deadlock (40P01): the transaction was rolled back for another. */
 const CONFLICT_STATES = new Set(['40001', '40P01']);
 
 /**
- * The error as Engram tells it: an outage for a connection that failed, a concurrent change for a
- * transaction the server gave up for another (both worth another try), else as it came.
+ * The error as Engram tells it: an outage for a connection that failed or a statement cancelled
+ * at its limit, a concurrent change for a transaction the server gave up for another (all worth
+ * another try), else as it came.
  */
 export function asDependencyError(error: unknown): unknown {
-  if (isConnectionFailure(error)) return new DependencyUnavailableError('postgres', error);
   const code = errorCode(error);
+  if (isConnectionFailure(error) || code === CANCELLED_STATE) return new DependencyUnavailableError('postgres', error);
   return code !== null && CONFLICT_STATES.has(code) ? new ConcurrentChangeError(error) : error;
 }

@@ -14,21 +14,29 @@ export interface PostgresPoolOptions {
   /** How long to wait for a connection before reporting postgres unavailable, in ms. Default 5000. */
   readonly connectTimeoutMs?: number;
   /**
-   * How long a statement, or statements sent in one round trip, may go unanswered before postgres
-   * counts as unavailable and the connection is dropped, in ms; 0 for no limit. Default 30,000.
+   * How long a statement may run before the server cancels it (rolling its transaction back) and
+   * postgres counts as unavailable, in ms; a server that does not answer at all is given up
+   * ANSWER_GRACE_MS later, its connection dropped. 0 for no limit. Default 30,000.
    */
   readonly statementTimeoutMs?: number;
   readonly logger: Logger;
 }
 
 /**
- * Engram's statements answer in milliseconds; one unanswered for this long means a server that
- * stopped answering (paused, or cut off by the network with its connections left open), which
- * would otherwise hold a request for good. Migrations, table upkeep and erasures of users, which
+ * Engram's statements answer in milliseconds; one running for this long waits on something that
+ * may never come (a lock held by a stuck session, a server paused or cut off by the network with
+ * its connections left open), which would otherwise hold a request for good. Migrations, table upkeep and erasures of users, which
  * may take longer on a large store, go through `unhurried`, which has no limit. The default of
  * ENGRAM_DB_STATEMENT_TIMEOUT_MS.
  */
 const STATEMENT_TIMEOUT_MS = 30_000;
+/**
+ * How much longer than a statement's limit the client waits for any answer. The server cancels a
+ * statement at the limit itself, and that answer comes within a round trip: a statement the
+ * client gave up on was never left to commit after its failure was told (in one round trip the
+ * commit is sent along with the statements). A server that says nothing this long is not there.
+ */
+const ANSWER_GRACE_MS = 1_000;
 /** Connections for the unhurried work: a user's erasure need not wait behind a vacuum. */
 const UNHURRIED_POOL_SIZE = 2;
 
@@ -51,7 +59,7 @@ export class PostgresSqlClient implements SqlClient {
       ...options.connection,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-      ...(statementTimeoutMs > 0 ? { query_timeout: statementTimeoutMs } : {}),
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + ANSWER_GRACE_MS } : {}),
       application_name: 'engram',
     });
     // An idle connection that breaks is dropped by the pool; without a listener it would crash the process.
