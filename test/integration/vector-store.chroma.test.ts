@@ -422,6 +422,50 @@ describe('ChromaVectorStore', () => {
     }
   });
 
+  it('takes an answer of "too many requests" for a while as an outage worth another try, and a refusal as a defect', async () => {
+    // Before Chroma, a proxy answers the next write with the status it is given, as Chroma does
+    // when it runs out of a resource (429), then lets writes through.
+    let answerNextWrite: number | null = null;
+    const proxy = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const endpoint = request.url?.split('/').pop() ?? '';
+        if (answerNextWrite !== null && (endpoint === 'add' || endpoint === 'upsert')) {
+          response.writeHead(answerNextWrite, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ error: 'ResourceExhausted', message: 'no connection left' }));
+          answerNextWrite = null;
+          return;
+        }
+        const forwarded = httpRequest(`${chroma.url}${request.url ?? ''}`, { method: request.method, headers: request.headers }, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        });
+        forwarded.end(Buffer.concat(chunks));
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    const proxied = new ChromaVectorStore({ url: `http://127.0.0.1:${port}`, logger });
+    try {
+      await proxied.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+      const owner = newOwner();
+      const record = vectorRecord(owner, direction(1), { id: 'kept' });
+      for (const status of [429, 408]) {
+        answerNextWrite = status;
+        await assert.rejects(proxied.upsert([record]), (error: unknown) => error instanceof DependencyUnavailableError && error.retryable);
+      }
+      answerNextWrite = 400;
+      await assert.rejects(proxied.upsert([record]), (error: unknown) => isDomainError(error) && error.code === 'vector_store_error' && !error.retryable);
+      await proxied.upsert([record]);
+      assert.deepEqual((await store.query({ scope: owner, embedding: direction(1), topK: 3 })).map((match) => match.id), ['kept']);
+    } finally {
+      await proxied.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('fails to open on a server that is not there', async () => {
     const port = await freePort();
     await assert.rejects(createChromaVectorStore({ url: `http://127.0.0.1:${port}`, logger }), DependencyUnavailableError);

@@ -23,8 +23,11 @@ interface RawAnswer {
   readonly text: string;
 }
 
-/** Statuses that mean the server (or a proxy before it) cannot serve now, not that we asked wrong. */
-const unavailableStatuses = new Set([502, 503, 504]);
+/**
+ * Statuses that mean the server (or a proxy before it) cannot serve now, not that we asked wrong:
+ * Chroma answers 429 when it runs out of a resource for a while (its database's connections, say).
+ */
+const unavailableStatuses = new Set([408, 425, 429, 502, 503, 504]);
 
 /**
  * Chroma's v2 HTTP API over Node's own HTTP client with connections kept alive: a search makes one
