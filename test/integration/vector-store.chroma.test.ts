@@ -230,6 +230,41 @@ describe('ChromaVectorStore', () => {
     for (const opened of [stale, promoter]) await opened.close();
   });
 
+  it('leaves no vector in a collection of an erased owner that another process still routes to', async () => {
+    const stale = new ChromaVectorStore({ url: chroma.url, logger, routeRefreshMs: 600_000, promotionGraceMs: 0 });
+    const eraser = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20, promotionGraceMs: 0 });
+    for (const opened of [stale, eraser]) await opened.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    const name = userCollectionName(owner.tenantId, owner.userId);
+    await eraser.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(0, 1, index), { id: `e${index}` })));
+    await eraser.settle();
+    // The other process learns the owner's collection (and clears the bucket of them, its grace over).
+    await stale.upsert([vectorRecord(owner, direction(0, 0, 1), { id: 'known' })]);
+    assert.equal(await routeState(owner), 'dedicated');
+
+    await eraser.removeUser(owner.tenantId, owner.userId);
+    // A write of the erased owner by the route it read before: their collection is not made again.
+    await stale.upsert([vectorRecord(owner, direction(1), { id: 'after-erasure' })]);
+    assert.equal(await collection(name), null);
+    assert.deepEqual((await eraser.query({ scope: owner, embedding: direction(1), topK: 5 })).map((match) => match.id), ['after-erasure']);
+    // Removed by either process, the write leaves nothing behind.
+    await stale.remove(owner.tenantId, owner.userId, ['after-erasure']);
+    assert.deepEqual(await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } }), []);
+    assert.equal(await collection(name), null);
+
+    // A route recorded again after the erasure (a clearing that had read it before) leads nowhere:
+    // the next write finds the collection gone and puts the owner back in their bucket.
+    const http = new ChromaHttp({ url: chroma.url, requestTimeoutMs: 5_000 });
+    const routes = new OwnerRoutes(new Collections(http, logger, 10), { refreshMs: 2_000 });
+    await routes.set(ownerKey(owner.tenantId, owner.userId), owner.tenantId, owner.userId, { kind: 'dedicated', since: Date.now(), cleared: true });
+    http.close();
+    await stale.upsert([vectorRecord(owner, direction(1, 1), { id: 'back-in-bucket' })]);
+    assert.equal(await routeState(owner), undefined);
+    assert.equal(await collection(name), null);
+    assert.deepEqual((await eraser.query({ scope: owner, embedding: direction(1), topK: 5 })).map((match) => match.id), ['back-in-bucket']);
+    for (const opened of [stale, eraser]) await opened.close();
+  });
+
   it("finds an owner's vectors written by another process at once, by filter and among named ids that Chroma does not all hold yet", async () => {
     const reader = new ChromaVectorStore({ url: chroma.url, logger });
     const writer = new ChromaVectorStore({ url: chroma.url, logger });

@@ -112,6 +112,12 @@ interface Owner {
   readonly userId: string;
 }
 
+/** An owner's records with the route they are written by. */
+interface RoutedGroup {
+  readonly group: OwnerGroup;
+  readonly route: Route;
+}
+
 interface OwnerGroup {
   readonly owner: Owner;
   readonly records: VectorRecord[];
@@ -177,13 +183,52 @@ export class ChromaVectorStore implements VectorStore {
     const groups = groupByOwner(records);
     const used = new Map<string, Route>();
     for (const group of groups) used.set(group.owner.key, await this.#routes.lookup(group.owner.key));
-    await this.#writeAll(groups.map((group) => ({ group, route: used.get(group.owner.key) ?? BUCKET_ROUTE })));
+    const missing = new Set<string>();
+    await this.#writeAll(
+      groups.map((group) => ({ group, route: used.get(group.owner.key) ?? BUCKET_ROUTE })),
+      missing,
+    );
     // A promotion may have started after the lookup: whoever wrote by an old route writes again
     // by the new one, so the migration's copy and these writes cannot miss each other.
     const confirmed = await this.#routes.confirm(groups.map((group) => group.owner.key));
     const routed = groups.map((group) => ({ group, route: confirmed.get(group.owner.key) ?? BUCKET_ROUTE }));
-    await this.#writeAll(routed.filter(({ group, route }) => !sameTargets(route, used.get(group.owner.key))));
-    await forEachLimited(routed, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#afterWrite(group, route));
+    await this.#writeAll(
+      routed.filter(({ group, route }) => !sameTargets(route, used.get(group.owner.key))),
+      missing,
+    );
+    const settled = await this.#leaveRoutesToDroppedCollections(routed, missing);
+    await this.#dropLateBucketCopies(settled, used);
+    await forEachLimited(settled, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#afterWrite(group, route));
+  }
+
+  /**
+   * A route to a dedicated collection that is gone: the owner was erased (which drops it) after
+   * another process read the route, and that process then recorded it again (a move ending, a
+   * bucket cleared). The owner is back in their bucket, where the records are written.
+   */
+  async #leaveRoutesToDroppedCollections(routed: readonly RoutedGroup[], missing: ReadonlySet<string>): Promise<RoutedGroup[]> {
+    const stale = routed.filter(({ group, route }) => route.kind === 'dedicated' && missing.has(group.owner.key));
+    if (stale.length === 0) return [...routed];
+    for (const { group } of stale) await this.#routes.remove(group.owner.key);
+    await this.#writeAll(
+      stale.map(({ group }) => ({ group, route: BUCKET_ROUTE })),
+      new Set(),
+    );
+    return routed.map((entry) => (stale.includes(entry) ? { group: entry.group, route: BUCKET_ROUTE } : entry));
+  }
+
+  /**
+   * Copies written to a bucket that another process cleared of the owner meanwhile: a cleared
+   * bucket is never read or cleaned for them again, so they go now.
+   */
+  async #dropLateBucketCopies(routed: readonly RoutedGroup[], used: ReadonlyMap<string, Route>): Promise<void> {
+    const late = routed.filter(({ group, route }) => route.kind === 'dedicated' && route.cleared && writesBucket(used.get(group.owner.key)));
+    await forEachLimited(late, PARALLEL_COLLECTION_WRITES, ({ group }) =>
+      this.#removeIdsFromBucket(
+        group.owner,
+        group.records.map((record) => record.id),
+      ),
+    );
   }
 
   async query({ scope, embedding, topK, ids }: VectorQuery): Promise<VectorMatch[]> {
@@ -316,15 +361,14 @@ export class ChromaVectorStore implements VectorStore {
 
   /**
    * Writes each owner's records where their route says: the bucket, the dedicated collection, or
-   * both. Owners sharing a bucket go out in one request per bucket, not one per owner.
+   * both. Owners sharing a bucket go out in one request per bucket, not one per owner. Buckets go
+   * first: a move that has not yet made the owner's collection copies the records from there.
+   * Only a move makes a dedicated collection: an owner whose collection is missing (an erasure
+   * dropped it) is added to `missing`, and taken out again once their collection takes records.
    */
-  async #writeAll(routed: ReadonlyArray<{ readonly group: OwnerGroup; readonly route: Route }>): Promise<void> {
-    const byCollection = new Map<string, { spec: CollectionSpec; records: VectorRecord[] }>();
-    const add = (name: string, spec: CollectionSpec, records: readonly VectorRecord[]): void => {
-      const entry = byCollection.get(name);
-      if (entry === undefined) byCollection.set(name, { spec, records: [...records] });
-      else entry.records.push(...records);
-    };
+  async #writeAll(routed: readonly RoutedGroup[], missing: Set<string>): Promise<void> {
+    const buckets = new Map<string, VectorRecord[]>();
+    const dedicated: Array<{ readonly owner: Owner; readonly records: VectorRecord[] }> = [];
     for (const { group, route } of routed) {
       const { owner } = group;
       const records = group.records.map((record) => ({
@@ -332,47 +376,66 @@ export class ChromaVectorStore implements VectorStore {
         id: storedRecordId(owner.key, record.id),
         embedding: this.#layout.vectorFor(record.embedding, owner.key),
       }));
-      if (route.kind !== 'dedicated' || !route.cleared) add(this.#bucketName(owner), this.#bucketSpec(), records);
-      if (route.kind !== 'bucket') add(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), records);
+      if (writesBucket(route)) {
+        const name = this.#bucketName(owner);
+        const bucket = buckets.get(name);
+        if (bucket === undefined) buckets.set(name, [...records]);
+        else bucket.push(...records);
+      }
+      if (route.kind !== 'bucket') dedicated.push({ owner, records });
     }
-    await forEachLimited([...byCollection], PARALLEL_COLLECTION_WRITES, ([name, { spec, records }]) =>
-      this.#writeTo(name, spec, records),
-    );
+    await forEachLimited([...buckets], PARALLEL_COLLECTION_WRITES, async ([name, records]) => {
+      await this.#writeTo(name, this.#bucketSpec(), true, records);
+    });
+    await forEachLimited(dedicated, PARALLEL_COLLECTION_WRITES, async ({ owner, records }) => {
+      const written = await this.#writeTo(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), false, records);
+      if (written) missing.delete(owner.key);
+      else missing.add(owner.key);
+    });
   }
 
-  async #writeTo(name: string, spec: CollectionSpec, records: readonly VectorRecord[]): Promise<void> {
+  /** Whether the records were written: false when the collection is missing and `create` is not set. */
+  async #writeTo(name: string, spec: CollectionSpec, create: boolean, records: readonly VectorRecord[]): Promise<boolean> {
+    const gone = new VectorStoreError('the collection was dropped while it was written; try again', { status: 404, retryable: true });
     const send: SendToCollection = async (endpoint, body) => {
-      const answer = await this.#collections.post(name, spec, true, endpoint, body);
-      if (answer === null) {
-        throw new VectorStoreError('the collection was dropped while it was written; try again', {
-          status: 404,
-          retryable: true,
-        });
-      }
+      const answer = await this.#collections.post(name, spec, create, endpoint, body);
+      if (answer === null) throw gone;
       return answer;
     };
     const collection = collectionWrites(send);
     const inTurn: InTurn = (ids, work) => this.#turns.run(name, ids, work);
     const stored = records.map((record) => withDigest({ id: record.id, embedding: record.embedding, metadata: recordMetadata(record) }));
-    for (let start = 0; start < stored.length; start += RECORDS_PER_REQUEST) {
-      await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collection, inTurn);
+    try {
+      for (let start = 0; start < stored.length; start += RECORDS_PER_REQUEST) {
+        await addThenReplace(stored.slice(start, start + RECORDS_PER_REQUEST), collection, inTurn);
+      }
+    } catch (error) {
+      if (error === gone && !create) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  /**
+   * Removes the records from the route's collections, and from the bucket also once it is cleared
+   * of the owner: a copy written there late by another process (see #dropLateBucketCopies) must
+   * not outlive its memory.
+   */
+  async #removeAt(owner: Owner, ids: readonly string[], route: Route): Promise<void> {
+    await this.#removeIdsFromBucket(owner, ids);
+    if (route.kind === 'bucket') return;
+    const name = dedicatedCollectionName(owner.key);
+    for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
+      const body = { ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)) };
+      if ((await this.#collections.post(name, this.#dedicatedSpec(owner), false, 'delete', body)) === null) return;
     }
   }
 
-  async #removeAt(owner: Owner, ids: readonly string[], route: Route): Promise<void> {
-    const targets: Array<[string, CollectionSpec]> = [];
-    if (route.kind !== 'dedicated' || !route.cleared) targets.push([this.#bucketName(owner), this.#bucketSpec()]);
-    if (route.kind !== 'bucket') targets.push([dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner)]);
-    for (const [name, spec] of targets) {
-      for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
-        // In a bucket the owner filter makes sure that an id of another owner is never touched.
-        const body = {
-          ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)),
-          ...(name === this.#bucketName(owner) ? { where: ownerWhere(owner) } : {}),
-        };
-        const removed = await this.#collections.post(name, spec, false, 'delete', body);
-        if (removed === null) break;
-      }
+  async #removeIdsFromBucket(owner: Owner, ids: readonly string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
+      // The owner filter makes sure that an id of another owner is never touched.
+      const body = { ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)), where: ownerWhere(owner) };
+      if ((await this.#collections.post(this.#bucketName(owner), this.#bucketSpec(), false, 'delete', body)) === null) return;
     }
   }
 
@@ -390,6 +453,9 @@ export class ChromaVectorStore implements VectorStore {
       if (!route.cleared && Date.now() - route.since > this.#graceMs) {
         await this.#removeFromBucket(owner);
         await this.#routes.set(owner.key, owner.tenantId, owner.userId, { ...route, cleared: true });
+        // A write that confirmed the route before it was cleared may have reached the bucket
+        // since; one that confirms it after drops its own copies there (#dropLateBucketCopies).
+        await this.#removeFromBucket(owner);
       }
       return;
     }
@@ -522,11 +588,15 @@ function withOwner(owner: Owner, filters: Where | null): Where {
   return filters === null ? ownerWhere(owner) : { $and: [ownerWhere(owner), filters] };
 }
 
+/** Whether a route writes to the owner's bucket: until a dedicated collection's bucket is cleared. */
+function writesBucket(route: Route | undefined): boolean {
+  return route === undefined || route.kind !== 'dedicated' || !route.cleared;
+}
+
 /** Whether two routes write to the same collections. */
 function sameTargets(left: Route, right: Route | undefined): boolean {
   if (right === undefined) return false;
-  const targets = (route: Route): string =>
-    `${route.kind !== 'dedicated' || !route.cleared ? 'b' : ''}${route.kind !== 'bucket' ? 'd' : ''}`;
+  const targets = (route: Route): string => `${writesBucket(route) ? 'b' : ''}${route.kind !== 'bucket' ? 'd' : ''}`;
   return targets(left) === targets(right);
 }
 
