@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ChromaHttp, type ChromaRequest } from '../../src/adapters/chroma/chroma-http.js';
-import { copyOwnerRecords } from '../../src/adapters/chroma/owner-migration.js';
+import { copyOwnerRecords, MigrationUnsettledError } from '../../src/adapters/chroma/owner-migration.js';
 import { RecordTurns } from '../../src/adapters/chroma/record-turns.js';
 import { parseGetAnswer } from '../../src/adapters/chroma/responses.js';
 import { encodeStoredRecords } from '../../src/adapters/chroma/upsert-body.js';
@@ -59,7 +59,13 @@ describe('copyOwnerRecords', () => {
       reads: () => reads,
     };
   };
-  const copy = (through: Pick<ChromaHttp, 'send'>, source: string, target: string, maxPasses: number): Promise<number> =>
+  const copy = (
+    through: Pick<ChromaHttp, 'send'>,
+    source: string,
+    target: string,
+    maxPasses: number,
+    stillMigrating: () => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<number | null> =>
     copyOwnerRecords({
       http: through,
       sourcePath: source,
@@ -68,6 +74,7 @@ describe('copyOwnerRecords', () => {
       inTurn: (ids, work) => turns.run(target, ids, work),
       pageSize: 100,
       maxPasses,
+      stillMigrating,
     });
 
   before(async () => {
@@ -164,7 +171,7 @@ describe('copyOwnerRecords', () => {
     assert.equal((await held(target, null)).get('old-0'), vectorText(along(70)));
   });
 
-  it('repeats while records it copied keep changing, and stops at its bound', async () => {
+  it('repeats while records it copied keep changing, and gives up at its bound, its last writes unchecked', async () => {
     const source = await createCollection();
     const target = await createCollection();
     for (let index = 0; index < 3; index += 1) await write(source, stored(`kept-${index}`, OWNER, index));
@@ -174,13 +181,32 @@ describe('copyOwnerRecords', () => {
       await write(source, stored('kept-0', OWNER, 3 + read));
     });
 
-    await copy(chromaSeen.http, source, target, 3);
+    await assert.rejects(copy(chromaSeen.http, source, target, 3), MigrationUnsettledError);
 
+    // Each pass applied the change its read saw, and the read after it found another: the move
+    // does not end on writes that no read checked (the bucket stays the owner's truth).
     assert.equal(chromaSeen.reads(), 4);
     const copied = await held(target, null);
-    // Each pass applied the change its read saw; the one seen by the last read, and the one after
-    // it, are their writers' to bring by confirming the route.
     assert.equal(copied.get('kept-0'), vectorText(along(5)));
+    assert.equal((await held(source, null)).get('kept-0'), vectorText(along(7)));
     for (const id of ['kept-1', 'kept-2']) assert.equal(copied.get(id), (await held(source, null)).get(id));
+  });
+
+  it('stops before a pass once the route no longer says migrating, deleting nothing the bucket lost', async () => {
+    const source = await createCollection();
+    const target = await createCollection();
+    await write(source, stored('kept', OWNER, 0, 3));
+    // While the first pass copies, another move of the same owner ends (the route says so from
+    // the next pass on) and clears the bucket of them.
+    const chromaSeen = writersAfterReads(source, async (read) => {
+      if (read === 1) await http.send({ method: 'POST', path: `${source}/delete`, body: { where: { owner: OWNER } } });
+    });
+    let passes = 0;
+    const stillMigrating = (): Promise<boolean> => Promise.resolve((passes += 1) === 1);
+
+    assert.equal(await copy(chromaSeen.http, source, target, 5, stillMigrating), null);
+
+    assert.equal(chromaSeen.reads(), 2);
+    assert.deepEqual([...(await held(target, null)).keys()].sort(), ['kept-0', 'kept-1', 'kept-2']);
   });
 });

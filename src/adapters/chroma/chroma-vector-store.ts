@@ -505,6 +505,8 @@ export class ChromaVectorStore implements VectorStore {
 
   async #migrate(owner: Owner): Promise<void> {
     const began = performance.now();
+    // Another process may have moved the owner since this one read their route.
+    if ((await this.#routes.confirm([owner.key])).get(owner.key)?.kind === 'dedicated') return;
     await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() });
     const target = await this.#collections.ensure(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner));
     const bucketId = (await this.#collections.ensure(this.#bucketName(owner), this.#bucketSpec())).id;
@@ -517,11 +519,13 @@ export class ChromaVectorStore implements VectorStore {
       inTurn: (ids, work) => this.#turns.run(dedicatedCollectionName(owner.key), ids, work),
       pageSize: RECORDS_PER_REQUEST,
       maxPasses: MIGRATION_PASSES,
+      stillMigrating: async () => (await this.#routes.confirm([owner.key])).get(owner.key)?.kind === 'migrating',
     });
-    // The owner may have been erased meanwhile: then the registry no longer holds them.
+    // The owner may have been erased meanwhile: then the registry no longer holds them. A copy
+    // that stopped (null) leaves the collection to the move that made it stop.
     const now = (await this.#routes.confirm([owner.key])).get(owner.key);
-    if (now?.kind !== 'migrating') {
-      if (now?.kind !== 'dedicated') await this.#collections.drop(dedicatedCollectionName(owner.key));
+    if (copied === null || now?.kind !== 'migrating') {
+      if (now?.kind === 'bucket') await this.#collections.drop(dedicatedCollectionName(owner.key));
       return;
     }
     await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'dedicated', since: Date.now(), cleared: false });

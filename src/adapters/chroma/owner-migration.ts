@@ -5,6 +5,7 @@ import { withDigest } from './record-digest.js';
 import { parseGetAnswer } from './responses.js';
 import { float32ToBase64 } from '../../support/float32-bytes.js';
 import type { StoredRecord } from './upsert-body.js';
+import { VectorStoreError } from './errors.js';
 
 /** Where an owner's records are read from and written to during a migration. */
 export interface MigrationEnds {
@@ -18,8 +19,17 @@ export interface MigrationEnds {
   readonly inTurn: InTurn;
   /** Records per request. */
   readonly pageSize: number;
-  /** Copy passes at most; writers that know the new route keep the target current anyway. */
+  /** Copy passes at most: a copy whose last pass still found changes gives up (see copyOwnerRecords). */
   readonly maxPasses: number;
+  /** Whether the owner's route still says migrating: read before each pass, which is skipped otherwise. */
+  readonly stillMigrating: () => Promise<boolean>;
+}
+
+/** A copy that ended its passes with records still changing: the move starts again later. */
+export class MigrationUnsettledError extends VectorStoreError {
+  constructor(passes: number) {
+    super(`the owner's records still changed after ${passes} copy passes; the move starts again at their next write`, { retryable: true });
+  }
 }
 
 /**
@@ -34,15 +44,23 @@ export interface MigrationEnds {
  * write still under way, or one that a page shifted by a concurrent delete hid from an earlier
  * read). An owner still being written to at hundreds a second thus moves in two reads of the
  * source, where waiting for two reads that agree in full would copy the new records over and over.
+ *
+ * Every pass's writes are checked by the read after it: a copy that still finds changes after
+ * `maxPasses` passes throws MigrationUnsettledError, as its last writes may be stale (the bucket
+ * stays the owner's whole truth meanwhile). A copy whose owner's route no longer says migrating
+ * (another process's move of the same owner ended, or the owner was erased) stops before its next
+ * pass and answers null: records of a bucket cleared by that move would otherwise look vanished.
  */
-export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
+export async function copyOwnerRecords(ends: MigrationEnds): Promise<number | null> {
   const target = collectionWrites((endpoint, body) => sendToTarget(ends, endpoint, body));
   let previous: ReadonlyMap<string, string> | null = null;
   let current = await readSource(ends);
-  for (let pass = 0; pass < ends.maxPasses; pass += 1) {
+  for (let pass = 0; ; pass += 1) {
     const changed = previous === null ? [...current.records.values()] : await toCopyAgain(ends, previous, current);
     const vanished = previous === null ? [] : [...previous.keys()].filter((id) => !current.records.has(id));
-    if (previous !== null && changed.length === 0 && vanished.length === 0) break;
+    if (previous !== null && changed.length === 0 && vanished.length === 0) return current.records.size;
+    if (pass === ends.maxPasses) throw new MigrationUnsettledError(pass);
+    if (!(await ends.stillMigrating())) return null;
     for (let start = 0; start < changed.length; start += ends.pageSize) {
       await addThenReplace(changed.slice(start, start + ends.pageSize).map(withDigest), target, ends.inTurn);
     }
@@ -52,7 +70,6 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number> {
     previous = current.fingerprints;
     current = await readSource(ends);
   }
-  return current.records.size;
 }
 
 /** Records of the last read that the copy writes again: those read before that changed since, and new ones the target lacks. */
