@@ -501,6 +501,46 @@ describe('ChromaVectorStore', () => {
     }
   });
 
+  it('misses no route of its table when routes are removed while it reads them', async () => {
+    const own = await startTestChroma();
+    const writer = new ChromaHttp({ url: own.url, requestTimeoutMs: 10_000 });
+    const removed: string[] = [];
+    // Chroma as a refresh sees it: right after answering the first page, 50 of its routes go.
+    class RemovingAfterFirstPage extends ChromaHttp {
+      override async sendUnlessMissing(request: Parameters<ChromaHttp['sendUnlessMissing']>[0]): Promise<unknown> {
+        const answer = await super.sendUnlessMissing(request);
+        const body = request.body as { offset?: number } | undefined;
+        if (request.path.endsWith('/get') && body?.offset === 0 && removed.length === 0) {
+          removed.push(...(answer as { ids: string[] }).ids.slice(0, 50));
+          for (const owner of removed) await writerRoutes.remove(owner);
+        }
+        return answer;
+      }
+    }
+    const writerRoutes = new OwnerRoutes(new Collections(writer, logger, 10), { refreshMs: 60_000 });
+    const reading = new RemovingAfterFirstPage({ url: own.url, requestTimeoutMs: 10_000 });
+    try {
+      const owners = Array.from({ length: 1_500 }, (_, index) => ownerKey('routes', `moved-${index}`));
+      for (let start = 0; start < owners.length; start += 100) {
+        await Promise.all(
+          owners.slice(start, start + 100).map((owner) => writerRoutes.set(owner, 'routes', owner, { kind: 'dedicated', since: 1, cleared: true })),
+        );
+      }
+
+      const reader = new OwnerRoutes(new Collections(reading, logger, 10), { refreshMs: 60_000 });
+      const unrouted: string[] = [];
+      for (const owner of owners) {
+        if (!removed.includes(owner) && (await reader.lookup(owner)).kind !== 'dedicated') unrouted.push(owner);
+      }
+      assert.equal(removed.length, 50);
+      assert.deepEqual(unrouted, []);
+    } finally {
+      writer.close();
+      reading.close();
+      await own.stop();
+    }
+  });
+
   it('fails to open on a server that is not there', async () => {
     const port = await freePort();
     await assert.rejects(createChromaVectorStore({ url: `http://127.0.0.1:${port}`, logger }), DependencyUnavailableError);

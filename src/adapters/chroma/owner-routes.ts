@@ -23,6 +23,11 @@ export interface OwnerRoutesOptions {
 
 const BUCKET: Route = { kind: 'bucket' };
 const PAGE = 1_000;
+/**
+ * A refresh's pages overlap by this many routes: each route removed while the table is read (an
+ * erasure) shifts the routes after it back by one, and one would fall between two pages.
+ */
+const PAGE_OVERLAP = 100;
 const STATE_KEY = 'state';
 const SINCE_KEY = 'since';
 const CLEARED_KEY = 'cleared';
@@ -99,7 +104,7 @@ export class OwnerRoutes {
     this.#refreshing ??= (async () => {
       try {
         const table = new Map<string, Route>();
-        for (let offset = 0; ; offset += PAGE) {
+        for (let offset = 0; ; offset += PAGE - PAGE_OVERLAP) {
           const page = await this.#read({ include: ['metadatas'], limit: PAGE, offset });
           for (const [owner, route] of page) table.set(owner, route);
           if (page.size < PAGE) break;
