@@ -429,6 +429,36 @@ describe('PostgreSQL connectivity', () => {
     assert.equal((await store.tasks.find('red', first.taskId))?.status, 'queued');
   });
 
+  it("holds a write of a user being erased until the erasure ends, and numbers it after, leaving other users' alone", async () => {
+    const { url } = await freshDatabase();
+    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const write = (userId: string): { taskId: string; draft: MemoryDraft; idempotencyKey: null } => ({
+      taskId: randomUUID(),
+      draft: { id: randomUUID(), tenantId: 'red', userId, sessionId: 's', role: 'user', text: 'a turn', createdAt: new Date(), metadata: {} },
+      idempotencyKey: null,
+    });
+    // Another session holds ann's lock as her erasure does, and draws its number in the write order.
+    const eraser = new pg.Client({ connectionString: url });
+    await eraser.connect();
+    cleanups.push(() => eraser.end());
+    await eraser.query('BEGIN');
+    await eraser.query(`SELECT pg_advisory_xact_lock(hashtext('red'), hashtext('ann'))`);
+    const [{ erasure } = { erasure: '0' }] = (await eraser.query<{ erasure: string }>(`SELECT nextval('write_seq') AS erasure`)).rows;
+
+    let held = true;
+    const ann = store.tasks.accept([write('ann'), write('bea')]).finally(() => (held = false));
+    const [bob] = await store.tasks.accept([write('bob')]);
+    await sleep(300);
+    assert.ok(held, "ann's write waits for her erasure");
+    assert.ok(bob !== undefined && !bob.replayed);
+    await eraser.query('COMMIT');
+    const accepted = await ann;
+    assert.equal(accepted.length, 2);
+    for (const task of accepted) assert.ok(task.seq > Number(erasure), `write ${task.seq} numbered after the erasure ${erasure}`);
+  });
+
   it('takes the statement limit it is given, or none', async () => {
     const { url } = await freshDatabase();
     const limited = await createPostgresMetadataStore({ url, statementTimeoutMs: 300, logger: silentLogger() });

@@ -16,6 +16,7 @@ import { idsOfScopeRows, type ListedWords, memoriesOfScopeRows, scopeIdsStatemen
 import { base64ToEmbedding, base64ToEmbeddingOrNull, base64ToSketchOrNull, sketchToBase64, toDate, toNumber } from './values.js';
 import { KnownWordCounts } from './known-word-counts.js';
 import { LargeUsers } from './large-users.js';
+import { LOCK_USER_EXCLUSIVE, LOCK_USERS_SHARED } from './user-locks.js';
 import { rankTurnsByWords } from './word-ranking.js';
 import { countedToCaps, plainWords, POPULATION_CAP, wordSearchStatement } from './word-search.js';
 
@@ -97,21 +98,12 @@ function toMemory(row: MemoryRow): Memory {
 }
 
 /**
- * Apply and erase of one user exclude each other: without it, an erasure could miss a row that an
- * apply accepted before it inserts concurrently. Applies take the same lock shared (`applyMany`).
- */
-const LOCK_USER_EXCLUSIVE = 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))';
-/**
  * Most memories written by one transaction. The embedded database runs one transaction at a time,
  * and searches and accepted writes wait for it: 64 keeps that wait near a tenth of a second, while
  * the worker's runs grow to hundreds of memories under a backlog. Chunks go in order, so the
  * outcomes stay those of applying one by one.
  */
 const MEMORIES_PER_TRANSACTION = 64;
-
-/** Applies take their users' locks shared, in one order (see LOCK_USER_EXCLUSIVE). */
-const LOCK_USERS_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtext($1), hashtext(user_id)))
-                           FROM (SELECT unnest($2::text[]) AS user_id ORDER BY 1) users`;
 
 /**
  * Reads a batch's erasures and rows (locked in id order, so two batches holding the same ids never

@@ -3,6 +3,7 @@ import type { MemoryDraft } from '../../domain/memory.js';
 import type { TaskError, TaskStatus, TaskSummary, WriteTask } from '../../domain/task.js';
 import type { AcceptedTask, NewWriteTask, PendingTaskRef, TaskRepository } from '../../ports/metadata-store.js';
 import type { RowScope } from './row-scope.js';
+import { LOCK_USERS_SHARED } from './user-locks.js';
 import { toDate, toNumber } from './values.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -108,9 +109,12 @@ export class SqlTaskRepository implements TaskRepository {
         : this.scope.systemQuery<Row>(text, params);
     // One statement for the whole batch. Rows go in list order, so sequence numbers do too; a
     // key that exists already (or twice in the batch) inserts nothing, even when another
-    // transaction holds it uncommitted: the conflict check waits for it.
+    // transaction holds it uncommitted: the conflict check waits for it. After the users' locks
+    // (LOCK_USERS_SHARED), in the same transaction: an erasure under way is not passed by a write
+    // numbered before it and committed while it reads the writes not yet stored.
     const keyed = tasks.some((task) => task.idempotencyKey !== null);
-    const inserted = await run<{ task_id: string; seq: unknown }>(keyed ? ACCEPT_KEYED_TASKS : ACCEPT_TASKS, [
+    const insert = keyed ? ACCEPT_KEYED_TASKS : ACCEPT_TASKS;
+    const insertParams = [
       tasks.map((task) => task.taskId),
       tasks.map((task) => task.draft.tenantId),
       tasks.map((task) => task.draft.id),
@@ -118,7 +122,15 @@ export class SqlTaskRepository implements TaskRepository {
       tasks.map((task) => JSON.stringify(task.draft)),
       tasks.map((task) => task.idempotencyKey),
       tasks.map((task) => task.requestHash ?? null),
-    ]);
+    ];
+    const inserted =
+      tenants.size === 1 && onlyTenant !== undefined
+        ? await this.scope.tenantTransactionOf<{ task_id: string; seq: unknown }>(onlyTenant, [
+            { text: LOCK_USERS_SHARED, params: [onlyTenant, [...new Set(tasks.map((task) => task.draft.userId))]], prepare: true },
+            { text: insert, params: insertParams, prepare: true },
+          ])
+        : // A batch of several tenants (never the API's) takes no user's lock.
+          await this.scope.systemQuery<{ task_id: string; seq: unknown }>(insert, insertParams);
     const seqOf = new Map(inserted.map((row) => [row.task_id, toNumber(row.seq)]));
     const replays = tasks.filter((task) => !seqOf.has(task.taskId));
     // A fresh snapshot, so it sees a key committed concurrently.
