@@ -10,14 +10,15 @@ const QUESTION_FRAME = new Set([
 
 /**
  * The content words of a query for the lexical leg, lowercased, in order, without repeats.
- * Possessives lose their "'s" so that "Ana's" matches "Ana"; stemming is the store's.
+ * Possessives lose their "'s" so that "Ana's" matches "Ana"; stemming is the store's. A word keeps
+ * its combining marks, as the store's parser does: the vowel signs of Devanagari, Thai or Arabic.
  */
 export function queryWords(query: string): string[] {
   const words = query
     .normalize('NFKC')
     .toLowerCase()
     .replace(/['’]s\b/gu, '')
-    .split(/[^\p{L}\p{N}]+/u)
+    .split(/[^\p{L}\p{M}\p{N}]+/u)
     .filter((word) => word !== '' && !QUESTION_FRAME.has(word));
   return [...new Set(words)];
 }

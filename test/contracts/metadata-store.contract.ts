@@ -708,6 +708,17 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.deepEqual(await wordIds({ tenantId: tenant }, []), []);
       });
 
+      it('finds a word with combining marks whole, as it is stored', async () => {
+        tenant = newTenant();
+        await remember(
+          draft(tenant, { id: 'hindi', text: 'मेरा नाम राहुल है', createdAt: day(1) }),
+          draft(tenant, { id: 'thai', text: 'ฉันชอบกินข้าวเหนียวมะม่วง สวัสดีครับ', sessionId: 'session-2', createdAt: day(2) }),
+          draft(tenant, { id: 'other', text: 'We went to the park', sessionId: 'session-3', createdAt: day(3) }),
+        );
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['राहुल']), ['hindi']);
+        assert.deepEqual(await wordIds({ tenantId: tenant }, ['สวัสดีครับ']), ['thai']);
+      });
+
       it('ranks a memory with the rarer words first, and its neighbours after it', async () => {
         tenant = newTenant();
         const turns = [

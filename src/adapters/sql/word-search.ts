@@ -11,12 +11,13 @@ export const K1 = 1.2;
 export const B = 0.4;
 
 /**
- * Keeps letters and digits only: the words are joined into one text for `to_tsvector`, and the
- * lexemes it gives back are joined into a `tsquery`, where punctuation would be syntax.
+ * Keeps letters (with their combining marks) and digits only: the words are joined into one text
+ * for `to_tsvector`, and the lexemes it gives back are joined into a `tsquery`, where punctuation
+ * would be syntax.
  */
 export function plainWords(words: readonly string[]): string {
   return words
-    .flatMap((word) => word.normalize('NFKC').split(/[^\p{L}\p{N}]+/u))
+    .flatMap((word) => word.normalize('NFKC').split(/[^\p{L}\p{M}\p{N}]+/u))
     .filter((word) => word !== '')
     .join(' ');
 }

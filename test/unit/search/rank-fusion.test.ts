@@ -46,4 +46,9 @@ describe('query words', () => {
     assert.deepEqual(queryWords("What kind of pottery did Caroline's sister make? Pottery!"), ['what', 'of', 'pottery', 'did', 'caroline', 'sister', 'make']);
     assert.deepEqual(queryWords('   ?!  '), []);
   });
+
+  it('keeps the combining marks of a word, as the store does', () => {
+    assert.deepEqual(queryWords('राहुल कहाँ रहता है?'), ['राहुल', 'कहाँ', 'रहता', 'है']);
+    assert.deepEqual(queryWords('مُحَمَّد'), ['مُحَمَّد']);
+  });
 });
