@@ -258,7 +258,10 @@ export class MemorySearch {
     );
     return hits.map((hit) => {
       const found = neighbourhoods.get(hit.memory.id);
-      if (found === undefined) return hit;
+      // The neighbours are those of the memory as it is now: one given to another user or session
+      // since it was read for the page brings none (they would be that user's or session's turns).
+      const alike = (memory: Memory): boolean => memory.userId === hit.memory.userId && memory.sessionId === hit.memory.sessionId;
+      if (found === undefined || ![...found.before, ...found.after].every(alike)) return hit;
       const before = found.before.map((memory, index) => ({ memory, offset: index - found.before.length }));
       const after = found.after.map((memory, index) => ({ memory, offset: index + 1 }));
       return { ...hit, context: [...before, ...after] };

@@ -284,6 +284,32 @@ describe('MemorySearch pages', () => {
     for (const hit of smallHits) measuredFrom(hit, small, 1e-6);
   });
 
+  it("gives a hit no context turn of another user when it moves to them before its neighbours are read", async () => {
+    const tenantId = `t-${randomUUID()}`;
+    const [ann, bob] = [`ann-${randomUUID()}`, `bob-${randomUUID()}`];
+    const principal = { tenantId, keyId: 'test' };
+    const turns = await remember(tenantId, ann, ['We planted tomatoes in the garden', 'The tomatoes need water every day', 'I repaired the fence']);
+    await remember(tenantId, bob, ['Bob keeps bees on the roof', 'Bob sold honey at the market', 'Bob fixed his bicycle']);
+    // A worker applies a write giving the hit to Bob, in his session, right before its neighbours are read.
+    const memories: MetadataStore['memories'] = Object.create(metadata.memories, {
+      findNeighbours: {
+        value: async (...args: Parameters<MetadataStore['memories']['findNeighbours']>) => {
+          const moved = turns.find((turn) => turn.id === args[1][0]);
+          assert.ok(moved !== undefined);
+          await metadata.memories.applyMany([{ ...moved, userId: bob, version: 1_000, updatedAt: new Date() }]);
+          return metadata.memories.findNeighbours(...args);
+        },
+      },
+    });
+    const moving = new MemorySearch({ memories, vectorStore: vectors, embedder });
+
+    const [hit, ...rest] = await moving.search(principal, { query: 'tomatoes in the garden', userId: ann, topK: 1, context: 2 });
+
+    assert.equal(rest.length, 0);
+    assert.equal(hit?.memory.userId, ann);
+    assert.deepEqual(hit?.context, []);
+  });
+
   it('reads every candidate at once under a similarity floor, still leaving the deleted out', async () => {
     const tenantId = `t-${randomUUID()}`;
     const userId = `u-${randomUUID()}`;
