@@ -23,3 +23,15 @@ export function parseStorableTime(text: string, field: string): Date {
   }
   return date;
 }
+
+/**
+ * A client's exclusive upper bound (`created_before`) as a Date. Engram stores whole milliseconds
+ * and a Date holds no finer: a bound finer than that is rounded up, never down, so that a memory of
+ * the millisecond it falls in (which is before it) stays inside; within the storable instants.
+ */
+export function parseExclusiveUpperBound(text: string, field: string): Date {
+  const date = parseStorableTime(text, field);
+  const fraction = /\.(\d+)/.exec(text)?.[1] ?? '';
+  const finer = /[1-9]/.test(fraction.slice(3));
+  return finer && date.getTime() < LATEST_MS ? new Date(date.getTime() + 1) : date;
+}

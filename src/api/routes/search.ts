@@ -3,7 +3,7 @@ import { ErrorBody } from '../../contracts/common.js';
 import { SearchBody, SearchResponse, type MetadataFilters } from '../../contracts/search.js';
 import type { MetadataCondition } from '../../domain/filters.js';
 import type { MetadataValue } from '../../domain/memory.js';
-import { parseStorableTime } from '../../domain/times.js';
+import { parseExclusiveUpperBound, parseStorableTime } from '../../domain/times.js';
 import type { ApiDeps } from '../deps.js';
 import { principalOf } from '../principal.js';
 import { memoryView } from '../views.js';
@@ -63,7 +63,7 @@ export function searchRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           ...(body.filters === undefined ? {} : { filters: toConditions(body.filters) }),
           ...(body.min_score === undefined ? {} : { minScore: body.min_score }),
           ...(body.created_after === undefined ? {} : { createdAfter: parseStorableTime(body.created_after, 'created_after') }),
-          ...(body.created_before === undefined ? {} : { createdBefore: parseStorableTime(body.created_before, 'created_before') }),
+          ...(body.created_before === undefined ? {} : { createdBefore: parseExclusiveUpperBound(body.created_before, 'created_before') }),
           context: body.context ?? 0,
         });
         deps.metrics.searches.inc();
