@@ -9,16 +9,20 @@ const QUESTION_FRAME = new Set([
 ]);
 
 /**
- * The content words of a query for the lexical leg, lowercased, in order, without repeats.
+ * The content words of a query for the lexical leg, in order, without repeats (in any case).
  * Possessives lose their "'s" so that "Ana's" matches "Ana"; stemming is the store's. A word keeps
  * its combining marks, as the store's parser does: the vowel signs of Devanagari, Thai or Arabic.
+ * Its case is left to the store too, which lowercases the query as it did the stored text: a
+ * database of the C locale lowercases ASCII only, and there "Москва" is found as it was written.
  */
 export function queryWords(query: string): string[] {
-  const words = query
+  const words = new Map<string, string>();
+  for (const word of query
     .normalize('NFKC')
-    .toLowerCase()
-    .replace(/['’]s\b/gu, '')
-    .split(/[^\p{L}\p{M}\p{N}]+/u)
-    .filter((word) => word !== '' && !QUESTION_FRAME.has(word));
-  return [...new Set(words)];
+    .replace(/['’][sS]\b/gu, '')
+    .split(/[^\p{L}\p{M}\p{N}]+/u)) {
+    const folded = word.toLowerCase();
+    if (word !== '' && !QUESTION_FRAME.has(folded) && !words.has(folded)) words.set(folded, word);
+  }
+  return [...words.values()];
 }

@@ -35,14 +35,15 @@ import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
 import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
 import { countedToCaps, wordSearchStatement, type KnownCounts } from '../../src/adapters/sql/word-search.js';
+import { queryWords } from '../../src/services/query-words.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function freshDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
+async function freshDatabase(options: { readonly cLocale?: boolean } = {}): Promise<TestDatabase> {
+  const database = await createTestDatabase(options);
   cleanups.push(() => database.drop());
   return database;
 }
@@ -457,6 +458,23 @@ describe('PostgreSQL connectivity', () => {
     const accepted = await ann;
     assert.equal(accepted.length, 2);
     for (const task of accepted) assert.ok(task.seq > Number(erasure), `write ${task.seq} numbered after the erasure ${erasure}`);
+  });
+
+  it('finds a word of any alphabet as it was written on a database of the C locale, which lowercases ASCII only', async () => {
+    const { url } = await freshDatabase({ cLocale: true });
+    const store = await createPostgresMetadataStore({ url, logger: silentLogger() });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const drafts = ['We flew to Москва in March', 'Ärger mit dem Vermieter', 'A quiet week at home'].map(
+      (text, index): MemoryDraft => ({ id: `m${index}`, tenantId: 'red', userId: 'ann', sessionId: `s${index}`, role: 'user', text, createdAt: new Date(Date.UTC(2025, 0, 1, index)), metadata: {} }),
+    );
+    await store.memories.applyMany(drafts.map((draft, index) => ({ ...draft, version: index + 1, updatedAt: new Date(), embedding: new Float32Array([1, 0, 0]) })));
+    const found = async (query: string): Promise<string[]> =>
+      (await store.memories.findByWords({ scope: { tenantId: 'red', userId: 'ann' }, words: queryWords(query), limit: 10 })).map((match) => match.id);
+
+    assert.deepEqual(await found('When did we go to Москва?'), ['m0']);
+    assert.deepEqual(await found('Ärger'), ['m1']);
+    assert.deepEqual(await found('QUIET'), ['m2']);
   });
 
   it('takes the statement limit it is given, or none', async () => {

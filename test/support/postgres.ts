@@ -10,13 +10,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database that the test owns. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh, empty database that the test owns; of the C locale (ASCII-only case rules) when asked. */
+export async function createTestDatabase(options: { readonly cLocale?: boolean } = {}): Promise<TestDatabase> {
   const name = `engram_test_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name}${options.cLocale === true ? ` LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0` : ''}`);
   } finally {
     await admin.end();
   }

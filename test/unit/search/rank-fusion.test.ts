@@ -42,8 +42,8 @@ describe('rank fusion', () => {
 });
 
 describe('query words', () => {
-  it('keeps content words once, lowercased, without possessives or question frames', () => {
-    assert.deepEqual(queryWords("What kind of pottery did Caroline's sister make? Pottery!"), ['what', 'of', 'pottery', 'did', 'caroline', 'sister', 'make']);
+  it('keeps content words once in any case, as first written, without possessives or question frames', () => {
+    assert.deepEqual(queryWords("What KIND of pottery did Caroline's sister make? Pottery!"), ['What', 'of', 'pottery', 'did', 'Caroline', 'sister', 'make']);
     assert.deepEqual(queryWords('   ?!  '), []);
   });
 
