@@ -9,7 +9,14 @@ const QUESTION_FRAME = new Set([
 ]);
 
 /**
- * The content words of a query for the lexical leg, in order, without repeats (in any case).
+ * Most words a query is searched by: the word statement counts how many memories hold each one, so
+ * a query of thousands of characters would cost hundreds of counts. Questions hold far fewer.
+ */
+export const MAX_QUERY_WORDS = 64;
+
+/**
+ * The content words of a query for the lexical leg, in order, without repeats (in any case), the
+ * first MAX_QUERY_WORDS of them.
  * Possessives lose their "'s" so that "Ana's" matches "Ana"; stemming is the store's. A word keeps
  * its combining marks, as the store's parser does: the vowel signs of Devanagari, Thai or Arabic.
  * Its case is left to the store too, which lowercases the query as it did the stored text: a
@@ -23,6 +30,7 @@ export function queryWords(query: string): string[] {
     .split(/[^\p{L}\p{M}\p{N}]+/u)) {
     const folded = word.toLowerCase();
     if (word !== '' && !QUESTION_FRAME.has(folded) && !words.has(folded)) words.set(folded, word);
+    if (words.size === MAX_QUERY_WORDS) break;
   }
   return [...words.values()];
 }

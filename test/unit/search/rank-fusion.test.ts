@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { queryWords } from '../../../src/services/query-words.js';
+import { MAX_QUERY_WORDS, queryWords } from '../../../src/services/query-words.js';
 import { fuseRankings } from '../../../src/services/rank-fusion.js';
 
 describe('rank fusion', () => {
@@ -45,6 +45,11 @@ describe('query words', () => {
   it('keeps content words once in any case, as first written, without possessives or question frames', () => {
     assert.deepEqual(queryWords("What KIND of pottery did Caroline's sister make? Pottery!"), ['What', 'of', 'pottery', 'did', 'Caroline', 'sister', 'make']);
     assert.deepEqual(queryWords('   ?!  '), []);
+  });
+
+  it('keeps the first words of a long query, up to its bound', () => {
+    const words = Array.from({ length: 300 }, (_, index) => `word${index}`);
+    assert.deepEqual(queryWords(words.join(' ')), words.slice(0, MAX_QUERY_WORDS));
   });
 
   it('keeps the combining marks of a word, as the store does', () => {
