@@ -62,8 +62,9 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const config = loadConfig(process.env);
-  // Commands that print results keep the log on stderr quiet unless something goes wrong.
-  const logger = createLogger(['start', 'serve', 'worker'].includes(command) ? config.logLevel : 'warn');
+  // Commands that print results log to stderr, and only when something goes wrong.
+  const service = ['start', 'serve', 'worker'].includes(command);
+  const logger = service ? createLogger(config.logLevel) : createLogger('warn', 'stderr');
 
   switch (command) {
     case 'start':

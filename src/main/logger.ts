@@ -21,10 +21,11 @@ const REDACTED_PATHS = [
   '*.query',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'engram' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  });
+/**
+ * JSON lines to standard output, for a service; a command whose results go to standard output
+ * logs to standard error (`to: 'stderr'`), so its results stay what a pipe reads.
+ */
+export function createLogger(level: string, to: 'stdout' | 'stderr' = 'stdout'): Logger {
+  const options = { level, base: { service: 'engram' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  return to === 'stdout' ? pino(options) : pino(options, pino.destination({ dest: 2, sync: true }));
 }

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CliServer, runCli } from '../support/cli.js';
@@ -96,6 +96,25 @@ describe('engram start (embedded mode, as a new user runs it)', () => {
     await again.waitHealthy(url);
     assert.equal((await client.request('GET', '/sessions/s/history')).status, 401);
     assert.equal(await again.stop(), 0);
+  });
+
+  it('keeps what a command prints apart from what it logs', async () => {
+    // A lock left by a process that is gone: taking it over is logged as a warning.
+    const folder = await mkdtemp(join(tmpdir(), 'engram-cli-'));
+    try {
+      const gone = spawn(process.execPath, ['-e', '']);
+      const pid = gone.pid;
+      await new Promise((resolve) => gone.on('close', resolve));
+      await writeFile(join(folder, 'engram.lock'), JSON.stringify({ pid, host: hostname(), since: new Date().toISOString() }));
+
+      const listed = await runCli(['keys', 'list'], { ...env, ENGRAM_DATA_DIR: folder });
+
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(listed.stdout.trim().split('\n'), [['id', 'tenant', 'name', 'created', 'last used', 'revoked'].join('\t')]);
+      assert.match(listed.stderr, /taking over the lock of a process that is gone/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('redacts stdin with the same redactor, as text or JSON lines', async () => {
