@@ -106,6 +106,15 @@ describe('API keys on a shared PostgreSQL', () => {
     );
   });
 
+  it('forgets every key when the table is emptied by TRUNCATE, which no row trigger tells of', async () => {
+    const { database, store } = await freshStore();
+    await store.apiKeys.create({ id: 'key-t', tenantId: 'tenant-t', name: 'first', secretHash: Buffer.alloc(32, 1) });
+    await remembered(database, store, 'key-t');
+
+    await elsewhere(database.url, 'TRUNCATE api_keys');
+    await waitFor(async () => (await store.apiKeys.findActive('key-t')) === null, TOLD_WITHIN_MS, 'forgetting the truncated keys');
+  });
+
   it('reads keys afresh while its listening connection is lost, and remembers them again once it is back', async () => {
     const { database, store } = await freshStore();
     await store.apiKeys.create({ id: 'key-d', tenantId: 'tenant-d', name: 'first', secretHash: Buffer.alloc(32, 1) });

@@ -72,7 +72,8 @@ export class PostgresKeyChanges implements KeyChanges {
     });
     this.#client = client;
     client.on('notification', (message) => {
-      if (message.channel === API_KEY_CHANGES_CHANNEL) this.#changed(message.payload ?? null);
+      // An empty payload (a TRUNCATE, migration 0016) tells of every key.
+      if (message.channel === API_KEY_CHANGES_CHANNEL) this.#changed(message.payload === undefined || message.payload === '' ? null : message.payload);
     });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));

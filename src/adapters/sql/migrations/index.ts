@@ -13,6 +13,7 @@ import { ordinalsFollowWrites } from './0012-ordinals-follow-writes.js';
 import { memoryMovedFrom } from './0013-memory-moved-from.js';
 import { writeRequestHashes } from './0014-write-request-hashes.js';
 import { memoryTermsByWholeKey } from './0015-memory-terms-by-whole-key.js';
+import { apiKeysCleared } from './0016-api-keys-cleared.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -21,4 +22,4 @@ export type { Migration } from './migration.js';
  * Every migration, in order. Never edit one that has shipped: add the next number. A new table
  * holding tenant data needs row security and grants to the scoped role, as in 0002.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges, pendingWritesByMemory, ordinalsFollowWrites, memoryMovedFrom, writeRequestHashes, memoryTermsByWholeKey];
+export const MIGRATIONS: readonly Migration[] = [initial, rowLevelSecurity, fullTextSearch, userSessionTurns, memoryTerms, usersAreMany, userTurnIds, apiKeyChanges, vectorSketches, finishedTaskAges, pendingWritesByMemory, ordinalsFollowWrites, memoryMovedFrom, writeRequestHashes, memoryTermsByWholeKey, apiKeysCleared];
