@@ -11,6 +11,10 @@ export function postgresUrlProblem(url: URL, caFile?: string): string | null {
   }
   // The driver's own `ssl=true` would otherwise be dropped for a plain connection without a word.
   if (url.searchParams.has('ssl')) return 'the ssl parameter is not read here: name sslmode=require, verify-ca or verify-full';
+  // libpq tries TLS first for these; a driver without fallback would connect in plain text unasked.
+  if (sslmode === 'prefer' || sslmode === 'allow') {
+    return `sslmode=${sslmode} would connect in plain text here: name sslmode=require, verify-ca or verify-full, or disable`;
+  }
   const rootCert = url.searchParams.get('sslrootcert') ?? caFile ?? '';
   // As libpq: the system's roots vouch for any host they signed, so only a host name check makes them safe.
   if (rootCert === 'system' && sslmode !== 'verify-full') return 'sslrootcert=system needs sslmode=verify-full';

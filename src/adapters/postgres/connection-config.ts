@@ -16,8 +16,9 @@ export interface PostgresConnection {
 }
 
 /**
- * Reads `sslmode` the way libpq documents it, as far as a driver without fallback can:
- * `disable`, `allow` and `prefer` connect in plain text; `require` encrypts without checking the
+ * Reads `sslmode` the way libpq documents it, as far as a driver without fallback can: `disable`
+ * (and no `sslmode`) connects in plain text, `allow` and `prefer` are refused (libpq would try TLS
+ * first, this driver cannot fall back); `require` encrypts without checking the
  * certificate, or checks it as `verify-ca` when a CA file is named; `verify-ca` checks it against
  * the CA file, which it needs; `verify-full` also checks the host name. The CA comes from
  * `sslrootcert` in the URL, else `caFile`; `verify-full` without one (or with `system`) trusts the
@@ -35,7 +36,7 @@ export async function postgresConnection(url: string, caFile?: string): Promise<
   // A file to trust; none for the system's roots.
   const caPath = parsed.searchParams.get('sslrootcert') ?? caFile;
   const caFilePath = caPath === undefined || caPath === '' || caPath === 'system' ? null : caPath;
-  const asked = parsed.searchParams.get('sslmode') ?? 'prefer';
+  const asked = parsed.searchParams.get('sslmode') ?? 'disable';
   const sslmode = asked === 'require' && caFilePath !== null ? 'verify-ca' : asked;
   for (const name of TLS_PARAMETERS) parsed.searchParams.delete(name);
   const connectionString = parsed.toString();

@@ -181,6 +181,10 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://:p%zz@redis:6379' }, { secretsDir }), /REDIS_URL: .*not an escape/);
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/engram?ssl=true' }, { secretsDir }), /DATABASE_URL: .*name sslmode/);
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/engram?sslmode=verify-ca' }, { secretsDir }), /DATABASE_URL: .*needs sslrootcert/);
+    for (const mode of ['prefer', 'allow']) {
+      assert.throws(() => loadConfig({ DATABASE_URL: `postgres://db/engram?sslmode=${mode}` }, { secretsDir }), /DATABASE_URL: .*would connect in plain text/, mode);
+    }
+    assert.equal(loadConfig({ DATABASE_URL: 'postgres://db/engram?sslmode=disable' }, { secretsDir }).database.kind, 'postgres');
     for (const origins of ['*', 'https://app.example.com/', 'app.example.com', 'https://a.example.com, https://b.example.com/path']) {
       assert.throws(() => loadConfig({ ENGRAM_CORS_ORIGINS: origins }, { secretsDir }), /ENGRAM_CORS_ORIGINS: .*is not an origin/, origins);
     }
