@@ -7,6 +7,11 @@ import type { ApiKeyRepository } from '../ports/metadata-store.js';
 
 const KEY_PREFIX = 'egm_';
 const MAX_KEY_LENGTH = 256;
+/**
+ * A key's name: up to 128 characters with no control character, so that `keys list`, a line of
+ * tab-separated fields per key, shows one row per key whatever it is named.
+ */
+const KEY_NAME = /^[^\p{Cc}]{1,128}$/u;
 /** Don't write `last_used_at` on every request: once a minute per key is enough to be useful. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -32,6 +37,7 @@ export class ApiKeyService {
 
   async create(tenantId: string, name: string | null): Promise<CreatedApiKey> {
     if (!isIdentifier(tenantId)) throw new ValidationError('tenant must be 1-128 letters, digits or ._:@+=-');
+    if (name !== null && !KEY_NAME.test(name)) throw new ValidationError('name must be 1-128 characters, without tabs, line breaks or other control characters');
     const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
     const record = await this.keys.create({ id: keyIdOf(key), tenantId, name, secretHash: secretHash(key) });
     return { record, key };

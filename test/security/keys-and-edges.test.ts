@@ -48,6 +48,21 @@ describe('API keys (distributed)', () => {
       await store.close();
     }
   });
+
+  it('refuses a key name that would forge rows of the tab-separated list', async () => {
+    const store = await createPostgresMetadataStore({ url: node.env['DATABASE_URL'] ?? '', logger: silentLogger() });
+    try {
+      const keys = new ApiKeyService(store.apiKeys);
+      const tenant = `tenant-${randomUUID()}`;
+      for (const name of ['ci\nfake\tdefault', 'tab\there', '\u001b[2Jcleared', '', 'x'.repeat(129)]) {
+        await assert.rejects(keys.create(tenant, name), { code: 'invalid_input' }, JSON.stringify(name));
+      }
+      assert.deepEqual((await store.apiKeys.list()).filter((record) => record.tenantId === tenant), []);
+      assert.equal((await keys.create(tenant, 'Backend (prod) — Zürich')).record.name, 'Backend (prod) — Zürich');
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('the HTTP edge', () => {
