@@ -27,6 +27,9 @@ export function redisUrlProblem(url: URL): string | null {
   if (url.hostname === '') return 'it names no host';
   const database = url.pathname.replace(/^\//, '');
   if (database !== '' && !/^\d+$/.test(database)) return 'the path must be a database number';
+  // Only `ca` is read: another (`tls=true`, say) would be dropped without a word.
+  const unread = [...url.searchParams.keys()].find((name) => name !== 'ca');
+  if (unread !== undefined) return `the ${unread} parameter is not read here: rediss:// for TLS, ca=FILE for a private CA`;
   if (url.searchParams.has('ca') && url.protocol !== 'rediss:') return 'the ca parameter needs rediss://';
   if (url.searchParams.get('ca') === '') return 'the ca parameter names no file';
   if (!isDecodable(url.username) || !isDecodable(url.password)) return 'its user or password holds a % that is not an escape (write %25)';

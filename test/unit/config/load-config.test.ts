@@ -193,6 +193,7 @@ describe('loadConfig', () => {
       'http://localhost:3000',
     ]);
     assert.throws(() => loadConfig({ REDIS_URL: 'rediss://:p@redis:6380?ca=' }, { secretsDir }), /REDIS_URL: .*names no file/);
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://:p@redis:6379?tls=true' }, { secretsDir }), /REDIS_URL: the tls parameter is not read here: rediss:\/\//);
     assert.throws(() => loadConfig({ ENGRAM_API_KEY: 'x'.repeat(257) }, { secretsDir }), /ENGRAM_API_KEY: expected 1 to 256/);
     const emptyKeyFile = join(dir, 'empty-key');
     await writeFile(emptyKeyFile, '\n');
