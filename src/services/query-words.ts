@@ -15,12 +15,12 @@ const QUESTION_FRAME = new Set([
 export const MAX_QUERY_WORDS = 64;
 
 /**
- * The content words of a query for the lexical leg, in order, without repeats (in any case), the
- * first MAX_QUERY_WORDS of them.
- * Possessives lose their "'s" so that "Ana's" matches "Ana"; stemming is the store's. A word keeps
- * its combining marks, as the store's parser does: the vowel signs of Devanagari, Thai or Arabic.
- * Its case is left to the store too, which lowercases the query as it did the stored text: a
- * database of the C locale lowercases ASCII only, and there "Москва" is found as it was written.
+ * The first MAX_QUERY_WORDS content words of a query for the lexical leg, in order, without
+ * repeats (in any case). Possessives lose their "'s" so that "Ana's" matches "Ana"; stemming is
+ * the store's. A word keeps its combining marks, as the store's parser does: the vowel signs of
+ * Devanagari, Thai or Arabic. Its case is left to the store too, which lowercases the query as it
+ * did the stored text: a database of the C locale lowercases ASCII only, and there "Москва" is
+ * found as it was written.
  */
 export function queryWords(query: string): string[] {
   const words = new Map<string, string>();
