@@ -25,9 +25,9 @@ export interface PostgresPoolOptions {
 /**
  * Engram's statements answer in milliseconds; one running for this long waits on something that
  * may never come (a lock held by a stuck session, a server paused or cut off by the network with
- * its connections left open), which would otherwise hold a request for good. Migrations, table upkeep and erasures of users, which
- * may take longer on a large store, go through `unhurried`, which has no limit. The default of
- * ENGRAM_DB_STATEMENT_TIMEOUT_MS.
+ * its connections left open), which would otherwise hold a request for good. Migrations, table
+ * upkeep and erasures of users, which may take longer on a large store, go through `unhurried`,
+ * which has no limit. The default of ENGRAM_DB_STATEMENT_TIMEOUT_MS.
  */
 const STATEMENT_TIMEOUT_MS = 30_000;
 /**
