@@ -396,10 +396,10 @@ export class ChromaVectorStore implements VectorStore {
 
   /** Whether the records were written: false when the collection is missing and `create` is not set. */
   async #writeTo(name: string, spec: CollectionSpec, create: boolean, records: readonly VectorRecord[]): Promise<boolean> {
-    const gone = new VectorStoreError('the collection was dropped while it was written; try again', { status: 404, retryable: true });
+    let gone: VectorStoreError | null = null;
     const send: SendToCollection = async (endpoint, body) => {
       const answer = await this.#collections.post(name, spec, create, endpoint, body);
-      if (answer === null) throw gone;
+      if (answer === null) throw (gone = new VectorStoreError('the collection was dropped while it was written; try again', { status: 404, retryable: true }));
       return answer;
     };
     const collection = collectionWrites(send);
@@ -423,19 +423,19 @@ export class ChromaVectorStore implements VectorStore {
    */
   async #removeAt(owner: Owner, ids: readonly string[], route: Route): Promise<void> {
     await this.#removeIdsFromBucket(owner, ids);
-    if (route.kind === 'bucket') return;
-    const name = dedicatedCollectionName(owner.key);
-    for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
-      const body = { ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)) };
-      if ((await this.#collections.post(name, this.#dedicatedSpec(owner), false, 'delete', body)) === null) return;
-    }
+    if (route.kind !== 'bucket') await this.#removeIds(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), owner, ids, {});
   }
 
   async #removeIdsFromBucket(owner: Owner, ids: readonly string[]): Promise<void> {
+    // The owner filter makes sure that an id of another owner is never touched.
+    await this.#removeIds(this.#bucketName(owner), this.#bucketSpec(), owner, ids, { where: ownerWhere(owner) });
+  }
+
+  /** Deletes the owner's records of `ids` from a collection, a request per page; none if it is missing. */
+  async #removeIds(name: string, spec: CollectionSpec, owner: Owner, ids: readonly string[], filter: { readonly where?: Where }): Promise<void> {
     for (let start = 0; start < ids.length; start += RECORDS_PER_REQUEST) {
-      // The owner filter makes sure that an id of another owner is never touched.
-      const body = { ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)), where: ownerWhere(owner) };
-      if ((await this.#collections.post(this.#bucketName(owner), this.#bucketSpec(), false, 'delete', body)) === null) return;
+      const body = { ids: ids.slice(start, start + RECORDS_PER_REQUEST).map((id) => storedRecordId(owner.key, id)), ...filter };
+      if ((await this.#collections.post(name, spec, false, 'delete', body)) === null) return;
     }
   }
 
