@@ -1,3 +1,5 @@
+import { BETWEEN_WORDS } from '../domain/words.js';
+
 /**
  * Words of a question that say nothing about which memory answers it. The store's own stopword
  * list drops the grammar (what, did, the …); these are the frames of questions that the lexical
@@ -27,7 +29,7 @@ export function queryWords(query: string): string[] {
   for (const word of query
     .normalize('NFKC')
     .replace(/['’][sS]\b/gu, '')
-    .split(/[^\p{L}\p{M}\p{N}]+/u)) {
+    .split(BETWEEN_WORDS)) {
     const folded = word.toLowerCase();
     if (word !== '' && !QUESTION_FRAME.has(folded) && !words.has(folded)) words.set(folded, word);
     if (words.size === MAX_QUERY_WORDS) break;

@@ -1,3 +1,4 @@
+import { BETWEEN_WORDS } from '../../domain/words.js';
 import type { WordQuery } from '../../ports/memory-retrieval.js';
 import { narrowingConditions, SqlParams } from './scope-conditions.js';
 import type { SqlStatement } from './sql-client.js';
@@ -17,7 +18,7 @@ export const B = 0.4;
  */
 export function plainWords(words: readonly string[]): string {
   return words
-    .flatMap((word) => word.normalize('NFKC').split(/[^\p{L}\p{M}\p{N}]+/u))
+    .flatMap((word) => word.normalize('NFKC').split(BETWEEN_WORDS))
     .filter((word) => word !== '')
     .join(' ');
 }
