@@ -33,6 +33,9 @@ export function redisUrlProblem(url: URL): string | null {
   if (url.searchParams.has('ca') && url.protocol !== 'rediss:') return 'the ca parameter needs rediss://';
   if (url.searchParams.get('ca') === '') return 'the ca parameter names no file';
   if (!isDecodable(url.username) || !isDecodable(url.password)) return 'its user or password holds a % that is not an escape (write %25)';
+  // The queue's Redis takes jobs from whoever reaches it: one without a password lets any host on
+  // its network drop or forge Engram's jobs.
+  if (url.password === '') return 'it names no password: the queue needs a Redis that requires one (redis://:password@host:port)';
   return null;
 }
 

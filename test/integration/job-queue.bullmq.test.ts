@@ -231,6 +231,13 @@ describe('Redis URL', () => {
     assert.equal(endpoint.username, 'user');
   });
 
+  it('refuses a Redis without a password', () => {
+    assert.throws(
+      () => parseRedisUrl('redis://cache.internal:6379'),
+      (error: unknown) => error instanceof ValidationError && /names no password/.test(error.message),
+    );
+  });
+
   it('rejects another scheme without repeating the password', () => {
     assert.throws(
       () => parseRedisUrl('http://:hunter2@cache:6379'),

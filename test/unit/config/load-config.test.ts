@@ -194,6 +194,9 @@ describe('loadConfig', () => {
     ]);
     assert.throws(() => loadConfig({ REDIS_URL: 'rediss://:p@redis:6380?ca=' }, { secretsDir }), /REDIS_URL: .*names no file/);
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://:p@redis:6379?tls=true' }, { secretsDir }), /REDIS_URL: the tls parameter is not read here: rediss:\/\//);
+    for (const url of ['redis://redis:6379', 'redis://engram@redis:6379', 'rediss://:@redis:6380']) {
+      assert.throws(() => loadConfig({ REDIS_URL: url }, { secretsDir }), /REDIS_URL: it names no password/, url);
+    }
     assert.throws(() => loadConfig({ ENGRAM_API_KEY: 'x'.repeat(257) }, { secretsDir }), /ENGRAM_API_KEY: expected 1 to 256/);
     const emptyKeyFile = join(dir, 'empty-key');
     await writeFile(emptyKeyFile, '\n');
