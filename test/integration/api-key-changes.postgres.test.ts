@@ -11,6 +11,7 @@ import type { MetadataStore, StoredApiKey } from '../../src/ports/metadata-store
 import { waitFor } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { freezableProxy } from '../support/postgres-proxy.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -132,6 +133,32 @@ describe('API keys on a shared PostgreSQL', () => {
 
     await store.apiKeys.create({ id: 'key-e', tenantId: 'tenant-e', name: 'first', secretHash: Buffer.alloc(32, 1) });
     await remembered(database, store, 'key-e');
+  });
+
+  it('gives up on a listening connection that hangs, and listens on the next', async () => {
+    const { database, store } = await freshStore();
+    await store.apiKeys.create({ id: 'key-h', tenantId: 'tenant-h', name: null, secretHash: Buffer.alloc(32, 1) });
+    const proxy = await freezableProxy();
+    cleanups.push(() => proxy.close());
+    const proxied = new URL(database.url);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    const changes = new PostgresKeyChanges({
+      connection: await postgresConnection(proxied.toString()),
+      connectTimeoutMs: 500,
+      logger: silentLogger(),
+    });
+    cleanups.push(() => changes.close());
+
+    proxy.freeze();
+    assert.equal(changes.listening(), false);
+    await waitFor(async () => proxy.connections() === 1, TOLD_WITHIN_MS, 'the connection reaching the proxy');
+    // The route breaks for good under the connection under way; new ones go through.
+    proxy.strand();
+    await waitFor(async () => changes.listening(), TOLD_WITHIN_MS, 'listening on a new connection');
+    const forgotten: (string | null)[] = [];
+    changes.onChange((keyId) => forgotten.push(keyId));
+    await elsewhere(database.url, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', ['key-h']);
+    await waitFor(async () => forgotten.includes('key-h'), TOLD_WITHIN_MS, 'hearing of the revoke');
   });
 
   it('does not remember a key whose lookup read it before a change told while the lookup ran', async () => {

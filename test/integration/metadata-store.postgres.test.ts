@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +24,7 @@ import {
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../support/postgres.js';
+import { freezableProxy } from '../support/postgres-proxy.js';
 import { MIGRATIONS } from '../../src/adapters/sql/migrations/index.js';
 import { runMigrations } from '../../src/adapters/sql/migrate.js';
 import { scopeIdsStatement } from '../../src/adapters/sql/scope-ids.js';
@@ -529,53 +529,6 @@ describe('PostgreSQL connectivity', () => {
     assert.deepEqual(await client.query('SELECT 1 AS one'), [{ one: 1 }]);
   });
 });
-
-/**
- * A TCP proxy to the test server that can stop passing bytes on, as a paused server or a cut
- * network does, while every connection stays open; what it held back goes on once it thaws.
- */
-async function freezableProxy(): Promise<{ port: number; freeze(): void; thaw(): void; close(): Promise<void> }> {
-  const target = new URL(POSTGRES_ADMIN_URL);
-  let frozen = false;
-  const held: Array<() => void> = [];
-  const sockets = new Set<Socket>();
-  const forward = (from: Socket, to: Socket): void => {
-    from.on('data', (chunk: Buffer) => {
-      if (frozen) held.push(() => to.write(chunk));
-      else to.write(chunk);
-    });
-  };
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    forward(client, upstream);
-    forward(upstream, client);
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    port,
-    freeze: () => {
-      frozen = true;
-    },
-    thaw: () => {
-      frozen = false;
-      for (const send of held.splice(0)) send();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /** Makes new connections to the database fail, as a stopped server would. */
 async function refuseNewConnections(name: string): Promise<void> {

@@ -14,15 +14,21 @@ type State = 'idle' | 'connecting' | 'listening' | 'waiting' | 'closed';
 
 export interface PostgresKeyChangesOptions {
   readonly connection: PostgresConnection;
+  /**
+   * How long connecting and the LISTEN may take before the connection counts as lost, in ms: one
+   * that hangs (a server that stopped answering, a route that broke) is otherwise never retried.
+   * Default 5000.
+   */
+  readonly connectTimeoutMs?: number;
   readonly logger: Logger;
 }
 
 /**
  * Listens on a connection of its own for the key changes the database announces (migration 0008),
  * from the first `listening()` on: a process that never authenticates a request (a worker, the
- * CLI) never opens it. A lost connection forgets every key and is opened again, after 1 s, then
- * waits doubling up to 30 s; each new LISTEN forgets every key again, since changes made while
- * nobody listened were never told.
+ * CLI) never opens it. A lost connection (or one not listening within the connect timeout)
+ * forgets every key and is opened again, after 1 s, then waits doubling up to 30 s; each new
+ * LISTEN forgets every key again, since changes made while nobody listened were never told.
  */
 export class PostgresKeyChanges implements KeyChanges {
   readonly #options: PostgresKeyChangesOptions;
@@ -63,9 +69,11 @@ export class PostgresKeyChanges implements KeyChanges {
 
   #listen(): void {
     this.#state = 'connecting';
-    const { connection } = this.#options;
+    const { connection, connectTimeoutMs = 5_000 } = this.#options;
     const client = new pg.Client({
       ...connection,
+      connectionTimeoutMillis: connectTimeoutMs,
+      query_timeout: connectTimeoutMs,
       application_name: 'engram-key-changes',
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,

@@ -36,7 +36,7 @@ export async function createPostgresMetadataStore(options: PostgresMetadataStore
     return await createSqlMetadataStore({
       client,
       logger: options.logger,
-      keyChanges: new PostgresKeyChanges({ connection, logger: options.logger }),
+      keyChanges: new PostgresKeyChanges({ connection, connectTimeoutMs: options.connectTimeoutMs, logger: options.logger }),
     });
   } catch (error) {
     await client.close();
