@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
+import { hasPgliteDatabase } from '../adapters/pglite/pglite-metadata-store.js';
 import { createRedactor } from '../adapters/redaction/redactor.js';
 import type { EngramConfig } from '../config/config.js';
 import { DomainError, ValidationError } from '../domain/errors.js';
@@ -60,7 +61,27 @@ export async function migrate(config: EngramConfig, logger: Logger): Promise<voi
   }
 }
 
-async function withApiKeys<T>(config: EngramConfig, logger: Logger, use: (keys: ApiKeyService) => Promise<T>): Promise<T> {
+/**
+ * Commands that read the store refuse an embedded data folder without a database, rather than
+ * make an empty one there and answer from it (a mistyped ENGRAM_DATA_DIR would list no keys).
+ */
+function requireStoredData(config: EngramConfig): void {
+  if (config.database.kind === 'pglite' && !hasPgliteDatabase(config.dataDir)) {
+    throw new DomainError(
+      'not_found',
+      'no_database',
+      `no Engram database in ${config.dataDir}: run this where Engram keeps its data (ENGRAM_DATA_DIR) or set DATABASE_URL`,
+    );
+  }
+}
+
+async function withApiKeys<T>(
+  config: EngramConfig,
+  logger: Logger,
+  use: (keys: ApiKeyService) => Promise<T>,
+  { create = false }: { readonly create?: boolean } = {},
+): Promise<T> {
+  if (!create) requireStoredData(config);
   const resources = new Resources(logger);
   try {
     const store = await openMetadataStore(config, logger, resources);
@@ -72,7 +93,7 @@ async function withApiKeys<T>(config: EngramConfig, logger: Logger, use: (keys: 
 }
 
 export async function createKey(config: EngramConfig, logger: Logger, tenant: string, name: string | null, out: Output): Promise<void> {
-  const created = await withApiKeys(config, logger, (keys) => keys.create(tenant, name));
+  const created = await withApiKeys(config, logger, (keys) => keys.create(tenant, name), { create: true });
   out(`id:     ${created.record.id}`);
   out(`tenant: ${created.record.tenantId}`);
   out(`key:    ${created.key}`);
@@ -139,6 +160,7 @@ function failOnStuckWrites(report: DriftReport): void {
  * so scripts notice.
  */
 export async function doctor(config: EngramConfig, logger: Logger, fix: boolean, json: boolean, out: Output): Promise<void> {
+  requireStoredData(config);
   const resources = new Resources(logger);
   try {
     const metadata = await openMetadataStore(config, logger, resources);

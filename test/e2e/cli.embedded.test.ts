@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -107,11 +107,30 @@ describe('engram start (embedded mode, as a new user runs it)', () => {
       await new Promise((resolve) => gone.on('close', resolve));
       await writeFile(join(folder, 'engram.lock'), JSON.stringify({ pid, host: hostname(), since: new Date().toISOString() }));
 
-      const listed = await runCli(['keys', 'list'], { ...env, ENGRAM_DATA_DIR: folder });
+      const created = await runCli(['keys', 'create', '--tenant', 'acme'], { ...env, ENGRAM_DATA_DIR: folder });
 
-      assert.equal(listed.code, 0, listed.stderr);
-      assert.deepEqual(listed.stdout.trim().split('\n'), [['id', 'tenant', 'name', 'created', 'last used', 'revoked'].join('\t')]);
-      assert.match(listed.stderr, /taking over the lock of a process that is gone/);
+      assert.equal(created.code, 0, created.stderr);
+      assert.deepEqual(
+        created.stdout.trim().split('\n').map((line) => line.split(':')[0]),
+        ['id', 'tenant', 'key', 'Store the key now'],
+      );
+      assert.match(created.stderr, /taking over the lock of a process that is gone/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('reads keys and checks stores only where a database is, never making an empty one', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'engram-cli-'));
+    try {
+      const mistyped = join(folder, 'engarm');
+      for (const args of [['keys', 'list'], ['keys', 'revoke', 'k1'], ['doctor']]) {
+        const result = await runCli(args, { ...env, ENGRAM_DATA_DIR: mistyped });
+        assert.equal(result.code, 1, args.join(' '));
+        assert.equal(result.stdout, '');
+        assert.match(result.stderr, /^engram: no Engram database in .*engarm: /, args.join(' '));
+      }
+      assert.equal(existsSync(mistyped), false);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../../ports/logger.js';
@@ -50,6 +51,16 @@ export const PGLITE_START_PARAMS: readonly string[] = [
   ...BUFFER_POOL,
 ];
 
+/** Where in the data folder the database lives. */
+function databaseDir(dataDir: string): string {
+  return join(dataDir, 'pgdata');
+}
+
+/** Whether the data folder holds a database already (createPgliteMetadataStore would make one). */
+export function hasPgliteDatabase(dataDir: string): boolean {
+  return existsSync(join(databaseDir(dataDir), 'PG_VERSION'));
+}
+
 /**
  * The metadata store in an embedded PGlite, in a thread of its own that is started again if it
  * stops (RestartingPgliteClient). Locks the folder first: a second opener, in this process or
@@ -60,7 +71,7 @@ export async function createPgliteMetadataStore(options: PgliteMetadataStoreOpti
   let client: RestartingPgliteClient | null = null;
   try {
     client = await RestartingPgliteClient.start(
-      { dataDir: join(options.dataDir, 'pgdata'), startParams: PGLITE_START_PARAMS },
+      { dataDir: databaseDir(options.dataDir), startParams: PGLITE_START_PARAMS },
       options.logger,
       { counts: options.restartCounts },
     );
