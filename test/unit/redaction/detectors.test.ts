@@ -120,6 +120,20 @@ describe('secret detector', () => {
     finds(findSecrets, 'the secret = Zx9Qw2Er7Ty4Ui1Op3As', 'Zx9Qw2Er7Ty4Ui1Op3As');
     finds(findSecrets, 'my password is Tr0ub4dor&3', 'Tr0ub4dor&3');
   });
+  it('finds the values of credentials named in code and configuration, where words have no boundary', () => {
+    const token = 'Zx8kQ2mP9vL4nR7tY1wE5uI3oA6sD0fG';
+    finds(findSecrets, 'export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+    finds(findSecrets, `GITHUB_TOKEN=${token}`, token);
+    finds(findSecrets, `const accessToken = "${token}";`, token);
+    finds(findSecrets, `{"clientSecret": "${token}"}`, token);
+    finds(findSecrets, 'DB_PASSWORD=S3cr3tPass!x', 'S3cr3tPass!x');
+    finds(findSecrets, 'smtp-pass: aB3$dE6*.', 'aB3$dE6*');
+  });
+  it('ignores values of other names, and plain words for a password', () => {
+    const token = 'Zx8kQ2mP9vL4nR7tY1wE5uI3oA6sD0fG';
+    findsNothing(findSecrets, `keyboard=${token} monkey=${token} session_id=${token}`);
+    findsNothing(findSecrets, 'user_password: hunter, DB_PASS=correct, timeout=30s');
+  });
   it('ignores ordinary words after key words', () => {
     findsNothing(findSecrets, 'the key is under the doormat, the password is incorrect');
   });

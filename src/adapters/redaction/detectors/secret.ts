@@ -7,7 +7,10 @@
  *   Face, SendGrid), each with the length and alphabet its issuer uses;
  * - a long high-entropy token (mixed letters and digits, ≥ 3 bits of entropy per character) within
  *   a few words after a word like key, token, secret or password, and any non-dictionary-looking
- *   value written right after "password is" / "password:".
+ *   value written right after "password is" / "password:";
+ * - the value assigned to a name of code or configuration one of whose parts is such a word
+ *   (`AWS_SECRET_ACCESS_KEY=…`, `accessToken: "…"`, `db-password=…`), where the words' own
+ *   boundaries fail: a high-entropy token, or for a password any non-dictionary-looking value.
  */
 import type { DetectedEntity } from '../../../domain/pii.js';
 import { matchAll, span } from '../span.js';
@@ -37,6 +40,39 @@ const KEYWORD_THEN_TOKEN =
 const PASSWORD_VALUE =
   /\b(?:password|passwd|pwd|passcode|passphrase|pin code)\b[^\S\n]{0,8}(?:is|was|:|=)[^\S\n]{0,8}["'`]?([^\s"'`]{6,64})/gi;
 
+/**
+ * A name of code or configuration (parts joined by `_` or `-`, or in camelCase) assigned a value.
+ * The name starts where no name character stands before it and is bounded, so that a long word
+ * costs one bounded try per start.
+ */
+const ASSIGNED_NAME =
+  /(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_-]{0,63})["'`]?[^\S\n]{0,8}(?::=|=>|[:=])[^\S\n]{0,8}["'`]?([^\s"'`]{6,512})/g;
+
+/** Parts of a name that make its value a credential. */
+const SECRET_NAME_PARTS = new Set(['key', 'keys', 'apikey', 'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'auth', 'pat']);
+const PASSWORD_NAME_PARTS = new Set(['password', 'passwd', 'pwd', 'pass', 'passphrase', 'passcode']);
+
+/** `AWS_SECRET_ACCESS_KEY` → aws, secret, access, key; `accessToken` → access, token. */
+function nameParts(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[\s_-]+/)
+    .filter((part) => part !== '');
+}
+
+/** The secret value of an assignment to a credential's name, or null. */
+function assignedSecret(name: string, value: string): string | null {
+  const parts = nameParts(name);
+  if (parts.some((part) => PASSWORD_NAME_PARTS.has(part))) {
+    const trimmed = withoutTrailingPunctuation(value);
+    return looksLikePassword(trimmed) ? trimmed : null;
+  }
+  if (!parts.some((part) => SECRET_NAME_PARTS.has(part))) return null;
+  const token = /^[A-Za-z0-9+/_.~=-]+/.exec(value)?.[0] ?? '';
+  return token.length >= 16 && looksRandom(token) ? token : null;
+}
+
 function entropyPerChar(value: string): number {
   const counts = new Map<string, number>();
   for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
@@ -52,8 +88,13 @@ function looksRandom(token: string): boolean {
   return /\d/.test(token) && /[A-Za-z]/.test(token) && entropyPerChar(token) >= 3;
 }
 
+/** A value ends before the punctuation of the sentence it is written in. */
+function withoutTrailingPunctuation(value: string): string {
+  return value.replace(/[.,;!?)]+$/, '');
+}
+
 function looksLikePassword(value: string): boolean {
-  const trimmed = value.replace(/[.,;!?)]+$/, '');
+  const trimmed = withoutTrailingPunctuation(value);
   // "password is incorrect" and similar: a plain lowercase word is prose, not a password.
   return trimmed.length >= 6 && !/^[a-z]+$/.test(trimmed);
 }
@@ -78,8 +119,15 @@ export function findSecrets(text: string): DetectedEntity[] {
     const token = m[1] ?? '';
     if (looksRandom(token)) found.push(groupSpan(m, token));
   }
+  for (const m of matchAll(ASSIGNED_NAME, text)) {
+    const value = m[2] ?? '';
+    const secret = assignedSecret(m[1] ?? '', value);
+    if (secret === null) continue;
+    const start = m.index + m[0].length - value.length;
+    found.push(span('SECRET', start, start + secret.length));
+  }
   for (const m of matchAll(PASSWORD_VALUE, text)) {
-    const value = (m[1] ?? '').replace(/[.,;!?)]+$/, '');
+    const value = withoutTrailingPunctuation(m[1] ?? '');
     if (looksLikePassword(value)) {
       const start = m.index + m[0].length - (m[1] ?? '').length;
       found.push(span('SECRET', start, start + value.length));
