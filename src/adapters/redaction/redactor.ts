@@ -9,6 +9,7 @@ import { findPersons } from './detectors/person.js';
 import { findPhones } from './detectors/phone.js';
 import { findSecrets } from './detectors/secret.js';
 import { findSsns } from './detectors/ssn.js';
+import { foldForDetection } from './fold.js';
 import { resolveOverlaps, SHIELDING_TYPES } from './resolve-overlaps.js';
 import type { Detector } from './span.js';
 
@@ -35,11 +36,14 @@ const DETECTORS: ReadonlyArray<readonly [PiiEntityType, Detector]> = [
 /**
  * The entities of the text as a redaction of the chosen types settles them (see resolveOverlaps).
  * A type neither chosen nor shielding is not looked for: resolveOverlaps would drop its spans.
+ * The detectors read the text folded (foldForDetection); the spans are the original text's.
  */
 function detectFor(text: string, chosen?: ReadonlySet<PiiEntityType>): DetectedEntity[] {
   if (text.length === 0) return [];
   const detectors = DETECTORS.filter(([type]) => chosen === undefined || chosen.has(type) || SHIELDING_TYPES.has(type));
-  return resolveOverlaps(detectors.flatMap(([, find]) => find(text)), chosen);
+  const folded = foldForDetection(text);
+  const entities = resolveOverlaps(detectors.flatMap(([, find]) => find(folded.text)), chosen);
+  return entities.map((entity) => ({ type: entity.type, ...folded.toOriginal(entity.start, entity.end) }));
 }
 
 /** Every entity of every type in the text: non-overlapping spans sorted by start. */

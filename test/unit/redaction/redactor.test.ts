@@ -105,6 +105,27 @@ describe('redactor', () => {
     assert.equal(all.redact(text).text, '👋🏽 write to [EMAIL]');
   });
 
+  it('redacts identifiers written with other spaces, dashes, full-width forms or invisible characters', () => {
+    const identifiers = createRedactor({ entities: DEFAULT_PII_ENTITY_TYPES });
+    const cases: Array<[string, string]> = [
+      ['card 4111\u00A01111\u00A01111\u00A01111 ok', 'card [CREDIT_CARD] ok'],
+      ['card ４１１１ １１１１ １１１１ １１１１!', 'card [CREDIT_CARD]!'],
+      ['my ssn is 123\u201045\u20106789', 'my ssn is [SSN]'],
+      ['ssn 123–45–6789.', 'ssn [SSN].'],
+      ['call me at 555\u202F123\u202F4567', 'call me at [PHONE]'],
+      ['call 555\u2011123\u20114567 now', 'call [PHONE] now'],
+      ['😀 mail john.doe@exa\u200Bmple.com now', '😀 mail [EMAIL] now'],
+      ['mail john.doe@example\u00AD.com', 'mail [EMAIL]'],
+      ['john.doe＠example.com', '[EMAIL]'],
+      ['IBAN DE89\u00A03704\u00A00044\u00A00532\u00A00130\u00A000', 'IBAN [IBAN]'],
+    ];
+    for (const [text, redacted] of cases) assert.equal(identifiers.redact(text).text, redacted, text);
+    // Offsets are the original text's: the span holds the identifier and the characters within it.
+    const text = 'x 😀 a@b\u200B.io y';
+    const [entity] = identifiers.redact(text).entities;
+    assert.deepEqual(entity && text.slice(entity.start, entity.end), 'a@b\u200B.io');
+  });
+
   it('returns the empty text unchanged', () => {
     assert.deepEqual(all.redact(''), { text: '', entities: [] });
   });
