@@ -49,8 +49,11 @@ export interface TaskRepository {
    * dependency was away, not because of anything in them, so an outage never makes them poison.
    */
   release(taskIds: readonly string[]): Promise<void>;
-  /** Pending tasks not touched since `before`, oldest first: what recovery drives again. */
-  findStale(before: Date, limit: number): Promise<PendingTaskRef[]>;
+  /**
+   * Pending tasks untouched for `untouchedForMs` or longer, oldest first: what recovery drives
+   * again. Ages are the database's, which every process shares: their own clocks may disagree.
+   */
+  findStale(untouchedForMs: number, limit: number): Promise<PendingTaskRef[]>;
   countPending(): Promise<number>;
   /**
    * Deletes up to `limit` finished tasks (completed or failed) last changed before `before`,

@@ -25,16 +25,22 @@ export class WriteRecovery {
   constructor(private readonly deps: WriteRecoveryDeps) {
     this.#schedule = new PeriodicRun({
       intervalMs: deps.intervalMs ?? Math.max(1_000, Math.floor(deps.recoverAfterMs / 5)),
-      run: () => this.recoverOlderThan(new Date(Date.now() - deps.recoverAfterMs)),
+      run: () => this.#recoverUntouchedFor(deps.recoverAfterMs),
       onFailed: (error) => deps.logger.warn({ err: error }, 'write recovery failed; will try again'),
     });
   }
 
-  /** Re-enqueues every pending task older than `before` (everything, at boot of an embedded node). */
-  async recoverOlderThan(before: Date): Promise<number> {
+  /** Re-enqueues every pending task, however recent: at the boot of an embedded node, whose queue was in its memory. */
+  recoverAll(): Promise<number> {
+    // Untouched for "minus a second": touched before a second from now, by the database's clock.
+    return this.#recoverUntouchedFor(-1_000);
+  }
+
+  /** Re-enqueues the pending tasks untouched for `untouchedForMs` (by the database's clock). */
+  async #recoverUntouchedFor(untouchedForMs: number): Promise<number> {
     // Tasks enqueued here keep their old updated_at until a worker claims them, so a look after
     // this one may see some again; enqueueing twice is harmless.
-    const stale = await this.deps.tasks.findStale(before, this.deps.batchSize ?? 1_000);
+    const stale = await this.deps.tasks.findStale(untouchedForMs, this.deps.batchSize ?? 1_000);
     if (stale.length === 0) return 0;
     await this.deps.queue.enqueue(stale.map((task) => ({ taskIds: [task.taskId] })));
     this.deps.logger.info({ tasks: stale.length }, 're-enqueued pending writes');

@@ -73,7 +73,7 @@ export class WriteWorker {
     this.consumer = this.deps.queue.consume((job) => coalescer.process(job), {
       concurrency: this.deps.concurrency * JOBS_TAKEN_PER_RUN,
     });
-    if (options.recoverPendingNow) await this.deps.recovery.recoverOlderThan(new Date(Date.now() + 1_000));
+    if (options.recoverPendingNow) await this.deps.recovery.recoverAll();
     this.deps.recovery.start();
     this.deps.logger.info({ concurrency: this.deps.concurrency }, 'worker started');
   }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
 import type { SearchScope } from '../../src/domain/filters.js';
 import type { EmbeddedMemory, Memory, MemoryDraft } from '../../src/domain/memory.js';
 import type { WordMatch } from '../../src/ports/memory-retrieval.js';
-import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
+import type { MetadataStore, NewWriteTask, PendingTaskRef } from '../../src/ports/metadata-store.js';
 import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
 import { Random } from '../../bench/lib/workload.js';
@@ -245,7 +245,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal((await store.tasks.find(tenant, task.taskId))?.status, 'failed');
       });
 
-      it('finds pending tasks untouched since a moment, oldest first', async () => {
+      it('finds pending tasks untouched for a while by the database clock, oldest first, whatever the process clock says', async () => {
         tenant = newTenant();
         const older = newTask(draft(tenant));
         const newer = newTask(draft(tenant));
@@ -254,20 +254,34 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         await store.tasks.accept([older]);
         await new Promise((resolve) => setTimeout(resolve, 5));
         await store.tasks.accept([newer, touched, done]);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        const cutoff = new Date();
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 400));
         await store.tasks.claim([touched.taskId]);
         await store.tasks.claim([done.taskId]);
         await store.tasks.complete([done.taskId]);
 
         const mine = new Set([older, newer, touched, done].map((task) => task.taskId));
-        const stale = (await store.tasks.findStale(cutoff, 100_000)).filter((ref) => mine.has(ref.taskId));
-        assert.deepEqual(stale, [
+        const staleFor = async (ms: number, limit = 100_000): Promise<PendingTaskRef[]> =>
+          (await store.tasks.findStale(ms, limit)).filter((ref) => mine.has(ref.taskId));
+        assert.deepEqual(await staleFor(200), [
           { taskId: older.taskId, tenantId: tenant },
           { taskId: newer.taskId, tenantId: tenant },
         ]);
-        assert.equal((await store.tasks.findStale(cutoff, 1)).length, 1);
+        assert.equal((await store.tasks.findStale(200, 1)).length, 1);
+        assert.deepEqual(await staleFor(-1_000), [
+          { taskId: older.taskId, tenantId: tenant },
+          { taskId: newer.taskId, tenantId: tenant },
+          { taskId: touched.taskId, tenantId: tenant },
+        ]);
+        // A process whose clock runs an hour ahead (or behind) finds the same.
+        for (const skewMs of [3_600_000, -3_600_000]) {
+          mock.timers.enable({ apis: ['Date'], now: Date.now() + skewMs });
+          try {
+            assert.equal((await staleFor(200)).length, 2, `clock off by ${skewMs} ms`);
+            assert.deepEqual(await staleFor(60_000), [], `clock off by ${skewMs} ms`);
+          } finally {
+            mock.timers.reset();
+          }
+        }
       });
 
       it('forgets finished tasks changed before a moment, oldest first, keeping pending ones and those with a key', async () => {

@@ -223,13 +223,13 @@ export class SqlTaskRepository implements TaskRepository {
     );
   }
 
-  async findStale(before: Date, limit: number): Promise<PendingTaskRef[]> {
+  async findStale(untouchedForMs: number, limit: number): Promise<PendingTaskRef[]> {
     const rows = await this.scope.systemQuery<{ task_id: string; tenant_id: string }>(
       `SELECT task_id, tenant_id FROM write_tasks
-         WHERE ${PENDING} AND updated_at < $1
+         WHERE ${PENDING} AND updated_at < now() - $1::double precision * interval '1 millisecond'
          ORDER BY updated_at, seq
          LIMIT $2`,
-      [before, limit],
+      [untouchedForMs, limit],
     );
     return rows.map((row) => ({ taskId: row.task_id, tenantId: row.tenant_id }));
   }
