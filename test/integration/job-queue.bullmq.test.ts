@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createBullmqJobQueue, type BullmqJobQueueOptions } from '../../src/adapters/bullmq/bullmq-job-queue.js';
 import { parseRedisUrl } from '../../src/adapters/bullmq/redis-url.js';
-import { DependencyUnavailableError, ValidationError } from '../../src/domain/errors.js';
-import type { JobQueue } from '../../src/ports/job-queue.js';
+import { DependencyUnavailableError, JobHandedBackError, ValidationError } from '../../src/domain/errors.js';
+import type { JobConsumer, JobQueue } from '../../src/ports/job-queue.js';
 import { describeJobQueueContract } from '../contracts/job-queue.contract.js';
 import { silentLogger } from '../support/logger.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
@@ -211,6 +211,38 @@ describe('BullMQ job queue', () => {
       await queue.close();
       assert.ok(Date.now() - startedAt < 3_000, `closing took ${Date.now() - startedAt} ms`);
       await outage.restartEmpty();
+    });
+
+    it('closes in bounded time while Redis is down when a running job is handed back', async () => {
+      const queue = createBullmqJobQueue({
+        redisUrl: outage.url,
+        queueName: randomUUID(),
+        logger: silentLogger(),
+        closeTimeoutMs: 500,
+      });
+      await eventually(async () => (await queue.ping(), true), 'redis answers');
+      let handBack: () => void = () => undefined;
+      let consumer: JobConsumer | undefined;
+      const started = new Promise<void>((resolve) => {
+        const handler = (): Promise<void> =>
+          new Promise<void>((_, reject) => {
+            handBack = () => reject(new JobHandedBackError());
+            resolve();
+          });
+        consumer = queue.consume(handler, { concurrency: 1 });
+      });
+      await queue.enqueue([{ taskIds: ['handed-back'] }]);
+      await started;
+      await outage.stop();
+      const startedAt = Date.now();
+      const closing = consumer?.close();
+      handBack();
+      const closed = await Promise.race([closing?.then(() => true), sleep(5_000).then(() => false)]);
+      const tookMs = Date.now() - startedAt;
+      await outage.restartEmpty();
+      await closing;
+      await queue.close();
+      assert.ok(closed === true && tookMs < 3_000, `closing took ${tookMs} ms`);
     });
   });
 });

@@ -99,25 +99,21 @@ export class BullmqConsumer implements JobConsumer {
       if (token !== undefined) await job.moveToWait(token);
       throw new WaitingError();
     }
-    const run = this.run(job, token);
-    const settled = run.then(
+    // Only the handler's run is waited for at close: what Redis is told of it after is bounded.
+    const handled = this.handler(fromPayload(job.data));
+    const settled = handled.then(
       () => undefined,
       () => undefined,
     );
     this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
     try {
-      await run;
-    } finally {
-      this.running.delete(settled);
-    }
-  }
-
-  private async run(job: Job<WriteJobPayload>, token: string | undefined): Promise<void> {
-    try {
-      await this.handler(fromPayload(job.data));
+      await handled;
     } catch (error) {
       if (!(error instanceof JobHandedBackError) || token === undefined) throw error;
       // Back to the waiting list as it was, for another worker at once: not a failed attempt.
+      // During an outage this waits for Redis; a close gives up on it after closeTimeoutMs, and
+      // the job, its lock expired, is taken again as stalled.
       await job.moveToWait(token);
       throw new WaitingError();
     }
@@ -126,7 +122,8 @@ export class BullmqConsumer implements JobConsumer {
   /**
    * Stops fetching, lets every running handler finish and Redis record its outcome, then drops
    * the connections. BullMQ's own graceful close waits for Redis without bound, so the last step
-   * is a forced one once nothing is left to record (or after `closeTimeoutMs` during an outage).
+   * is a forced one once nothing is left to record (or after `closeTimeoutMs` during an outage,
+   * a job handed back included).
    */
   private async shutdown(): Promise<void> {
     await this.worker.pause(true);
