@@ -170,6 +170,13 @@ describe('BullMQ job queue', () => {
     });
     after(() => outage.stop());
 
+    /** A queue on the Redis that goes away, which gives up on it 500 ms into a close. */
+    async function quickClosingQueue(): Promise<JobQueue> {
+      const queue = createBullmqJobQueue({ redisUrl: outage.url, queueName: randomUUID(), logger: silentLogger(), closeTimeoutMs: 500 });
+      await eventually(async () => (await queue.ping(), true), 'redis answers');
+      return queue;
+    }
+
     it('fails an enqueue fast while Redis is down and works again once it is back', async () => {
       const queue = createBullmqJobQueue({ redisUrl: outage.url, queueName: randomUUID(), logger: silentLogger() });
       await eventually(async () => (await queue.ping(), true), 'redis answers');
@@ -196,13 +203,7 @@ describe('BullMQ job queue', () => {
     });
 
     it('closes a consumer in bounded time while Redis is down', async () => {
-      const queue = createBullmqJobQueue({
-        redisUrl: outage.url,
-        queueName: randomUUID(),
-        logger: silentLogger(),
-        closeTimeoutMs: 500,
-      });
-      await eventually(async () => (await queue.ping(), true), 'redis answers');
+      const queue = await quickClosingQueue();
       const consumer = queue.consume(async () => undefined, { concurrency: 1 });
       await sleep(200);
       await outage.stop();
@@ -214,13 +215,7 @@ describe('BullMQ job queue', () => {
     });
 
     it('closes in bounded time while Redis is down when a running job is handed back', async () => {
-      const queue = createBullmqJobQueue({
-        redisUrl: outage.url,
-        queueName: randomUUID(),
-        logger: silentLogger(),
-        closeTimeoutMs: 500,
-      });
-      await eventually(async () => (await queue.ping(), true), 'redis answers');
+      const queue = await quickClosingQueue();
       let handBack: () => void = () => undefined;
       let consumer: JobConsumer | undefined;
       const started = new Promise<void>((resolve) => {
