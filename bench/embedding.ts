@@ -6,6 +6,7 @@ import pino from 'pino';
 import { createUseLiteEmbedder } from '../src/adapters/embedding/use-lite-embedder.js';
 import type { Embedder } from '../src/ports/embedder.js';
 import { embedRuntimeFromEnvironment } from './lib/embed-runtime.js';
+import { percentile } from './lib/stats.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const logger = pino({ level: 'warn' });
@@ -21,11 +22,6 @@ const sentences = [
 ];
 let counter = 0;
 const nextText = (): string => `${sentences[counter % sentences.length]} (${counter++})`;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 async function perTextCost(embedder: Embedder): Promise<void> {
   for (let i = 0; i < 20; i++) await embedder.embed([nextText()]);

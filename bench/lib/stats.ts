@@ -1,10 +1,11 @@
 /** Small measuring helpers of the benchmark. */
 import { readFileSync } from 'node:fs';
 
+/** The nearest-rank percentile: the smallest value that at least p% of the values do not exceed. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
 export interface Latencies {
