@@ -45,6 +45,8 @@ const ONE_CLIENT_WARM_UP = 20;
 interface ScaleResult {
   scale: string;
   memories: number;
+  /** Memories stored when the disk was read: the scale's and every measured write's before then. */
+  memoriesStored: number;
   users: number;
   ingestBatchedPerSecond: number;
   ingestSinglePerSecond: number;
@@ -219,14 +221,18 @@ async function onSteadyClock(seconds: number, write: (index: number) => Promise<
 }
 
 /** Writes at the steady rate for `seconds`, each of a user of its own, and waits until all are done. */
-async function warmUpSteadyWrites(client: EngramClient, seconds: number): Promise<void> {
+/** Steady writes not measured, to bring the write path to its pace; answers how many were sent. */
+async function warmUpSteadyWrites(client: EngramClient, seconds: number): Promise<number> {
   const tracker = new TaskTracker(client);
+  let sent = 0;
   await onSteadyClock(seconds, async (index) => {
+    sent += 1;
     const { status, body } = await client.post<AcceptedItem>('/memory', { user_id: `warm-up-${Date.now()}-${index}`, session_id: 'warm-up', text: `warm-up write ${index}` });
     if (status !== 202) throw new Error(`write answered ${status}`);
     tracker.add([body.task_id], 1);
   });
   await tracker.drain();
+  return sent;
 }
 
 /**
@@ -285,18 +291,20 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
   const search = await searches(client, users, SEARCH_CLIENTS, phase.searchSeconds);
   const searchCpuMs = cpuMsPer(cpuBefore, await engram.cpuReading(), search.ms.count);
   process.stderr.write('steady writes at 50/s: accept and time to searchable…\n');
-  await warmUpSteadyWrites(client, STEADY_WARM_UP_SECONDS);
+  const warmUpWrites = await warmUpSteadyWrites(client, STEADY_WARM_UP_SECONDS);
   const steadyCpuBefore = await engram.cpuReading();
   const steady = await steadyWrites(client, phase.searchableSeconds);
   const steadyCpuMs = cpuMsPer(steadyCpuBefore, await engram.cpuReading(), steady.accept.count);
   // Before the floor's fetches, for which an embedded Engram is stopped and started again.
   const rss = engram.rss();
   const disk = await engram.diskBytes();
+  const memoriesStored = memories + phase.singleWrites + warmUpWrites + steady.accept.count;
   process.stderr.write('floor…\n');
   const floor = await oneClient.probe.floor();
   return {
     scale,
     memories,
+    memoriesStored,
     users: users.length,
     ingestBatchedPerSecond: batched.perSecond,
     ingestSinglePerSecond: single.rate,
@@ -312,7 +320,7 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
     searchableLostOrLate: steady.lostOrLate,
     rssEngramMiB: rss.engram / 2 ** 20,
     rssChromaMiB: rss.chroma / 2 ** 20,
-    diskBytesPerMemory: disk / memories,
+    diskBytesPerMemory: disk / memoriesStored,
     floor,
     overFloor: oneClient.ms.p50 / floor.totalMs.p50,
   };
@@ -327,6 +335,7 @@ async function runScales(list: readonly string[], heavy: boolean): Promise<Scale
     let have = 0;
     for (const scale of list) {
       const target = parseScale(scale);
+      if (target <= have) throw new Error(`scale ${scale} is not above the ${have} memories the earlier scales left stored`);
       const label = heavy ? `loading heavy ${scale}` : `loading ${scale}`;
       const cpuBefore = await engram.cpuReading();
       const perSecond = await load(client, have, target, users, label);
@@ -334,9 +343,9 @@ async function runScales(list: readonly string[], heavy: boolean): Promise<Scale
       have = target;
       const result = await measureAt(engram, client, heavy ? `heavy ${scale}` : scale, have, users, { perSecond, cpuMs });
       results.push(result);
+      have = result.memoriesStored;
       // Each scale is shown as soon as it is measured: a long run that fails later keeps it.
       process.stderr.write(`\n${table([result])}\n\n`);
-      have += phase.singleWrites;
     }
   } finally {
     client.close();
