@@ -20,6 +20,7 @@ import { startTestChroma } from '../test/support/chroma-server.js';
 import { freePort, waitFor } from '../test/support/free-port.js';
 import { createTestDatabase } from '../test/support/postgres.js';
 import { startTestRedis } from '../test/support/redis-server.js';
+import { percentile } from '../bench/lib/stats.js';
 
 /** Requests in flight at most: beyond it the load generator counts a request as not sent. */
 const MAX_OUTSTANDING = 2_000;
@@ -51,10 +52,9 @@ function newWindow(): Window {
   return { latencies: { write: [], search: [] }, errors: {}, ok: { write: 0, search: 0 }, notSent: 0 };
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0) * 10) / 10;
+/** A percentile in ms to a tenth, 0 for no values. */
+function percentileMs(values: number[], p: number): number {
+  return values.length === 0 ? 0 : Math.round(percentile(values, p) * 10) / 10;
 }
 
 /** Resident memory of a process in MiB, from /proc (Linux). */
@@ -105,34 +105,31 @@ async function startTarget(distributed: boolean): Promise<Target> {
     ENGRAM_RATE_LIMIT_PER_MINUTE: '10000000',
   };
   const url = `http://127.0.0.1:${port}`;
-  if (!distributed) {
-    const node = engram(['start'], env);
-    await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 120_000, 'engram start');
-    return {
-      url,
-      key,
-      processes: { engram: node },
-      async stop() {
-        await stopChild(node);
-        await rm(dataDir, { recursive: true, force: true });
-      },
-    };
+  const processes: Record<string, ChildProcess> = {};
+  const stores: { stop(): Promise<void> }[] = [];
+  let stopping: Promise<void> | null = null;
+  // Once, whoever asks first (the end of the run, a failed start, a signal); each step is tried.
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await Promise.allSettled(Object.values(processes).map(stopChild));
+      await Promise.allSettled([...stores.map((store) => store.stop()), rm(dataDir, { recursive: true, force: true })]);
+    })());
+  try {
+    if (distributed) {
+      const [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
+      stores.push({ stop: () => database.drop() }, redis, chroma);
+      Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
+      processes['api'] = engram(['serve'], env);
+      processes['worker'] = engram(['worker'], env);
+    } else {
+      processes['engram'] = engram(['start'], env);
+    }
+    await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 120_000, 'engram to be ready');
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  const [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
-  Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
-  const api = engram(['serve'], env);
-  const worker = engram(['worker'], env);
-  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 120_000, 'engram serve');
-  return {
-    url,
-    key,
-    processes: { api, worker },
-    async stop() {
-      await Promise.all([stopChild(api), stopChild(worker)]);
-      await Promise.all([database.drop(), redis.stop(), chroma.stop()]);
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { url, key, processes, stop };
 }
 
 const WORDS = ['garden', 'sailing', 'coffee', 'Berlin', 'piano', 'marathon', 'tomatoes', 'cat', 'Lisbon', 'chess', 'recipe', 'dentist'];
@@ -164,145 +161,153 @@ async function main(): Promise<void> {
   const target: Target = external
     ? { url: values.url ?? '', key: values.key ?? '', processes: {}, stop: async () => undefined }
     : await startTarget(values.distributed);
-  process.stdout.write(`soak: ${minutes} min, ${writeRate} writes/s, ${searchRate} searches/s against ${target.url}\n`);
+  const interrupted = (signal: NodeJS.Signals): void => {
+    void target.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    process.stdout.write(`soak: ${minutes} min, ${writeRate} writes/s, ${searchRate} searches/s against ${target.url}\n`);
 
-  const headers = { 'content-type': 'application/json', 'x-api-key': target.key };
-  const taskIds: string[] = [];
-  let window = newWindow();
-  let outstanding = 0;
-  let sent = 0;
-  const reports: MinuteReport[] = [];
-  const rssPeak: Record<string, number> = {};
+    const headers = { 'content-type': 'application/json', 'x-api-key': target.key };
+    const taskIds: string[] = [];
+    let window = newWindow();
+    let outstanding = 0;
+    let sent = 0;
+    const reports: MinuteReport[] = [];
+    const rssPeak: Record<string, number> = {};
 
-  const call = async (kind: 'write' | 'search'): Promise<void> => {
-    if (outstanding >= MAX_OUTSTANDING) {
-      window.notSent += 1;
-      return;
-    }
-    outstanding += 1;
-    const n = sent++;
-    const user = `soak-user-${n % USERS}`;
-    const body =
-      kind === 'write'
-        ? { user_id: user, session_id: `session-${n % 200}`, text: sentence(n) }
-        : { user_id: user, query: `what about ${WORDS[n % WORDS.length] ?? 'it'}?`, top_k: 10 };
-    const began = performance.now();
-    const current = window;
-    try {
-      const response = await fetch(`${target.url}${kind === 'write' ? '/memory' : '/memory/search'}`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await response.text();
-      const ok = kind === 'write' ? response.status === 202 : response.status === 200;
-      if (ok) {
-        current.ok[kind] += 1;
-        current.latencies[kind].push(performance.now() - began);
-        if (kind === 'write') taskIds.push((JSON.parse(text) as { task_id: string }).task_id);
-      } else {
-        const label = `${kind} ${response.status}`;
-        current.errors[label] = (current.errors[label] ?? 0) + 1;
+    const call = async (kind: 'write' | 'search'): Promise<void> => {
+      if (outstanding >= MAX_OUTSTANDING) {
+        window.notSent += 1;
+        return;
       }
-    } catch (error) {
-      const label = `${kind} ${error instanceof Error ? error.name : 'error'}`;
-      current.errors[label] = (current.errors[label] ?? 0) + 1;
-    } finally {
-      outstanding -= 1;
+      outstanding += 1;
+      const n = sent++;
+      const user = `soak-user-${n % USERS}`;
+      const body =
+        kind === 'write'
+          ? { user_id: user, session_id: `session-${n % 200}`, text: sentence(n) }
+          : { user_id: user, query: `what about ${WORDS[n % WORDS.length] ?? 'it'}?`, top_k: 10 };
+      const began = performance.now();
+      const current = window;
+      try {
+        const response = await fetch(`${target.url}${kind === 'write' ? '/memory' : '/memory/search'}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(30_000),
+        });
+        const text = await response.text();
+        const ok = kind === 'write' ? response.status === 202 : response.status === 200;
+        if (ok) {
+          current.ok[kind] += 1;
+          current.latencies[kind].push(performance.now() - began);
+          if (kind === 'write') taskIds.push((JSON.parse(text) as { task_id: string }).task_id);
+        } else {
+          const label = `${kind} ${response.status}`;
+          current.errors[label] = (current.errors[label] ?? 0) + 1;
+        }
+      } catch (error) {
+        const label = `${kind} ${error instanceof Error ? error.name : 'error'}`;
+        current.errors[label] = (current.errors[label] ?? 0) + 1;
+      } finally {
+        outstanding -= 1;
+      }
+    };
+
+    const began = Date.now();
+    const end = began + minutes * 60_000;
+    // What is due follows the clock, not the ticks: a tick that comes late (a busy machine) is
+    // caught up at once, so the rates hold over the run.
+    let firedWrites = 0;
+    let firedSearches = 0;
+    let minute = 1;
+    const inFlight = new Set<Promise<void>>();
+    const fire = (kind: 'write' | 'search'): void => {
+      const running = call(kind);
+      inFlight.add(running);
+      void running.finally(() => inFlight.delete(running));
+    };
+
+    while (Date.now() < end) {
+      const elapsedSeconds = (Date.now() - began) / 1000;
+      for (; firedWrites < Math.floor(elapsedSeconds * writeRate); firedWrites += 1) fire('write');
+      for (; firedSearches < Math.floor(elapsedSeconds * searchRate); firedSearches += 1) fire('search');
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+      if (Date.now() >= began + minute * 60_000 || Date.now() >= end) {
+        const rss = Object.fromEntries(Object.entries(target.processes).map(([name, child]) => [name, rssMiB(child.pid)]));
+        for (const [name, value] of Object.entries(rss)) rssPeak[name] = Math.max(rssPeak[name] ?? 0, value);
+        const report: MinuteReport = {
+          minute,
+          writes: window.ok.write,
+          searches: window.ok.search,
+          errors: window.errors,
+          notSent: window.notSent,
+          writeP50Ms: percentileMs(window.latencies.write, 50),
+          writeP99Ms: percentileMs(window.latencies.write, 99),
+          searchP50Ms: percentileMs(window.latencies.search, 50),
+          searchP99Ms: percentileMs(window.latencies.search, 99),
+          rssMiB: rss,
+        };
+        reports.push(report);
+        process.stdout.write(
+          `minute ${minute}: writes ${report.writes} (p50 ${report.writeP50Ms} ms, p99 ${report.writeP99Ms} ms), ` +
+            `searches ${report.searches} (p50 ${report.searchP50Ms} ms, p99 ${report.searchP99Ms} ms), ` +
+            `errors ${JSON.stringify(report.errors)}, not sent ${report.notSent}, rss ${JSON.stringify(rss)} MiB\n`,
+        );
+        window = newWindow();
+        minute += 1;
+      }
     }
-  };
+    await Promise.all([...inFlight]);
 
-  const began = Date.now();
-  const end = began + minutes * 60_000;
-  // What is due follows the clock, not the ticks: a tick that comes late (a busy machine) is
-  // caught up at once, so the rates hold over the run.
-  let firedWrites = 0;
-  let firedSearches = 0;
-  let minute = 1;
-  const inFlight = new Set<Promise<void>>();
-  const fire = (kind: 'write' | 'search'): void => {
-    const running = call(kind);
-    inFlight.add(running);
-    void running.finally(() => inFlight.delete(running));
-  };
-
-  while (Date.now() < end) {
-    const elapsedSeconds = (Date.now() - began) / 1000;
-    for (; firedWrites < Math.floor(elapsedSeconds * writeRate); firedWrites += 1) fire('write');
-    for (; firedSearches < Math.floor(elapsedSeconds * searchRate); firedSearches += 1) fire('search');
-    await new Promise((resolve) => setTimeout(resolve, TICK_MS));
-    if (Date.now() >= began + minute * 60_000 || Date.now() >= end) {
-      const rss = Object.fromEntries(Object.entries(target.processes).map(([name, child]) => [name, rssMiB(child.pid)]));
-      for (const [name, value] of Object.entries(rss)) rssPeak[name] = Math.max(rssPeak[name] ?? 0, value);
-      const report: MinuteReport = {
-        minute,
-        writes: window.ok.write,
-        searches: window.ok.search,
-        errors: window.errors,
-        notSent: window.notSent,
-        writeP50Ms: percentile(window.latencies.write, 50),
-        writeP99Ms: percentile(window.latencies.write, 99),
-        searchP50Ms: percentile(window.latencies.search, 50),
-        searchP99Ms: percentile(window.latencies.search, 99),
-        rssMiB: rss,
-      };
-      reports.push(report);
-      process.stdout.write(
-        `minute ${minute}: writes ${report.writes} (p50 ${report.writeP50Ms} ms, p99 ${report.writeP99Ms} ms), ` +
-          `searches ${report.searches} (p50 ${report.searchP50Ms} ms, p99 ${report.searchP99Ms} ms), ` +
-          `errors ${JSON.stringify(report.errors)}, not sent ${report.notSent}, rss ${JSON.stringify(rss)} MiB\n`,
+    // Every accepted write should be stored soon after the load stops: look at a sample of them.
+    const sample = taskIds.filter((_, index) => index % Math.max(1, Math.floor(taskIds.length / 200)) === 0);
+    const settleBegan = Date.now();
+    let pending = sample.length;
+    let failed = 0;
+    while (Date.now() - settleBegan < 120_000) {
+      const statuses = await Promise.all(
+        sample.map(async (id) => ((await (await fetch(`${target.url}/tasks/${id}`, { headers })).json()) as { status: string }).status),
       );
-      window = newWindow();
-      minute += 1;
+      pending = statuses.filter((status) => status === 'queued' || status === 'processing').length;
+      failed = statuses.filter((status) => status === 'failed').length;
+      if (pending === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-  }
-  await Promise.all([...inFlight]);
 
-  // Every accepted write should be stored soon after the load stops: look at a sample of them.
-  const sample = taskIds.filter((_, index) => index % Math.max(1, Math.floor(taskIds.length / 200)) === 0);
-  const settleBegan = Date.now();
-  let pending = sample.length;
-  let failed = 0;
-  while (Date.now() - settleBegan < 120_000) {
-    const statuses = await Promise.all(
-      sample.map(async (id) => ((await (await fetch(`${target.url}/tasks/${id}`, { headers })).json()) as { status: string }).status),
+    const all = (pick: (report: MinuteReport) => number) => reports.reduce((sum, report) => sum + pick(report), 0);
+    const errorTotal = reports.reduce((sum, report) => sum + Object.values(report.errors).reduce((a, b) => a + b, 0), 0);
+    const summary = {
+      minutes,
+      writesPerSecond: writeRate,
+      searchesPerSecond: searchRate,
+      writesAccepted: all((report) => report.writes),
+      searchesAnswered: all((report) => report.searches),
+      errors: errorTotal,
+      notSent: all((report) => report.notSent),
+      worstWriteP99Ms: Math.max(...reports.map((report) => report.writeP99Ms)),
+      worstSearchP99Ms: Math.max(...reports.map((report) => report.searchP99Ms)),
+      rssFirstMinuteMiB: reports[0]?.rssMiB ?? {},
+      rssLastMinuteMiB: reports[reports.length - 1]?.rssMiB ?? {},
+      rssPeakMiB: rssPeak,
+      sampledTasks: sample.length,
+      sampledStillPending: pending,
+      sampledFailed: failed,
+      settleMs: Date.now() - settleBegan,
+      perMinute: reports,
+    };
+    process.stdout.write(
+      `summary: ${summary.writesAccepted} writes, ${summary.searchesAnswered} searches, ${summary.errors} errors, ` +
+        `${summary.notSent} not sent; worst p99 write ${summary.worstWriteP99Ms} ms, search ${summary.worstSearchP99Ms} ms; ` +
+        `rss first ${JSON.stringify(summary.rssFirstMinuteMiB)} last ${JSON.stringify(summary.rssLastMinuteMiB)} peak ${JSON.stringify(rssPeak)} MiB; ` +
+        `sampled tasks ${sample.length}: ${pending} pending, ${failed} failed after ${summary.settleMs} ms\n`,
     );
-    pending = statuses.filter((status) => status === 'queued' || status === 'processing').length;
-    failed = statuses.filter((status) => status === 'failed').length;
-    if (pending === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    await target.stop();
   }
-
-  const all = (pick: (report: MinuteReport) => number) => reports.reduce((sum, report) => sum + pick(report), 0);
-  const errorTotal = reports.reduce((sum, report) => sum + Object.values(report.errors).reduce((a, b) => a + b, 0), 0);
-  const summary = {
-    minutes,
-    writesPerSecond: writeRate,
-    searchesPerSecond: searchRate,
-    writesAccepted: all((report) => report.writes),
-    searchesAnswered: all((report) => report.searches),
-    errors: errorTotal,
-    notSent: all((report) => report.notSent),
-    worstWriteP99Ms: Math.max(...reports.map((report) => report.writeP99Ms)),
-    worstSearchP99Ms: Math.max(...reports.map((report) => report.searchP99Ms)),
-    rssFirstMinuteMiB: reports[0]?.rssMiB ?? {},
-    rssLastMinuteMiB: reports[reports.length - 1]?.rssMiB ?? {},
-    rssPeakMiB: rssPeak,
-    sampledTasks: sample.length,
-    sampledStillPending: pending,
-    sampledFailed: failed,
-    settleMs: Date.now() - settleBegan,
-    perMinute: reports,
-  };
-  process.stdout.write(
-    `summary: ${summary.writesAccepted} writes, ${summary.searchesAnswered} searches, ${summary.errors} errors, ` +
-      `${summary.notSent} not sent; worst p99 write ${summary.worstWriteP99Ms} ms, search ${summary.worstSearchP99Ms} ms; ` +
-      `rss first ${JSON.stringify(summary.rssFirstMinuteMiB)} last ${JSON.stringify(summary.rssLastMinuteMiB)} peak ${JSON.stringify(rssPeak)} MiB; ` +
-      `sampled tasks ${sample.length}: ${pending} pending, ${failed} failed after ${summary.settleMs} ms\n`,
-  );
-  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(summary, null, 2)}\n`);
-  await target.stop();
 }
 
 main().then(

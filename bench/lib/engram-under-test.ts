@@ -125,11 +125,24 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
   let redis: TestRedis | null = null;
   let chroma: TestChroma | null = null;
   const children: ChildProcess[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const child of children.reverse()) await stopChild(child);
-    await Promise.all([database?.drop(), redis?.stop(), chroma?.stop()]);
-    await rm(dataDir, { recursive: true, force: true });
-  };
+  let stopping: Promise<void> | null = null;
+  // Each step is tried whatever the one before did: a database not dropped leaves the folder removed.
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      for (const child of children.reverse()) await stopChild(child);
+      const results = await Promise.allSettled([database?.drop(), redis?.stop(), chroma?.stop(), rm(dataDir, { recursive: true, force: true })]);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    })());
+  // A run stopped by a signal stops what it started (processes, a test database of gigabytes, folders).
+  function interrupted(signal: NodeJS.Signals): void {
+    process.stderr.write(`\n${signal}: stopping Engram and removing its stores…\n`);
+    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  }
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     if (mode === 'distributed') {
       [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
