@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import { turnOffOnnxRuntimeTelemetry } from './onnx/telemetry-off.js';
+import { fromThread, type ThreadError } from './thread-error.js';
 import { Restarts, type Supervision } from '../restarts.js';
 import { startWorkerThread, whenStarted } from '../worker-thread.js';
 import type { UseLiteModel, UseLiteRuntime } from './use-lite-model.js';
@@ -20,7 +21,7 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly backend: string }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'result'; readonly id: number; readonly vectors: Float32Array[] }
-  | { readonly type: 'error'; readonly id: number; readonly message: string };
+  | { readonly type: 'error'; readonly id: number; readonly error: ThreadError };
 
 export interface UseLiteWorkerPoolOptions {
   readonly threads: number;
@@ -103,7 +104,7 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
       thread.job = null;
       if (job !== null && job.id === message.id) {
         if (message.type === 'result') job.resolve(message.vectors);
-        else job.reject(new DependencyUnavailableError('embedder', new Error(message.message)));
+        else job.reject(fromThread(message.error));
       }
       dispatch();
     });

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../../domain/errors.js';
 import { lowerThisThreadPriority } from '../cpu-priority.js';
+import { threadError } from './thread-error.js';
 import type { FromWorker, ToWorker, UseLiteWorkerData } from './use-lite-worker-pool.js';
 import { loadUseLiteModel } from './use-lite-loader.js';
 
@@ -22,7 +23,7 @@ try {
         const buffers = vectors.map((vector) => vector.buffer as ArrayBuffer);
         send({ type: 'result', id: message.id, vectors }, buffers);
       },
-      (error: unknown) => send({ type: 'error', id: message.id, message: describe(error) }),
+      (error: unknown) => send({ type: 'error', id: message.id, error: threadError(error) }),
     );
   });
   send({ type: 'ready', backend: model.backend });

@@ -8,6 +8,7 @@ import { createUseLiteEmbedder } from '../../../src/adapters/embedding/use-lite-
 import { USE_LITE_MAX_TEXT_CHARS } from '../../../src/adapters/embedding/use-lite-model.js';
 import { startUseLiteThread, startUseLiteWorkerPool } from '../../../src/adapters/embedding/use-lite-worker-pool.js';
 import type { Embedder } from '../../../src/ports/embedder.js';
+import { isDomainError } from '../../../src/domain/errors.js';
 import { waitFor } from '../../support/free-port.js';
 import { silentLogger } from '../../support/logger.js';
 import { countedRestarts } from '../../support/restart-counts.js';
@@ -108,17 +109,33 @@ function threadsNiceAtLeast(niceness: number): number[] {
 }
 
 describe('a pool of model threads', () => {
+  const ONE_THREAD = { threads: 1, runtime: 'onnx-int8', maxTextChars: USE_LITE_MAX_TEXT_CHARS, niceness: 0, logger: silentLogger() } as const;
+
+  it("fails a batch the model fails on as the model's failure, as on the calling thread, not as an outage", async () => {
+    const pool = await startUseLiteWorkerPool(ONE_THREAD);
+    try {
+      // Not a text: the model itself throws on it, every time.
+      const notText = 42 as unknown as string;
+      await assert.rejects(pool.embedBatch([notText]), (error: unknown) => {
+        assert.ok(isDomainError(error));
+        assert.equal(error.code, 'embedder_failed');
+        assert.equal(error.retryable, false);
+        return true;
+      });
+      const [vector] = await pool.embedBatch(['the thread goes on']);
+      assert.equal(vector?.length, 512);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('starts a thread that exits again, through failed starts, and fails calls while none runs', async () => {
     const { counted, counts } = countedRestarts();
     const loaded: Worker[] = [];
     let startsToFail = 0;
     let failedStarts = 0;
     const pool = await startUseLiteWorkerPool({
-      threads: 1,
-      runtime: 'onnx-int8',
-      maxTextChars: USE_LITE_MAX_TEXT_CHARS,
-      niceness: 0,
-      logger: silentLogger(),
+      ...ONE_THREAD,
       supervision: { timing: { firstDelayMs: 20, maxDelayMs: 40 }, counts },
       startThread: (data) => {
         if (startsToFail === 0) {
