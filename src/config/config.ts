@@ -51,6 +51,8 @@ export type EmbedderConfig =
       readonly url: string;
       readonly model: string;
       readonly apiKey: string | null;
+      /** Longest text sent, in UTF-16 code units; the rest is cut (ENGRAM_EMBED_MAX_CHARS). */
+      readonly maxTextChars: number;
     };
 
 export interface PiiConfig {

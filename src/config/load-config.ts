@@ -164,7 +164,15 @@ function embedder(reader: Reader): EmbedderConfig {
   const model = reader.text('ENGRAM_EMBED_MODEL');
   if (url === undefined) reader.problems.push('ENGRAM_EMBED_URL: required when ENGRAM_EMBEDDER=openai');
   if (model === undefined) reader.problems.push('ENGRAM_EMBED_MODEL: required when ENGRAM_EMBEDDER=openai');
-  return { kind, url: url ?? '', model: model ?? '', apiKey: reader.secret('ENGRAM_EMBED_API_KEY') ?? null };
+  return {
+    kind,
+    url: url ?? '',
+    model: model ?? '',
+    apiKey: reader.secret('ENGRAM_EMBED_API_KEY') ?? null,
+    // A server that refuses longer input (TEI answers 413 past its model's 512 tokens unless told to
+    // cut) would fail those writes for good: the text is cut here, for writes and queries alike.
+    maxTextChars: reader.integer('ENGRAM_EMBED_MAX_CHARS', 8_192, 16, 1_000_000),
+  };
 }
 
 export interface LoadConfigOptions {

@@ -105,6 +105,7 @@ export async function openEmbedder(
       : await createOpenAiEmbedder({
           url: config.embedder.url,
           model: config.embedder.model,
+          maxTextChars: config.embedder.maxTextChars,
           logger,
           ...(config.embedder.apiKey === null ? {} : { apiKey: config.embedder.apiKey }),
         });

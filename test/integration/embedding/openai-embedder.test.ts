@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createOpenAiEmbedder, embeddingsEndpoint } from '../../../src/adapters/embedding/openai-embedder.js';
 import { DependencyUnavailableError } from '../../../src/domain/errors.js';
+import { loadConfig } from '../../../src/config/load-config.js';
+import { openEmbedder } from '../../../src/main/adapters.js';
+import { Resources } from '../../../src/main/resources.js';
 import type { Embedder } from '../../../src/ports/embedder.js';
 import { freePort } from '../../support/free-port.js';
 import { silentLogger } from '../../support/logger.js';
@@ -202,6 +205,27 @@ describe('the OpenAI-compatible embedder', () => {
     await assert.rejects(embedder.embed(['hello']), DependencyUnavailableError);
     const tookMs = performance.now() - began;
     assert.ok(tookMs >= 190 && tookMs < 2_000, `took ${Math.round(tookMs)} ms`);
+  });
+
+  it('cuts each text to ENGRAM_EMBED_MAX_CHARS, 8,192 unless it says otherwise, for a server with a shorter limit', async () => {
+    const logger = silentLogger();
+    const sentLengths = async (env: Record<string, string>): Promise<number[]> => {
+      const config = loadConfig({ ENGRAM_EMBEDDER: 'openai', ENGRAM_EMBED_URL: server.url, ENGRAM_EMBED_MODEL: 'nomic-embed-text', ...env }, { secretsDir: '/nonexistent' });
+      const resources = new Resources(logger);
+      try {
+        const embedder = await openEmbedder(config, logger, resources, true);
+        server.requests.length = 0;
+        await embedder.embed(['x'.repeat(10_000), 'short']);
+        const [request] = server.requests;
+        const body = request?.body as { input?: string[] } | undefined;
+        return (body?.input ?? []).map((input) => input.length);
+      } finally {
+        await resources.closeAll();
+      }
+    };
+    assert.deepEqual(await sentLengths({ ENGRAM_EMBED_MAX_CHARS: '2000' }), [2000, 5]);
+    assert.deepEqual(await sentLengths({}), [8192, 5]);
+    assert.throws(() => loadConfig({ ENGRAM_EMBEDDER: 'openai', ENGRAM_EMBED_URL: server.url, ENGRAM_EMBED_MODEL: 'm', ENGRAM_EMBED_MAX_CHARS: '8' }), /ENGRAM_EMBED_MAX_CHARS/);
   });
 
   it('never writes the API key into a log line', async () => {
