@@ -46,6 +46,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   restart?: string;
   container_name?: string;
+  deploy?: { resources?: { limits?: { memory?: string } } };
 }
 
 interface Compose {
@@ -227,6 +228,15 @@ describe('docker-compose.yml', () => {
       assert.match(command, /requirepass \$\(cat \/run\/secrets\/redis_password\)/);
       assert.match(command, /appendonly yes/);
       assert.ok(secretsOf('redis').includes('redis_password'));
+    });
+
+    it("keeps Redis's memory under the container's limit, refusing new jobs when full rather than dropping any", () => {
+      const command = asRun(service('redis').command);
+      assert.match(command, /maxmemory-policy noeviction/);
+      const maxmemory = /maxmemory (\d+)mb/.exec(command)?.[1];
+      const limit = /^(\d+)m$/.exec(String(service('redis').deploy?.resources?.limits?.memory ?? ''))?.[1];
+      assert.ok(maxmemory !== undefined && limit !== undefined, 'maxmemory and the container limit in MiB');
+      assert.ok(Number(maxmemory) <= Number(limit) * 0.8, `maxmemory ${maxmemory} MiB under a limit of ${limit} MiB`);
     });
 
     it('starts Postgres with its password file and TLS from the certificate secrets', () => {
