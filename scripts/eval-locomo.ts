@@ -20,12 +20,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config/load-config.js';
 import { startNode, type RunningNode } from '../src/main/node.js';
 
-const DEFAULT_DATA = '/work/shared/data/locomo/locomo-dev.json';
+/** The development split, kept beside the repository (its licence keeps it out): see the README. */
+const DEFAULT_DATA = fileURLToPath(new URL('../../shared/data/locomo/locomo-dev.json', import.meta.url));
 const CUTOFFS = [5, 10, 25] as const;
 const CATEGORY_NAMES: Readonly<Record<number, string>> = { 1: 'multi-hop', 2: 'temporal', 3: 'open-domain', 4: 'single-hop' };
 
