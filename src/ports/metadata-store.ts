@@ -30,6 +30,18 @@ export interface PendingTaskRef {
   readonly tenantId: string;
 }
 
+/** Where a page of stale tasks ended, as the store wrote it: the next page begins after it. */
+export interface StaleTasksCursor {
+  readonly updatedAt: string;
+  readonly seq: number;
+}
+
+export interface StaleTasksPage {
+  readonly tasks: PendingTaskRef[];
+  /** Null when this page was the last one. */
+  readonly next: StaleTasksCursor | null;
+}
+
 /**
  * Accepted tasks are durable once `accept` answers, and a claim's attempt once `claim` does. The
  * worker's steps after the claim (`MemoryRepository.applyMany`, `complete`) may answer before they
@@ -50,10 +62,11 @@ export interface TaskRepository {
    */
   release(taskIds: readonly string[]): Promise<void>;
   /**
-   * Pending tasks untouched for `untouchedForMs` or longer, oldest first: what recovery drives
-   * again. Ages are the database's, which every process shares: their own clocks may disagree.
+   * Up to `limit` pending tasks untouched for `untouchedForMs` or longer, oldest first, after
+   * `after` when given: what recovery drives again. Ages are the database's, which every process
+   * shares: their own clocks may disagree.
    */
-  findStale(untouchedForMs: number, limit: number): Promise<PendingTaskRef[]>;
+  findStale(untouchedForMs: number, limit: number, after?: StaleTasksCursor): Promise<StaleTasksPage>;
   countPending(): Promise<number>;
   /**
    * Deletes up to `limit` finished tasks (completed or failed) last changed before `before`,

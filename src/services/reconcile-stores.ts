@@ -58,7 +58,7 @@ export class StoreReconciler {
       const drift = await this.inspectOwner(owner);
       if (drift.missingVectors.length > 0 || drift.orphanVectors.length > 0) drifts.push(drift);
     }
-    const stuck = await this.deps.tasks.findStale(this.stuckAfterMs, STUCK_TASKS_COUNTED);
+    const stuck = (await this.deps.tasks.findStale(this.stuckAfterMs, STUCK_TASKS_COUNTED)).tasks;
     return {
       ownersChecked: owners.length,
       drifts,

@@ -5,7 +5,7 @@ import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
 import type { SearchScope } from '../../src/domain/filters.js';
 import type { EmbeddedMemory, Memory, MemoryDraft } from '../../src/domain/memory.js';
 import type { WordMatch } from '../../src/ports/memory-retrieval.js';
-import type { MetadataStore, NewWriteTask, PendingTaskRef } from '../../src/ports/metadata-store.js';
+import type { MetadataStore, NewWriteTask, PendingTaskRef, StaleTasksCursor } from '../../src/ports/metadata-store.js';
 import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-security.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
 import { Random } from '../../bench/lib/workload.js';
@@ -261,12 +261,12 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
 
         const mine = new Set([older, newer, touched, done].map((task) => task.taskId));
         const staleFor = async (ms: number, limit = 100_000): Promise<PendingTaskRef[]> =>
-          (await store.tasks.findStale(ms, limit)).filter((ref) => mine.has(ref.taskId));
+          (await store.tasks.findStale(ms, limit)).tasks.filter((ref) => mine.has(ref.taskId));
         assert.deepEqual(await staleFor(200), [
           { taskId: older.taskId, tenantId: tenant },
           { taskId: newer.taskId, tenantId: tenant },
         ]);
-        assert.equal((await store.tasks.findStale(200, 1)).length, 1);
+        assert.equal((await store.tasks.findStale(200, 1)).tasks.length, 1);
         assert.deepEqual(await staleFor(-1_000), [
           { taskId: older.taskId, tenantId: tenant },
           { taskId: newer.taskId, tenantId: tenant },
@@ -282,6 +282,27 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
             mock.timers.reset();
           }
         }
+      });
+
+      it('pages through stale tasks after a cursor, each once, in order, tasks of one batch included', async () => {
+        tenant = newTenant();
+        const first = newTask(draft(tenant));
+        const batch = Array.from({ length: 4 }, () => newTask(draft(tenant)));
+        await store.tasks.accept([first]);
+        // One transaction: the batch's tasks were all touched at the same instant.
+        await store.tasks.accept(batch);
+        const mine = new Set([first, ...batch].map((task) => task.taskId));
+        const seen: string[] = [];
+        let after: StaleTasksCursor | undefined;
+        let pages = 0;
+        do {
+          const page = await store.tasks.findStale(-1_000, 2, after);
+          seen.push(...page.tasks.map((ref) => ref.taskId).filter((id) => mine.has(id)));
+          after = page.next ?? undefined;
+          pages += 1;
+          assert.ok(pages < 10_000, 'the pages come to an end');
+        } while (after !== undefined);
+        assert.deepEqual(seen, [first, ...batch].map((task) => task.taskId));
       });
 
       it('forgets finished tasks changed before a moment, oldest first, keeping pending ones and those with a key', async () => {

@@ -1,7 +1,7 @@
 import { DomainError, IdempotencyKeyReusedError } from '../../domain/errors.js';
 import type { MemoryDraft } from '../../domain/memory.js';
 import type { TaskError, TaskStatus, TaskSummary, WriteTask } from '../../domain/task.js';
-import type { AcceptedTask, NewWriteTask, PendingTaskRef, TaskRepository } from '../../ports/metadata-store.js';
+import type { AcceptedTask, NewWriteTask, StaleTasksCursor, StaleTasksPage, TaskRepository } from '../../ports/metadata-store.js';
 import type { RowScope } from './row-scope.js';
 import { LOCK_USERS_SHARED } from './user-locks.js';
 import { toDate, toNumber } from './values.js';
@@ -223,15 +223,22 @@ export class SqlTaskRepository implements TaskRepository {
     );
   }
 
-  async findStale(untouchedForMs: number, limit: number): Promise<PendingTaskRef[]> {
-    const rows = await this.scope.systemQuery<{ task_id: string; tenant_id: string }>(
-      `SELECT task_id, tenant_id FROM write_tasks
+  async findStale(untouchedForMs: number, limit: number, after?: StaleTasksCursor): Promise<StaleTasksPage> {
+    // The cursor keeps the time as the database wrote it, to the microsecond: a batch's tasks share
+    // one, which a millisecond Date would cut below, and a page would then follow itself.
+    const rows = await this.scope.systemQuery<{ task_id: string; tenant_id: string; updated_at: string; seq: unknown }>(
+      `SELECT task_id, tenant_id, updated_at::text AS updated_at, seq FROM write_tasks
          WHERE ${PENDING} AND updated_at < now() - $1::double precision * interval '1 millisecond'
+           AND ($3::timestamptz IS NULL OR (updated_at, seq) > ($3::timestamptz, $4::bigint))
          ORDER BY updated_at, seq
          LIMIT $2`,
-      [untouchedForMs, limit],
+      [untouchedForMs, limit, after?.updatedAt ?? null, after?.seq ?? 0],
     );
-    return rows.map((row) => ({ taskId: row.task_id, tenantId: row.tenant_id }));
+    const last = rows.at(-1);
+    return {
+      tasks: rows.map((row) => ({ taskId: row.task_id, tenantId: row.tenant_id })),
+      next: rows.length === limit && last !== undefined ? { updatedAt: last.updated_at, seq: toNumber(last.seq) } : null,
+    };
   }
 
   async countPending(): Promise<number> {
