@@ -39,10 +39,14 @@ export class PeriodicRun<T> {
     if (this.#stopped || this.#timer !== null) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#running = this.#runOnce().finally(() => {
-        this.#running = null;
-        this.#arm();
-      });
+      // A report that throws (a logger's stream gone, say) must neither end the process, as a
+      // rejection nobody handles would, nor stop the runs.
+      this.#running = this.#runOnce()
+        .catch(() => undefined)
+        .finally(() => {
+          this.#running = null;
+          this.#arm();
+        });
     }, this.options.intervalMs);
     this.#timer.unref();
   }

@@ -53,6 +53,30 @@ describe('PeriodicRun', () => {
     assert.equal(runs.count, afterStop, 'no run after stop');
   });
 
+  it('goes on running when a report throws, leaving no rejection unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const runs = new Runs(1);
+      const schedule = new PeriodicRun({
+        intervalMs: 1,
+        run: () => runs.run(),
+        onDone: (run) => {
+          if (run === 1) throw new Error('report failed');
+        },
+        onFailed: () => undefined,
+      });
+      schedule.start();
+      await until(() => runs.count >= 3);
+      await schedule.stop();
+      await sleep(10);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('starts no second run when started again while one is under way', async () => {
     const runs = new Runs(20);
     const schedule = new PeriodicRun({ intervalMs: 1, run: () => runs.run(), onFailed: (error) => assert.fail(String(error)) });
