@@ -21,7 +21,6 @@ export interface WriteRecoveryDeps {
  */
 export class WriteRecovery {
   readonly #schedule: PeriodicRun<number>;
-
   readonly #batchSize: number;
 
   constructor(private readonly deps: WriteRecoveryDeps) {
