@@ -93,15 +93,16 @@ function withoutTrailingPunctuation(value: string): string {
   return value.replace(/[.,;!?)]+$/, '');
 }
 
+/** Whether a value, its trailing punctuation taken off, reads as a password rather than prose. */
 function looksLikePassword(value: string): boolean {
-  const trimmed = withoutTrailingPunctuation(value);
   // "password is incorrect" and similar: a plain lowercase word is prose, not a password.
-  return trimmed.length >= 6 && !/^[a-z]+$/.test(trimmed);
+  return value.length >= 6 && !/^[a-z]+$/.test(value);
 }
 
-function groupSpan(match: RegExpExecArray, group: string): DetectedEntity {
+/** The span of the match's last group, which ends the match, or of its first `length` characters. */
+function groupSpan(match: RegExpExecArray, group: string, length = group.length): DetectedEntity {
   const start = match.index + match[0].length - group.length;
-  return span('SECRET', start, start + group.length);
+  return span('SECRET', start, start + length);
 }
 
 export function findSecrets(text: string): DetectedEntity[] {
@@ -122,16 +123,12 @@ export function findSecrets(text: string): DetectedEntity[] {
   for (const m of matchAll(ASSIGNED_NAME, text)) {
     const value = m[2] ?? '';
     const secret = assignedSecret(m[1] ?? '', value);
-    if (secret === null) continue;
-    const start = m.index + m[0].length - value.length;
-    found.push(span('SECRET', start, start + secret.length));
+    if (secret !== null) found.push(groupSpan(m, value, secret.length));
   }
   for (const m of matchAll(PASSWORD_VALUE, text)) {
-    const value = withoutTrailingPunctuation(m[1] ?? '');
-    if (looksLikePassword(value)) {
-      const start = m.index + m[0].length - (m[1] ?? '').length;
-      found.push(span('SECRET', start, start + value.length));
-    }
+    const written = m[1] ?? '';
+    const value = withoutTrailingPunctuation(written);
+    if (looksLikePassword(value)) found.push(groupSpan(m, written, value.length));
   }
   return found;
 }
