@@ -28,9 +28,5 @@ try {
   });
   send({ type: 'ready', backend: model.backend });
 } catch (error) {
-  send({ type: 'failed', message: describe(error) });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  send({ type: 'failed', message: threadError(error).message });
 }
