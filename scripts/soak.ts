@@ -21,6 +21,7 @@ import { freePort, waitFor } from '../test/support/free-port.js';
 import { createTestDatabase } from '../test/support/postgres.js';
 import { startTestRedis } from '../test/support/redis-server.js';
 import { percentile } from '../bench/lib/stats.js';
+import { stopOnSignals } from '../bench/lib/stop-on-signals.js';
 
 /** Requests in flight at most: beyond it the load generator counts a request as not sent. */
 const MAX_OUTSTANDING = 2_000;
@@ -161,11 +162,7 @@ async function main(): Promise<void> {
   const target: Target = external
     ? { url: values.url ?? '', key: values.key ?? '', processes: {}, stop: async () => undefined }
     : await startTarget(values.distributed);
-  const interrupted = (signal: NodeJS.Signals): void => {
-    void target.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  stopOnSignals(() => target.stop());
   try {
     process.stdout.write(`soak: ${minutes} min, ${writeRate} writes/s, ${searchRate} searches/s against ${target.url}\n`);
 

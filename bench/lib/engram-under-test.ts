@@ -17,6 +17,7 @@ import { startTestChroma, type TestChroma } from '../../test/support/chroma-serv
 import { freePort, waitFor } from '../../test/support/free-port.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../../test/support/postgres.js';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { ownCpuSeconds, processCpuSeconds, type CpuReading } from './cpu-time.js';
 import { rssBytes } from './stats.js';
 
@@ -129,20 +130,13 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
   // Each step is tried whatever the one before did: a database not dropped leaves the folder removed.
   const stopAll = (): Promise<void> =>
     (stopping ??= (async () => {
-      process.off('SIGINT', interrupted);
-      process.off('SIGTERM', interrupted);
+      stopHandlingSignals();
       for (const child of children.reverse()) await stopChild(child);
       const results = await Promise.allSettled([database?.drop(), redis?.stop(), chroma?.stop(), rm(dataDir, { recursive: true, force: true })]);
       const failed = results.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
     })());
-  // A run stopped by a signal stops what it started (processes, a test database of gigabytes, folders).
-  function interrupted(signal: NodeJS.Signals): void {
-    process.stderr.write(`\n${signal}: stopping Engram and removing its stores…\n`);
-    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  }
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const stopHandlingSignals = stopOnSignals(stopAll, 'stopping Engram and removing its stores…');
   try {
     if (mode === 'distributed') {
       [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
