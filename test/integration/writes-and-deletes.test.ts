@@ -10,41 +10,9 @@ import { MemoryEraser } from '../../src/services/forget-memories.js';
 import { WriteProcessor } from '../../src/services/process-writes.js';
 import { MemorySearch } from '../../src/services/search-memories.js';
 import { waitFor } from '../support/free-port.js';
+import { heldStep, withMethod, type HeldStep } from '../support/held-step.js';
 import { silentLogger } from '../support/logger.js';
 import { openRealStores, type RealStores } from '../support/real-stores.js';
-
-/** A step held until the test lets it go, telling when it is reached. */
-interface HeldStep {
-  readonly reached: Promise<void>;
-  release(): void;
-  hold(): Promise<void>;
-}
-
-function heldStep(): HeldStep {
-  let reach = (): void => undefined;
-  let release = (): void => undefined;
-  const reached = new Promise<void>((resolve) => (reach = resolve));
-  const released = new Promise<void>((resolve) => (release = resolve));
-  return {
-    reached,
-    release: () => release(),
-    hold: () => {
-      reach();
-      return released;
-    },
-  };
-}
-
-/** `target` with one method replaced; the others are its own, called on it. */
-function withMethod<T extends object, K extends keyof T>(target: T, name: K, method: T[K]): T {
-  return new Proxy(target, {
-    get(object, property) {
-      if (property === name) return method;
-      const value: unknown = Reflect.get(object, property, object);
-      return typeof value === 'function' ? value.bind(object) : value;
-    },
-  });
-}
 
 const newPrincipal = (): Principal => ({ tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' });
 
@@ -64,7 +32,7 @@ function writeProcessor(
   vectorStore: VectorStore = vectors,
   tasks: TaskRepository = metadata.tasks,
 ): WriteProcessor {
-  return new WriteProcessor({ tasks, memories: metadata.memories, vectorStore, embedder, logger: silentLogger() });
+  return new WriteProcessor({ tasks, memories: metadata.memories, vectorStore, embedder, logger: silentLogger(), leaseMs: 30_000 });
 }
 
 /** The vector store, with its upserts held at `step`. */
