@@ -86,7 +86,14 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     if (roles.worker) {
       const worker = new WriteWorker({
         queue,
-        processor: new WriteProcessor({ tasks: metadata.tasks, memories: metadata.memories, vectorStore, embedder, logger }),
+        processor: new WriteProcessor({
+          tasks: metadata.tasks,
+          memories: metadata.memories,
+          vectorStore,
+          embedder,
+          logger,
+          leaseMs: config.worker.recoverAfterMs,
+        }),
         recovery: new WriteRecovery({ tasks: metadata.tasks, queue, logger, recoverAfterMs: config.worker.recoverAfterMs }),
         logger,
         concurrency: config.worker.concurrency,

@@ -52,15 +52,27 @@ export interface TaskRepository {
   /** Stores the tasks in one transaction, in order, each with a fresh position in the write order. */
   accept(tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]>;
   find(tenantId: string, taskId: string): Promise<TaskSummary | null>;
-  /** Marks the still-pending tasks among these as processing, counts the attempt, and returns them. */
-  claim(taskIds: readonly string[]): Promise<WriteTask[]>;
+  /**
+   * Marks the tasks among these that are queued, or processing under a claim untouched for
+   * `leaseMs` (its worker died), as processing; counts the attempt, and returns them. A claim
+   * younger than that is another worker's still: its tasks are left out.
+   */
+  claim(taskIds: readonly string[], leaseMs: number): Promise<WriteTask[]>;
+  /** Touches the tasks among these still processing: their claim's lease starts again. */
+  renew(taskIds: readonly string[]): Promise<void>;
   complete(taskIds: readonly string[]): Promise<void>;
   fail(taskId: string, error: TaskError): Promise<void>;
   /**
-   * Hands claimed tasks back as queued without counting the attempt: they failed because a
-   * dependency was away, not because of anything in them, so an outage never makes them poison.
+   * Hands claimed tasks back as queued, to be claimed at once by the job's next try. Unless
+   * `keepAttempt`, the attempt is not counted: they failed because a dependency was away, not
+   * because of anything in them, so an outage never makes them poison.
    */
-  release(taskIds: readonly string[]): Promise<void>;
+  release(taskIds: readonly string[], options?: { readonly keepAttempt?: boolean }): Promise<void>;
+  /**
+   * Hands every processing task back as queued, its attempt counted, and returns how many: at the
+   * boot of the only worker there is, whose claims died with the process before it.
+   */
+  releaseAll(): Promise<number>;
   /**
    * Up to `limit` pending tasks untouched for `untouchedForMs` or longer, oldest first, after
    * `after` when given: what recovery drives again. Ages are the database's, which every process

@@ -8,6 +8,7 @@ import type { Logger } from '../ports/logger.js';
 import type { MemoryRepository, TaskRepository } from '../ports/metadata-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import { followPostgres } from './follow-postgres.js';
+import { TaskLeases } from './task-leases.js';
 import { vectorRecord } from './vector-record.js';
 
 export interface WriteProcessorDeps {
@@ -16,6 +17,11 @@ export interface WriteProcessorDeps {
   readonly vectorStore: VectorStore;
   readonly embedder: Embedder;
   readonly logger: Logger;
+  /**
+   * How long a claim keeps other workers off its tasks, renewed while they run: recovery's
+   * ENGRAM_RECOVER_AFTER_MS, after which a task untouched is taken as lost.
+   */
+  readonly leaseMs: number;
   /** A task claimed more often than this is given up as poison. Default 5. */
   readonly maxAttempts?: number;
 }
@@ -65,9 +71,16 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
  */
 export class WriteProcessor {
   private readonly maxAttempts: number;
+  private readonly leases: TaskLeases;
 
   constructor(private readonly deps: WriteProcessorDeps) {
     this.maxAttempts = deps.maxAttempts ?? 5;
+    this.leases = new TaskLeases({ tasks: deps.tasks, logger: deps.logger, leaseMs: deps.leaseMs });
+  }
+
+  /** Stops renewing the claims of runs still going: their tasks go to another worker in time. */
+  close(): Promise<void> {
+    return this.leases.close();
   }
 
   /** Throws when the job should be tried again later; permanent failures are recorded on the task. */
@@ -85,7 +98,7 @@ export class WriteProcessor {
 
   /** Claims the tasks still pending and fails those that cannot run: no payload, or claimed too often. */
   private async claimRunnable(taskIds: readonly string[]): Promise<PendingTask[]> {
-    const claimed = await this.deps.tasks.claim(taskIds);
+    const claimed = await this.deps.tasks.claim(taskIds, this.deps.leaseMs);
     const runnable: PendingTask[] = [];
     for (const task of claimed) {
       if (task.draft === null) {
@@ -104,11 +117,20 @@ export class WriteProcessor {
 
   private async processRun(runnable: readonly PendingTask[]): Promise<void> {
     if (runnable.length === 0) return;
+    const lease = this.leases.hold(runnable.map((task) => task.taskId));
+    try {
+      await this.processClaimed(runnable);
+    } finally {
+      await lease.end();
+    }
+  }
+
+  private async processClaimed(runnable: readonly PendingTask[]): Promise<void> {
     try {
       await this.processTasks(runnable);
     } catch (error) {
       if (isOutage(error)) return this.handBack(runnable, error);
-      if (runnable.length === 1 || (isDomainError(error) && error.retryable)) throw error;
+      if (runnable.length === 1 || (isDomainError(error) && error.retryable)) return this.retryLater(runnable, error);
       // One bad write must not hold back the others of its job: retry them one by one.
       this.deps.logger.warn({ err: error, tasks: runnable.length }, 'batch failed; processing its writes one by one');
       for (const task of runnable) {
@@ -116,10 +138,22 @@ export class WriteProcessor {
           await this.processTasks([task]);
         } catch (single) {
           if (isOutage(single)) return this.handBack(runnable, single);
-          throw single;
+          return this.retryLater(runnable, single);
         }
       }
     }
+  }
+
+  /**
+   * The run failed in a way a later try may not: its claim ends now, attempt counted, for the job's
+   * next try to claim its writes again rather than find them under this one's lease. Throws so the
+   * queue tries again after its back-off; a hand-back that fails leaves the lease to run out.
+   */
+  private async retryLater(tasks: readonly PendingTask[], failure: unknown): Promise<never> {
+    await this.deps.tasks.release(tasks.map((task) => task.taskId), { keepAttempt: true }).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, tasks: tasks.length }, 'could not hand failed writes back; recovery drives them again');
+    });
+    throw failure;
   }
 
   /**

@@ -32,8 +32,14 @@ export class WriteRecovery {
     });
   }
 
-  /** Re-enqueues every pending task, however recent: at the boot of an embedded node, whose queue was in its memory. */
-  recoverAll(): Promise<number> {
+  /**
+   * Re-enqueues every pending task, however recent: at the boot of an embedded node, whose queue
+   * was in its memory. Its worker is the only one: the claims of the process before it, which
+   * died with it, end now rather than when their leases run out.
+   */
+  async recoverAll(): Promise<number> {
+    const released = await this.deps.tasks.releaseAll();
+    if (released > 0) this.deps.logger.info({ tasks: released }, 'writes under way when the node last stopped are pending again');
     // Untouched for "minus a second": touched before a second from now, by the database's clock.
     return this.#recover(-1_000, 'every page');
   }

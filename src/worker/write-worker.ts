@@ -85,6 +85,9 @@ export class WriteWorker {
       // concurrency × JOBS_TAKEN_PER_RUN, of up to 32 writes each) could outlast a stop's grace.
       this.coalescer?.handBackWaiting();
       await this.consumer?.close();
+      // Runs still going after the consumer's close gave up on them are hung: their writes go to
+      // another worker once their leases run out.
+      await this.deps.processor.close();
       this.deps.logger.info('worker stopped');
     })();
     return this.closing;

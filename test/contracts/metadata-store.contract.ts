@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { EmbeddingModelMismatchError } from '../../src/domain/errors.js';
 import type { SearchScope } from '../../src/domain/filters.js';
@@ -10,6 +11,9 @@ import { SCOPED_ROLE } from '../../src/adapters/sql/migrations/0002-row-level-se
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
 import { Random } from '../../bench/lib/workload.js';
 import type { SqlClient } from '../../src/adapters/sql/sql-client.js';
+
+/** A claim's lease no test outlasts. */
+const LEASE_MS = 60_000;
 
 /** Makes a store over a fresh, empty database that nothing else uses. */
 export type MetadataStoreFactory = () => Promise<MetadataStore>;
@@ -206,15 +210,57 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const memory = draft(tenant);
         const task = newTask(memory);
         const [accepted] = await store.tasks.accept([task]);
-        const [claimed] = await store.tasks.claim([task.taskId, randomUUID(), 'junk']);
+        const [claimed] = await store.tasks.claim([task.taskId, randomUUID(), 'junk'], LEASE_MS);
         assert.equal(claimed?.status, 'processing');
         assert.equal(claimed?.attempts, 1);
         assert.equal(claimed?.seq, accepted?.seq);
         assert.equal(claimed?.tenantId, tenant);
         assert.deepEqual(claimed?.draft, memory);
         assert.ok(claimed?.draft?.createdAt instanceof Date);
-        const [reclaimed] = await store.tasks.claim([task.taskId]);
+        await sleep(5);
+        const [reclaimed] = await store.tasks.claim([task.taskId], 1);
         assert.equal(reclaimed?.attempts, 2);
+      });
+
+      it('leaves a task claimed within its lease to its worker, and takes it once the lease, renewed or not, has run out', async () => {
+        tenant = newTenant();
+        const [held, renewed, lapsed] = [newTask(draft(tenant)), newTask(draft(tenant)), newTask(draft(tenant))];
+        const ids = [held.taskId, renewed.taskId, lapsed.taskId];
+        await store.tasks.accept([held, renewed, lapsed]);
+        assert.equal((await store.tasks.claim(ids, LEASE_MS)).length, 3);
+        assert.deepEqual(await store.tasks.claim(ids, LEASE_MS), [], 'a live claim is not taken');
+        await sleep(400);
+        await store.tasks.renew([renewed.taskId]);
+        const taken = await store.tasks.claim(ids, 300);
+        assert.deepEqual(taken.map((task) => task.taskId).sort(), [held.taskId, lapsed.taskId].sort());
+        assert.deepEqual(taken.map((task) => task.attempts), [2, 2]);
+        // A renewal touches only tasks still processing.
+        await store.tasks.complete([held.taskId]);
+        await store.tasks.renew([held.taskId]);
+        assert.equal((await store.tasks.find(tenant, held.taskId))?.status, 'completed');
+      });
+
+      it('hands claimed tasks back for a claim at once, counting the attempt or not, and all of them at a boot', async () => {
+        tenant = newTenant();
+        const [outage, failure, crashed, done] = [newTask(draft(tenant)), newTask(draft(tenant)), newTask(draft(tenant)), newTask(draft(tenant))];
+        await store.tasks.accept([outage, failure, crashed, done]);
+        await store.tasks.claim([outage.taskId, failure.taskId, crashed.taskId, done.taskId], LEASE_MS);
+        await store.tasks.complete([done.taskId]);
+        await store.tasks.release([outage.taskId, done.taskId]);
+        await store.tasks.release([failure.taskId], { keepAttempt: true });
+        assert.equal((await store.tasks.find(tenant, outage.taskId))?.status, 'queued');
+        assert.equal((await store.tasks.find(tenant, done.taskId))?.status, 'completed', 'a finished task stays finished');
+        const again = await store.tasks.claim([outage.taskId, failure.taskId, crashed.taskId], LEASE_MS);
+        assert.deepEqual(
+          again.map((task) => [task.taskId, task.attempts]).sort(),
+          [[outage.taskId, 1], [failure.taskId, 2]].sort(),
+        );
+        assert.ok((await store.tasks.releaseAll()) >= 3);
+        const afterBoot = await store.tasks.claim([outage.taskId, failure.taskId, crashed.taskId], LEASE_MS);
+        assert.deepEqual(
+          afterBoot.map((task) => [task.taskId, task.attempts]).sort(),
+          [[outage.taskId, 2], [failure.taskId, 3], [crashed.taskId, 2]].sort(),
+        );
       });
 
       it('completes tasks, which then are not claimed again', async () => {
@@ -222,10 +268,10 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const tasks = [newTask(draft(tenant)), newTask(draft(tenant))];
         await store.tasks.accept(tasks);
         const pendingBefore = await store.tasks.countPending();
-        await store.tasks.claim(tasks.map((task) => task.taskId));
+        await store.tasks.claim(tasks.map((task) => task.taskId), LEASE_MS);
         await store.tasks.complete(tasks.map((task) => task.taskId));
         assert.equal((await store.tasks.find(tenant, tasks[0]!.taskId))?.status, 'completed');
-        assert.deepEqual(await store.tasks.claim(tasks.map((task) => task.taskId)), []);
+        assert.deepEqual(await store.tasks.claim(tasks.map((task) => task.taskId), LEASE_MS), []);
         assert.equal(await store.tasks.countPending(), pendingBefore - 2);
       });
 
@@ -240,7 +286,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
           status: 'failed',
           error: { code: 'embedding_failed', message: 'the model refused the text' },
         });
-        assert.deepEqual(await store.tasks.claim([task.taskId]), []);
+        assert.deepEqual(await store.tasks.claim([task.taskId], LEASE_MS), []);
         await store.tasks.complete([task.taskId]);
         assert.equal((await store.tasks.find(tenant, task.taskId))?.status, 'failed');
       });
@@ -252,11 +298,11 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         const touched = newTask(draft(tenant));
         const done = newTask(draft(tenant));
         await store.tasks.accept([older]);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
         await store.tasks.accept([newer, touched, done]);
-        await new Promise((resolve) => setTimeout(resolve, 400));
-        await store.tasks.claim([touched.taskId]);
-        await store.tasks.claim([done.taskId]);
+        await sleep(400);
+        await store.tasks.claim([touched.taskId], LEASE_MS);
+        await store.tasks.claim([done.taskId], LEASE_MS);
         await store.tasks.complete([done.taskId]);
 
         const mine = new Set([older, newer, touched, done].map((task) => task.taskId));
@@ -311,12 +357,12 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.ok(completed && failed && queued && processing && keyed && later);
         const withKey = { ...keyed, idempotencyKey: `key-${randomUUID()}` };
         await store.tasks.accept([completed, failed, queued, processing, withKey, later]);
-        await store.tasks.claim([completed.taskId, processing.taskId, withKey.taskId]);
+        await store.tasks.claim([completed.taskId, processing.taskId, withKey.taskId], LEASE_MS);
         await store.tasks.complete([completed.taskId, withKey.taskId]);
         await store.tasks.fail(failed.taskId, { code: 'embedding_failed', message: 'refused' });
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
         const cutoff = new Date();
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
         await store.tasks.complete([later.taskId]);
 
         // Earlier tests' finished tasks go too: the statement is over every tenant.
@@ -338,7 +384,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         for (const task of tasks) {
           await store.tasks.accept([task]);
           await store.tasks.complete([task.taskId]);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await sleep(5);
         }
         const cutoff = new Date();
         assert.equal(await store.tasks.forgetFinished(cutoff, 0), 0);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { MemoryDraft } from '../../src/domain/memory.js';
 import type { Embedder } from '../../src/ports/embedder.js';
@@ -10,6 +11,7 @@ import { openRealStores, type RealStores } from '../support/real-stores.js';
 
 const DEADLY = 'the text that takes its worker down';
 const MAX_ATTEMPTS = 5;
+const LEASE_MS = 200;
 
 /**
  * A write whose processing kills the worker every time (an out-of-memory kill, say): each restart
@@ -46,6 +48,7 @@ describe('a write that kills its worker', () => {
       embedder,
       logger: silentLogger(),
       maxAttempts: MAX_ATTEMPTS,
+      leaseMs: LEASE_MS,
     });
     return { processor, died };
   }
@@ -68,11 +71,15 @@ describe('a write that kills its worker', () => {
     const accepted = await metadata.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), draft, idempotencyKey: null })));
     const taskIds = accepted.map((task) => task.taskId);
 
-    // Each restart runs the same job again, as the queue does with a job whose worker died.
+    // Each restart runs the same job again, as the queue does with a job whose worker died, once
+    // the dead worker's lease on its writes has run out.
     const outcomes: string[] = [];
     while (outcomes.at(-1) !== 'finished' && outcomes.length < 3 * MAX_ATTEMPTS) {
       const { processor, died } = worker();
       outcomes.push(await Promise.race([processor.process({ taskIds }).then(() => 'finished'), died]));
+      // A dead worker renews nothing.
+      await processor.close();
+      if (outcomes.at(-1) === 'died') await sleep(LEASE_MS + 50);
     }
     assert.equal(outcomes.at(-1), 'finished', `the job ends: ${outcomes.join(', ')}`);
     assert.equal(outcomes.filter((outcome) => outcome === 'died').length, MAX_ATTEMPTS, 'the deadly write is tried as often as allowed');

@@ -86,7 +86,7 @@ describe('PGlite commits', () => {
       const first = task('the train leaves at nine');
       await store.tasks.accept([first]);
       assert.ok((await unflushedLog(client)) <= PAGE_HEADER_BYTES, 'an accept answered before its log was flushed');
-      const [claimed] = await store.tasks.claim([first.taskId]);
+      const [claimed] = await store.tasks.claim([first.taskId], 60_000);
       assert.ok((await unflushedLog(client)) <= PAGE_HEADER_BYTES, 'a claim answered before its log was flushed');
 
       assert.ok(claimed?.draft);

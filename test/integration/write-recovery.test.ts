@@ -31,6 +31,22 @@ describe('write recovery', () => {
     }
   });
 
+  it('ends the claims of the process before at boot, its worker being the only one', async () => {
+    const [taskId] = await staleTasks(1);
+    assert.ok(taskId !== undefined);
+    assert.equal((await storeOf().tasks.claim([taskId], 60_000)).length, 1);
+    assert.deepEqual(await storeOf().tasks.claim([taskId], 60_000), [], 'claimed, by a worker that then died');
+    const queue = createInProcessJobQueue({ logger: silentLogger() });
+    try {
+      const recovery = new WriteRecovery({ tasks: storeOf().tasks, queue, logger: silentLogger(), recoverAfterMs: 60_000 });
+      await recovery.recoverAll();
+      const [claimed] = await storeOf().tasks.claim([taskId], 60_000);
+      assert.equal(claimed?.attempts, 2, 'claimable at once, the crashed attempt counted');
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('enqueues every stale write to a queue that lost its jobs, and a page a look to one working through a backlog', async () => {
     const queue = createInProcessJobQueue({ logger: silentLogger() });
     try {

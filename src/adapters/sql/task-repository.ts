@@ -176,15 +176,17 @@ export class SqlTaskRepository implements TaskRepository {
    * Flushed, unlike the worker's later steps: an attempt counts even when the write that made it
    * crashes the process, so that a write that does so every time is given up.
    */
-  async claim(taskIds: readonly string[]): Promise<WriteTask[]> {
+  async claim(taskIds: readonly string[], leaseMs: number): Promise<WriteTask[]> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return [];
     const rows = await this.scope.systemQuery<TaskRow>(
       `UPDATE write_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
-         WHERE task_id = ANY($1::uuid[]) AND ${PENDING}
+         WHERE task_id = ANY($1::uuid[])
+           AND (status = 'queued'
+                OR (status = 'processing' AND updated_at < now() - $2::double precision * interval '1 millisecond'))
          RETURNING task_id, tenant_id, memory_id, status, seq, attempts, error_code, error_message,
                    draft, created_at, updated_at`,
-      [ids],
+      [ids, leaseMs],
     );
     // Write order, so that a batch applies its writes of one memory oldest first.
     return rows.map(toWriteTask).sort((a, b) => a.seq - b.seq);
@@ -213,14 +215,34 @@ export class SqlTaskRepository implements TaskRepository {
     );
   }
 
-  async release(taskIds: readonly string[]): Promise<void> {
+  async renew(taskIds: readonly string[]): Promise<void> {
     const ids = uuidsOnly(taskIds);
     if (ids.length === 0) return;
     await this.scope.systemQuery(
-      `UPDATE write_tasks SET status = 'queued', attempts = GREATEST(attempts - 1, 0), updated_at = now()
-         WHERE task_id = ANY($1::uuid[]) AND status = 'processing'`,
+      `UPDATE write_tasks SET updated_at = now() WHERE task_id = ANY($1::uuid[]) AND status = 'processing'`,
       [ids],
+      'unflushed',
     );
+  }
+
+  async release(taskIds: readonly string[], options: { readonly keepAttempt?: boolean } = {}): Promise<void> {
+    const ids = uuidsOnly(taskIds);
+    if (ids.length === 0) return;
+    await this.scope.systemQuery(
+      `UPDATE write_tasks
+         SET status = 'queued', attempts = CASE WHEN $2::boolean THEN attempts ELSE GREATEST(attempts - 1, 0) END, updated_at = now()
+         WHERE task_id = ANY($1::uuid[]) AND status = 'processing'`,
+      [ids, options.keepAttempt === true],
+    );
+  }
+
+  async releaseAll(): Promise<number> {
+    const rows = await this.scope.systemQuery<{ released: unknown }>(
+      `WITH released AS (
+         UPDATE write_tasks SET status = 'queued', updated_at = now() WHERE status = 'processing' RETURNING 1)
+       SELECT count(*) AS released FROM released`,
+    );
+    return toNumber(rows[0]?.released ?? 0);
   }
 
   async findStale(untouchedForMs: number, limit: number, after?: StaleTasksCursor): Promise<StaleTasksPage> {
