@@ -79,10 +79,14 @@ export async function openVectorStore(
   return resources.add('vector store', store, (opened) => opened.close());
 }
 
-export function openQueue(config: EngramConfig, logger: Logger, resources: Resources): JobQueue {
+/**
+ * The write queue. On Redis it is named after the metadata store's id: the processes of one
+ * deployment meet in it, and two deployments sharing a Redis database never take each other's jobs.
+ */
+export function openQueue(config: EngramConfig, logger: Logger, resources: Resources, storeId: string): JobQueue {
   const queue =
     config.queue.kind === 'redis'
-      ? createBullmqJobQueue({ redisUrl: config.queue.url, logger })
+      ? createBullmqJobQueue({ redisUrl: config.queue.url, queueName: `engram-writes-${storeId}`, logger })
       : createInProcessJobQueue({ logger });
   return resources.add('queue', queue, (opened) => opened.close());
 }

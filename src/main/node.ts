@@ -81,7 +81,7 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     const vectorStore = await openVectorStore(config, logger, resources, restartCountsOf);
     await metadata.bindModel(embedder.model);
     await vectorStore.bindModel(embedder.model);
-    const queue = openQueue(config, logger, resources);
+    const queue = openQueue(config, logger, resources, await metadata.identity());
 
     if (roles.worker) {
       const worker = new WriteWorker({

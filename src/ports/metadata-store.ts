@@ -233,6 +233,11 @@ export interface MetadataStore {
   /** The model the first bindModel recorded; null before any. */
   boundModel(): Promise<EmbeddingModelInfo | null>;
   /**
+   * This store's own id, made at random when first asked and the same for every process on it
+   * after: it names what the processes of one deployment share elsewhere (their job queue).
+   */
+  identity(): Promise<string>;
+  /**
    * Refreshes the planner's statistics and clears dead rows of the tables that grew since this was
    * last done, and returns their names; sketches some of the memories without a vector sketch
    * too (see fillSketches). Cheap when nothing is due; meant to run every few seconds to minutes in

@@ -1187,6 +1187,21 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         });
       });
     });
+
+    describe('identity', () => {
+      it('is made once, then read the same; another store has its own', async () => {
+        const first = await store.identity();
+        assert.match(first, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        assert.equal(await store.identity(), first);
+        const other = await open();
+        try {
+          await other.migrate();
+          assert.notEqual(await other.identity(), first);
+        } finally {
+          await other.close();
+        }
+      });
+    });
   });
 }
 

@@ -17,7 +17,12 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-export async function startTestNode(mode: NodeMode, extraEnv: Record<string, string> = {}): Promise<TestNode> {
+/** What a distributed test node may share with another: a Redis that it then leaves running. */
+export interface SharedStores {
+  readonly redis?: TestRedis;
+}
+
+export async function startTestNode(mode: NodeMode, extraEnv: Record<string, string> = {}, shared: SharedStores = {}): Promise<TestNode> {
   const { apiKey, dataDir, env: baseEnv } = await testNodeBase('engram-node-');
   let database: TestDatabase | null = null;
   let redis: TestRedis | null = null;
@@ -32,9 +37,9 @@ export async function startTestNode(mode: NodeMode, extraEnv: Record<string, str
   try {
     if (mode === 'distributed') {
       database = await createTestDatabase();
-      redis = await startTestRedis();
+      if (shared.redis === undefined) redis = await startTestRedis();
       chroma = await startTestChroma();
-      Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
+      Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: (shared.redis ?? redis)?.url ?? '', CHROMA_URL: chroma.url });
     }
     node = await startNodeFromEnv(env, { api: true, worker: true });
   } catch (error) {

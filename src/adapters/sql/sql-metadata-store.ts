@@ -7,6 +7,7 @@ import { SqlMemoryRepository } from './memory-repository.js';
 import { runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { bindEmbeddingModel, boundEmbeddingModel } from './model-binding.js';
+import { storeIdentity } from './store-identity.js';
 import type { KeyChanges } from './key-changes.js';
 import { RememberedApiKeys } from './remembered-api-keys.js';
 import { RowScope } from './row-scope.js';
@@ -56,6 +57,9 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
     },
     boundModel() {
       return boundEmbeddingModel(client);
+    },
+    identity() {
+      return storeIdentity(client);
     },
     async keepFit() {
       const tables = await keepTablesFit(client.unhurried);
