@@ -21,13 +21,13 @@ import { freePort, waitFor } from '../test/support/free-port.js';
 import { createTestDatabase } from '../test/support/postgres.js';
 import { startTestRedis } from '../test/support/redis-server.js';
 import { percentile } from '../bench/lib/stats.js';
+import { builtEngramCli } from '../bench/lib/built-engram.js';
 import { stopOnSignals } from '../bench/lib/stop-on-signals.js';
 
 /** Requests in flight at most: beyond it the load generator counts a request as not sent. */
 const MAX_OUTSTANDING = 2_000;
 const TICK_MS = 10;
 const USERS = 50;
-const CLI = join(process.cwd(), 'src', 'main', 'cli.ts');
 
 interface Window {
   readonly latencies: { write: number[]; search: number[] };
@@ -69,8 +69,8 @@ function rssMiB(pid: number | undefined): number {
   }
 }
 
-function engram(args: readonly string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+function engram(cli: string, args: readonly string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [cli, ...args], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -94,6 +94,7 @@ interface Target {
 }
 
 async function startTarget(distributed: boolean): Promise<Target> {
+  const cli = builtEngramCli();
   const port = await freePort();
   const key = `soak-${randomUUID()}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'engram-soak-'));
@@ -120,10 +121,10 @@ async function startTarget(distributed: boolean): Promise<Target> {
       const [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
       stores.push({ stop: () => database.drop() }, redis, chroma);
       Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
-      processes['api'] = engram(['serve'], env);
-      processes['worker'] = engram(['worker'], env);
+      processes['api'] = engram(cli, ['serve'], env);
+      processes['worker'] = engram(cli, ['worker'], env);
     } else {
-      processes['engram'] = engram(['start'], env);
+      processes['engram'] = engram(cli, ['start'], env);
     }
     await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 120_000, 'engram to be ready');
   } catch (error) {

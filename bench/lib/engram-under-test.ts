@@ -17,6 +17,7 @@ import { startTestChroma, type TestChroma } from '../../test/support/chroma-serv
 import { freePort, waitFor } from '../../test/support/free-port.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../../test/support/postgres.js';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { builtEngramCli } from './built-engram.js';
 import { stopOnSignals } from './stop-on-signals.js';
 import { ownCpuSeconds, processCpuSeconds, type CpuReading } from './cpu-time.js';
 import { rssBytes } from './stats.js';
@@ -45,10 +46,8 @@ export interface EngramUnderTest {
   stop(): Promise<void>;
 }
 
-const cli = join(process.cwd(), 'src', 'main', 'cli.ts');
-
-function launch(command: string, env: Record<string, string>, nodeArgs: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, command], {
+function launch(cli: string, command: string, env: Record<string, string>, nodeArgs: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, cli, command], {
     // As `npm start` and the image start Engram.
     env: withMallocTunables({ ...process.env, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -108,6 +107,7 @@ async function backendPids(databaseName: string): Promise<number[]> {
 
 /** `nodeArgs` go to Engram's node processes, e.g. `--cpu-prof` to see where their time goes. */
 export async function startEngram(mode: Mode, extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<EngramUnderTest> {
+  const cli = builtEngramCli();
   const apiKey = `bench-${randomUUID()}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'engram-bench-'));
   const port = await freePort();
@@ -141,10 +141,10 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
     if (mode === 'distributed') {
       [database, redis, chroma] = await Promise.all([createTestDatabase(), startTestRedis(), startTestChroma()]);
       Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: redis.url, CHROMA_URL: chroma.url });
-      children.push(launch('worker', env, nodeArgs));
-      children.push(launch('serve', env, nodeArgs));
+      children.push(launch(cli, 'worker', env, nodeArgs));
+      children.push(launch(cli, 'serve', env, nodeArgs));
     } else {
-      children.push(launch('start', env, nodeArgs));
+      children.push(launch(cli, 'start', env, nodeArgs));
     }
     await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 180_000, 'engram to be ready');
   } catch (error) {
@@ -202,7 +202,7 @@ export async function startEngram(mode: Mode, extraEnv: Record<string, string> =
       try {
         return await work(join(dataDir, 'pgdata'));
       } finally {
-        children[0] = launch('start', env, nodeArgs);
+        children[0] = launch(cli, 'start', env, nodeArgs);
         await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 180_000, 'engram to be ready again');
       }
     },
