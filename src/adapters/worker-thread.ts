@@ -21,22 +21,28 @@ export function startWorkerThread(base: string, name: string, workerData: unknow
 /**
  * Waits for a new thread to report that it started. `verdict` reads each message: a value when the
  * thread is ready, an Error when it could not start (the thread is then terminated), undefined for
- * anything else. Rejects too when the thread fails or exits first; `what` names it in that error.
+ * anything else. Rejects too when the thread fails or exits first, or, given `withinMs`, has not
+ * started by then (it is terminated: a thread stuck in its start would otherwise be waited for
+ * without end); `what` names it in that error.
  */
 export function whenStarted<Message, T>(
   worker: Worker,
   what: string,
   verdict: (message: Message) => T | Error | undefined,
+  withinMs?: number,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
+    const giveUp = (error: Error): void => {
+      settle();
+      void worker.terminate();
+      reject(error);
+    };
     const onMessage = (message: Message): void => {
       const outcome = verdict(message);
       if (outcome === undefined) return;
+      if (outcome instanceof Error) return giveUp(outcome);
       settle();
-      if (outcome instanceof Error) {
-        void worker.terminate();
-        reject(outcome);
-      } else resolve(outcome);
+      resolve(outcome);
     };
     const onError = (error: Error): void => {
       settle();
@@ -46,7 +52,9 @@ export function whenStarted<Message, T>(
       settle();
       reject(new Error(`${what} exited with ${code} while starting`));
     };
+    const deadline = withinMs === undefined ? undefined : setTimeout(() => giveUp(new Error(`${what} did not start within ${withinMs} ms`)), withinMs);
     const settle = (): void => {
+      clearTimeout(deadline);
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);

@@ -159,6 +159,12 @@ export async function startUseLiteWorkerPool(options: UseLiteWorkerPoolOptions):
   };
 }
 
+/**
+ * How long a thread may take to load the model (about a second, several on a machine under load)
+ * before it is taken as stuck, ended, and started again as a thread that failed.
+ */
+const START_LIMIT_MS = 120_000;
+
 /** One worker that has loaded the model; rejects when it cannot. */
 function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worker; backend: string }> {
   const workerData: UseLiteWorkerData = {
@@ -173,6 +179,7 @@ function spawnThread(options: UseLiteWorkerPoolOptions): Promise<{ worker: Worke
       : message.type === 'failed'
         ? new Error(`the embedding thread could not load the model: ${message.message}`)
         : undefined,
+    START_LIMIT_MS,
   );
 }
 

@@ -17,6 +17,12 @@ export const DEFAULT_INLINE_UP_TO_CHARS = 500;
 /** After the thread fails to start, long texts are redacted in place for this long. */
 const RETRY_START_AFTER_MS = 30_000;
 
+/**
+ * Long texts wait for the thread's start (a tenth of a second): one stuck in it is ended after
+ * this long, as one that failed, rather than holding their writes for ever.
+ */
+const START_LIMIT_MS = 10_000;
+
 export interface RedactionThreadData {
   readonly entities: readonly PiiEntityType[];
 }
@@ -111,8 +117,11 @@ export function createThreadedRedactor(options: ThreadedRedactorOptions): Thread
     if (thread !== null) return thread;
     if (performance.now() - startFailedAt < RETRY_START_AFTER_MS) return Promise.resolve(null);
     const worker = startThread({ entities: options.entities });
-    thread = whenStarted(worker, 'the redaction thread', (message: FromRedactionThread) =>
-      message.type === 'ready' ? worker : undefined,
+    thread = whenStarted(
+      worker,
+      'the redaction thread',
+      (message: FromRedactionThread) => (message.type === 'ready' ? worker : undefined),
+      START_LIMIT_MS,
     ).then(adopt, (error: unknown) => {
       logger.error({ err: error }, 'the redaction thread could not start; long texts are redacted in place');
       startFailedAt = performance.now();
