@@ -4,7 +4,7 @@ import { Metrics } from '../api/metrics.js';
 import type { EngramConfig } from '../config/config.js';
 import type { Logger } from '../ports/logger.js';
 import { WriteAcceptor } from '../services/accept-writes.js';
-import { ApiKeyService } from '../services/api-keys.js';
+import { ApiKeyService, isGuessableKey } from '../services/api-keys.js';
 import { MemoryEraser } from '../services/forget-memories.js';
 import { HealthCheck } from '../services/health.js';
 import { WriteProcessor } from '../services/process-writes.js';
@@ -133,7 +133,12 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     let url: string | null = null;
     if (metrics !== null /* the API's role */) {
       const apiKeys = new ApiKeyService(metadata.apiKeys);
-      if (config.bootstrapApiKey !== null) await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
+      if (config.bootstrapApiKey !== null) {
+        await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
+        if (isGuessableKey(config.bootstrapApiKey)) {
+          logger.warn('ENGRAM_API_KEY is shorter than 20 characters: anyone with a copy of the database could find it by trying; use a long random key');
+        }
+      }
       const redactor = openAcceptRedactor(config, logger);
       if (redactor !== null) resources.add('redaction thread', redactor, (started) => started.close());
       const writes = new WriteAcceptor({

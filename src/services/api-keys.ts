@@ -15,6 +15,18 @@ const KEY_NAME = /^[^\p{Cc}]{1,128}$/u;
 /** Don't write `last_used_at` on every request: once a minute per key is enough to be useful. */
 const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * Keys shorter than this are guessable: a key is stored as unsalted hashes (its id among them), so
+ * anyone with a copy of the database can try candidates at the speed of SHA-256. Created keys have
+ * 47 characters; a bootstrap key is the operator's choice.
+ */
+const GUESSABLE_BELOW_CHARS = 20;
+
+/** Whether a key is short enough for a copy of the database to give it away (see GUESSABLE_BELOW_CHARS). */
+export function isGuessableKey(rawKey: string): boolean {
+  return rawKey.length < GUESSABLE_BELOW_CHARS;
+}
+
 export interface CreatedApiKey {
   readonly record: ApiKeyRecord;
   /** The key itself: shown once, stored only as a hash. */

@@ -60,6 +60,7 @@ describe('engram start (embedded mode, as a new user runs it)', () => {
 
     assert.equal(await first.stop(), 0);
     assert.doesNotMatch(first.output, /Biscuit/);
+    assert.doesNotMatch(first.output, /shorter than 20 characters/, 'a long bootstrap key is not warned of');
 
     const second = new CliServer(['start'], env);
     await second.waitHealthy(url);
@@ -71,6 +72,16 @@ describe('engram start (embedded mode, as a new user runs it)', () => {
     });
     assert.equal(found.body.results[0]?.id, accepted.body.id);
     assert.equal(await second.stop(), 0);
+  });
+
+  it('warns of a bootstrap key short enough to be found from a copy of the database, without writing it', async () => {
+    const shortKey = 'dev-key';
+    const server = new CliServer(['start'], { ...env, ENGRAM_API_KEY: shortKey });
+    await server.waitHealthy(url);
+    assert.equal((await new EngramClient(url, shortKey).request('GET', '/sessions/s/history?user_id=u')).status, 200);
+    assert.equal(await server.stop(), 0);
+    assert.match(server.output, /ENGRAM_API_KEY is shorter than 20 characters/);
+    assert.doesNotMatch(server.output, new RegExp(shortKey));
   });
 
   it('creates, lists and revokes keys on the same data folder, showing a key only once', async () => {
