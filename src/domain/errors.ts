@@ -78,6 +78,19 @@ export class EmbeddingModelMismatchError extends DomainError {
   }
 }
 
+/** The vector store holds the vectors of another metadata store: another deployment's, or a lost database's. */
+export class VectorStoreInUseError extends DomainError {
+  constructor(bound: string, starting: string) {
+    super(
+      'conflict',
+      'vector_store_in_use',
+      `the vector store belongs to another Engram database (store ${bound}, not ${starting}); ` +
+        'give each deployment a Chroma of its own, or start from an empty one',
+      { details: { bound, starting }, retryable: false },
+    );
+  }
+}
+
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
 }

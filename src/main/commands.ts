@@ -169,7 +169,11 @@ export async function doctor(config: EngramConfig, logger: Logger, fix: boolean,
     // Binding takes the layout the store recorded (its bucket count, how vectors are written): the
     // defaults of this version are not those of a store set up by an earlier one.
     const model = await metadata.boundModel();
-    if (model !== null) await vectorStore.bindModel(model);
+    if (model !== null) {
+      await vectorStore.bindModel(model);
+      // Repairs remove vectors this database does not hold: never those of another's.
+      await vectorStore.bindStore(await metadata.identity());
+    }
     const reconciler = new StoreReconciler({
       memories: metadata.memories,
       vectorStore,

@@ -81,7 +81,9 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
     const vectorStore = await openVectorStore(config, logger, resources, restartCountsOf);
     await metadata.bindModel(embedder.model);
     await vectorStore.bindModel(embedder.model);
-    const queue = openQueue(config, logger, resources, await metadata.identity());
+    const storeId = await metadata.identity();
+    await vectorStore.bindStore(storeId);
+    const queue = openQueue(config, logger, resources, storeId);
 
     if (roles.worker) {
       const worker = new WriteWorker({

@@ -37,6 +37,12 @@ export interface VectorMatch {
 export interface VectorStore {
   /** Records which model makes the vectors; throws EmbeddingModelMismatchError if another one did. */
   bindModel(model: EmbeddingModelInfo): Promise<void>;
+  /**
+   * Records, after bindModel, which metadata store (its `identity`) the vectors belong to; throws
+   * VectorStoreInUseError if another: two deployments on one vector store would each take the
+   * other's vectors for orphans and remove them. A store set up before this was recorded is taken.
+   */
+  bindStore(storeId: string): Promise<void>;
   /** Inserts or replaces by id: the same id never yields two vectors. */
   upsert(records: readonly VectorRecord[]): Promise<void>;
   query(query: VectorQuery): Promise<VectorMatch[]>;

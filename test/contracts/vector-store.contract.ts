@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DependencyUnavailableError, EmbeddingModelMismatchError } from '../../src/domain/errors.js';
+import { DependencyUnavailableError, EmbeddingModelMismatchError, VectorStoreInUseError } from '../../src/domain/errors.js';
 import type { MetadataCondition, SearchScope } from '../../src/domain/filters.js';
 import type { Metadata, Role } from '../../src/domain/memory.js';
 import type { EmbeddingModelInfo } from '../../src/ports/embedder.js';
@@ -419,6 +419,31 @@ export function describeVectorStoreContract(name: string, setUp: () => Promise<V
           return true;
         });
         await other.close();
+      });
+    });
+
+    describe('bindStore', () => {
+      it("is taken by the first store to bind, kept for it in every process, and refused to another's", async () => {
+        const first = `store-${randomUUID()}`;
+        await store.bindStore(first);
+        await store.bindStore(first);
+        const other = harness.openAnother();
+        try {
+          await other.bindModel(MODEL);
+          await other.bindStore(first);
+          await assert.rejects(other.bindStore(`store-${randomUUID()}`), (error: unknown) => {
+            assert.ok(error instanceof VectorStoreInUseError);
+            assert.equal(error.code, 'vector_store_in_use');
+            return true;
+          });
+          // Recording the store kept what the store was set up with.
+          await assert.rejects(other.bindModel({ id: 'another-model@1', dimensions: DIMENSIONS }), EmbeddingModelMismatchError);
+          const owner = newOwner();
+          await other.upsert([vectorRecord(owner, direction(1), { id: 'after-binding' })]);
+          assert.deepEqual(await store.listIds(owner.tenantId, owner.userId), ['after-binding']);
+        } finally {
+          await other.close();
+        }
       });
     });
 

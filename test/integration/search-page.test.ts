@@ -113,6 +113,7 @@ describe('MemorySearch pages', () => {
     // The real store, its queries counted.
     const counted: VectorStore = {
       bindModel: (model) => vectors.bindModel(model),
+      bindStore: (storeId) => vectors.bindStore(storeId),
       upsert: (records) => vectors.upsert(records),
       query: (vectorQuery) => {
         vectorQueries += 1;

@@ -17,9 +17,10 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-/** What a distributed test node may share with another: a Redis that it then leaves running. */
+/** What a distributed test node may share with another: a Redis or a Chroma that it then leaves running. */
 export interface SharedStores {
   readonly redis?: TestRedis;
+  readonly chroma?: TestChroma;
 }
 
 export async function startTestNode(mode: NodeMode, extraEnv: Record<string, string> = {}, shared: SharedStores = {}): Promise<TestNode> {
@@ -38,8 +39,12 @@ export async function startTestNode(mode: NodeMode, extraEnv: Record<string, str
     if (mode === 'distributed') {
       database = await createTestDatabase();
       if (shared.redis === undefined) redis = await startTestRedis();
-      chroma = await startTestChroma();
-      Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: (shared.redis ?? redis)?.url ?? '', CHROMA_URL: chroma.url });
+      if (shared.chroma === undefined) chroma = await startTestChroma();
+      Object.assign(env, {
+        DATABASE_URL: database.url,
+        REDIS_URL: (shared.redis ?? redis)?.url ?? '',
+        CHROMA_URL: (shared.chroma ?? chroma)?.url ?? '',
+      });
     }
     node = await startNodeFromEnv(env, { api: true, worker: true });
   } catch (error) {

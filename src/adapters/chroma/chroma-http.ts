@@ -11,7 +11,7 @@ export interface ChromaHttpOptions {
 }
 
 export interface ChromaRequest {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path below `/api/v2`. */
   readonly path: string;
   /** A JSON value, or a JSON text already encoded. */

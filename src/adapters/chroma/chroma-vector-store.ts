@@ -1,4 +1,4 @@
-import { EmbeddingModelMismatchError } from '../../domain/errors.js';
+import { EmbeddingModelMismatchError, VectorStoreInUseError } from '../../domain/errors.js';
 import type { EmbeddingModelInfo } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import type { VectorMatch, VectorQuery, VectorRecord, VectorStore } from '../../ports/vector-store.js';
@@ -101,6 +101,8 @@ const MIGRATION_PASSES = 5;
 
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
+/** The marker's metadata key naming the metadata store (its identity) the vectors belong to. */
+const STORE_KEY = 'engram_store';
 const BUCKET_ROUTE: Route = { kind: 'bucket' };
 
 /** Sends a request to one endpoint of the collection a query reads; `null` when it does not exist. */
@@ -168,15 +170,33 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
-    // get_or_create keeps the metadata of the first creator, so concurrent first starts agree.
-    const marker = await this.#collections.ensure(MODEL_MARKER_COLLECTION, {
-      metadata: { ...modelMetadata(model), [BUCKETS_KEY]: this.#buckets, [VECTOR_LAYOUT_KEY]: CURRENT_VECTOR_LAYOUT },
-    });
+    const marker = await this.#marker(model);
     assertSameModel(marker, model);
     // A store set up before layouts were recorded keeps its plain vectors.
     this.#layout = vectorLayout(marker.metadata[VECTOR_LAYOUT_KEY]);
     this.#buckets = recordedBuckets(marker.metadata, this.#buckets);
     this.#model = model;
+  }
+
+  async bindStore(storeId: string): Promise<void> {
+    if (this.#model === null) throw new Error('bindStore needs bindModel first');
+    const marker = await this.#marker(this.#model);
+    const bound = marker.metadata[STORE_KEY];
+    if (bound === storeId) return;
+    if (bound !== undefined) throw new VectorStoreInUseError(String(bound), storeId);
+    // A store set up before this was recorded, or a new one: taken by the first to bind. Chroma
+    // replaces a collection's metadata whole.
+    const scalars = Object.entries(marker.metadata).filter(
+      (entry): entry is [string, string | number | boolean] => ['string', 'number', 'boolean'].includes(typeof entry[1]),
+    );
+    await this.#collections.replaceMetadata(marker, { ...Object.fromEntries(scalars), [STORE_KEY]: storeId });
+  }
+
+  /** The marker collection; get_or_create keeps the metadata of the first creator, so concurrent first starts agree. */
+  #marker(model: EmbeddingModelInfo): Promise<CollectionInfo> {
+    return this.#collections.ensure(MODEL_MARKER_COLLECTION, {
+      metadata: { ...modelMetadata(model), [BUCKETS_KEY]: this.#buckets, [VECTOR_LAYOUT_KEY]: CURRENT_VECTOR_LAYOUT },
+    });
   }
 
   async upsert(records: readonly VectorRecord[]): Promise<void> {

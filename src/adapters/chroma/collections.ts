@@ -85,6 +85,11 @@ export class Collections {
     return collection;
   }
 
+  /** Replaces a collection's metadata whole (Chroma keeps none of the old). */
+  async replaceMetadata(collection: CollectionInfo, metadata: CollectionSpec['metadata']): Promise<void> {
+    await this.#http.send({ method: 'PUT', path: `${COLLECTIONS_PATH}/${collection.id}`, body: { new_metadata: metadata } });
+  }
+
   async drop(name: string): Promise<void> {
     this.#ids.delete(name);
     await this.#http.sendUnlessMissing({ method: 'DELETE', path: `${COLLECTIONS_PATH}/${name}` });
