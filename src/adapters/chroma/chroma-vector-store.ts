@@ -1,4 +1,4 @@
-import { EmbeddingModelMismatchError, VectorStoreInUseError } from '../../domain/errors.js';
+import { DomainError, EmbeddingModelMismatchError, VectorStoreInUseError } from '../../domain/errors.js';
 import type { EmbeddingModelInfo } from '../../ports/embedder.js';
 import type { Logger } from '../../ports/logger.js';
 import type { VectorMatch, VectorQuery, VectorRecord, VectorStore } from '../../ports/vector-store.js';
@@ -179,7 +179,7 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async bindStore(storeId: string): Promise<void> {
-    if (this.#model === null) throw new Error('bindStore needs bindModel first');
+    if (this.#model === null) throw new DomainError('internal', 'model_not_bound', 'the vector store binds a store after its model');
     const marker = await this.#marker(this.#model);
     const bound = marker.metadata[STORE_KEY];
     if (bound === storeId) return;
