@@ -1,5 +1,6 @@
 import { DomainError, EmbeddingModelMismatchError } from '../../domain/errors.js';
 import type { EmbeddingModelInfo } from '../../ports/embedder.js';
+import { readSetting, recordOnce } from './settings.js';
 import type { SqlClient } from './sql-client.js';
 
 const SETTING = 'embedding_model';
@@ -9,19 +10,14 @@ function describe(model: EmbeddingModelInfo): string {
 }
 
 /** The model recorded by the first to bind; null before any. */
-export async function boundEmbeddingModel(client: SqlClient): Promise<EmbeddingModelInfo | null> {
-  const rows = await client.query<{ value: EmbeddingModelInfo }>('SELECT value FROM engram_settings WHERE key = $1', [SETTING]);
-  return rows[0]?.value ?? null;
+export function boundEmbeddingModel(client: SqlClient): Promise<EmbeddingModelInfo | null> {
+  return readSetting<EmbeddingModelInfo>(client, SETTING);
 }
 
 /** The first model to bind is recorded; every later one has to be the same. */
 export async function bindEmbeddingModel(client: SqlClient, model: EmbeddingModelInfo): Promise<void> {
   const wanted = { id: model.id, dimensions: model.dimensions };
-  await client.query(
-    'INSERT INTO engram_settings (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO NOTHING',
-    [SETTING, JSON.stringify(wanted)],
-  );
-  const stored = await boundEmbeddingModel(client);
+  const stored = await recordOnce<EmbeddingModelInfo>(client, SETTING, wanted);
   if (stored === null) {
     throw new DomainError('internal', 'model_binding_lost', 'the embedding model binding was not stored');
   }
