@@ -58,6 +58,14 @@ function toWriteTask(row: TaskRow): WriteTask {
 
 const PENDING = `status IN ('queued', 'processing')`;
 
+/**
+ * A task last touched at least `param` ms ago, by the database's clock: what a claim's lease and
+ * recovery's delay both measure, so that a task recovery drives again is one a claim may take.
+ */
+function untouchedFor(param: string): string {
+  return `updated_at < now() - ${param}::double precision * interval '1 millisecond'`;
+}
+
 const ACCEPT_INPUT = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
   WITH ORDINALITY AS input(task_id, tenant_id, memory_id, user_id, draft, idempotency_key, request_hash, position)`;
 
@@ -183,7 +191,7 @@ export class SqlTaskRepository implements TaskRepository {
       `UPDATE write_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
          WHERE task_id = ANY($1::uuid[])
            AND (status = 'queued'
-                OR (status = 'processing' AND updated_at < now() - $2::double precision * interval '1 millisecond'))
+                OR (status = 'processing' AND ${untouchedFor('$2')}))
          RETURNING task_id, tenant_id, memory_id, status, seq, attempts, error_code, error_message,
                    draft, created_at, updated_at`,
       [ids, leaseMs],
@@ -250,7 +258,7 @@ export class SqlTaskRepository implements TaskRepository {
     // one, which a millisecond Date would cut below, and a page would then follow itself.
     const rows = await this.scope.systemQuery<{ task_id: string; tenant_id: string; updated_at: string; seq: unknown }>(
       `SELECT task_id, tenant_id, updated_at::text AS updated_at, seq FROM write_tasks
-         WHERE ${PENDING} AND updated_at < now() - $1::double precision * interval '1 millisecond'
+         WHERE ${PENDING} AND ${untouchedFor('$1')}
            AND ($3::timestamptz IS NULL OR (updated_at, seq) > ($3::timestamptz, $4::bigint))
          ORDER BY updated_at, seq
          LIMIT $2`,
