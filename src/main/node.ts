@@ -4,7 +4,7 @@ import { Metrics } from '../api/metrics.js';
 import type { EngramConfig } from '../config/config.js';
 import type { Logger } from '../ports/logger.js';
 import { WriteAcceptor } from '../services/accept-writes.js';
-import { ApiKeyService, isGuessableKey } from '../services/api-keys.js';
+import { ApiKeyService, GUESSABLE_BELOW_CHARS, isGuessableKey } from '../services/api-keys.js';
 import { MemoryEraser } from '../services/forget-memories.js';
 import { HealthCheck } from '../services/health.js';
 import { WriteProcessor } from '../services/process-writes.js';
@@ -138,7 +138,9 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
       if (config.bootstrapApiKey !== null) {
         await apiKeys.ensureBootstrapKey(config.bootstrapApiKey);
         if (isGuessableKey(config.bootstrapApiKey)) {
-          logger.warn('ENGRAM_API_KEY is shorter than 20 characters: anyone with a copy of the database could find it by trying; use a long random key');
+          logger.warn(
+            `ENGRAM_API_KEY is shorter than ${GUESSABLE_BELOW_CHARS} characters: anyone with a copy of the database could find it by trying; use a long random key`,
+          );
         }
       }
       const redactor = openAcceptRedactor(config, logger);

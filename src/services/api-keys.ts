@@ -20,7 +20,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * anyone with a copy of the database can try candidates at the speed of SHA-256. Created keys have
  * 47 characters; a bootstrap key is the operator's choice.
  */
-const GUESSABLE_BELOW_CHARS = 20;
+export const GUESSABLE_BELOW_CHARS = 20;
 
 /** Whether a key is short enough for a copy of the database to give it away (see GUESSABLE_BELOW_CHARS). */
 export function isGuessableKey(rawKey: string): boolean {
