@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { MemoryDraft } from '../../src/domain/memory.js';
-import type { Embedder } from '../../src/ports/embedder.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
-import { WriteProcessor } from '../../src/services/process-writes.js';
-import { silentLogger } from '../support/logger.js';
-import { openRealStores, type RealStores } from '../support/real-stores.js';
+import type { WriteProcessor } from '../../src/services/process-writes.js';
+import { withMethod } from '../support/held-step.js';
+import { openRealStores, writeProcessorOver, type RealStores } from '../support/real-stores.js';
 
 const DEADLY = 'the text that takes its worker down';
 const MAX_ATTEMPTS = 5;
@@ -32,25 +31,12 @@ describe('a write that kills its worker', () => {
   function worker(): { readonly processor: WriteProcessor; readonly died: Promise<'died'> } {
     let die = (): void => undefined;
     const died = new Promise<'died'>((resolve) => (die = () => resolve('died')));
-    const embedder: Embedder = {
-      model: stores.embedder.model,
-      embed: (texts) => {
-        if (!texts.includes(DEADLY)) return stores.embedder.embed(texts);
-        die();
-        return new Promise(() => undefined);
-      },
-      close: () => Promise.resolve(),
-    };
-    const processor = new WriteProcessor({
-      tasks: metadata.tasks,
-      memories: metadata.memories,
-      vectorStore: stores.vectors,
-      embedder,
-      logger: silentLogger(),
-      maxAttempts: MAX_ATTEMPTS,
-      leaseMs: LEASE_MS,
+    const embedder = withMethod(stores.embedder, 'embed', (texts: readonly string[]) => {
+      if (!texts.includes(DEADLY)) return stores.embedder.embed(texts);
+      die();
+      return new Promise<Float32Array[]>(() => undefined);
     });
-    return { processor, died };
+    return { processor: writeProcessorOver(stores, { embedder, maxAttempts: MAX_ATTEMPTS, leaseMs: LEASE_MS }), died };
   }
 
   it('is given up alone; the writes of its run are stored', async () => {

@@ -3,12 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { MemoryDraft } from '../../src/domain/memory.js';
-import type { Embedder } from '../../src/ports/embedder.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
-import { WriteProcessor } from '../../src/services/process-writes.js';
+import type { WriteProcessor } from '../../src/services/process-writes.js';
 import { heldStep, withMethod } from '../support/held-step.js';
-import { silentLogger } from '../support/logger.js';
-import { openRealStores, type RealStores } from '../support/real-stores.js';
+import { openRealStores, writeProcessorOver, type RealStores } from '../support/real-stores.js';
 
 const LEASE_MS = 300;
 
@@ -28,23 +26,11 @@ describe("a worker's lease on the writes it runs", () => {
   /** A worker's processor over the stores; `embedded` counts the texts its model was given. */
   function worker(vectorStore: VectorStore = stores.vectors): { readonly processor: WriteProcessor; readonly embedded: () => number } {
     let texts = 0;
-    const embedder: Embedder = {
-      model: stores.embedder.model,
-      embed: (batch) => {
-        texts += batch.length;
-        return stores.embedder.embed(batch);
-      },
-      close: () => Promise.resolve(),
-    };
-    const processor = new WriteProcessor({
-      tasks: stores.metadata.tasks,
-      memories: stores.metadata.memories,
-      vectorStore,
-      embedder,
-      logger: silentLogger(),
-      leaseMs: LEASE_MS,
+    const embedder = withMethod(stores.embedder, 'embed', (batch: readonly string[]) => {
+      texts += batch.length;
+      return stores.embedder.embed(batch);
     });
-    return { processor, embedded: () => texts };
+    return { processor: writeProcessorOver(stores, { vectorStore, embedder, leaseMs: LEASE_MS }), embedded: () => texts };
   }
 
   async function acceptOne(text: string): Promise<{ readonly tenantId: string; readonly taskId: string }> {

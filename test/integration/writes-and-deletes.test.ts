@@ -7,12 +7,12 @@ import type { MemoryDraft } from '../../src/domain/memory.js';
 import type { MemoryRepository, MetadataStore, TaskRepository } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { MemoryEraser } from '../../src/services/forget-memories.js';
-import { WriteProcessor } from '../../src/services/process-writes.js';
+import type { WriteProcessor } from '../../src/services/process-writes.js';
 import { MemorySearch } from '../../src/services/search-memories.js';
 import { waitFor } from '../support/free-port.js';
 import { heldStep, withMethod, type HeldStep } from '../support/held-step.js';
 import { silentLogger } from '../support/logger.js';
-import { openRealStores, type RealStores } from '../support/real-stores.js';
+import { openRealStores, writeProcessorOver, type RealStores } from '../support/real-stores.js';
 
 const newPrincipal = (): Principal => ({ tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' });
 
@@ -24,15 +24,6 @@ function draft(principal: Principal, id: string, userId: string, text: string, s
 async function acceptWrites(metadata: MetadataStore, drafts: readonly MemoryDraft[]): Promise<string[]> {
   const accepted = await metadata.tasks.accept(drafts.map((memory) => ({ taskId: randomUUID(), draft: memory, idempotencyKey: null })));
   return accepted.map((task) => task.taskId);
-}
-
-/** The worker's processor over the stores, writing vectors through `vectorStore` and tasks through `tasks`. */
-function writeProcessor(
-  { metadata, vectors, embedder }: RealStores,
-  vectorStore: VectorStore = vectors,
-  tasks: TaskRepository = metadata.tasks,
-): WriteProcessor {
-  return new WriteProcessor({ tasks, memories: metadata.memories, vectorStore, embedder, logger: silentLogger(), leaseMs: 30_000 });
 }
 
 /** The vector store, with its upserts held at `step`. */
@@ -73,7 +64,7 @@ describe('writes and deletes side by side', () => {
 
   const accept = (...drafts: MemoryDraft[]): Promise<string[]> => acceptWrites(metadata, drafts);
   const processor = (vectorStore: VectorStore = vectors, tasks: TaskRepository = metadata.tasks): WriteProcessor =>
-    writeProcessor(stores, vectorStore, tasks);
+    writeProcessorOver(stores, { vectorStore, tasks });
   const eraser = (vectorStore: VectorStore = vectors, memories: MemoryRepository = metadata.memories): MemoryEraser =>
     new MemoryEraser({ memories, vectorStore, logger: silentLogger() });
 
@@ -362,7 +353,7 @@ describe('searches of a large user while a write is under way', () => {
     const { metadata, vectors, embedder } = stores;
     const principal = newPrincipal();
     const turn = (id: string, sessionId: string, text: string): MemoryDraft => draft(principal, id, 'jane', text, sessionId);
-    await writeProcessor(stores).process({
+    await writeProcessorOver(stores).process({
       taskIds: await acceptWrites(metadata, [
         turn('kitten', 'session-1', 'We adopted a grey kitten called Pepper'),
         turn('boat', 'session-1', 'The boat is moored in Kiel'),
@@ -374,7 +365,7 @@ describe('searches of a large user while a write is under way', () => {
     await waitFor(async () => (await vectors.idsWanted(principal.tenantId, 'jane')) === 0, 20_000, 'a collection of her own');
     // Postgres takes the kitten into session-2; Chroma still holds it in session-1.
     const step = heldStep();
-    const work = writeProcessor(stores, upsertsHeldAt(vectors, step)).process({
+    const work = writeProcessorOver(stores, { vectorStore: upsertsHeldAt(vectors, step) }).process({
       taskIds: await acceptWrites(metadata, [turn('kitten', 'session-2', 'We adopted a grey kitten called Pepper')]),
     });
     await step.reached;

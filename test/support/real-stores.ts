@@ -7,6 +7,7 @@ import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-meta
 import type { Embedder } from '../../src/ports/embedder.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
+import { WriteProcessor, type WriteProcessorDeps } from '../../src/services/process-writes.js';
 import { startTestChroma } from './chroma-server.js';
 import { silentLogger } from './logger.js';
 
@@ -41,4 +42,20 @@ export async function openRealStores(folderPrefix: string, vectorOptions: Pick<C
       await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The worker's processor over the stores, with a lease no test outlasts unless `parts` replace it
+ * or another part (a vector store with a held step, a model that dies).
+ */
+export function writeProcessorOver(stores: RealStores, parts: Partial<WriteProcessorDeps> = {}): WriteProcessor {
+  return new WriteProcessor({
+    tasks: stores.metadata.tasks,
+    memories: stores.metadata.memories,
+    vectorStore: stores.vectors,
+    embedder: stores.embedder,
+    logger: silentLogger(),
+    leaseMs: 30_000,
+    ...parts,
+  });
 }
