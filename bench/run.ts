@@ -8,7 +8,7 @@
 // `--quick` is a smoke run: 1k memories, short phases.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EngramClient, TaskTracker, type AcceptedItem } from './lib/client.js';
+import { EngramClient, POLL_PAUSE_MS, TaskTracker, type AcceptedItem } from './lib/client.js';
 import { cpuMsPer, formatCpuMs, type CpuMsPer } from './lib/cpu-time.js';
 import { startEngram, type EngramUnderTest, type Mode } from './lib/engram-under-test.js';
 import { FloorProbe, type Floor } from './lib/floor.js';
@@ -103,9 +103,9 @@ async function load(client: EngramClient, have: number, target: number, users: r
   };
   const poller = async (): Promise<void> => {
     while (added < total || tracker.pending > 0) {
-      await tracker.poll();
+      const caughtUp = await tracker.poll();
       bar.update(tracker.done);
-      await sleep(50);
+      if (!caughtUp) await sleep(POLL_PAUSE_MS);
     }
   };
   await Promise.all([sender(), sender(), poller()]);
