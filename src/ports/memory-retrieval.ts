@@ -18,7 +18,7 @@ export interface WordQuery {
   readonly withMemories?: number;
   /**
    * How many of those come with their vector's sketch too (see sketchOf; the vector itself for a
-   * memory not sketched yet) when the user is large (1,250 memories or more), whose best word
+   * memory not sketched yet) when the user is large (500 memories or more), whose best word
    * matches are rarely among the vector search's: their similarity then needs no read afterwards.
    * A smaller user's are mostly among the vector search's, which tells their similarity. Default 0.
    */

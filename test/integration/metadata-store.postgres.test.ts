@@ -771,7 +771,8 @@ const gardenTurns = (tenantId: string, userId: string, count: number): MemoryDra
 describe('PostgreSQL word search bounds', () => {
   it("takes a large user's candidates from the rarest words only, where a smaller user's come from every word", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
-    await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'small', 300)]);
+    // Large from LARGE_USER_FROM (500) memories, whether or not their count reaches its cap (1,250).
+    await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'middling', 600), ...gardenTurns(tenant, 'small', 300)]);
 
     const ranked = async (userId: string) => {
       const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words: ['garden', 'zeppelin'], limit: 1_000 });
@@ -785,6 +786,8 @@ describe('PostgreSQL word search bounds', () => {
     assert.equal(small[0]?.id, 'small-77');
     // The large user's match on the rare word, and the two turns on each side it lends to.
     assert.deepEqual(large.map((row) => row.id).sort(), ['large-75', 'large-76', 'large-77', 'large-78', 'large-79']);
+    const middling = await ranked('middling');
+    assert.deepEqual(middling.map((row) => row.id).sort(), ['middling-75', 'middling-76', 'middling-77', 'middling-78', 'middling-79']);
     // The smaller user's common word is a candidate too: every turn of theirs is scored.
     assert.equal(small.length, 300);
 
@@ -808,6 +811,11 @@ describe('PostgreSQL word search bounds', () => {
       [sketch, sketch, sketch, null, null],
     );
     assert.equal(largeBrought.some((match) => match.embedding !== undefined), false);
+    const middlingBrought = await brought('middling');
+    assert.deepEqual(
+      middlingBrought.map((match) => match.sketch !== undefined),
+      [true, true, true, false, false],
+    );
     assert.equal(smallBrought.some((match) => match.sketch !== undefined || match.embedding !== undefined), false);
     assert.equal(smallBrought[0]?.memory?.text, 'the garden zeppelin (77)');
     assert.equal(smallBrought.filter((match) => match.memory !== undefined).length, 20);

@@ -18,7 +18,7 @@ import { KnownWordCounts } from './known-word-counts.js';
 import { LargeUsers } from './large-users.js';
 import { LOCK_USER_EXCLUSIVE, LOCK_USERS_SHARED } from './user-locks.js';
 import { rankTurnsByWords } from './word-ranking.js';
-import { countedToCaps, plainWords, POPULATION_CAP, wordSearchStatement } from './word-search.js';
+import { countedToCaps, LARGE_USER_FROM, plainWords, wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
   tenant_id: string;
@@ -283,8 +283,8 @@ export class SqlMemoryRepository implements MemoryRepository {
     private readonly knownCounts: KnownWordCounts = new KnownWordCounts(),
     options: SqlMemoryRepositoryOptions = {},
   ) {
-    // Past POPULATION_CAP the statement's counts are capped, which the ranking here does not do.
-    this.wordsRankedHereUpTo = Math.min(Math.max(0, Math.floor(options.wordsRankedHereUpTo ?? WORDS_RANKED_HERE_UP_TO)), POPULATION_CAP - 1);
+    // From LARGE_USER_FROM the statement bounds its work tighter, which the ranking here does not do.
+    this.wordsRankedHereUpTo = Math.min(Math.max(0, Math.floor(options.wordsRankedHereUpTo ?? WORDS_RANKED_HERE_UP_TO)), LARGE_USER_FROM - 1);
   }
 
   async apply(memory: EmbeddedMemory): Promise<ApplyOutcome> {

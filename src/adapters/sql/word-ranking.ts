@@ -1,4 +1,4 @@
-import { B, CANDIDATE_CAP, DF_CAP, K1, LENDERS, POPULATION_CAP, SPREAD, SPREAD_DECAY, SPREAD_SPAN } from './word-search.js';
+import { B, CANDIDATE_CAP, DF_CAP, K1, LARGE_USER_FROM, LENDERS, SPREAD, SPREAD_DECAY, SPREAD_SPAN } from './word-search.js';
 
 /** One memory of a scope, as a word ranking needs it. */
 export interface ScopeTurn {
@@ -33,12 +33,13 @@ export interface RankedWordMatch {
  * Ranks a small user's memories by the query's words as wordSearchStatement does, from the words
  * read with the user's listing rather than by a statement of its own: the same BM25 weights, seed
  * words, loans to the turns around the best matches, and order. Only for a whole user of fewer
- * than POPULATION_CAP memories (every count is then exact, and the history is read whole). Scores
- * may differ from the statement's in the last bit (a sum in another order); memories of equal
- * score are ordered by id in code-unit order, which is the statement's order under the C collation.
+ * than LARGE_USER_FROM memories (a small user's bounds; every count is then exact, and the history
+ * is read whole). Scores may differ from the statement's in the last bit (a sum in another
+ * order); memories of equal score are ordered by id in code-unit order, which is the statement's
+ * order under the C collation.
  */
 export function rankTurnsByWords({ lexemes, population, turns }: ScopeWords, limit: number): RankedWordMatch[] {
-  if (limit < 1 || lexemes.length === 0 || population >= POPULATION_CAP) return [];
+  if (limit < 1 || lexemes.length === 0 || population >= LARGE_USER_FROM) return [];
   const frequency = new Array<number>(lexemes.length).fill(0);
   for (const turn of turns) for (const place of turn.holds) frequency[place] = Math.min((frequency[place] ?? 0) + 1, DF_CAP);
   const seeds = seedWords(frequency);

@@ -54,7 +54,7 @@ export const CANDIDATE_CAP = 1_000;
  */
 const MATCH_CAP = 500;
 /**
- * A large user's search (POPULATION_CAP memories or more) is bounded tighter: an eighth of the
+ * A large user's search (LARGE_USER_FROM memories or more) is bounded tighter: an eighth of the
  * candidates and matches, and the best 10 matches lend, each walking the history index. On one
  * user of 100k memories the word statement took 1.9-2.2 ms, against 3.0-4.6 ms with twice these
  * bounds (alternated) and 9.4-9.6 ms with a small user's (in-process PGlite). LoCoMo asked after
@@ -63,6 +63,17 @@ const MATCH_CAP = 500;
  * with a small user's (see docs/retrieval.md). Smaller users keep theirs.
  */
 const LARGE_USER = { candidates: 125, matches: 64, lenders: 10 } as const;
+/**
+ * Where a user's search takes LARGE_USER's bounds, and walks the history index from its lenders
+ * rather than passing over the whole history. At POPULATION_CAP, as it was, users just under it
+ * cost the most of any size: 50 users of 1,200 memories (`npm run bench -- --scale 60k --users
+ * 50`, embedded) ran 84 searches/s with 8 clients at 15.7 ms of Engram's CPU each, against 144/s
+ * and 9.2 ms from 500. LoCoMo asked after 800 distractor turns per conversation (users of about
+ * 1,200): R@5/10/25 61.5/72.3/82.1 and 61.6/71.9/82.1 from 500, 59.0/72.2/81.1 and 58.8/73.3/81.1
+ * from POPULATION_CAP; after 200 (about 600): 61.3/73.6/83.9 against 62.4/73.1/83.0. Both LoCoMo
+ * conversations (369 and 419 turns) stay under it.
+ */
+export const LARGE_USER_FROM = 500;
 
 /**
  * What a statement for the same user counted up to the caps before, and may take as told: that
@@ -96,7 +107,7 @@ export function countedToCaps(row: { readonly counted_population_capped?: unknow
 /**
  * Columns of a matched memory (of `memories m`, `id` and `score` excepted) that the statement
  * returns beside each of the best `count` matches; the other matches get nulls. The first
- * `sketches` of a large user's (POPULATION_CAP memories or more) come with the vector's sketch too,
+ * `sketches` of a large user's (LARGE_USER_FROM memories or more) come with the vector's sketch too,
  * as `sketch` (or with the vector itself, as `embedding`, while the memory has no sketch): their
  * best word matches are rarely among the vector search's, so their similarity needs one, which
  * would otherwise be read with their rows after the vector search. A sketch is a quarter of the
@@ -119,7 +130,7 @@ export interface WordSearchTuning {
    * their history, in order, each turn looking at the matches just before and after it; larger
    * users walk out from each match through the history index. One pass reads every turn of the
    * user once, where walking reads two short index ranges per match: cheaper for the many small
-   * users, and bounded for the few large ones. Both give the same loans. Default POPULATION_CAP.
+   * users, and bounded for the few large ones. Both give the same loans. Default LARGE_USER_FROM.
    */
   readonly historyPassBelow?: number;
 }
@@ -158,7 +169,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
           count: params.add(Math.floor(rows.count)),
           sketches: params.add(Math.max(0, Math.floor(rows.sketches))),
         };
-  const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? POPULATION_CAP));
+  const historyPassBelow = Math.max(0, Math.floor(tuning.historyPassBelow ?? LARGE_USER_FROM));
   // A turn's loan from the lenders up to SPREAD_SPAN turns before and after it in its session.
   const loansInPass = Array.from({ length: SPREAD_SPAN }, (_, step) =>
     ['lag', 'lead'].map((direction) => `${SPREAD} * power(${SPREAD_DECAY}, ${step + 1} - 1) * ${direction}(t.score, ${step + 1}) OVER history`),
@@ -197,11 +208,11 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
                     ${knownPopulation}::float8 IS NOT NULL AS known
            ),
            bounds AS MATERIALIZED (
-             SELECT CASE WHEN n < ${POPULATION_CAP} THEN ${CANDIDATE_CAP} ELSE ${LARGE_USER.candidates} END::float8 AS candidates,
-                    CASE WHEN n < ${POPULATION_CAP} THEN ${MATCH_CAP} ELSE ${LARGE_USER.matches} END::bigint AS matches,
-                    CASE WHEN n < ${POPULATION_CAP} THEN ${LENDERS} ELSE ${LARGE_USER.lenders} END::bigint AS lenders,
+             SELECT CASE WHEN n < ${LARGE_USER_FROM} THEN ${CANDIDATE_CAP} ELSE ${LARGE_USER.candidates} END::float8 AS candidates,
+                    CASE WHEN n < ${LARGE_USER_FROM} THEN ${MATCH_CAP} ELSE ${LARGE_USER.matches} END::bigint AS matches,
+                    CASE WHEN n < ${LARGE_USER_FROM} THEN ${LENDERS} ELSE ${LARGE_USER.lenders} END::bigint AS lenders,
                     ${withRows?.count ?? 0}::bigint AS memories,
-                    CASE WHEN n < ${POPULATION_CAP} THEN 0 ELSE ${withRows?.sketches ?? 0} END::bigint AS sketches
+                    CASE WHEN n < ${LARGE_USER_FROM} THEN 0 ELSE ${withRows?.sketches ?? 0} END::bigint AS sketches
              FROM population
            ),
            seeds AS MATERIALIZED (
