@@ -264,7 +264,7 @@ describe('MemorySearch pages', () => {
       return memory;
     };
 
-    // 1,300 memories: a large user (POPULATION_CAP), whose best word matches come with sketches.
+    // 1,300 memories: a large user (LARGE_USER_FROM and more), whose best word matches come with sketches.
     const large = await store('large', 1_300);
     const hits = await counting.search(principal, { query, userId: 'large', topK: 5 });
     assert.equal(hits.length, 5);
