@@ -7,6 +7,7 @@ import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import type { VectorStore } from '../../src/ports/vector-store.js';
 import { cosineSimilarity } from '../../src/services/cosine.js';
 import { MemorySearch, type SearchHit } from '../../src/services/search-memories.js';
+import { withMethod } from '../support/held-step.js';
 import { openRealStores, type RealStores } from '../support/real-stores.js';
 
 /**
@@ -51,13 +52,9 @@ describe('MemorySearch pages', () => {
   /** The store's memories, telling how many times rows were read after the rankings (getCandidates). */
   function countingRowReads(): { memories: MetadataStore['memories']; rowReads: () => number } {
     let reads = 0;
-    const memories: MetadataStore['memories'] = Object.create(metadata.memories, {
-      getCandidates: {
-        value: (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
-          reads += 1;
-          return metadata.memories.getCandidates(...args);
-        },
-      },
+    const memories = withMethod(metadata.memories, 'getCandidates', (...args: Parameters<MetadataStore['memories']['getCandidates']>) => {
+      reads += 1;
+      return metadata.memories.getCandidates(...args);
     });
     return { memories, rowReads: () => reads };
   }
@@ -111,21 +108,10 @@ describe('MemorySearch pages', () => {
     const memories = new Map((await remember(tenantId, userId, texts)).map((memory) => [memory.id, memory]));
     let vectorQueries = 0;
     // The real store, its queries counted.
-    const counted: VectorStore = {
-      bindModel: (model) => vectors.bindModel(model),
-      bindStore: (storeId) => vectors.bindStore(storeId),
-      upsert: (records) => vectors.upsert(records),
-      query: (vectorQuery) => {
-        vectorQueries += 1;
-        return vectors.query(vectorQuery);
-      },
-      idsWanted: (tenant, user) => vectors.idsWanted(tenant, user),
-      remove: (tenant, user, ids) => vectors.remove(tenant, user, ids),
-      removeUser: (tenant, user) => vectors.removeUser(tenant, user),
-      listIds: (tenant, user) => vectors.listIds(tenant, user),
-      ping: () => vectors.ping(),
-      close: () => vectors.close(),
-    };
+    const counted = withMethod(vectors, 'query', (vectorQuery: Parameters<VectorStore['query']>[0]) => {
+      vectorQueries += 1;
+      return vectors.query(vectorQuery);
+    });
     // Meaning alone, deep enough to rank every memory.
     const options = { lexicalWeight: 0, depth: texts.length };
     const sketched = new MemorySearch({ memories: metadata.memories, vectorStore: counted, embedder, options });
@@ -141,7 +127,7 @@ describe('MemorySearch pages', () => {
 
     // A user the vector store wants no ids of (one of their own collection): a session of theirs
     // is still ranked from its sketches, their whole scope by the store.
-    const ownCollection = new MemorySearch({ memories: metadata.memories, vectorStore: { ...counted, idsWanted: () => Promise.resolve(0) }, embedder, options });
+    const ownCollection = new MemorySearch({ memories: metadata.memories, vectorStore: withMethod(counted, 'idsWanted', () => Promise.resolve(0)), embedder, options });
     const inSession = await ownCollection.search(principal, { query, userId, sessionId: 'session-1', topK: texts.length });
     assert.equal(vectorQueries, 1);
     assert.deepEqual(inSession.map((hit) => hit.memory.id), bySketches.map((hit) => hit.memory.id));
@@ -292,15 +278,11 @@ describe('MemorySearch pages', () => {
     const turns = await remember(tenantId, ann, ['We planted tomatoes in the garden', 'The tomatoes need water every day', 'I repaired the fence']);
     await remember(tenantId, bob, ['Bob keeps bees on the roof', 'Bob sold honey at the market', 'Bob fixed his bicycle']);
     // A worker applies a write giving the hit to Bob, in his session, right before its neighbours are read.
-    const memories: MetadataStore['memories'] = Object.create(metadata.memories, {
-      findNeighbours: {
-        value: async (...args: Parameters<MetadataStore['memories']['findNeighbours']>) => {
-          const moved = turns.find((turn) => turn.id === args[1][0]);
-          assert.ok(moved !== undefined);
-          await metadata.memories.applyMany([{ ...moved, userId: bob, version: 1_000, updatedAt: new Date() }]);
-          return metadata.memories.findNeighbours(...args);
-        },
-      },
+    const memories = withMethod(metadata.memories, 'findNeighbours', async (...args: Parameters<MetadataStore['memories']['findNeighbours']>) => {
+      const moved = turns.find((turn) => turn.id === args[1][0]);
+      assert.ok(moved !== undefined);
+      await metadata.memories.applyMany([{ ...moved, userId: bob, version: 1_000, updatedAt: new Date() }]);
+      return metadata.memories.findNeighbours(...args);
     });
     const moving = new MemorySearch({ memories, vectorStore: vectors, embedder });
 
