@@ -8,7 +8,7 @@ import { bucketCollectionName, DEFAULT_BUCKETS, MODEL_MARKER_COLLECTION, ownerKe
 import { Collections } from '../../src/adapters/chroma/collections.js';
 import { OwnerRoutes } from '../../src/adapters/chroma/owner-routes.js';
 import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
-import { DependencyUnavailableError, isDomainError } from '../../src/domain/errors.js';
+import { DependencyUnavailableError, isDomainError, VectorStoreInUseError } from '../../src/domain/errors.js';
 import { describeVectorStoreContract, direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
 import { freePort } from '../support/free-port.js';
@@ -330,6 +330,38 @@ describe('ChromaVectorStore', () => {
       await kept.close();
     } finally {
       await older.stop();
+    }
+  });
+
+  it('binds one deployment of several making their first start at once on an empty Chroma', async () => {
+    const empty = await startTestChroma();
+    const opened = Array.from({ length: 4 }, () => new ChromaVectorStore({ url: empty.url, logger }));
+    try {
+      const storeIds = opened.map((_, index) => `store-${index}-${Date.now()}`);
+      const outcomes = await Promise.allSettled(
+        opened.map(async (each, index) => {
+          await each.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+          await each.bindStore(storeIds[index] ?? '');
+        }),
+      );
+      const bound = outcomes.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [storeIds[index]] : []));
+      assert.equal(bound.length, 1, 'one deployment binds');
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') assert.ok(outcome.reason instanceof VectorStoreInUseError, String(outcome.reason));
+      }
+      // Every later start agrees on the winner, as a restart of it or of another would.
+      const later = new ChromaVectorStore({ url: empty.url, logger });
+      try {
+        await later.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+        await later.bindStore(bound[0] ?? '');
+        const loser = storeIds.find((id) => id !== bound[0]) ?? '';
+        await assert.rejects(later.bindStore(loser), VectorStoreInUseError);
+      } finally {
+        await later.close();
+      }
+    } finally {
+      await Promise.all(opened.map((each) => each.close()));
+      await empty.stop();
     }
   });
 

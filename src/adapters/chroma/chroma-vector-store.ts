@@ -9,6 +9,7 @@ import {
   DEFAULT_BUCKETS,
   dedicatedCollectionName,
   MODEL_MARKER_COLLECTION,
+  STORE_CLAIM_COLLECTION,
   ownerKey,
   recordedBuckets,
 } from './collection-name.js';
@@ -184,8 +185,11 @@ export class ChromaVectorStore implements VectorStore {
     const bound = marker.metadata[STORE_KEY];
     if (bound === storeId) return;
     if (bound !== undefined) throw new VectorStoreInUseError(String(bound), storeId);
-    // A store set up before this was recorded, or a new one: taken by the first to bind. Chroma
-    // replaces a collection's metadata whole.
+    // A store set up before this was recorded, or a new one: taken by the first to claim it, then
+    // recorded in the marker too, where every start looks first. Chroma replaces a collection's
+    // metadata whole.
+    const claimed = (await this.#collections.ensure(STORE_CLAIM_COLLECTION, { metadata: { [STORE_KEY]: storeId } })).metadata[STORE_KEY];
+    if (claimed !== storeId) throw new VectorStoreInUseError(String(claimed), storeId);
     const scalars = Object.entries(marker.metadata).filter(
       (entry): entry is [string, string | number | boolean] => ['string', 'number', 'boolean'].includes(typeof entry[1]),
     );

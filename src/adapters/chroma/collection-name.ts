@@ -3,6 +3,13 @@ import { createHash } from 'node:crypto';
 /** Holds which embedding model the stored vectors belong to, and the bucket count; it never holds records. */
 export const MODEL_MARKER_COLLECTION = 'engram_meta';
 
+/**
+ * Created, never written to, by the first deployment to bind the Chroma: its metadata names that
+ * deployment's store, and Chroma keeps a collection's first creator's metadata, so two first starts
+ * at once cannot both take it (the marker's metadata can only be replaced whole, with no test).
+ */
+export const STORE_CLAIM_COLLECTION = 'engram_store_claim';
+
 /** One record per owner that has a dedicated collection: the routing table every process reads. */
 export const ROUTES_COLLECTION = 'engram_routes';
 
