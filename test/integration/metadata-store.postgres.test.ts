@@ -34,7 +34,7 @@ import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
 import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
 import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
-import { countedToCaps, wordSearchStatement, type KnownCounts } from '../../src/adapters/sql/word-search.js';
+import { countedToCaps, wordSearchStatement, type KnownCounts, type MatchedRows } from '../../src/adapters/sql/word-search.js';
 import { queryWords } from '../../src/services/query-words.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -835,6 +835,16 @@ describe('PostgreSQL word search bounds', () => {
   });
 });
 
+/** A memory repository on the database at `url`, with the word counts it keeps. */
+const repositoryRemembering = async (url: string): Promise<{ repository: SqlMemoryRepository; known: KnownWordCounts }> => {
+  const client = new PostgresSqlClient({ connection: await postgresConnection(url), logger: silentLogger() });
+  cleanups.push(() => client.close());
+  const scope = new RowScope(client);
+  await scope.refresh();
+  const known = new KnownWordCounts();
+  return { repository: new SqlMemoryRepository(scope, known), known };
+};
+
 describe('PostgreSQL word search counts', () => {
   it("hands back a large user's counts that reached their caps, skips them when told, and ranks alike", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
@@ -874,12 +884,7 @@ describe('PostgreSQL word search counts', () => {
     assert.deepEqual(countedToCaps(small[0] ?? {}), { populationCapped: false, commonWords: [] });
 
     // The repository keeps what its searches counted up to the caps, for that user of that tenant.
-    const client = new PostgresSqlClient({ connection: await postgresConnection(url), logger: silentLogger() });
-    cleanups.push(() => client.close());
-    const scope = new RowScope(client);
-    await scope.refresh();
-    const known = new KnownWordCounts();
-    const repository = new SqlMemoryRepository(scope, known);
+    const { repository, known } = await repositoryRemembering(url);
     const search = (userId: string) =>
       repository.searchLists({ scope: { tenantId: tenant, userId }, idsLimit: null, words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20 } }).matches;
     const first = await search('large');
@@ -889,6 +894,42 @@ describe('PostgreSQL word search counts', () => {
     await search('small');
     assert.deepEqual(known.of(tenant, 'small'), { populationCapped: false, commonWords: [] });
     assert.deepEqual(known.of(`${tenant}-other`, 'large'), { populationCapped: false, commonWords: [] });
+  });
+
+  it("finds no match by a word counted to its cap, and still hands back the counts", async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    // "garden" is in all 1,300 memories: its count reaches the cap of 500 ("again" is a stopword).
+    await storeDrafts(store, gardenTurns(tenant, 'large', 1_300));
+    type Row = { id: string | null; score: unknown; counted_population_capped: unknown; counted_common_words: unknown };
+    const statementFor = (known?: KnownCounts, rows?: MatchedRows): SqlStatement => {
+      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'again'], limit: 50 }, {}, rows, known);
+      assert.ok(statement);
+      return statement;
+    };
+    const withRows: MatchedRows = { count: 20, columns: 'text', sketches: 10, sketch: `encode(m.sketch, 'base64')`, vector: `encode(m.embedding, 'base64')` };
+    for (const rows of [undefined, withRows]) {
+      // One row of counts alone, its id and score null: no match.
+      const counted = await rowsOf<Row>(url, tenant, statementFor(undefined, rows));
+      assert.deepEqual(counted.map((row) => [row.id, row.score]), [[null, null]]);
+      const learned = countedToCaps(counted[0] ?? {});
+      assert.deepEqual(learned, { populationCapped: true, commonWords: ['garden'] });
+      // Told the counts, it has nothing to hand back: no row at all.
+      assert.deepEqual(await rowsOf<Row>(url, tenant, statementFor(learned, rows)), []);
+    }
+    // A rarer word still gives candidates, which the common ones score.
+    const rare = wordSearchStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'zeppelin'], limit: 50 });
+    assert.ok(rare);
+    assert.deepEqual((await rowsOf<Row>(url, tenant, rare)).map((row) => row.id).slice(0, 1), ['large-77']);
+
+    // Through the repository: no match, and the counts are kept for the user's next search.
+    const { repository, known } = await repositoryRemembering(url);
+    const matches = await repository.searchLists({
+      scope: { tenantId: tenant, userId: 'large' },
+      idsLimit: null,
+      words: { words: ['garden', 'again'], limit: 50, withMemories: 20, withSketches: 10 },
+    }).matches;
+    assert.deepEqual(matches, []);
+    assert.deepEqual(known.of(tenant, 'large'), { populationCapped: true, commonWords: ['garden'] });
   });
 });
 

@@ -43,14 +43,18 @@ export const LENDERS = 100;
  * conversation has about 400 turns) are counted exactly. Candidates come from the rarest query
  * words only, until their frequencies add up to CANDIDATE_CAP; commoner words still score those
  * candidates. A memory that holds none of the rarer words would rank low anyway, so a heavy
- * user's search costs about what a light one's does.
+ * user's search costs about what a light one's does. A word counted up to DF_CAP gives no
+ * candidates at all: the few of its hundreds or thousands of memories that a bound lets through
+ * are the first the index holds, not the best, and would take the first places of the fused
+ * ranking from the vector search's. A query of such words only finds no match by words (see
+ * COUNTED_TO_CAPS).
  */
 export const DF_CAP = 500;
 export const POPULATION_CAP = 1_250;
 export const CANDIDATE_CAP = 1_000;
 /**
- * When even the rarest query word is common (every word of a heavy user's query in thousands of
- * memories), its matches all score about alike; this many of each candidate word bound the work.
+ * When even the rarest query word is in more memories than CANDIDATE_CAP (but under DF_CAP), its
+ * matches score about alike; this many of each candidate word bound the work.
  */
 const MATCH_CAP = 500;
 /**
@@ -94,6 +98,14 @@ const COUNTED_IN_FULL: KnownCounts = { populationCapped: false, commonWords: [] 
  */
 const LEARNED_COLUMNS = `(SELECT true FROM population WHERE NOT known AND n >= ${POPULATION_CAP}) AS counted_population_capped,
           (SELECT string_agg(lexeme, ' ') FROM frequency WHERE NOT known AND df >= ${DF_CAP}) AS counted_common_words`;
+
+/**
+ * Whether the statement counted anything up to its caps itself: a statement without a match then
+ * answers one row of its own, whose id and score are null, to hand its counts back (a query of
+ * common words only, which gives no candidates: told its counts, the user's next one is cheap).
+ */
+const COUNTED_TO_CAPS = `(EXISTS (SELECT 1 FROM population WHERE NOT known AND n >= ${POPULATION_CAP})
+           OR EXISTS (SELECT 1 FROM frequency WHERE NOT known AND df >= ${DF_CAP}))`;
 
 /** The counts that reached their caps in a word search's row, to be known for the user's next one. */
 export function countedToCaps(row: { readonly counted_population_capped?: unknown; readonly counted_common_words?: unknown }): KnownCounts {
@@ -220,7 +232,7 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
                SELECT lexeme,
                       sum(df) OVER (ORDER BY df, lexeme ROWS UNBOUNDED PRECEDING) AS running,
                       row_number() OVER (ORDER BY df, lexeme) AS rarity
-               FROM frequency WHERE df > 0
+               FROM frequency WHERE df > 0 AND df < ${DF_CAP}
              ) rarest_first
              WHERE running <= (SELECT candidates FROM bounds) OR rarity = 1
            ),
@@ -296,28 +308,42 @@ export function wordSearchStatement(query: WordQuery, tuning: WordSearchTuning =
              UNION ALL
              SELECT id, 0::float8, loan FROM loans
            )
-           ${withRows === null ? '' : ', best AS ('}
-           SELECT id, max(score) + max(loan) AS score${withRows === null ? `, ${LEARNED_COLUMNS}` : ''}
-           FROM combined
-           GROUP BY id
-           ORDER BY score DESC, id
-           LIMIT ${limit}
-           ${withRows === null ? '' : readBest(tenant, withRows)}`,
+           , best AS (
+             SELECT id, max(score) + max(loan) AS score
+             FROM combined
+             GROUP BY id
+             ORDER BY score DESC, id
+             LIMIT ${limit}
+           )
+           ${withRows === null ? readPlaces : readBest(tenant, withRows)}`,
     params: params.values,
   };
 }
 
 /**
- * The tail of a statement whose ranked matches are the CTE `best`: each match in order, the first
- * `bounds.memories` with the columns of their live memory, the first `bounds.sketches` with its
- * sketch too (its vector where it has none). The other matches skip the read outright: the lateral
- * read is not merged into the join (its LIMIT keeps it apart), so its test of the place is made
- * once per match, before any lookup.
+ * The CTE `best`'s matches in order, each with a place (1 for the best); a statement without a
+ * match that counted up to its caps gives one row with nulls instead, for its counts (see
+ * COUNTED_TO_CAPS).
+ */
+const PLACES = `SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best
+           UNION ALL
+           SELECT NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM best) AND ${COUNTED_TO_CAPS}`;
+
+/** The tail of a statement that reads its ranked matches (see PLACES) without their memories. */
+const readPlaces = `SELECT b.id, b.score, ${LEARNED_COLUMNS}
+          FROM (${PLACES}) b
+          ORDER BY b.score DESC, b.id`;
+
+/**
+ * The tail of a statement whose ranked matches are the CTE `best` (see PLACES): each match in
+ * order, the first `bounds.memories` with the columns of their live memory, the first
+ * `bounds.sketches` with its sketch too (its vector where it has none). The other matches skip the
+ * read outright: the lateral read is not merged into the join (its LIMIT keeps it apart), so its
+ * test of the place is made once per match, before any lookup.
  */
 function readBest(tenant: string, rows: { readonly columns: string; readonly sketch: string; readonly vector: string }): string {
-  return `)
-          SELECT b.id, b.score, ${LEARNED_COLUMNS}, m.*
-          FROM (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS place FROM best) b
+  return `SELECT b.id, b.score, ${LEARNED_COLUMNS}, m.*
+          FROM (${PLACES}) b
           LEFT JOIN LATERAL (
             SELECT ${rows.columns},
                    CASE WHEN b.place <= (SELECT sketches FROM bounds) THEN ${rows.sketch} END AS sketch,
