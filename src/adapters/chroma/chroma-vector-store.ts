@@ -9,9 +9,9 @@ import {
   DEFAULT_BUCKETS,
   dedicatedCollectionName,
   MODEL_MARKER_COLLECTION,
-  STORE_CLAIM_COLLECTION,
   ownerKey,
   recordedBuckets,
+  STORE_CLAIM_COLLECTION,
 } from './collection-name.js';
 import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
