@@ -92,20 +92,24 @@ export interface KnownCounts {
 
 const COUNTED_IN_FULL: KnownCounts = { populationCapped: false, commonWords: [] };
 
+/** The statement's own count of the population, when it reached its cap (not told: see KnownCounts). */
+const POPULATION_COUNTED_TO_CAP = `FROM population WHERE NOT known AND n >= ${POPULATION_CAP}`;
+/** The words whose count the statement made itself and that reached their cap. */
+const WORDS_COUNTED_TO_CAP = `FROM frequency WHERE NOT known AND df >= ${DF_CAP}`;
+
 /**
  * The counts a statement made itself that reached their caps, beside every row: null when none
  * did. Lexemes are letters and digits only (see plainWords), so a space divides them.
  */
-const LEARNED_COLUMNS = `(SELECT true FROM population WHERE NOT known AND n >= ${POPULATION_CAP}) AS counted_population_capped,
-          (SELECT string_agg(lexeme, ' ') FROM frequency WHERE NOT known AND df >= ${DF_CAP}) AS counted_common_words`;
+const LEARNED_COLUMNS = `(SELECT true ${POPULATION_COUNTED_TO_CAP}) AS counted_population_capped,
+          (SELECT string_agg(lexeme, ' ') ${WORDS_COUNTED_TO_CAP}) AS counted_common_words`;
 
 /**
  * Whether the statement counted anything up to its caps itself: a statement without a match then
  * answers one row of its own, whose id and score are null, to hand its counts back (a query of
  * common words only, which gives no candidates: told its counts, the user's next one is cheap).
  */
-const COUNTED_TO_CAPS = `(EXISTS (SELECT 1 FROM population WHERE NOT known AND n >= ${POPULATION_CAP})
-           OR EXISTS (SELECT 1 FROM frequency WHERE NOT known AND df >= ${DF_CAP}))`;
+const COUNTED_TO_CAPS = `(EXISTS (SELECT 1 ${POPULATION_COUNTED_TO_CAP}) OR EXISTS (SELECT 1 ${WORDS_COUNTED_TO_CAP}))`;
 
 /** The counts that reached their caps in a word search's row, to be known for the user's next one. */
 export function countedToCaps(row: { readonly counted_population_capped?: unknown; readonly counted_common_words?: unknown }): KnownCounts {
