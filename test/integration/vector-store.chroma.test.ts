@@ -165,6 +165,26 @@ describe('ChromaVectorStore', () => {
     await small.close();
   });
 
+  it('writes a moved owner to the bucket too for five refreshes of the routes, then drops the copy there', async () => {
+    const mover = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20, routeRefreshMs: 200 });
+    await mover.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+    const owner = newOwner();
+    const inBucket = async (): Promise<number> => (await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } })).length;
+    await mover.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(1, index), { id: `g${index}` })));
+    await mover.settle();
+    assert.equal(await routeState(owner), 'dedicated');
+
+    // Within the grace a process with an older table still reads the bucket: it gets the write.
+    await mover.upsert([vectorRecord(owner, direction(0, 1), { id: 'within-grace' })]);
+    assert.equal(await inBucket(), 31);
+    // Five refreshes of 200 ms later, the next write clears the bucket of the owner.
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    await mover.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-grace' })]);
+    assert.equal(await inBucket(), 0);
+    assert.equal((await mover.listIds(owner.tenantId, owner.userId)).length, 32);
+    await mover.close();
+  });
+
   it('starts again a move that stalled, on the next write of its owner', async () => {
     const large = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20, stalledMigrationMs: 60_000 });
     await large.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });

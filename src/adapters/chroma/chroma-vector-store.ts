@@ -53,7 +53,7 @@ export interface ChromaVectorStoreOptions {
   readonly routeRefreshMs?: number;
   /**
    * After a promotion, how long writes still go to the bucket too, for processes whose routing
-   * table is older; then the bucket copy is dropped. Default 30,000 ms (well over the refresh).
+   * table is older; then the bucket copy is dropped. Default 5 refresh periods (10,000 ms).
    */
   readonly promotionGraceMs?: number;
   /**
@@ -96,6 +96,19 @@ const MIN_QUERY_BREADTH = 50;
 const MAX_QUERY_IDS = 5_000;
 /** An owner with more vectors than this moves to a collection of their own (the default). */
 const DEFAULT_PROMOTE_ABOVE = MAX_QUERY_IDS;
+/**
+ * After a promotion, how long writes still go to the bucket too, in periods of the routing table's
+ * refresh: 2.5 times the oldest table a process reads by (two periods, see OwnerRoutes.lookup), so
+ * 10 s by default. Every record written to the bucket is later removed from it, and Chroma keeps a
+ * removed record in the bucket's index for good, where every later insert walks past it: a bucket
+ * of 1,500 records and 20,000 removed ones took 33-36 ms of Chroma's CPU to add 5 records, against
+ * 6.2-7.5 ms without them (fresh Chroma). One user loaded with 100k memories at ~500/s grew their
+ * old bucket's index to 25,000 places with 30 s, to 14,000 with 10 s; the writes that followed (50
+ * a second, each of a new user, half of them to that bucket) cost Chroma 8.9-11.1 ms of CPU each
+ * against 3.6-5.1.
+ */
+const PROMOTION_GRACE_IN_REFRESHES = 5;
+const DEFAULT_ROUTE_REFRESH_MS = 2_000;
 /** Most writes an owner gets in this process between two checks of their size. */
 const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
 const MIGRATION_PASSES = 5;
@@ -161,10 +174,11 @@ export class ChromaVectorStore implements VectorStore {
     this.#http = new ChromaHttp({ url: options.url, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
     this.#logger = options.logger.child({ component: 'chroma-vector-store' });
     this.#collections = new Collections(this.#http, this.#logger, options.collectionCacheSize ?? 10_000);
-    this.#routes = new OwnerRoutes(this.#collections, { refreshMs: options.routeRefreshMs ?? 2_000 });
+    const refreshMs = options.routeRefreshMs ?? DEFAULT_ROUTE_REFRESH_MS;
+    this.#routes = new OwnerRoutes(this.#collections, { refreshMs });
     this.#buckets = options.buckets ?? DEFAULT_BUCKETS;
     this.#promoteAbove = options.promoteAbove ?? DEFAULT_PROMOTE_ABOVE;
-    this.#graceMs = options.promotionGraceMs ?? 30_000;
+    this.#graceMs = options.promotionGraceMs ?? PROMOTION_GRACE_IN_REFRESHES * refreshMs;
     this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
