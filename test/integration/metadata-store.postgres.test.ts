@@ -34,7 +34,7 @@ import type { SqlStatement } from '../../src/adapters/sql/sql-client.js';
 import { KnownWordCounts } from '../../src/adapters/sql/known-word-counts.js';
 import { SqlMemoryRepository } from '../../src/adapters/sql/memory-repository.js';
 import { RowScope } from '../../src/adapters/sql/row-scope.js';
-import { countedToCaps, wordSearchStatement, type KnownCounts, type MatchedRows } from '../../src/adapters/sql/word-search.js';
+import { countsToKeep, wordSearchStatement, type KnownCounts, type MatchedRows } from '../../src/adapters/sql/word-search.js';
 import { queryWords } from '../../src/services/query-words.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -845,62 +845,64 @@ const repositoryRemembering = async (url: string): Promise<{ repository: SqlMemo
   return { repository: new SqlMemoryRepository(scope, known), known };
 };
 
+/** Rows that each node of the statement's executed plan gave, per loop. */
+const rowsPerPlanNode = (url: string, tenant: string, statement: SqlStatement) =>
+  inTenantTransaction(url, tenant, async (client) => {
+    const explained = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, [...statement.params]);
+    return nodesOf(explained.rows[0]?.['QUERY PLAN'][0].Plan ?? {}).map((node) => (node as { 'Actual Rows'?: number })['Actual Rows']);
+  });
+
 describe('PostgreSQL word search counts', () => {
   it("hands back a large user's counts that reached their caps, skips them when told, and ranks alike", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'small', 300)]);
 
-    type Row = { id: string; score: number; counted_population_capped: unknown; counted_common_words: unknown };
+    type Row = { id: string; score: number; counted_population: unknown; counted_common_words: unknown };
     const statementFor = (userId: string, known?: KnownCounts, words = ['garden', 'zeppelin']): SqlStatement => {
       const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words, limit: 1_000 }, {}, undefined, known);
       assert.ok(statement);
       return statement;
     };
-    /** Rows that each node of the executed plan gave, per loop. */
-    const rowsPerNode = (statement: SqlStatement) =>
-      inTenantTransaction(url, tenant, async (client) => {
-        const explained = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, [...statement.params]);
-        return nodesOf(explained.rows[0]?.['QUERY PLAN'][0].Plan ?? {}).map((node) => (node as { 'Actual Rows'?: number })['Actual Rows']);
-      });
+    const rowsPerNode = (statement: SqlStatement) => rowsPerPlanNode(url, tenant, statement);
 
     const counted = await rowsOf<Row>(url, tenant, statementFor('large'));
-    const learned = countedToCaps(counted[0] ?? {});
+    const learned = countsToKeep(counted[0] ?? {});
     // 1,250 memories and more; "garden" in 500 of them and more; "zeppelin" in one.
-    assert.deepEqual(learned, { populationCapped: true, commonWords: ['garden'] });
+    assert.deepEqual(learned, { population: 1_250, commonWords: ['garden'] });
     const told = await rowsOf<Row>(url, tenant, statementFor('large', learned));
     assert.deepEqual(told.map((row) => [row.id, row.score]), counted.map((row) => [row.id, row.score]));
     assert.ok(told.length > 0);
     // What it was told it did not count, so it has nothing new to hand back.
-    assert.deepEqual(countedToCaps(told[0] ?? {}), { populationCapped: false, commonWords: [] });
+    assert.deepEqual(countsToKeep(told[0] ?? {}), { population: null, commonWords: [] });
     // The counts up to the caps (1,250 memories, 500 of them with the word) ran only when not told.
     const untold = await rowsPerNode(statementFor('large', undefined, ['garden']));
     assert.ok(untold.includes(1_250) && untold.includes(500), JSON.stringify(untold));
     const toldRows = await rowsPerNode(statementFor('large', learned, ['garden']));
     assert.ok(!toldRows.includes(1_250) && !toldRows.includes(500), JSON.stringify(toldRows));
 
-    // A smaller user's counts stay under their caps: nothing to keep.
+    // A user under 500 memories: nothing to keep.
     const small = await rowsOf<Row>(url, tenant, statementFor('small'));
     assert.equal(small.length, 300);
-    assert.deepEqual(countedToCaps(small[0] ?? {}), { populationCapped: false, commonWords: [] });
+    assert.deepEqual(countsToKeep(small[0] ?? {}), { population: null, commonWords: [] });
 
     // The repository keeps what its searches counted up to the caps, for that user of that tenant.
     const { repository, known } = await repositoryRemembering(url);
     const search = (userId: string) =>
       repository.searchLists({ scope: { tenantId: tenant, userId }, idsLimit: null, words: { words: ['garden', 'zeppelin'], limit: 50, withMemories: 20 } }).matches;
     const first = await search('large');
-    assert.deepEqual(known.of(tenant, 'large'), { populationCapped: true, commonWords: ['garden'] });
+    assert.deepEqual(known.of(tenant, 'large'), { population: 1_250, commonWords: ['garden'] });
     assert.deepEqual(await search('large'), first);
     assert.equal(first[0]?.id, 'large-77');
     await search('small');
-    assert.deepEqual(known.of(tenant, 'small'), { populationCapped: false, commonWords: [] });
-    assert.deepEqual(known.of(`${tenant}-other`, 'large'), { populationCapped: false, commonWords: [] });
+    assert.deepEqual(known.of(tenant, 'small'), { population: null, commonWords: [] });
+    assert.deepEqual(known.of(`${tenant}-other`, 'large'), { population: null, commonWords: [] });
   });
 
   it("finds no match by a word counted to its cap, and still hands back the counts", async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     // "garden" is in all 1,300 memories: its count reaches the cap of 500 ("again" is a stopword).
     await storeDrafts(store, gardenTurns(tenant, 'large', 1_300));
-    type Row = { id: string | null; score: unknown; counted_population_capped: unknown; counted_common_words: unknown };
+    type Row = { id: string | null; score: unknown; counted_population: unknown; counted_common_words: unknown };
     const statementFor = (known?: KnownCounts, rows?: MatchedRows): SqlStatement => {
       const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'again'], limit: 50 }, {}, rows, known);
       assert.ok(statement);
@@ -911,8 +913,8 @@ describe('PostgreSQL word search counts', () => {
       // One row of counts alone, its id and score null: no match.
       const counted = await rowsOf<Row>(url, tenant, statementFor(undefined, rows));
       assert.deepEqual(counted.map((row) => [row.id, row.score]), [[null, null]]);
-      const learned = countedToCaps(counted[0] ?? {});
-      assert.deepEqual(learned, { populationCapped: true, commonWords: ['garden'] });
+      const learned = countsToKeep(counted[0] ?? {});
+      assert.deepEqual(learned, { population: 1_250, commonWords: ['garden'] });
       // Told the counts, it has nothing to hand back: no row at all.
       assert.deepEqual(await rowsOf<Row>(url, tenant, statementFor(learned, rows)), []);
     }
@@ -929,7 +931,45 @@ describe('PostgreSQL word search counts', () => {
       words: { words: ['garden', 'again'], limit: 50, withMemories: 20, withSketches: 10 },
     }).matches;
     assert.deepEqual(matches, []);
-    assert.deepEqual(known.of(tenant, 'large'), { populationCapped: true, commonWords: ['garden'] });
+    assert.deepEqual(known.of(tenant, 'large'), { population: 1_250, commonWords: ['garden'] });
+  });
+
+  it('hands back the population of a user of 500 memories or more under its cap, counted only when not told', async () => {
+    const { url, store, tenant } = await migratedStoreOfNewTenant();
+    await storeDrafts(store, [...gardenTurns(tenant, 'mid', 600), ...gardenTurns(tenant, 'smaller', 499)]);
+    type Row = { id: string | null; score: number | null; counted_population: unknown; counted_common_words: unknown };
+    const statementFor = (userId: string, words: string[], known?: KnownCounts): SqlStatement => {
+      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words, limit: 50 }, {}, undefined, known);
+      assert.ok(statement);
+      return statement;
+    };
+    const counted = await rowsOf<Row>(url, tenant, statementFor('mid', ['zeppelin']));
+    assert.equal(counted[0]?.id, 'mid-77');
+    const learned = countsToKeep(counted[0] ?? {});
+    assert.deepEqual(learned, { population: 600, commonWords: [] });
+    // Told, it ranks alike, hands nothing back, and counts no memory of the user.
+    const told = await rowsOf<Row>(url, tenant, statementFor('mid', ['zeppelin'], learned));
+    assert.deepEqual(told.map((row) => [row.id, row.score]), counted.map((row) => [row.id, row.score]));
+    assert.deepEqual(countsToKeep(told[0] ?? {}), { population: null, commonWords: [] });
+    assert.ok((await rowsPerPlanNode(url, tenant, statementFor('mid', ['zeppelin']))).includes(600));
+    assert.ok(!(await rowsPerPlanNode(url, tenant, statementFor('mid', ['zeppelin'], learned))).includes(600));
+    // The population told is the one it weighs by: a larger one makes a rare word weigh more.
+    const grown = await rowsOf<Row>(url, tenant, statementFor('mid', ['zeppelin'], { population: 1_000, commonWords: [] }));
+    assert.ok((grown[0]?.score ?? 0) > (counted[0]?.score ?? 0));
+    // Without a match it still hands the count back, in a row of its own.
+    const none = await rowsOf<Row>(url, tenant, statementFor('mid', ['quasar']));
+    assert.deepEqual(none.map((row) => [row.id, row.score]), [[null, null]]);
+    assert.deepEqual(countsToKeep(none[0] ?? {}), { population: 600, commonWords: [] });
+    assert.deepEqual(await rowsOf<Row>(url, tenant, statementFor('mid', ['quasar'], learned)), []);
+    // Under 500 memories the count is not kept.
+    const smaller = await rowsOf<Row>(url, tenant, statementFor('smaller', ['zeppelin']));
+    assert.deepEqual(countsToKeep(smaller[0] ?? {}), { population: null, commonWords: [] });
+
+    const { repository, known } = await repositoryRemembering(url);
+    const search = () => repository.searchLists({ scope: { tenantId: tenant, userId: 'mid' }, idsLimit: null, words: { words: ['zeppelin'], limit: 50, withMemories: 20 } }).matches;
+    const first = await search();
+    assert.deepEqual(known.of(tenant, 'mid'), { population: 600, commonWords: [] });
+    assert.deepEqual(await search(), first);
   });
 });
 

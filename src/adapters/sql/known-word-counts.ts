@@ -1,20 +1,25 @@
 import { userKey } from './user-key.js';
 import type { KnownCounts } from './word-search.js';
 
-/** How long a count stays trusted: a user's deletes may take it below its cap meanwhile, which only shifts weights. */
+/**
+ * How long a count stays trusted: a user's writes and deletes change it meanwhile (a population of
+ * 1,000 that took 60 writes is 6% off, a word's count may fall below its cap), which only shifts
+ * weights.
+ */
 const TRUSTED_MS = 60_000;
 /**
  * Users remembered at most; the longest remembered go first. Only a user with 500 memories or more
- * has a count at a cap: a store of 100k memories holds 200 such users at most.
+ * has a count worth keeping: a store of 100k memories holds 200 such users at most.
  */
 const MAX_USERS = 1_000;
 /** Words remembered per user at most: a statement is handed all of them, and only a user's commonest words reach the cap. */
 const MAX_WORDS_PER_USER = 256;
 
-const NOTHING_KNOWN: KnownCounts = { populationCapped: false, commonWords: [] };
+const NOTHING_KNOWN: KnownCounts = { population: null, commonWords: [] };
 
 interface UserCounts {
-  /** Until when the user's memories are known to reach the population cap (0: not known). */
+  /** The user's population as last counted, and until when it is trusted (0: not known). */
+  population: number;
   populationUntil: number;
   /** Word → until when it is known to be in the frequency cap of the user's memories or more. */
   readonly words: Map<string, number>;
@@ -28,11 +33,11 @@ export interface KnownWordCountsOptions {
 }
 
 /**
- * The counts of a large user's word search that reached their caps (see wordSearchStatement), kept
- * for a minute in this process so that the user's next searches skip them. Counting a word's
- * memories up to the cap, and the user's memories up to theirs, was most of a large user's word
- * search; a count below its cap is cheap, and is made again each time. Counts are a user's, of one
- * tenant: the key holds both.
+ * The counts of a large user's word search worth keeping (see KnownCounts), kept for a minute in
+ * this process so that the user's next searches skip them. Counting a word's memories up to the
+ * cap, and the user's memories, was most of a large user's word search; a word's count below its
+ * cap is cheap, and is made again each time. Counts are a user's, of one tenant: the key holds
+ * both.
  */
 export class KnownWordCounts {
   readonly #users = new Map<string, UserCounts>();
@@ -59,12 +64,12 @@ export class KnownWordCounts {
       if (until > now) commonWords.push(word);
       else counts.words.delete(word);
     }
-    const populationCapped = counts.populationUntil > now;
-    if (!populationCapped && commonWords.length === 0) {
+    const population = counts.populationUntil > now ? counts.population : null;
+    if (population === null && commonWords.length === 0) {
       this.#users.delete(key);
       return NOTHING_KNOWN;
     }
-    return { populationCapped, commonWords };
+    return { population, commonWords };
   }
 
   /** Forgets what is known of the user: their memories were erased. */
@@ -72,18 +77,21 @@ export class KnownWordCounts {
     this.#users.delete(userKey(tenantId, userId));
   }
 
-  /** Records the counts a statement made that reached their caps (it hands back none it was told). */
+  /** Records the counts worth keeping that a statement made (it hands back none it was told). */
   learn(tenantId: string, userId: string, counted: KnownCounts): void {
-    if (!counted.populationCapped && counted.commonWords.length === 0) return;
+    if (counted.population === null && counted.commonWords.length === 0) return;
     const key = userKey(tenantId, userId);
     let counts = this.#users.get(key);
     if (counts === undefined) {
       if (this.#users.size >= this.#maxUsers) forgetOldest(this.#users);
-      counts = { populationUntil: 0, words: new Map() };
+      counts = { population: 0, populationUntil: 0, words: new Map() };
       this.#users.set(key, counts);
     }
     const until = this.#now() + this.#trustedMs;
-    if (counted.populationCapped) counts.populationUntil = until;
+    if (counted.population !== null) {
+      counts.population = counted.population;
+      counts.populationUntil = until;
+    }
     for (const word of counted.commonWords) {
       counts.words.delete(word);
       if (counts.words.size >= this.#maxWords) forgetOldest(counts.words);

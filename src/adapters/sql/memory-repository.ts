@@ -18,7 +18,7 @@ import { KnownWordCounts } from './known-word-counts.js';
 import { LargeUsers } from './large-users.js';
 import { LOCK_USER_EXCLUSIVE, LOCK_USERS_SHARED } from './user-locks.js';
 import { rankTurnsByWords } from './word-ranking.js';
-import { countedToCaps, LARGE_USER_FROM, plainWords, wordSearchStatement } from './word-search.js';
+import { countsToKeep, LARGE_USER_FROM, plainWords, wordSearchStatement } from './word-search.js';
 
 interface MemoryRow {
   tenant_id: string;
@@ -51,10 +51,10 @@ const MATCHED_MEMORY_COLUMNS = `tenant_id, ${MEMORY_FIELDS}`;
 const MATCHED_MEMORY_SKETCH = `encode(m.sketch, 'base64')`;
 const MATCHED_MEMORY_VECTOR = `encode(m.embedding, 'base64')`;
 
-/** The row of a word statement without a match that hands back its counts (see countedToCaps). */
-type CountsRow = { id: null; counted_population_capped: unknown; counted_common_words: unknown };
+/** The row of a word statement without a match that hands back its counts (see countsToKeep). */
+type CountsRow = { id: null; counted_population: unknown; counted_common_words: unknown };
 
-type MatchRow = { id: string; score: unknown; counted_population_capped: unknown; counted_common_words: unknown } & (
+type MatchRow = { id: string; score: unknown; counted_population: unknown; counted_common_words: unknown } & (
   | { tenant_id: null }
   | (Omit<MemoryRow, 'id'> & { sketch: unknown; embedding: unknown })
 );
@@ -559,10 +559,10 @@ export class SqlMemoryRepository implements MemoryRepository {
     return { ids, memories, sketches, matches };
   }
 
-  /** The matches in a word statement's answer, whose counts that reached their caps are kept for the user's next search. */
+  /** The matches in a word statement's answer, whose counts worth keeping are kept for the user's next search. */
   private async wordMatchesOf({ tenantId, userId }: SearchScope, answer: Promise<unknown[]> | undefined): Promise<WordMatch[]> {
     const rows = ((await answer) ?? []) as Array<MatchRow | CountsRow>;
-    if (rows[0] !== undefined) this.knownCounts.learn(tenantId, userId, countedToCaps(rows[0]));
+    if (rows[0] !== undefined) this.knownCounts.learn(tenantId, userId, countsToKeep(rows[0]));
     // A statement without a match may answer one row of counts alone, with a null id.
     return rows.filter((row): row is MatchRow => row.id !== null).map(toWordMatch);
   }
