@@ -83,8 +83,8 @@ export const LARGE_USER_FROM = 500;
  * What a statement for the same user counted before, and may take as told: the size of their
  * population when it was LARGE_USER_FROM or more (POPULATION_CAP when it reached the cap), and the
  * words found in DF_CAP of their memories or more. A statement that knows them ranks as if it had
- * counted them again (see KnownWordCounts). Counting a population of 500-1,249 took about 0.4 of a
- * word statement's 2.3-2.9 ms on 50 users of 1,200 memories (in-process PGlite, p50 of 400 queries):
+ * counted them again (see KnownWordCounts). Counting a population of 500-1,249 took 0.3-0.4 ms of
+ * a word statement's 2.3-2.5 on 50 users of 1,200 memories (in-process PGlite, p50 of 400 queries):
  * one more index entry read for each of the user's memories.
  */
 export interface KnownCounts {
