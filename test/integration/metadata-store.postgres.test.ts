@@ -675,6 +675,13 @@ const interleavedTurns = (tenant: string, shape: { turns: number; users: number;
 const rowsOf = <Row>(url: string, tenant: string, statement: SqlStatement): Promise<Row[]> =>
   inTenantTransaction(url, tenant, async (client) => (await client.query<Row & pg.QueryResultRow>(statement.text, [...statement.params])).rows);
 
+/** A word statement for a query that has a word to look for. */
+const wordStatement = (...args: Parameters<typeof wordSearchStatement>): SqlStatement => {
+  const statement = wordSearchStatement(...args);
+  assert.ok(statement);
+  return statement;
+};
+
 describe('PostgreSQL word search plan', () => {
   it('finds words and the turns around each hit through indexes, under row security, without statistics', async () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
@@ -682,8 +689,7 @@ describe('PostgreSQL word search plan', () => {
     // (tenant, user) index and a filter on the session looked as cheap as walking the history.
     await storeDrafts(store, interleavedTurns(tenant, { turns: 20_000, users: 50, sessions: 200 }, (index) => `turn ${index} about ${index % 7 === 0 ? 'sailing' : 'gardening'}`));
     // No ANALYZE: a fresh table, as a server without autovacuum (or PGlite) leaves it.
-    const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
-    assert.ok(statement);
+    const statement = wordStatement({ scope: { tenantId: tenant, userId: 'user-7' }, words: ['sailing'], limit: 10 });
     const plans = await plansOf(url, tenant, statement);
     for (const [kind, plan] of Object.entries(plans)) {
       const nodes = nodesOf(plan);
@@ -738,9 +744,7 @@ describe('PostgreSQL word search loans', () => {
     for (const narrowed of scopes) {
       for (const query of [['kayak'], ['storm', 'island'], words]) {
         const ranked = async (historyPassBelow: number) => {
-          const statement = wordSearchStatement({ scope: narrowed, words: query, limit: 400 }, { historyPassBelow });
-          assert.ok(statement);
-          return rowsOf<{ id: string; score: number }>(url, tenant, statement);
+          return rowsOf<{ id: string; score: number }>(url, tenant, wordStatement({ scope: narrowed, words: query, limit: 400 }, { historyPassBelow }));
         };
         const walked = await ranked(0);
         const passed = await ranked(Number.MAX_SAFE_INTEGER);
@@ -775,9 +779,7 @@ describe('PostgreSQL word search bounds', () => {
     await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'middling', 600), ...gardenTurns(tenant, 'small', 300)]);
 
     const ranked = async (userId: string) => {
-      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words: ['garden', 'zeppelin'], limit: 1_000 });
-      assert.ok(statement);
-      return rowsOf<{ id: string; score: number }>(url, tenant, statement);
+      return rowsOf<{ id: string; score: number }>(url, tenant, wordStatement({ scope: { tenantId: tenant, userId }, words: ['garden', 'zeppelin'], limit: 1_000 }));
     };
     const large = await ranked('large');
     const small = await ranked('small');
@@ -858,11 +860,8 @@ describe('PostgreSQL word search counts', () => {
     await storeDrafts(store, [...gardenTurns(tenant, 'large', 1_300), ...gardenTurns(tenant, 'small', 300)]);
 
     type Row = { id: string; score: number; counted_population: unknown; counted_common_words: unknown };
-    const statementFor = (userId: string, known?: KnownCounts, words = ['garden', 'zeppelin']): SqlStatement => {
-      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words, limit: 1_000 }, {}, undefined, known);
-      assert.ok(statement);
-      return statement;
-    };
+    const statementFor = (userId: string, known?: KnownCounts, words = ['garden', 'zeppelin']): SqlStatement =>
+      wordStatement({ scope: { tenantId: tenant, userId }, words, limit: 1_000 }, {}, undefined, known);
     const rowsPerNode = (statement: SqlStatement) => rowsPerPlanNode(url, tenant, statement);
 
     const counted = await rowsOf<Row>(url, tenant, statementFor('large'));
@@ -903,11 +902,8 @@ describe('PostgreSQL word search counts', () => {
     // "garden" is in all 1,300 memories: its count reaches the cap of 500 ("again" is a stopword).
     await storeDrafts(store, gardenTurns(tenant, 'large', 1_300));
     type Row = { id: string | null; score: unknown; counted_population: unknown; counted_common_words: unknown };
-    const statementFor = (known?: KnownCounts, rows?: MatchedRows): SqlStatement => {
-      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'again'], limit: 50 }, {}, rows, known);
-      assert.ok(statement);
-      return statement;
-    };
+    const statementFor = (known?: KnownCounts, rows?: MatchedRows): SqlStatement =>
+      wordStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'again'], limit: 50 }, {}, rows, known);
     const withRows: MatchedRows = { count: 20, columns: 'text', sketches: 10, sketch: `encode(m.sketch, 'base64')`, vector: `encode(m.embedding, 'base64')` };
     for (const rows of [undefined, withRows]) {
       // One row of counts alone, its id and score null: no match.
@@ -919,8 +915,7 @@ describe('PostgreSQL word search counts', () => {
       assert.deepEqual(await rowsOf<Row>(url, tenant, statementFor(learned, rows)), []);
     }
     // A rarer word still gives candidates, which the common ones score.
-    const rare = wordSearchStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'zeppelin'], limit: 50 });
-    assert.ok(rare);
+    const rare = wordStatement({ scope: { tenantId: tenant, userId: 'large' }, words: ['garden', 'zeppelin'], limit: 50 });
     assert.deepEqual((await rowsOf<Row>(url, tenant, rare)).map((row) => row.id).slice(0, 1), ['large-77']);
 
     // Through the repository: no match, and the counts are kept for the user's next search.
@@ -938,11 +933,8 @@ describe('PostgreSQL word search counts', () => {
     const { url, store, tenant } = await migratedStoreOfNewTenant();
     await storeDrafts(store, [...gardenTurns(tenant, 'mid', 600), ...gardenTurns(tenant, 'smaller', 499)]);
     type Row = { id: string | null; score: number | null; counted_population: unknown; counted_common_words: unknown };
-    const statementFor = (userId: string, words: string[], known?: KnownCounts): SqlStatement => {
-      const statement = wordSearchStatement({ scope: { tenantId: tenant, userId }, words, limit: 50 }, {}, undefined, known);
-      assert.ok(statement);
-      return statement;
-    };
+    const statementFor = (userId: string, words: string[], known?: KnownCounts): SqlStatement =>
+      wordStatement({ scope: { tenantId: tenant, userId }, words, limit: 50 }, {}, undefined, known);
     const counted = await rowsOf<Row>(url, tenant, statementFor('mid', ['zeppelin']));
     assert.equal(counted[0]?.id, 'mid-77');
     const learned = countsToKeep(counted[0] ?? {});

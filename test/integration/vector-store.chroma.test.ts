@@ -52,6 +52,9 @@ describe('ChromaVectorStore', () => {
     });
     return ((await response.json()) as { metadatas: unknown[] }).metadatas;
   };
+  /** The metadatas of an owner's records in their bucket. */
+  const ownerRowsInBucket = (owner: { tenantId: string; userId: string }): Promise<unknown[]> =>
+    rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } });
   /** The state an owner's routing record holds, if any. */
   const routeState = async (owner: { tenantId: string; userId: string }): Promise<unknown> =>
     ((await rows(ROUTES_COLLECTION, { ids: [ownerKey(owner.tenantId, owner.userId)] }))[0] as Record<string, unknown> | undefined)?.['state'];
@@ -160,7 +163,7 @@ describe('ChromaVectorStore', () => {
     // Once the grace period is over, the next write drops the bucket's copy.
     await new Promise((resolve) => setTimeout(resolve, 300));
     await small.upsert([vectorRecord(owner, direction(1), { id: 'late' })]);
-    assert.deepEqual(await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } }), []);
+    assert.deepEqual(await ownerRowsInBucket(owner), []);
     assert.equal((await small.listIds(owner.tenantId, owner.userId)).length, 41);
     await small.close();
   });
@@ -169,18 +172,17 @@ describe('ChromaVectorStore', () => {
     const mover = new ChromaVectorStore({ url: chroma.url, logger, promoteAbove: 20, routeRefreshMs: 200 });
     await mover.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
     const owner = newOwner();
-    const inBucket = async (): Promise<number> => (await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } })).length;
     await mover.upsert(Array.from({ length: 30 }, (_, index) => vectorRecord(owner, direction(1, index), { id: `g${index}` })));
     await mover.settle();
     assert.equal(await routeState(owner), 'dedicated');
 
     // Within the grace a process with an older table still reads the bucket: it gets the write.
     await mover.upsert([vectorRecord(owner, direction(0, 1), { id: 'within-grace' })]);
-    assert.equal(await inBucket(), 31);
+    assert.equal((await ownerRowsInBucket(owner)).length, 31);
     // Five refreshes of 200 ms later, the next write clears the bucket of the owner.
     await new Promise((resolve) => setTimeout(resolve, 1_300));
     await mover.upsert([vectorRecord(owner, direction(0, 1), { id: 'after-grace' })]);
-    assert.equal(await inBucket(), 0);
+    assert.equal((await ownerRowsInBucket(owner)).length, 0);
     assert.equal((await mover.listIds(owner.tenantId, owner.userId)).length, 32);
     await mover.close();
   });
@@ -269,7 +271,7 @@ describe('ChromaVectorStore', () => {
     assert.deepEqual((await eraser.query({ scope: owner, embedding: direction(1), topK: 5 })).map((match) => match.id), ['after-erasure']);
     // Removed by either process, the write leaves nothing behind.
     await stale.remove(owner.tenantId, owner.userId, ['after-erasure']);
-    assert.deepEqual(await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } }), []);
+    assert.deepEqual(await ownerRowsInBucket(owner), []);
     assert.equal(await collection(name), null);
 
     // A route recorded again after the erasure (a clearing that had read it before) leads nowhere:
@@ -391,7 +393,7 @@ describe('ChromaVectorStore', () => {
     await store.upsert([
       vectorRecord(owner, direction(1), { id: 'rich', sessionId: 's', role: 'assistant', createdAt, metadata: { n: 2, ok: false, tag: 'x' } }),
     ]);
-    const [{ digest, ...metadata }] = (await rows(bucketOf(owner), { where: { owner: ownerKey(owner.tenantId, owner.userId) } })) as [
+    const [{ digest, ...metadata }] = (await ownerRowsInBucket(owner)) as [
       Record<string, unknown>,
     ];
     assert.match(String(digest), /^[\w-]{16}$/);
