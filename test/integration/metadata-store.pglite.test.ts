@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from '../../src/adapters/data-dir-lock.js';
-import { createPgliteMetadataStore, PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
+import { createPgliteMetadataStore, EMBEDDED_STATISTICS_TARGET, PGLITE_START_PARAMS } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-client.js';
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { isDomainError } from '../../src/domain/errors.js';
@@ -53,6 +53,50 @@ describe('PGlite settings', () => {
         `SELECT current_setting('shared_buffers') AS buffers, current_setting('max_wal_size') AS wal`,
       );
       assert.deepEqual(settings, { buffers: '128MB', wal: '64MB' });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('PGlite table upkeep', () => {
+  it('analyses a grown table to the embedded statistics target, which samples fewer rows than the default', async () => {
+    const folder = await freshFolder();
+    const store = await openStore(folder);
+    try {
+      await store.migrate();
+      await store.keepFit();
+      const tenantId = `tenant-${randomUUID()}`;
+      // Long turns, so that a few hundred rows fill many pages.
+      const padding = ' and then we talked about it for a while'.repeat(20);
+      const drafts = Array.from({ length: 400 }, (_, index) => ({
+        id: `grown-${index}`,
+        tenantId,
+        userId: 'user-1',
+        sessionId: `session-${index % 8}`,
+        role: 'user' as const,
+        text: `turn ${index}${padding}`,
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, index)),
+        metadata: {},
+      }));
+      const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), idempotencyKey: null, draft })));
+      await store.memories.applyMany(
+        drafts.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array(512).fill(0.5) })),
+      );
+      assert.ok((await store.keepFit()).includes('memories'));
+    } finally {
+      await store.close();
+    }
+
+    const client = await PgliteThreadClient.start({ dataDir: join(folder, 'pgdata'), startParams: PGLITE_START_PARAMS });
+    try {
+      // 400 distinct ids: a histogram of as many buckets as the target allows.
+      const idBounds = async (): Promise<number | undefined> =>
+        (await client.query<{ bounds: number }>(`SELECT array_length(histogram_bounds, 1) AS bounds FROM pg_stats WHERE tablename = 'memories' AND attname = 'id'`))[0]
+          ?.bounds;
+      assert.equal(await idBounds(), EMBEDDED_STATISTICS_TARGET + 1);
+      await client.query('ANALYZE memories');
+      assert.equal(await idBounds(), 101, "the database's own target, 100, makes more of the same rows");
     } finally {
       await client.close();
     }
