@@ -41,6 +41,19 @@ function embedded(memory: MemoryDraft, version: number, embedding = new Float32A
 }
 
 /**
+ * Writes 400 long turns of one user in `tenantId`, so that the memories table grows by many pages:
+ * enough for the table upkeep to find it due.
+ */
+export async function growMemories(store: MetadataStore, tenantId: string): Promise<void> {
+  const padding = ' and then we talked about it for a while'.repeat(20);
+  const drafts = Array.from({ length: 400 }, (_, index) =>
+    draft(tenantId, { id: `grown-${index}`, sessionId: `session-${index % 8}`, text: `turn ${index}${padding}` }),
+  );
+  const accepted = await store.tasks.accept(drafts.map((memory) => newTask(memory)));
+  await store.memories.applyMany(drafts.map((memory, index) => embedded(memory, accepted[index]?.seq ?? 0)));
+}
+
+/**
  * Words for made-up chat turns: speakers' names in most turns, a few common words, many rare ones,
  * forms of one stem, stopwords, and a word no turn holds.
  */
@@ -1107,13 +1120,7 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
       it('vacuums and analyses a table that grew, then has nothing to do until it grows again', async () => {
         await store.keepFit();
         tenant = newTenant();
-        // Long turns, so that a few hundred rows fill many pages.
-        const padding = ' and then we talked about it for a while'.repeat(20);
-        const drafts = Array.from({ length: 400 }, (_, index) =>
-          draft(tenant, { id: `grown-${index}`, sessionId: `session-${index % 8}`, text: `turn ${index}${padding}` }),
-        );
-        const accepted = await store.tasks.accept(drafts.map((memory) => newTask(memory)));
-        await store.memories.applyMany(drafts.map((memory, index) => embedded(memory, accepted[index]?.seq ?? 0)));
+        await growMemories(store, tenant);
 
         const done = await store.keepFit();
         assert.ok(done.includes('memories'), `memories not kept fit: ${done.join(', ')}`);

@@ -13,7 +13,7 @@ import { PgliteThreadClient } from '../../src/adapters/pglite/pglite-thread-clie
 import { createSqlMetadataStore } from '../../src/adapters/sql/sql-metadata-store.js';
 import { isDomainError } from '../../src/domain/errors.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
-import { metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
+import { growMemories, metadataStoreContract, rowSecurityContract } from '../contracts/metadata-store.contract.js';
 import { silentLogger } from '../support/logger.js';
 
 const folders: string[] = [];
@@ -66,23 +66,7 @@ describe('PGlite table upkeep', () => {
     try {
       await store.migrate();
       await store.keepFit();
-      const tenantId = `tenant-${randomUUID()}`;
-      // Long turns, so that a few hundred rows fill many pages.
-      const padding = ' and then we talked about it for a while'.repeat(20);
-      const drafts = Array.from({ length: 400 }, (_, index) => ({
-        id: `grown-${index}`,
-        tenantId,
-        userId: 'user-1',
-        sessionId: `session-${index % 8}`,
-        role: 'user' as const,
-        text: `turn ${index}${padding}`,
-        createdAt: new Date(Date.UTC(2026, 0, 1, 0, index)),
-        metadata: {},
-      }));
-      const accepted = await store.tasks.accept(drafts.map((draft) => ({ taskId: randomUUID(), idempotencyKey: null, draft })));
-      await store.memories.applyMany(
-        drafts.map((draft, index) => ({ ...draft, version: accepted[index]?.seq ?? 0, updatedAt: new Date(), embedding: new Float32Array(512).fill(0.5) })),
-      );
+      await growMemories(store, `tenant-${randomUUID()}`);
       assert.ok((await store.keepFit()).includes('memories'));
     } finally {
       await store.close();
