@@ -46,13 +46,14 @@ rowSecurityContract('PGlite', async () => {
 });
 
 describe('PGlite settings', () => {
-  it('starts with 64 MB of log kept between checkpoints and a 128 MB buffer pool', async () => {
+  it('starts with 64 MB of log kept between checkpoints, a 128 MB buffer pool and the smaller statistics target', async () => {
     const client = await PgliteThreadClient.start({ dataDir: join(await freshFolder(), 'pgdata'), startParams: PGLITE_START_PARAMS });
     try {
       const [settings] = await client.query<Record<string, string>>(
-        `SELECT current_setting('shared_buffers') AS buffers, current_setting('max_wal_size') AS wal`,
+        `SELECT current_setting('shared_buffers') AS buffers, current_setting('max_wal_size') AS wal,
+                current_setting('default_statistics_target') AS target`,
       );
-      assert.deepEqual(settings, { buffers: '128MB', wal: '64MB' });
+      assert.deepEqual(settings, { buffers: '128MB', wal: '64MB', target: String(EMBEDDED_STATISTICS_TARGET) });
     } finally {
       await client.close();
     }
@@ -72,7 +73,8 @@ describe('PGlite table upkeep', () => {
       await store.close();
     }
 
-    const client = await PgliteThreadClient.start({ dataDir: join(folder, 'pgdata'), startParams: PGLITE_START_PARAMS });
+    // Opened with PGlite's own settings, so that a plain ANALYZE works to PostgreSQL's target.
+    const client = await PgliteThreadClient.start({ dataDir: join(folder, 'pgdata'), startParams: PGlite.defaultStartParams });
     try {
       // 400 distinct ids: a histogram of as many buckets as the target allows.
       const idBounds = async (): Promise<number | undefined> =>

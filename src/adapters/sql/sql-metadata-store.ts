@@ -12,7 +12,7 @@ import type { KeyChanges } from './key-changes.js';
 import { RememberedApiKeys } from './remembered-api-keys.js';
 import { RowScope } from './row-scope.js';
 import type { SqlClient } from './sql-client.js';
-import { keepTablesFit, type TableUpkeepOptions } from './table-upkeep.js';
+import { keepTablesFit } from './table-upkeep.js';
 import { SqlTaskRepository } from './task-repository.js';
 
 export interface SqlMetadataStoreOptions {
@@ -31,8 +31,6 @@ export interface SqlMetadataStoreOptions {
    * every request.
    */
   readonly keyChanges?: KeyChanges;
-  /** How the tables are kept fit (see keepTablesFit). Default: the database's own statistics target. */
-  readonly upkeep?: TableUpkeepOptions;
 }
 
 /** Memories without a vector sketch that one upkeep pass sketches (see fillSketches). */
@@ -64,7 +62,7 @@ export async function createSqlMetadataStore(options: SqlMetadataStoreOptions): 
       return storeIdentity(client);
     },
     async keepFit() {
-      const tables = await keepTablesFit(client.unhurried, options.upkeep);
+      const tables = await keepTablesFit(client.unhurried);
       // One index probe when none lacks a sketch.
       await memories.fillSketches(SKETCHES_PER_UPKEEP);
       return tables;

@@ -1,4 +1,4 @@
-import type { SqlClient } from './sql-client.js';
+import type { SqlExecutor } from './sql-client.js';
 
 /** The tables whose rows change with use: inserts grow them, updates and deletes leave dead rows. */
 const CHANGING_TABLES = ['memories', 'memory_terms', 'write_tasks', 'user_erasures', 'api_keys'] as const;
@@ -15,15 +15,6 @@ interface TableSize {
   readonly analysed: boolean;
 }
 
-export interface TableUpkeepOptions {
-  /**
-   * The statistics target ANALYZE works to, for columns without one of their own: it samples 300
-   * rows per unit, and keeps that many common values and histogram buckets. Default: the
-   * database's (`default_statistics_target`, 100 unless set otherwise).
-   */
-  readonly statisticsTarget?: number;
-}
-
 /**
  * Vacuums and analyses each changing table that has grown noticeably since it was last done, and
  * returns their names. A server's autovacuum does the same, but PGlite has no autovacuum and a
@@ -33,7 +24,7 @@ export interface TableUpkeepOptions {
  * pages written since the last one. VACUUM and ANALYZE are two statements, so that a database that
  * runs one statement at a time (PGlite) answers those waiting between them.
  */
-export async function keepTablesFit(sql: SqlClient, options: TableUpkeepOptions = {}): Promise<string[]> {
+export async function keepTablesFit(sql: SqlExecutor): Promise<string[]> {
   const sizes = await sql.query<TableSize>(
     `SELECT t.name AS table_name, c.relpages AS pages_then, c.reltuples >= 0 AS analysed,
             pg_relation_size(c.oid) / current_setting('block_size')::int AS pages_now
@@ -49,20 +40,7 @@ export async function keepTablesFit(sql: SqlClient, options: TableUpkeepOptions 
   for (const size of due) {
     // Names come from CHANGING_TABLES, never from input; VACUUM cannot take a parameter.
     await sql.query(`VACUUM "${size.table_name}"`);
-    await analyse(sql, size.table_name, options.statisticsTarget);
+    await sql.query(`ANALYZE "${size.table_name}"`);
   }
   return due.map((size) => size.table_name);
-}
-
-/** ANALYZE of one table, to the statistics target given for this one statement, if any. */
-async function analyse(sql: SqlClient, table: string, statisticsTarget: number | undefined): Promise<void> {
-  const statement = `ANALYZE "${table}"`;
-  if (statisticsTarget === undefined) {
-    await sql.query(statement);
-    return;
-  }
-  await sql.transactionOf([
-    { text: `SELECT set_config('default_statistics_target', $1, true)`, params: [String(statisticsTarget)] },
-    { text: statement, params: [] },
-  ]);
 }
