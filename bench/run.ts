@@ -12,6 +12,7 @@ import { EngramClient, POLL_PAUSE_MS, TaskTracker, type AcceptedItem } from './l
 import { cpuMsPer, formatCpuMs, type CpuMsPer } from './lib/cpu-time.js';
 import { startEngram, type EngramUnderTest, type Mode } from './lib/engram-under-test.js';
 import { FloorProbe, type Floor } from './lib/floor.js';
+import { sendInBatches } from './lib/send-in-batches.js';
 import { latencies, ProgressBar, sleep, type Latencies } from './lib/stats.js';
 import { memoryItem, queryText, Random, userId } from './lib/workload.js';
 
@@ -86,21 +87,23 @@ async function load(client: EngramClient, have: number, target: number, users: r
   const tracker = new TaskTracker(client);
   const bar = new ProgressBar(label, target - have);
   const began = performance.now();
-  let sent = 0;
   let added = 0;
   const total = target - have;
-  const sender = async (): Promise<void> => {
-    while (sent < total) {
+  const sending = sendInBatches({
+    total,
+    batchSize: LOAD_BATCH,
+    senders: 2,
+    room: async () => {
       while (tracker.pending > LOAD_WINDOW) await sleep(20);
-      const size = Math.min(LOAD_BATCH, total - sent);
-      sent += size;
+    },
+    send: async (size) => {
       const items = Array.from({ length: size }, () => memoryItem(random, ++serial, users[serial % users.length] as string));
       const { status, body } = await client.post<{ items: AcceptedItem[] }>('/memory/batch', { items });
       if (status !== 202) throw new Error(`batch write answered ${status}: ${JSON.stringify(body)}`);
       tracker.add(body.items.map((item) => item.task_id), TASKS_PER_JOB);
       added += size;
-    }
-  };
+    },
+  });
   const poller = async (): Promise<void> => {
     while (added < total || tracker.pending > 0) {
       const caughtUp = await tracker.poll();
@@ -108,7 +111,7 @@ async function load(client: EngramClient, have: number, target: number, users: r
       if (!caughtUp) await sleep(POLL_PAUSE_MS);
     }
   };
-  await Promise.all([sender(), sender(), poller()]);
+  await Promise.all([sending, poller()]);
   bar.update(tracker.done);
   bar.finish();
   if (tracker.failed > 0) process.stderr.write(`${tracker.failed} writes failed\n`);
