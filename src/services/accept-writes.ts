@@ -8,6 +8,7 @@ import type { Logger } from '../ports/logger.js';
 import type { NewWriteTask, TaskRepository, AcceptedTask } from '../ports/metadata-store.js';
 import type { AsyncRedactor } from '../ports/redactor.js';
 import { mapInSlices } from '../support/map-in-slices.js';
+import { AcceptGroups } from './accept-groups.js';
 import type { WriteBacklog } from './write-backlog.js';
 import type { AcceptedWrite, WriteRequest } from './write-request.js';
 
@@ -23,6 +24,11 @@ export interface WriteAcceptorDeps {
   readonly logger: Logger;
   /** Refuses writes while too many wait to be stored. Default: no limit. */
   readonly backlog?: WriteBacklog;
+  /**
+   * Commits together a tenant's writes without a key that arrive while one of its accepts commits
+   * (see AcceptGroups): for a database that runs one transaction at a time. Default false.
+   */
+  readonly groupCommits?: boolean;
 }
 
 /**
@@ -43,8 +49,11 @@ function batchItemKey(key: string, index: number): string {
 export class WriteAcceptor {
   /** Wake-ups handed to the queue and not yet answered. */
   readonly #waking = new Set<Promise<void>>();
+  readonly #groups: AcceptGroups | null;
 
-  constructor(private readonly deps: WriteAcceptorDeps) {}
+  constructor(private readonly deps: WriteAcceptorDeps) {
+    this.#groups = deps.groupCommits === true ? new AcceptGroups((tasks) => deps.tasks.accept(tasks)) : null;
+  }
 
   async accept(principal: Principal, requests: readonly WriteRequest[], idempotencyKey: string | null): Promise<AcceptedWrite[]> {
     const now = new Date();
@@ -57,7 +66,8 @@ export class WriteAcceptor {
       requestHash: idempotencyKey === null ? null : requestHashOf(requests[index] as WriteRequest, draft, requests.length),
     }));
     await this.deps.backlog?.reserve(tasks.length);
-    const accepted = await this.deps.tasks.accept(tasks);
+    const accepted =
+      this.#groups !== null && idempotencyKey === null ? await this.#groups.accept(principal.tenantId, tasks) : await this.deps.tasks.accept(tasks);
     this.wake(accepted.filter((task) => !task.replayed));
     return accepted.map((task) => ({ id: task.memoryId, taskId: task.taskId }));
   }

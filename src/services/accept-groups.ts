@@ -1,0 +1,89 @@
+import type { AcceptedTask, NewWriteTask } from '../ports/metadata-store.js';
+
+/** Most tasks committed in one group: a batch request's whole size. */
+const GROUP_TASKS = 1_000;
+
+/** Stores write tasks durably in one transaction, answering each task in order (TaskRepository.accept). */
+export type AcceptTasks = (tasks: readonly NewWriteTask[]) => Promise<AcceptedTask[]>;
+
+interface WaitingAccept {
+  readonly tasks: readonly NewWriteTask[];
+  readonly resolve: (accepted: AcceptedTask[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for one tenant's writes. A write's accept commits its task, with a flush of the
+ * database's log, before its 202; on a database that runs one transaction at a time (the embedded
+ * one) writes sent together queued for it one commit each. Here the writes of a tenant that arrive
+ * while one of its accepts is committing wait for it, then commit together: one transaction and
+ * one flush for all of them. A lone write commits at once, as before. Only writes without an
+ * idempotency key are grouped (a batch holds back all of its keyed writes when one key was first
+ * sent with another request), and a group that fails commits each of its writes again on its own,
+ * so that every write gets its own answer.
+ */
+export class AcceptGroups {
+  readonly #waiting = new Map<string, WaitingAccept[]>();
+
+  constructor(private readonly acceptTasks: AcceptTasks) {}
+
+  /** Resolves once `tasks` are committed, with each task's answer in order. */
+  accept(tenantId: string, tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.#waiting.get(tenantId);
+      if (waiting !== undefined) {
+        waiting.push({ tasks, resolve, reject });
+        return;
+      }
+      this.#waiting.set(tenantId, []);
+      void this.#commitInTurn(tenantId, [{ tasks, resolve, reject }]);
+    });
+  }
+
+  /** Commits `first`, then whatever waited meanwhile, until no write of the tenant waits. */
+  async #commitInTurn(tenantId: string, first: WaitingAccept[]): Promise<void> {
+    for (let group = first; group.length > 0; group = this.#nextGroup(tenantId)) await commitGroup(this.acceptTasks, group);
+  }
+
+  /** The writes waiting for the tenant, up to GROUP_TASKS of them (at least one); none ends its turn. */
+  #nextGroup(tenantId: string): WaitingAccept[] {
+    const waiting = this.#waiting.get(tenantId) ?? [];
+    let tasks = 0;
+    let taken = 0;
+    while (taken < waiting.length && (taken === 0 || tasks + (waiting[taken]?.tasks.length ?? 0) <= GROUP_TASKS)) {
+      tasks += waiting[taken]?.tasks.length ?? 0;
+      taken += 1;
+    }
+    const group = waiting.splice(0, taken);
+    if (group.length === 0) this.#waiting.delete(tenantId);
+    return group;
+  }
+}
+
+async function commitGroup(acceptTasks: AcceptTasks, group: readonly WaitingAccept[]): Promise<void> {
+  if (group.length > 1) {
+    let accepted: AcceptedTask[] | null = null;
+    try {
+      accepted = await acceptTasks(group.flatMap((write) => write.tasks));
+    } catch {
+      // Each alone below: one write's failure is its own.
+    }
+    if (accepted !== null) {
+      let offset = 0;
+      for (const write of group) {
+        write.resolve(accepted.slice(offset, offset + write.tasks.length));
+        offset += write.tasks.length;
+      }
+      return;
+    }
+  }
+  await Promise.all(
+    group.map(async (write) => {
+      try {
+        write.resolve(await acceptTasks(write.tasks));
+      } catch (error) {
+        write.reject(error);
+      }
+    }),
+  );
+}
