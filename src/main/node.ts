@@ -151,8 +151,6 @@ export async function startNode(config: EngramConfig, roles: NodeRoles, logger: 
         redactor,
         logger,
         backlog: new WriteBacklog({ tasks: metadata.tasks, maxPending: config.http.maxPendingWrites }),
-        // The embedded database commits one transaction at a time; a server groups its flushes itself.
-        groupCommits: config.database.kind === 'pglite',
       });
       // Closed after the HTTP server, before the queue: the last wake-ups reach it.
       resources.add('write acceptor', writes, (acceptor) => acceptor.settle());

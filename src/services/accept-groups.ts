@@ -14,13 +14,13 @@ interface WaitingAccept {
 
 /**
  * Group commit for one tenant's writes. A write's accept commits its task, with a flush of the
- * database's log, before its 202; on a database that runs one transaction at a time (the embedded
- * one) writes sent together queued for it one commit each. Here the writes of a tenant that arrive
- * while one of its accepts is committing wait for it, then commit together: one transaction and
- * one flush for all of them. A lone write commits at once, as before. Only writes without an
- * idempotency key are grouped (a batch holds back all of its keyed writes when one key was first
- * sent with another request), and a group that fails commits each of its writes again on its own,
- * so that every write gets its own answer.
+ * database's log, before its 202: writes sent together queued one commit each on the embedded
+ * database, which runs one transaction at a time, and took a connection and a transaction each
+ * on a server. Here the writes of a tenant that arrive while one of its accepts is committing wait
+ * for it, then commit together: one transaction and one flush for all of them. A lone write
+ * commits at once, as before. Only writes without an idempotency key are grouped (a batch holds
+ * back all of its keyed writes when one key was first sent with another request), and a group that
+ * fails commits each of its writes again on its own, so that every write gets its own answer.
  */
 export class AcceptGroups {
   readonly #waiting = new Map<string, WaitingAccept[]>();

@@ -24,11 +24,6 @@ export interface WriteAcceptorDeps {
   readonly logger: Logger;
   /** Refuses writes while too many wait to be stored. Default: no limit. */
   readonly backlog?: WriteBacklog;
-  /**
-   * Commits together a tenant's writes without a key that arrive while one of its accepts commits
-   * (see AcceptGroups): for a database that runs one transaction at a time. Default false.
-   */
-  readonly groupCommits?: boolean;
 }
 
 /**
@@ -49,10 +44,11 @@ function batchItemKey(key: string, index: number): string {
 export class WriteAcceptor {
   /** Wake-ups handed to the queue and not yet answered. */
   readonly #waking = new Set<Promise<void>>();
-  readonly #groups: AcceptGroups | null;
+  /** A tenant's writes without a key, committed together while one of its accepts commits. */
+  readonly #groups: AcceptGroups;
 
   constructor(private readonly deps: WriteAcceptorDeps) {
-    this.#groups = deps.groupCommits === true ? new AcceptGroups((tasks) => deps.tasks.accept(tasks)) : null;
+    this.#groups = new AcceptGroups((tasks) => deps.tasks.accept(tasks));
   }
 
   async accept(principal: Principal, requests: readonly WriteRequest[], idempotencyKey: string | null): Promise<AcceptedWrite[]> {
@@ -66,8 +62,7 @@ export class WriteAcceptor {
       requestHash: idempotencyKey === null ? null : requestHashOf(requests[index] as WriteRequest, draft, requests.length),
     }));
     await this.deps.backlog?.reserve(tasks.length);
-    const accepted =
-      this.#groups !== null && idempotencyKey === null ? await this.#groups.accept(principal.tenantId, tasks) : await this.deps.tasks.accept(tasks);
+    const accepted = idempotencyKey === null ? await this.#groups.accept(principal.tenantId, tasks) : await this.deps.tasks.accept(tasks);
     this.wake(accepted.filter((task) => !task.replayed));
     return accepted.map((task) => ({ id: task.memoryId, taskId: task.taskId }));
   }
