@@ -8,7 +8,7 @@ import { createInProcessJobQueue } from '../../src/adapters/in-process-queue/in-
 import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
 import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
 import type { Principal } from '../../src/domain/api-key.js';
-import type { MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
+import type { AcceptedTask, MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { AcceptGroups } from '../../src/services/accept-groups.js';
 import { WriteAcceptor } from '../../src/services/accept-writes.js';
 import { withMethod } from '../support/held-step.js';
@@ -68,13 +68,16 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
     });
     after(() => opened.close());
 
-    /** Groups over the store, each of its commits recorded in `commits`. */
+    /** The store's own accept, each call (one transaction) recorded in `commits`. */
+    function recordedAccept(tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]> {
+      commits.push([...tasks]);
+      return store.tasks.accept(tasks);
+    }
+
+    /** Groups over the store, their commits recorded from none. */
     function groups(): AcceptGroups {
       commits = [];
-      return new AcceptGroups((tasks) => {
-        commits.push([...tasks]);
-        return store.tasks.accept(tasks);
-      });
+      return new AcceptGroups(recordedAccept);
     }
 
     async function stored(tenantId: string, task: NewWriteTask): Promise<boolean> {
@@ -141,10 +144,7 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
       const queue = createInProcessJobQueue({ logger: silentLogger() });
       commits = [];
       const acceptor = new WriteAcceptor({
-        tasks: withMethod(store.tasks, 'accept', (tasks: readonly NewWriteTask[]) => {
-          commits.push([...tasks]);
-          return store.tasks.accept(tasks);
-        }),
+        tasks: withMethod(store.tasks, 'accept', recordedAccept),
         queue,
         redactor: null,
         logger: silentLogger(),
