@@ -35,14 +35,17 @@ export class AcceptGroups {
         waiting.push({ tasks, resolve, reject });
         return;
       }
-      this.#waiting.set(tenantId, []);
-      void this.#commitInTurn(tenantId, [{ tasks, resolve, reject }]);
+      // None of the tenant's accepts is committing: this one starts their turn, alone.
+      this.#waiting.set(tenantId, [{ tasks, resolve, reject }]);
+      void this.#commitInTurn(tenantId);
     });
   }
 
-  /** Commits `first`, then whatever waited meanwhile, until no write of the tenant waits. */
-  async #commitInTurn(tenantId: string, first: WaitingAccept[]): Promise<void> {
-    for (let group = first; group.length > 0; group = this.#nextGroup(tenantId)) await commitGroup(this.acceptTasks, group);
+  /** Commits the tenant's waiting writes, group after group, until none waits. */
+  async #commitInTurn(tenantId: string): Promise<void> {
+    for (let group = this.#nextGroup(tenantId); group.length > 0; group = this.#nextGroup(tenantId)) {
+      await commitGroup(this.acceptTasks, group);
+    }
   }
 
   /** The writes waiting for the tenant, up to GROUP_TASKS of them (at least one); none ends its turn. */
@@ -50,8 +53,9 @@ export class AcceptGroups {
     const waiting = this.#waiting.get(tenantId) ?? [];
     let tasks = 0;
     let taken = 0;
-    while (taken < waiting.length && (taken === 0 || tasks + (waiting[taken]?.tasks.length ?? 0) <= GROUP_TASKS)) {
-      tasks += waiting[taken]?.tasks.length ?? 0;
+    for (const write of waiting) {
+      tasks += write.tasks.length;
+      if (taken > 0 && tasks > GROUP_TASKS) break;
       taken += 1;
     }
     const group = waiting.splice(0, taken);
