@@ -1,77 +1,26 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createInProcessJobQueue } from '../../src/adapters/in-process-queue/in-process-job-queue.js';
-import { createPgliteMetadataStore } from '../../src/adapters/pglite/pglite-metadata-store.js';
-import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
 import type { Principal } from '../../src/domain/api-key.js';
 import type { AcceptedTask, MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { AcceptGroups } from '../../src/services/accept-groups.js';
 import { WriteAcceptor } from '../../src/services/accept-writes.js';
+import { embeddedStoreOfSuite, newWriteTask } from '../support/embedded-store.js';
 import { withMethod } from '../support/held-step.js';
 import { silentLogger } from '../support/logger.js';
-import { createTestDatabase } from '../support/postgres.js';
-
-/** A write task of the tenant, not yet stored; `text` as the draft holds it. */
-function newTask(tenantId: string, text = 'We moved the book club to Thursday'): NewWriteTask {
-  return {
-    taskId: randomUUID(),
-    draft: { id: randomUUID(), tenantId, userId: 'uma', sessionId: 'session-1', role: 'user', text, createdAt: new Date(), metadata: {} },
-    idempotencyKey: null,
-  };
-}
-
-/** A metadata store, migrated, and how to close it and drop what it holds. */
-interface OpenedStore {
-  readonly store: MetadataStore;
-  readonly close: () => Promise<void>;
-}
-
-async function embeddedStore(): Promise<OpenedStore> {
-  const folder = await mkdtemp(join(tmpdir(), 'engram-accept-groups-'));
-  const store = await createPgliteMetadataStore({ dataDir: folder, logger: silentLogger() });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      await rm(folder, { recursive: true, force: true });
-    },
-  };
-}
-
-async function serverStore(): Promise<OpenedStore> {
-  const database = await createTestDatabase();
-  const store = await createPostgresMetadataStore({ url: database.url, logger: silentLogger() });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      await database.drop();
-    },
-  };
-}
+import { serverStoreOfSuite } from '../support/postgres.js';
 
 /** The writes' group commit: the store's own accept is counted, each call one transaction. */
-function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): void {
+function describeAcceptGroups(name: string, storeOfSuite: () => () => MetadataStore): void {
   describe(`accepts committed in groups on ${name}`, () => {
-    let opened: OpenedStore;
-    let store: MetadataStore;
+    const storeOf = storeOfSuite();
     let commits: NewWriteTask[][];
-
-    before(async () => {
-      opened = await open();
-      store = opened.store;
-      await store.migrate();
-    });
-    after(() => opened.close());
 
     /** The store's own accept, each call (one transaction) recorded in `commits`. */
     function recordedAccept(tasks: readonly NewWriteTask[]): Promise<AcceptedTask[]> {
       commits.push([...tasks]);
-      return store.tasks.accept(tasks);
+      return storeOf().tasks.accept(tasks);
     }
 
     /** Groups over the store, their commits recorded from none. */
@@ -81,13 +30,13 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
     }
 
     async function stored(tenantId: string, task: NewWriteTask): Promise<boolean> {
-      return (await store.tasks.find(tenantId, task.taskId))?.status === 'queued';
+      return (await storeOf().tasks.find(tenantId, task.taskId))?.status === 'queued';
     }
 
     it("commits a lone write at once, and the tenant's writes sent meanwhile in one transaction, each answered with its own", async () => {
       const accepts = groups();
       const tenantId = `tenant-${randomUUID()}`;
-      const writes = [[newTask(tenantId)], [newTask(tenantId), newTask(tenantId), newTask(tenantId)], ...Array.from({ length: 6 }, () => [newTask(tenantId)])];
+      const writes = [[newWriteTask(tenantId)], [newWriteTask(tenantId), newWriteTask(tenantId), newWriteTask(tenantId)], ...Array.from({ length: 6 }, () => [newWriteTask(tenantId)])];
       const answers = await Promise.all(writes.map((tasks) => accepts.accept(tenantId, tasks)));
 
       assert.deepEqual(
@@ -109,7 +58,7 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
     it('commits each tenant in turn of its own', async () => {
       const accepts = groups();
       const [first, second] = [`tenant-${randomUUID()}`, `tenant-${randomUUID()}`];
-      const writes = [first, second, first, second, first, second].map((tenantId) => ({ tenantId, tasks: [newTask(tenantId)] }));
+      const writes = [first, second, first, second, first, second].map((tenantId) => ({ tenantId, tasks: [newWriteTask(tenantId)] }));
       await Promise.all(writes.map(({ tenantId, tasks }) => accepts.accept(tenantId, tasks)));
 
       assert.deepEqual(
@@ -123,8 +72,8 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
       const accepts = groups();
       const tenantId = `tenant-${randomUUID()}`;
       // Postgres' JSON holds no NUL character: this draft cannot be stored.
-      const unstorable = newTask(tenantId, 'a text with a \u0000 in it');
-      const writes = [[newTask(tenantId)], [newTask(tenantId)], [unstorable], [newTask(tenantId)]];
+      const unstorable = newWriteTask(tenantId, 'a text with a \u0000 in it');
+      const writes = [[newWriteTask(tenantId)], [newWriteTask(tenantId)], [unstorable], [newWriteTask(tenantId)]];
       const outcomes = await Promise.allSettled(writes.map((tasks) => accepts.accept(tenantId, tasks)));
 
       assert.deepEqual(
@@ -144,7 +93,7 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
       const queue = createInProcessJobQueue({ logger: silentLogger() });
       commits = [];
       const acceptor = new WriteAcceptor({
-        tasks: withMethod(store.tasks, 'accept', recordedAccept),
+        tasks: withMethod(storeOf().tasks, 'accept', recordedAccept),
         queue,
         redactor: null,
         logger: silentLogger(),
@@ -169,5 +118,5 @@ function describeAcceptGroups(name: string, open: () => Promise<OpenedStore>): v
   });
 }
 
-describeAcceptGroups('PGlite', embeddedStore);
-describeAcceptGroups('PostgreSQL', serverStore);
+describeAcceptGroups('PGlite', () => embeddedStoreOfSuite('engram-accept-groups-'));
+describeAcceptGroups('PostgreSQL', serverStoreOfSuite);

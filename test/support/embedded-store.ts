@@ -25,24 +25,46 @@ export function newWriteTask(tenantId: string, text = 'the train leaves at nine'
   };
 }
 
+/** A store a suite opened, and how to close it and remove what it holds. */
+export interface OpenedStore {
+  readonly store: MetadataStore;
+  close(): Promise<void>;
+}
+
 /**
- * An embedded store of the suite's own, migrated before its tests and removed after them, in a
- * folder named from `prefix`. Call in a `describe`; the function answers the store once it is open.
+ * A store of the suite's own, opened by `open` and migrated before its tests, closed after them.
+ * Call in a `describe`; the function answers the store once it is open.
  */
-export function embeddedStoreOfSuite(prefix: string): () => MetadataStore {
-  let folder: string | null = null;
-  let store: MetadataStore | null = null;
+export function storeOfSuite(open: () => Promise<OpenedStore>): () => MetadataStore {
+  let opened: OpenedStore | null = null;
   before(async () => {
-    folder = await mkdtemp(join(tmpdir(), prefix));
-    store = await createPgliteMetadataStore({ dataDir: folder, logger: silentLogger() });
-    await store.migrate();
+    opened = await open();
+    await opened.store.migrate();
   });
   after(async () => {
-    await store?.close();
-    if (folder !== null) await rm(folder, { recursive: true, force: true });
+    await opened?.close();
   });
   return () => {
-    if (store === null) throw new Error('the store opens before the suite\'s tests');
-    return store;
+    if (opened === null) throw new Error('the store opens before the suite\'s tests');
+    return opened.store;
   };
+}
+
+/** An embedded store of the suite's own (see storeOfSuite), in a folder named from `prefix`. */
+export function embeddedStoreOfSuite(prefix: string): () => MetadataStore {
+  return storeOfSuite(async () => {
+    const folder = await mkdtemp(join(tmpdir(), prefix));
+    const removeFolder = (): Promise<void> => rm(folder, { recursive: true, force: true });
+    const store = await createPgliteMetadataStore({ dataDir: folder, logger: silentLogger() }).catch(async (error: unknown) => {
+      await removeFolder();
+      throw error;
+    });
+    return {
+      store,
+      async close() {
+        await store.close();
+        await removeFolder();
+      },
+    };
+  });
 }

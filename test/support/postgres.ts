@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { createPostgresMetadataStore } from '../../src/adapters/postgres/postgres-metadata-store.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { storeOfSuite } from './embedded-store.js';
+import { silentLogger } from './logger.js';
 
 /** The machine's PostgreSQL 15 (trust auth); override with TEST_POSTGRES_URL. */
 export const POSTGRES_ADMIN_URL = process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -35,4 +39,22 @@ export async function createTestDatabase(options: { readonly cLocale?: boolean }
       }
     },
   };
+}
+
+/** A PostgreSQL store of the suite's own (see storeOfSuite), in a fresh database dropped after it. */
+export function serverStoreOfSuite(): () => MetadataStore {
+  return storeOfSuite(async () => {
+    const database = await createTestDatabase();
+    const store = await createPostgresMetadataStore({ url: database.url, logger: silentLogger() }).catch(async (error: unknown) => {
+      await database.drop();
+      throw error;
+    });
+    return {
+      store,
+      async close() {
+        await store.close();
+        await database.drop();
+      },
+    };
+  });
 }
