@@ -23,6 +23,11 @@ export interface AcceptedTask {
   readonly seq: number;
   /** True when an earlier task with the same idempotency key was returned. */
   readonly replayed: boolean;
+  /**
+   * True while no worker has claimed the task: always for a task stored now; for a replayed one,
+   * until a worker claims it (a wake-up of the first request may never have been sent).
+   */
+  readonly queued: boolean;
 }
 
 export interface PendingTaskRef {

@@ -18,9 +18,11 @@ interface WaitingAccept {
  * database, which runs one transaction at a time, and took a connection and a transaction each
  * on a server. Here the writes of a tenant that arrive while one of its accepts is committing wait
  * for it, then commit together: one transaction and one flush for all of them. A lone write
- * commits at once, as before. Only writes without an idempotency key are grouped (a batch holds
- * back all of its keyed writes when one key was first sent with another request), and a group that
- * fails commits each of its writes again on its own, so that every write gets its own answer.
+ * commits at once, as before. A group holds a key once at most: a key that reaches the database
+ * twice in one statement stores the first request and tells the second's (a retry's, or another
+ * request's, which fails) only after the commit. A group that fails (a key first sent with another
+ * request holds back the whole statement) commits each of its writes again on its own, so that
+ * every write gets its own answer.
  */
 export class AcceptGroups {
   readonly #waiting = new Map<string, WaitingAccept[]>();
@@ -48,14 +50,20 @@ export class AcceptGroups {
     }
   }
 
-  /** The writes waiting for the tenant, up to GROUP_TASKS of them (at least one); none ends its turn. */
+  /**
+   * The writes waiting for the tenant, in the order sent: up to GROUP_TASKS tasks (at least one
+   * write), and up to the first write that repeats an idempotency key of the group's. None ends
+   * the tenant's turn.
+   */
   #nextGroup(tenantId: string): WaitingAccept[] {
     const waiting = this.#waiting.get(tenantId) ?? [];
+    const keys = new Set<string>();
     let tasks = 0;
     let taken = 0;
     for (const write of waiting) {
       tasks += write.tasks.length;
-      if (taken > 0 && tasks > GROUP_TASKS) break;
+      if (taken > 0 && (tasks > GROUP_TASKS || write.tasks.some((task) => task.idempotencyKey !== null && keys.has(task.idempotencyKey)))) break;
+      for (const task of write.tasks) if (task.idempotencyKey !== null) keys.add(task.idempotencyKey);
       taken += 1;
     }
     const group = waiting.splice(0, taken);

@@ -44,7 +44,7 @@ function batchItemKey(key: string, index: number): string {
 export class WriteAcceptor {
   /** Wake-ups handed to the queue and not yet answered. */
   readonly #waking = new Set<Promise<void>>();
-  /** A tenant's writes without a key, committed together while one of its accepts commits. */
+  /** A tenant's writes, committed together while one of its accepts commits. */
   readonly #groups: AcceptGroups;
 
   constructor(private readonly deps: WriteAcceptorDeps) {
@@ -62,8 +62,10 @@ export class WriteAcceptor {
       requestHash: idempotencyKey === null ? null : requestHashOf(requests[index] as WriteRequest, draft, requests.length),
     }));
     await this.deps.backlog?.reserve(tasks.length);
-    const accepted = idempotencyKey === null ? await this.#groups.accept(principal.tenantId, tasks) : await this.deps.tasks.accept(tasks);
-    this.wake(accepted.filter((task) => !task.replayed));
+    const accepted = await this.#groups.accept(principal.tenantId, tasks);
+    // A retry whose task no worker has claimed yet wakes it again: the first request's wake-up may
+    // never have been sent (that request failed after its commit, or its process stopped).
+    this.wake(accepted.filter((task) => task.queued));
     return accepted.map((task) => ({ id: task.memoryId, taskId: task.taskId }));
   }
 

@@ -158,6 +158,17 @@ export function metadataStoreContract(name: string, open: MetadataStoreFactory):
         assert.equal(await store.tasks.find(tenant, retry.taskId), null);
       });
 
+      it('tells whether a replayed task still waits for a worker', async () => {
+        tenant = newTenant();
+        const [first] = await store.tasks.accept([newTask(draft(tenant, { id: 'a' }), 'key-1')]);
+        assert.equal(first?.queued, true, 'a task stored now');
+        const [unclaimed] = await store.tasks.accept([newTask(draft(tenant, { id: 'a' }), 'key-1')]);
+        assert.deepEqual(unclaimed, { ...first, replayed: true, queued: true });
+        await store.tasks.claim([first?.taskId ?? ''], LEASE_MS);
+        const [claimed] = await store.tasks.accept([newTask(draft(tenant, { id: 'a' }), 'key-1')]);
+        assert.deepEqual(claimed, { ...first, replayed: true, queued: false });
+      });
+
       it('refuses a key sent again with another request, storing nothing of its batch', async () => {
         tenant = newTenant();
         const keyed = (id: string, key: string, requestHash: string | null): NewWriteTask => ({ ...newTask(draft(tenant, { id }), key), requestHash });

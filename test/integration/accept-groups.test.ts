@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createInProcessJobQueue } from '../../src/adapters/in-process-queue/in-process-job-queue.js';
 import type { Principal } from '../../src/domain/api-key.js';
+import type { WriteJob } from '../../src/ports/job-queue.js';
 import type { AcceptedTask, MetadataStore, NewWriteTask } from '../../src/ports/metadata-store.js';
 import { AcceptGroups } from '../../src/services/accept-groups.js';
 import { WriteAcceptor } from '../../src/services/accept-writes.js';
@@ -89,30 +90,51 @@ function describeAcceptGroups(name: string, storeOfSuite: () => () => MetadataSt
       assert.equal(await stored(tenantId, unstorable), false);
     });
 
-    it('groups the API\'s writes without a key only', async () => {
-      const queue = createInProcessJobQueue({ logger: silentLogger() });
-      commits = [];
-      const acceptor = new WriteAcceptor({
-        tasks: withMethod(storeOf().tasks, 'accept', recordedAccept),
-        queue,
-        redactor: null,
-        logger: silentLogger(),
+    it("groups the API's keyed writes too, each key once a group, and wakes every task that waits", async () => {
+      const inProcess = createInProcessJobQueue({ logger: silentLogger() });
+      const woken: string[] = [];
+      const queue = withMethod(inProcess, 'enqueue', (jobs: readonly WriteJob[]) => {
+        woken.push(...jobs.flatMap((job) => job.taskIds));
+        return inProcess.enqueue(jobs);
       });
+      commits = [];
+      const acceptor = new WriteAcceptor({ tasks: withMethod(storeOf().tasks, 'accept', recordedAccept), queue, redactor: null, logger: silentLogger() });
       try {
         const principal: Principal = { tenantId: `tenant-${randomUUID()}`, keyId: 'key-1' };
         const request = (index: number) => [{ userId: 'uma', sessionId: 'session-1', text: `Note number ${index}` }];
-        const keyed = await Promise.all([0, 1, 2, 3].map((index) => acceptor.accept(principal, request(index), `key-${index}`)));
-        assert.equal(commits.length, 4, 'a keyed write commits alone');
-        commits = [];
-        const unkeyed = await Promise.all([4, 5, 6, 7].map((index) => acceptor.accept(principal, request(index), null)));
+        const sent = async (writes: ReadonlyArray<readonly [number, string | null]>) => {
+          commits = [];
+          woken.length = 0;
+          const outcomes = await Promise.allSettled(writes.map(([index, key]) => acceptor.accept(principal, request(index), key)));
+          await acceptor.settle();
+          return outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value[0]?.taskId : (outcome.reason as { code?: string }).code));
+        };
+
+        // The retry of key-b waits for the next group: in one statement its first request would
+        // be stored and the retry told only after the commit.
+        const [a, b, retryOfB, c, unkeyed] = await sent([[0, 'key-a'], [1, 'key-b'], [1, 'key-b'], [2, 'key-c'], [3, null]]);
         assert.deepEqual(
           commits.map((tasks) => tasks.length),
-          [1, 3],
+          [1, 1, 3],
         );
-        assert.equal(new Set([...keyed, ...unkeyed].flat().map((write) => write.taskId)).size, 8);
-        await acceptor.settle();
+        assert.equal(retryOfB, b, 'the retry answered with the first task');
+        assert.equal(new Set([a, b, c, unkeyed]).size, 4);
+        assert.deepEqual(woken, [a, b, b, c, unkeyed], 'the retry wakes its unclaimed task again');
+
+        // key-a again with another request holds back its whole group, whose writes then commit alone.
+        const [d, reused, e] = await sent([[4, 'key-d'], [5, 'key-a'], [6, 'key-e']]);
+        assert.deepEqual(
+          commits.map((tasks) => tasks.length),
+          [1, 2, 1, 1],
+        );
+        assert.equal(reused, 'idempotency_key_reused');
+        assert.deepEqual(woken, [d, e]);
+
+        await storeOf().tasks.claim([c ?? ''], 60_000);
+        assert.deepEqual(await sent([[2, 'key-c']]), [c]);
+        assert.deepEqual(woken, [], 'a retry of a claimed task wakes nothing');
       } finally {
-        await queue.close();
+        await inProcess.close();
       }
     });
   });

@@ -145,8 +145,8 @@ export class SqlTaskRepository implements TaskRepository {
     const existing =
       replays.length === 0
         ? []
-        : await run<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; idempotency_key: string; request_hash: string | null }>(
-            `SELECT task_id, tenant_id, memory_id, seq, idempotency_key, request_hash FROM write_tasks
+        : await run<{ task_id: string; tenant_id: string; memory_id: string; seq: unknown; status: string; idempotency_key: string; request_hash: string | null }>(
+            `SELECT task_id, tenant_id, memory_id, seq, status, idempotency_key, request_hash FROM write_tasks
              WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
             [replays.map((task) => task.draft.tenantId), replays.map((task) => task.idempotencyKey)],
           );
@@ -157,12 +157,12 @@ export class SqlTaskRepository implements TaskRepository {
     }
     return tasks.map((task) => {
       const seq = seqOf.get(task.taskId);
-      if (seq !== undefined) return { taskId: task.taskId, memoryId: task.draft.id, seq, replayed: false };
+      if (seq !== undefined) return { taskId: task.taskId, memoryId: task.draft.id, seq, replayed: false, queued: true };
       const first = byKey.get(`${task.draft.tenantId}\u0000${task.idempotencyKey ?? ''}`);
       if (first === undefined) {
         throw new DomainError('internal', 'task_not_stored', `write task ${task.taskId} was neither stored nor replayed`);
       }
-      return { taskId: first.task_id, memoryId: first.memory_id, seq: toNumber(first.seq), replayed: true };
+      return { taskId: first.task_id, memoryId: first.memory_id, seq: toNumber(first.seq), replayed: true, queued: first.status === 'queued' };
     });
   }
 
