@@ -62,7 +62,8 @@ export class AcceptGroups {
     let taken = 0;
     for (const write of waiting) {
       tasks += write.tasks.length;
-      if (taken > 0 && (tasks > GROUP_TASKS || write.tasks.some((task) => task.idempotencyKey !== null && keys.has(task.idempotencyKey)))) break;
+      const repeatsKey = write.tasks.some((task) => task.idempotencyKey !== null && keys.has(task.idempotencyKey));
+      if (taken > 0 && (tasks > GROUP_TASKS || repeatsKey)) break;
       for (const task of write.tasks) if (task.idempotencyKey !== null) keys.add(task.idempotencyKey);
       taken += 1;
     }
