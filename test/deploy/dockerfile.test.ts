@@ -138,7 +138,7 @@ describe('Dockerfile', () => {
   it('starts Engram with the allocator of glibc set as `npm start` and the Chroma that Engram runs have it', () => {
     const env = finalEnv();
     assert.equal(env.get('GLIBC_TUNABLES'), MALLOC_TUNABLES);
-    assert.equal(packageJson.scripts['start'], `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${MALLOC_TUNABLES}} node dist/main/cli.js start`);
+    assert.equal(packageJson.scripts['start'], `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${MALLOC_TUNABLES}} exec node dist/main/cli.js start`);
   });
 
   it('keeps secrets out of ENV and ARG', () => {
