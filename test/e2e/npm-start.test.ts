@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { builtEngramCli } from '../../bench/lib/built-engram.js';
 import { freePort, portAnswers, waitFor } from '../support/free-port.js';
 
 /** The process named by the embedded database's lock in `dataDir`, if one is. */
@@ -20,8 +21,7 @@ function lockHolder(dataDir: string): number | null {
 describe('npm start', () => {
   it('stops Engram when npm is told to stop, as a process supervisor that signals only npm does', async () => {
     // `npm start` runs the build in dist, as a user's `npm install` leaves it.
-    const build = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
-    assert.equal(build.status, 0, build.stdout + build.stderr);
+    builtEngramCli();
     const dataDir = await mkdtemp(join(tmpdir(), 'engram-npm-start-'));
     const port = await freePort();
     const npm = spawn('npm', ['start'], {
