@@ -17,7 +17,14 @@ import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collection
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
 import { addThenReplace, collectionWrites, type InTurn, type SendToCollection } from './add-then-replace.js';
-import { copyOwnerRecords } from './owner-migration.js';
+import {
+  collectionsToWrite,
+  collectionToRead,
+  FIRST_GENERATION,
+  generationCollectionName,
+  type BucketState,
+} from './bucket-generations.js';
+import { copyOwnerRecords, copyToNewCollection } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
@@ -62,6 +69,11 @@ export interface ChromaVectorStoreOptions {
    * 600,000 ms, far over a move's time (seconds).
    */
   readonly stalledMigrationMs?: number;
+  /**
+   * A bucket from which at least this many records were removed, and more than it still holds,
+   * is rebuilt: Chroma keeps removed records in a collection's index for good. Default 5,000.
+   */
+  readonly rebuildAfterRemoved?: number;
 }
 
 /** Well below Chroma's own batch limit (5,461 in 1.0), and a request of a few megabytes at most. */
@@ -112,6 +124,8 @@ const DEFAULT_ROUTE_REFRESH_MS = 2_000;
 /** Most writes an owner gets in this process between two checks of their size. */
 const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
 const MIGRATION_PASSES = 5;
+/** Most removals a process counts for a bucket before it reports them to the routes collection. */
+const MAX_REMOVALS_BETWEEN_REPORTS = 200;
 
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
@@ -128,10 +142,19 @@ interface Owner {
   readonly userId: string;
 }
 
-/** An owner's records with the route they are written by. */
+/** An owner's records with the route, and their bucket's state, they are written by. */
 interface RoutedGroup {
   readonly group: OwnerGroup;
   readonly route: Route;
+  readonly bucket: BucketState;
+}
+
+/** One collection an owner's records are written to, in the order of `step`: a bucket's generations, then the owner's own. */
+interface WriteTarget {
+  readonly name: string;
+  readonly create: boolean;
+  readonly dedicated: boolean;
+  readonly step: number;
 }
 
 interface OwnerGroup {
@@ -162,6 +185,14 @@ export class ChromaVectorStore implements VectorStore {
   readonly #promotions = new Map<string, Promise<void>>();
   /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
   readonly #failedMoves = new Set<string>();
+  /** Bucket rebuilds under way in this process, by bucket. */
+  readonly #rebuilds = new Map<string, Promise<void>>();
+  /** Buckets whose rebuild failed here: their next write starts it again. */
+  readonly #failedRebuilds = new Set<string>();
+  /** Bucket → records removed here and not yet reported. */
+  readonly #unreportedRemovals = new Map<string, number>();
+  readonly #rebuildAfterRemoved: number;
+  readonly #reportRemovalsEvery: number;
   /** Writes of this process that share records of a collection take turns (see addThenReplace). */
   readonly #turns = new RecordTurns();
   /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
@@ -182,6 +213,8 @@ export class ChromaVectorStore implements VectorStore {
     this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
+    this.#rebuildAfterRemoved = options.rebuildAfterRemoved ?? DEFAULT_PROMOTE_ABOVE;
+    this.#reportRemovalsEvery = Math.max(1, Math.min(MAX_REMOVALS_BETWEEN_REPORTS, Math.floor(this.#rebuildAfterRemoved / 10)));
   }
 
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
@@ -219,24 +252,31 @@ export class ChromaVectorStore implements VectorStore {
 
   async upsert(records: readonly VectorRecord[]): Promise<void> {
     const groups = groupByOwner(records);
-    const used = new Map<string, Route>();
-    for (const group of groups) used.set(group.owner.key, await this.#routes.lookup(group.owner.key));
+    const used: RoutedGroup[] = [];
+    for (const group of groups) {
+      used.push({ group, route: await this.#routes.lookup(group.owner.key), bucket: await this.#routes.lookupBucket(this.#bucketOf(group.owner)) });
+    }
     const missing = new Set<string>();
-    await this.#writeAll(
-      groups.map((group) => ({ group, route: used.get(group.owner.key) ?? BUCKET_ROUTE })),
-      missing,
+    const written = new Map(used.map((entry) => [entry.group.owner.key, this.#writeTargets(entry)]));
+    await this.#writeAll(used, missing);
+    // A promotion or a bucket's rebuild may have started after the lookup: whoever wrote by an old
+    // route writes again by the new one, so the copy and these writes cannot miss each other.
+    const confirmed = await this.#routes.confirmAll(
+      groups.map((group) => group.owner.key),
+      [...new Set(groups.map((group) => this.#bucketOf(group.owner)))],
     );
-    // A promotion may have started after the lookup: whoever wrote by an old route writes again
-    // by the new one, so the migration's copy and these writes cannot miss each other.
-    const confirmed = await this.#routes.confirm(groups.map((group) => group.owner.key));
-    const routed = groups.map((group) => ({ group, route: confirmed.get(group.owner.key) ?? BUCKET_ROUTE }));
-    await this.#writeAll(
-      routed.filter(({ group, route }) => !sameTargets(route, used.get(group.owner.key))),
-      missing,
-    );
+    const routed = groups.map((group) => ({
+      group,
+      route: confirmed.owners.get(group.owner.key) ?? BUCKET_ROUTE,
+      bucket: confirmed.buckets.get(this.#bucketOf(group.owner)) ?? FIRST_GENERATION,
+    }));
+    await this.#writeAll(routed, missing, (entry, target) => !(written.get(entry.group.owner.key) ?? []).some((done) => done.name === target.name));
     const settled = await this.#leaveRoutesToDroppedCollections(routed, missing);
-    await this.#dropLateBucketCopies(settled, used);
+    await this.#dropLateBucketCopies(settled, written);
+    await this.#dropRetiredGenerations(routed, written);
     await forEachLimited(settled, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#afterWrite(group, route));
+    const buckets = new Map(settled.map((entry) => [this.#bucketOf(entry.group.owner), entry.bucket] as const));
+    await forEachLimited([...buckets], PARALLEL_COLLECTION_WRITES, ([bucket, state]) => this.#afterBucketWrite(bucket, state));
   }
 
   /**
@@ -249,24 +289,44 @@ export class ChromaVectorStore implements VectorStore {
     if (stale.length === 0) return [...routed];
     for (const { group } of stale) await this.#routes.remove(group.owner.key);
     await this.#writeAll(
-      stale.map(({ group }) => ({ group, route: BUCKET_ROUTE })),
+      stale.map((entry) => ({ ...entry, route: BUCKET_ROUTE })),
       new Set(),
     );
-    return routed.map((entry) => (stale.includes(entry) ? { group: entry.group, route: BUCKET_ROUTE } : entry));
+    return routed.map((entry) => (stale.includes(entry) ? { ...entry, route: BUCKET_ROUTE } : entry));
   }
 
   /**
    * Copies written to a bucket that another process cleared of the owner meanwhile: a cleared
    * bucket is never read or cleaned for them again, so they go now.
    */
-  async #dropLateBucketCopies(routed: readonly RoutedGroup[], used: ReadonlyMap<string, Route>): Promise<void> {
-    const late = routed.filter(({ group, route }) => route.kind === 'dedicated' && route.cleared && writesBucket(used.get(group.owner.key)));
-    await forEachLimited(late, PARALLEL_COLLECTION_WRITES, ({ group }) =>
-      this.#removeIdsFromBucket(
+  async #dropLateBucketCopies(routed: readonly RoutedGroup[], written: ReadonlyMap<string, readonly WriteTarget[]>): Promise<void> {
+    const late = routed.flatMap(({ group, route }) => {
+      const inBuckets = (written.get(group.owner.key) ?? []).filter((target) => !target.dedicated).map((target) => target.name);
+      return route.kind === 'dedicated' && route.cleared && inBuckets.length > 0 ? [{ group, inBuckets }] : [];
+    });
+    await forEachLimited(late, PARALLEL_COLLECTION_WRITES, ({ group, inBuckets }) =>
+      this.#removeIdsFromBuckets(
         group.owner,
         group.records.map((record) => record.id),
+        inBuckets,
       ),
     );
+  }
+
+  /**
+   * A generation of a bucket written by a state that has moved on since, and that the confirmed
+   * state no longer writes: retired, and dropped by its rebuild. A write that made it again (its
+   * process's table was older than the rebuild's grace) drops it once more: it is never read.
+   */
+  async #dropRetiredGenerations(routed: readonly RoutedGroup[], written: ReadonlyMap<string, readonly WriteTarget[]>): Promise<void> {
+    const retired = new Set<string>();
+    for (const entry of routed) {
+      const current = new Set(collectionsToWrite(this.#bucketOf(entry.group.owner), entry.bucket).map((target) => target.name));
+      for (const target of written.get(entry.group.owner.key) ?? []) {
+        if (!target.dedicated && !current.has(target.name)) retired.add(target.name);
+      }
+    }
+    for (const name of retired) await this.#collections.drop(name);
   }
 
   async query({ scope, embedding, topK, ids }: VectorQuery): Promise<VectorMatch[]> {
@@ -278,7 +338,7 @@ export class ChromaVectorStore implements VectorStore {
     const wanted = Math.floor(topK);
     const breadth = Math.max(wanted, MIN_QUERY_BREADTH);
     const vector = this.#layout.vectorFor(embedding, owner.key);
-    const collection = dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner);
+    const collection = dedicated ? dedicatedCollectionName(owner.key) : await this.#bucketToRead(owner);
     const spec = dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec();
     const post: PostToCollection = (endpoint, body) => this.#collections.post(collection, spec, false, endpoint, body);
 
@@ -338,22 +398,31 @@ export class ChromaVectorStore implements VectorStore {
   async remove(tenantId: string, userId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const owner = toOwner(tenantId, userId);
-    const used = await this.#routes.lookup(owner.key);
+    const bucket = this.#bucketOf(owner);
+    const used = this.#removalTargets(owner, await this.#routes.lookup(owner.key), await this.#routes.lookupBucket(bucket));
     await this.#removeAt(owner, ids, used);
-    const confirmed = (await this.#routes.confirm([owner.key])).get(owner.key) ?? BUCKET_ROUTE;
-    if (!sameTargets(confirmed, used)) await this.#removeAt(owner, ids, confirmed);
+    const confirmed = await this.#routes.confirmAll([owner.key], [bucket]);
+    const now = this.#removalTargets(owner, confirmed.owners.get(owner.key) ?? BUCKET_ROUTE, confirmed.buckets.get(bucket) ?? FIRST_GENERATION);
+    await this.#removeAt(
+      owner,
+      ids,
+      now.filter((target) => !used.some((done) => done.name === target.name)),
+    );
+    // An owner whose bucket is cleared of them removed nothing there.
+    if (writesBucket(confirmed.owners.get(owner.key) ?? BUCKET_ROUTE)) await this.#countRemovals(bucket, ids.length, false);
   }
 
   async removeUser(tenantId: string, userId: string): Promise<void> {
     const owner = toOwner(tenantId, userId);
-    await this.#removeFromBucket(owner);
+    const bucket = this.#bucketOf(owner);
+    await this.#removeFromBucket(owner, await this.#routes.lookupBucket(bucket));
     await this.#collections.drop(dedicatedCollectionName(owner.key));
     await this.#routes.remove(owner.key);
     this.#writesSinceCheck.delete(owner.key);
     this.#failedMoves.delete(owner.key);
     // A write that was routed to the dedicated collection just before is caught by its own
     // confirmation; one that went to the bucket meanwhile is removed here.
-    await this.#removeFromBucket(owner);
+    await this.#removeFromBucket(owner, await this.#confirmedBucket(bucket));
   }
 
   async listIds(tenantId: string, userId: string): Promise<string[]> {
@@ -361,7 +430,7 @@ export class ChromaVectorStore implements VectorStore {
     const route = await this.#routes.lookup(owner.key);
     const dedicated = route.kind === 'dedicated';
     const ids = await this.#collections.run(
-      dedicated ? dedicatedCollectionName(owner.key) : this.#bucketName(owner),
+      dedicated ? dedicatedCollectionName(owner.key) : await this.#bucketToRead(owner),
       dedicated ? this.#dedicatedSpec(owner) : this.#bucketSpec(),
       false,
       async (path) => {
@@ -388,7 +457,7 @@ export class ChromaVectorStore implements VectorStore {
 
   /** Resolves once the moves this process has started are over, whether they succeeded or failed. */
   async settle(): Promise<void> {
-    while (this.#promotions.size > 0) await Promise.allSettled([...this.#promotions.values()]);
+    while (this.#promotions.size + this.#rebuilds.size > 0) await Promise.allSettled([...this.#promotions.values(), ...this.#rebuilds.values()]);
   }
 
   async close(): Promise<void> {
@@ -398,38 +467,63 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   /**
-   * Writes each owner's records where their route says: the bucket, the dedicated collection, or
-   * both. Owners sharing a bucket go out in one request per bucket, not one per owner. Buckets go
-   * first: a move that has not yet made the owner's collection copies the records from there.
-   * Only a move makes a dedicated collection: an owner whose collection is missing (an erasure
+   * Writes each owner's records where their route and their bucket's state say: the bucket's
+   * generations, the dedicated collection, or both (those `only` lets through, all by default).
+   * Owners sharing a collection go out in one request per collection, not one per owner. Buckets go
+   * first, and of a bucket's generations the one copied from: a move or a rebuild that has not yet
+   * made its collection copies the records from there. Only a move makes a dedicated collection,
+   * and only a rebuild the next generation: an owner whose collection is missing (an erasure
    * dropped it) is added to `missing`, and taken out again once their collection takes records.
    */
-  async #writeAll(routed: readonly RoutedGroup[], missing: Set<string>): Promise<void> {
-    const buckets = new Map<string, VectorRecord[]>();
-    const dedicated: Array<{ readonly owner: Owner; readonly records: VectorRecord[] }> = [];
-    for (const { group, route } of routed) {
-      const { owner } = group;
-      const records = group.records.map((record) => ({
+  async #writeAll(
+    routed: readonly RoutedGroup[],
+    missing: Set<string>,
+    only: (entry: RoutedGroup, target: WriteTarget) => boolean = () => true,
+  ): Promise<void> {
+    const steps = new Map<number, Map<string, { readonly target: WriteTarget; readonly owners: Owner[]; readonly records: VectorRecord[] }>>();
+    for (const entry of routed) {
+      const targets = this.#writeTargets(entry).filter((target) => only(entry, target));
+      if (targets.length === 0) continue;
+      const { owner } = entry.group;
+      const records = entry.group.records.map((record) => ({
         ...record,
         id: storedRecordId(owner.key, record.id),
         embedding: this.#layout.vectorFor(record.embedding, owner.key),
       }));
-      if (writesBucket(route)) {
-        const name = this.#bucketName(owner);
-        const bucket = buckets.get(name);
-        if (bucket === undefined) buckets.set(name, [...records]);
-        else bucket.push(...records);
+      for (const target of targets) {
+        let step = steps.get(target.step);
+        if (step === undefined) steps.set(target.step, (step = new Map()));
+        const batch = step.get(target.name);
+        if (batch === undefined) step.set(target.name, { target, owners: [owner], records: [...records] });
+        else {
+          batch.owners.push(owner);
+          batch.records.push(...records);
+        }
       }
-      if (route.kind !== 'bucket') dedicated.push({ owner, records });
     }
-    await forEachLimited([...buckets], PARALLEL_COLLECTION_WRITES, async ([name, records]) => {
-      await this.#writeTo(name, this.#bucketSpec(), true, records);
-    });
-    await forEachLimited(dedicated, PARALLEL_COLLECTION_WRITES, async ({ owner, records }) => {
-      const written = await this.#writeTo(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), false, records);
-      if (written) missing.delete(owner.key);
-      else missing.add(owner.key);
-    });
+    for (const index of [...steps.keys()].sort((left, right) => left - right)) {
+      await forEachLimited([...(steps.get(index) ?? new Map()).values()], PARALLEL_COLLECTION_WRITES, async ({ target, owners, records }) => {
+        if (!target.dedicated) {
+          await this.#writeTo(target.name, this.#bucketSpec(), target.create, records);
+          return;
+        }
+        const [owner] = owners;
+        if (owner === undefined) return;
+        const written = await this.#writeTo(target.name, this.#dedicatedSpec(owner), false, records);
+        if (written) missing.delete(owner.key);
+        else missing.add(owner.key);
+      });
+    }
+  }
+
+  /** Where an owner's records go: their bucket's generations until the bucket is cleared of them, and their own collection once they have one. */
+  #writeTargets({ group, route, bucket }: RoutedGroup): WriteTarget[] {
+    const targets: WriteTarget[] = [];
+    if (writesBucket(route)) {
+      collectionsToWrite(this.#bucketOf(group.owner), bucket).forEach((generation, step) => targets.push({ ...generation, dedicated: false, step }));
+    }
+    if (route.kind !== 'bucket') targets.push({ name: dedicatedCollectionName(group.owner.key), create: false, dedicated: true, step: 2 });
+    return targets;
   }
 
   /** Whether the records were written: false when the collection is missing and `create` is not set. */
@@ -455,18 +549,28 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   /**
-   * Removes the records from the route's collections, and from the bucket also once it is cleared
-   * of the owner: a copy written there late by another process (see #dropLateBucketCopies) must
-   * not outlive its memory.
+   * Where an owner's records are removed from: the route's collections, and the bucket's also
+   * once it is cleared of the owner, as a copy written there late by another process (see
+   * #dropLateBucketCopies) must not outlive its memory.
    */
-  async #removeAt(owner: Owner, ids: readonly string[], route: Route): Promise<void> {
-    await this.#removeIdsFromBucket(owner, ids);
-    if (route.kind !== 'bucket') await this.#removeIds(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), owner, ids, {});
+  #removalTargets(owner: Owner, route: Route, bucket: BucketState): WriteTarget[] {
+    return this.#writeTargets({ group: { owner, records: [] }, route: BUCKET_ROUTE, bucket }).concat(
+      route.kind === 'bucket' ? [] : [{ name: dedicatedCollectionName(owner.key), create: false, dedicated: true, step: 2 }],
+    );
   }
 
-  async #removeIdsFromBucket(owner: Owner, ids: readonly string[]): Promise<void> {
+  async #removeAt(owner: Owner, ids: readonly string[], targets: readonly WriteTarget[]): Promise<void> {
+    await this.#removeIdsFromBuckets(
+      owner,
+      ids,
+      targets.filter((target) => !target.dedicated).map((target) => target.name),
+    );
+    if (targets.some((target) => target.dedicated)) await this.#removeIds(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner), owner, ids, {});
+  }
+
+  async #removeIdsFromBuckets(owner: Owner, ids: readonly string[], buckets: readonly string[]): Promise<void> {
     // The owner filter makes sure that an id of another owner is never touched.
-    await this.#removeIds(this.#bucketName(owner), this.#bucketSpec(), owner, ids, { where: ownerWhere(owner) });
+    for (const name of buckets) await this.#removeIds(name, this.#bucketSpec(), owner, ids, { where: ownerWhere(owner) });
   }
 
   /** Deletes the owner's records of `ids` from a collection, a request per page; none if it is missing. */
@@ -477,8 +581,22 @@ export class ChromaVectorStore implements VectorStore {
     }
   }
 
-  async #removeFromBucket(owner: Owner): Promise<void> {
-    await this.#collections.post(this.#bucketName(owner), this.#bucketSpec(), false, 'delete', { where: ownerWhere(owner) });
+  /** Removes all of an owner's records from each generation of their bucket that `state` writes, counting those the one read held. */
+  async #removeFromBucket(owner: Owner, state: BucketState): Promise<void> {
+    const bucket = this.#bucketOf(owner);
+    const read = collectionToRead(bucket, state);
+    const before = await this.#count(read);
+    for (const { name } of collectionsToWrite(bucket, state)) {
+      await this.#collections.post(name, this.#bucketSpec(), false, 'delete', { where: ownerWhere(owner) });
+    }
+    const after = await this.#count(read);
+    if (before !== null && after !== null && before > after) await this.#countRemovals(bucket, before - after, true);
+  }
+
+  /** The records a collection holds; null when it does not exist. */
+  async #count(name: string): Promise<number | null> {
+    const answer = await this.#collections.run(name, this.#bucketSpec(), false, (path) => this.#http.sendUnlessMissing({ method: 'GET', path: `${path}/count` }));
+    return typeof answer === 'number' ? answer : null;
   }
 
   /**
@@ -489,11 +607,11 @@ export class ChromaVectorStore implements VectorStore {
     const { owner } = group;
     if (route.kind === 'dedicated') {
       if (!route.cleared && Date.now() - route.since > this.#graceMs) {
-        await this.#removeFromBucket(owner);
+        await this.#removeFromBucket(owner, await this.#confirmedBucket(this.#bucketOf(owner)));
         await this.#routes.set(owner.key, owner.tenantId, owner.userId, { ...route, cleared: true });
         // A write that confirmed the route before it was cleared may have reached the bucket
         // since; one that confirms it after drops its own copies there (#dropLateBucketCopies).
-        await this.#removeFromBucket(owner);
+        await this.#removeFromBucket(owner, await this.#confirmedBucket(this.#bucketOf(owner)));
       }
       return;
     }
@@ -514,7 +632,7 @@ export class ChromaVectorStore implements VectorStore {
   }
 
   async #holdsMoreThan(owner: Owner, limit: number): Promise<boolean> {
-    const answer = await this.#collections.post(this.#bucketName(owner), this.#bucketSpec(), false, 'get', {
+    const answer = await this.#collections.post(await this.#bucketToRead(owner), this.#bucketSpec(), false, 'get', {
       where: ownerWhere(owner),
       include: [],
       limit: 1,
@@ -547,7 +665,7 @@ export class ChromaVectorStore implements VectorStore {
     if ((await this.#routes.confirm([owner.key])).get(owner.key)?.kind === 'dedicated') return;
     await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() });
     const target = await this.#collections.ensure(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner));
-    const bucketId = (await this.#collections.ensure(this.#bucketName(owner), this.#bucketSpec())).id;
+    const bucketId = (await this.#collections.ensure(await this.#bucketToRead(owner), this.#bucketSpec())).id;
     const targetPath = `${COLLECTIONS_PATH}/${target.id}`;
     const copied = await copyOwnerRecords({
       http: this.#http,
@@ -573,8 +691,102 @@ export class ChromaVectorStore implements VectorStore {
     );
   }
 
-  #bucketName(owner: Owner): string {
+  /**
+   * Counts records removed from a bucket, and reports them to the routes collection every few
+   * hundred (or at once, `reportNow`) for the generation read. A bucket whose reported removals
+   * pass `rebuildAfterRemoved` and what it still holds is rebuilt.
+   */
+  async #countRemovals(bucket: string, removed: number, reportNow: boolean): Promise<void> {
+    const unreported = (this.#unreportedRemovals.get(bucket) ?? 0) + removed;
+    if (!reportNow && unreported < this.#reportRemovalsEvery) {
+      this.#unreportedRemovals.set(bucket, unreported);
+      return;
+    }
+    this.#unreportedRemovals.delete(bucket);
+    const state = await this.#confirmedBucket(bucket);
+    const reported = await this.#routes.removals(bucket);
+    const total = (reported.generation === state.generation ? reported.removed : 0) + unreported;
+    await this.#routes.setRemovals(bucket, { generation: state.generation, removed: total });
+    if (total < this.#rebuildAfterRemoved || !rebuildMayStart(state)) return;
+    const held = await this.#count(collectionToRead(bucket, state));
+    if (held !== null && total > held) this.#rebuild(bucket);
+  }
+
+  /** Drops a rebuilt bucket's previous generation once the grace is over, and starts again a rebuild that stalled or failed here. */
+  async #afterBucketWrite(bucket: string, state: BucketState): Promise<void> {
+    if (state.kind === 'rebuilt' && !state.cleared && Date.now() - state.since > this.#graceMs) {
+      await this.#routes.setBucket(bucket, { ...state, cleared: true });
+      // Writers that read the state before it was cleared may still make the old generation
+      // again; they drop it themselves once they confirm the state (#dropRetiredGenerations).
+      await this.#collections.drop(generationCollectionName(bucket, state.generation - 1));
+      return;
+    }
+    if (state.kind === 'rebuilding' && (this.#failedRebuilds.has(bucket) || Date.now() - state.since > this.#stalledMigrationMs)) this.#rebuild(bucket);
+  }
+
+  /** Starts a bucket's rebuild unless one is under way here; like a move, it runs beside the writes. */
+  #rebuild(bucket: string): void {
+    if (this.#rebuilds.has(bucket)) return;
+    this.#failedRebuilds.delete(bucket);
+    const running = this.#rebuildBucket(bucket)
+      .catch((error: unknown) => {
+        this.#failedRebuilds.add(bucket);
+        this.#logger.warn({ err: error, bucket }, 'rebuilding a bucket failed; its next write tries again');
+      })
+      .finally(() => this.#rebuilds.delete(bucket));
+    this.#rebuilds.set(bucket, running);
+  }
+
+  /**
+   * Copies a bucket's live records to its next generation (see copyToNewCollection): the state
+   * says rebuilding first, so every writer puts records in both generations, and the copy undoes
+   * its adds of records that writers removed meanwhile. Then the new generation is
+   * read. A rebuild started again begins with a new collection, as the one an earlier attempt left
+   * may hold records removed since; a rebuild whose state another process changed stops.
+   */
+  async #rebuildBucket(bucket: string): Promise<void> {
+    const began = performance.now();
+    const state = await this.#confirmedBucket(bucket);
+    if (!rebuildMayStart(state) && state.kind !== 'rebuilding') return;
+    const { generation } = state;
+    const since = Date.now();
+    await this.#routes.setBucket(bucket, { kind: 'rebuilding', generation, since });
+    const targetName = generationCollectionName(bucket, generation + 1);
+    await this.#collections.drop(targetName);
+    const target = await this.#collections.ensure(targetName, this.#bucketSpec());
+    const source = await this.#collections.ensure(generationCollectionName(bucket, generation), this.#bucketSpec());
+    const stillRebuilding = async (): Promise<boolean> => {
+      const now = await this.#confirmedBucket(bucket);
+      return now.kind === 'rebuilding' && now.generation === generation && now.since === since;
+    };
+    const copied = await copyToNewCollection({
+      http: this.#http,
+      sourcePath: `${COLLECTIONS_PATH}/${source.id}`,
+      ownerWhere: null,
+      targetPath: `${COLLECTIONS_PATH}/${target.id}`,
+      pageSize: RECORDS_PER_REQUEST,
+      maxPasses: MIGRATION_PASSES,
+      stillMigrating: stillRebuilding,
+    });
+    if (copied === null || !(await stillRebuilding())) return;
+    await this.#routes.setBucket(bucket, { kind: 'rebuilt', generation: generation + 1, since: Date.now(), cleared: false });
+    this.#logger.info({ bucket, generation: generation + 1, vectors: copied, ms: Math.round(performance.now() - began) }, 'bucket rebuilt without its removed records');
+  }
+
+  /** The bucket an owner's records share with others', named as its first generation. */
+  #bucketOf(owner: Owner): string {
     return bucketCollectionName(owner.key, this.#buckets);
+  }
+
+  /** A bucket's state, read fresh. */
+  async #confirmedBucket(bucket: string): Promise<BucketState> {
+    return (await this.#routes.confirmAll([], [bucket])).buckets.get(bucket) ?? FIRST_GENERATION;
+  }
+
+  /** The collection of the owner's bucket that queries read now. */
+  async #bucketToRead(owner: Owner): Promise<string> {
+    const bucket = this.#bucketOf(owner);
+    return collectionToRead(bucket, await this.#routes.lookupBucket(bucket));
   }
 
   #bucketSpec(): CollectionSpec {
@@ -630,16 +842,14 @@ function withOwner(owner: Owner, filters: Where | null): Where {
   return filters === null ? ownerWhere(owner) : { $and: [ownerWhere(owner), filters] };
 }
 
-/** Whether a route writes to the owner's bucket: until a dedicated collection's bucket is cleared. */
-function writesBucket(route: Route | undefined): boolean {
-  return route === undefined || route.kind !== 'dedicated' || !route.cleared;
+/** Whether a bucket may start a rebuild: none is under way, and the last one's old generation is gone. */
+function rebuildMayStart(state: BucketState): boolean {
+  return state.kind === 'stable' || (state.kind === 'rebuilt' && state.cleared);
 }
 
-/** Whether two routes write to the same collections. */
-function sameTargets(left: Route, right: Route | undefined): boolean {
-  if (right === undefined) return false;
-  const targets = (route: Route): string => `${writesBucket(route) ? 'b' : ''}${route.kind !== 'bucket' ? 'd' : ''}`;
-  return targets(left) === targets(right);
+/** Whether a route writes to the owner's bucket: until a dedicated collection's bucket is cleared. */
+function writesBucket(route: Route): boolean {
+  return route.kind !== 'dedicated' || !route.cleared;
 }
 
 /** Records per owner, each id once: the last record of an id wins, as a later write would. */

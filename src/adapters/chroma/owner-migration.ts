@@ -4,25 +4,30 @@ import { addThenReplace, collectionWrites, type InTurn } from './add-then-replac
 import { withDigest } from './record-digest.js';
 import { parseGetAnswer } from './responses.js';
 import { float32ToBase64 } from '../../support/float32-bytes.js';
-import type { StoredRecord } from './upsert-body.js';
+import { encodeStoredRecords, type StoredRecord } from './upsert-body.js';
 import { VectorStoreError } from './errors.js';
 
-/** Where an owner's records are read from and written to during a migration. */
-export interface MigrationEnds {
+/** Where records are read from and written to during a copy. */
+export interface CopyEnds {
   readonly http: Pick<ChromaHttp, 'send'>;
   /** The bucket's collection path: the owner's records are read there. */
   readonly sourcePath: string;
-  readonly ownerWhere: Readonly<Record<string, unknown>>;
+  /** The owner's records of the source; null for all of them (a bucket rebuilt, see BucketState). */
+  readonly ownerWhere: Readonly<Record<string, unknown>> | null;
   /** The dedicated collection's path: records are added, replaced, looked up and deleted there. */
   readonly targetPath: string;
-  /** The turn of target records that the copy's writes run in (see addThenReplace). */
-  readonly inTurn: InTurn;
   /** Records per request. */
   readonly pageSize: number;
   /** Copy passes at most: a copy whose last pass still found changes gives up (see copyOwnerRecords). */
   readonly maxPasses: number;
   /** Whether the owner's route still says migrating: read before each pass, which is skipped otherwise. */
   readonly stillMigrating: () => Promise<boolean>;
+}
+
+/** Where an owner's records are read from and written to during a migration. */
+export interface MigrationEnds extends CopyEnds {
+  /** The turn of target records that the copy's writes run in (see addThenReplace). */
+  readonly inTurn: InTurn;
 }
 
 /** A copy that ended its passes with records still changing: the move starts again later. */
@@ -72,20 +77,55 @@ export async function copyOwnerRecords(ends: MigrationEnds): Promise<number | nu
   }
 }
 
+/**
+ * Copies every record of the source to a collection made for the copy (a bucket's next
+ * generation), once the state says so and every writer puts its records in both: writers then
+ * keep the target up to date themselves, with addThenReplace. So the copy only adds, never
+ * replaces: a record the target holds came from a writer and is at least as new as the copy's.
+ * What it must undo is an add of a record that a writer removed after the copy read it and before
+ * the add landed: the next read of the source tells (the record is gone), and the copy removes it
+ * from the target. It also adds records new in a read that the target lacks (a write still under
+ * way). The copy is over once a read finds none of its last adds gone and nothing to add; each
+ * pass only checks its own adds, so a stream of writes and removals does not keep it going.
+ */
+export async function copyToNewCollection(ends: CopyEnds): Promise<number | null> {
+  let current = await readSource(ends);
+  let toAdd = [...current.records.values()];
+  let toRemove: string[] = [];
+  for (let pass = 0; ; pass += 1) {
+    if (toAdd.length === 0 && toRemove.length === 0) return current.records.size;
+    if (pass === ends.maxPasses) throw new MigrationUnsettledError(pass);
+    if (!(await ends.stillMigrating())) return null;
+    for (let start = 0; start < toAdd.length; start += ends.pageSize) {
+      await sendToTarget(ends, 'add', encodeStoredRecords(toAdd.slice(start, start + ends.pageSize).map(withDigest)));
+    }
+    for (let start = 0; start < toRemove.length; start += ends.pageSize) {
+      await sendToTarget(ends, 'delete', { ids: toRemove.slice(start, start + ends.pageSize) });
+    }
+    const previous = current;
+    current = await readSource(ends);
+    toRemove = toAdd.map((record) => record.id).filter((id) => !current.records.has(id));
+    toAdd = await missingFromTarget(
+      ends,
+      [...current.records.values()].filter((record) => !previous.records.has(record.id)),
+    );
+  }
+}
+
 /** Records of the last read that the copy writes again: those read before that changed since, and new ones the target lacks. */
-async function toCopyAgain(ends: MigrationEnds, seen: ReadonlyMap<string, string>, current: SourceState): Promise<StoredRecord[]> {
+async function toCopyAgain(ends: CopyEnds, seen: ReadonlyMap<string, string>, current: SourceState): Promise<StoredRecord[]> {
   const records = [...current.records.values()];
   const changed = records.filter((record) => seen.has(record.id) && seen.get(record.id) !== current.fingerprints.get(record.id));
   const appeared = records.filter((record) => !seen.has(record.id));
   return [...changed, ...(await missingFromTarget(ends, appeared))];
 }
 
-function sendToTarget(ends: MigrationEnds, suffix: 'add' | 'upsert' | 'delete' | 'get', body: unknown): Promise<unknown> {
+function sendToTarget(ends: CopyEnds, suffix: 'add' | 'upsert' | 'delete' | 'get', body: unknown): Promise<unknown> {
   return ends.http.send({ method: 'POST', path: `${ends.targetPath}/${suffix}`, body });
 }
 
 /** Those of `records` whose id the target does not hold. */
-async function missingFromTarget(ends: MigrationEnds, records: readonly StoredRecord[]): Promise<StoredRecord[]> {
+async function missingFromTarget(ends: CopyEnds, records: readonly StoredRecord[]): Promise<StoredRecord[]> {
   const held = new Set<string>();
   for (let start = 0; start < records.length; start += ends.pageSize) {
     const ids = records.slice(start, start + ends.pageSize).map((record) => record.id);
@@ -95,7 +135,7 @@ async function missingFromTarget(ends: MigrationEnds, records: readonly StoredRe
 }
 
 /** Those of `ids` (a page at most) that the target holds. */
-async function heldByTarget(ends: MigrationEnds, ids: readonly string[]): Promise<readonly string[]> {
+async function heldByTarget(ends: CopyEnds, ids: readonly string[]): Promise<readonly string[]> {
   return parseGetAnswer(await sendToTarget(ends, 'get', { ids, include: [] })).ids;
 }
 
@@ -105,14 +145,14 @@ interface SourceState {
   readonly fingerprints: Map<string, string>;
 }
 
-async function readSource(ends: MigrationEnds): Promise<SourceState> {
+async function readSource(ends: CopyEnds): Promise<SourceState> {
   const records = new Map<string, StoredRecord>();
   const fingerprints = new Map<string, string>();
   for (let offset = 0; ; offset += ends.pageSize) {
     const answer = await ends.http.send({
       method: 'POST',
       path: `${ends.sourcePath}/get`,
-      body: { where: ends.ownerWhere, include: ['embeddings', 'metadatas'], limit: ends.pageSize, offset },
+      body: { ...(ends.ownerWhere === null ? {} : { where: ends.ownerWhere }), include: ['embeddings', 'metadatas'], limit: ends.pageSize, offset },
     });
     const page = parseGetAnswer(answer);
     page.ids.forEach((id, index) => {

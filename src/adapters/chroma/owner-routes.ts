@@ -1,3 +1,16 @@
+import {
+  bucketOfRecord,
+  bucketRecordId,
+  bucketStateMetadata,
+  FIRST_GENERATION,
+  registryRecordKind,
+  removalsMetadata,
+  removalsRecordId,
+  toBucketRemovals,
+  toBucketState,
+  type BucketRemovals,
+  type BucketState,
+} from './bucket-generations.js';
 import { ROUTES_COLLECTION } from './collection-name.js';
 import type { Collections, CollectionSpec } from './collections.js';
 import { TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
@@ -35,9 +48,16 @@ const CLEARED_KEY = 'cleared';
 const PLACEHOLDER_EMBEDDING = new Float32Array([1]);
 const ROUTES_SPEC: CollectionSpec = { metadata: { engram_role: 'routes' } };
 
+/** Routes and bucket states read fresh from the registry (see OwnerRoutes.confirmAll). */
+export interface ConfirmedRoutes {
+  readonly owners: ReadonlyMap<string, Route>;
+  readonly buckets: ReadonlyMap<string, BucketState>;
+}
+
 /**
- * The routing table: one record per owner that left the buckets, in a Chroma collection so that
- * every process reads the same table. Each process keeps a copy that it refreshes every
+ * The routing table: one record per owner that left the buckets, and one per bucket that was ever
+ * rebuilt or had records removed (see BucketState), in a Chroma collection so that every process
+ * reads the same table. Each process keeps a copy that it refreshes every
  * `refreshMs`; writers confirm the routes they used right after writing (see ChromaVectorStore),
  * so a stale copy can delay a route change for readers but never lose a write.
  */
@@ -45,6 +65,7 @@ export class OwnerRoutes {
   readonly #collections: Collections;
   readonly #refreshMs: number;
   #table = new Map<string, Route>();
+  #buckets = new Map<string, BucketState>();
   #loadedAt = Number.NEGATIVE_INFINITY;
   #refreshing: Promise<void> | null = null;
 
@@ -55,30 +76,73 @@ export class OwnerRoutes {
 
   /** The route from this process's copy; waits for a refresh only when the copy is very old. */
   async lookup(owner: string): Promise<Route> {
+    await this.#freshEnough();
+    return this.#table.get(owner) ?? BUCKET;
+  }
+
+  async #freshEnough(): Promise<void> {
     const age = performance.now() - this.#loadedAt;
     if (age > 2 * this.#refreshMs) await this.#refresh();
     // A failed background refresh is harmless: the copy is still fresh enough, and the next
     // lookup past twice the period refreshes in line and reports the failure to its caller.
     else if (age > this.#refreshMs) void this.#refresh().catch(() => undefined);
-    return this.#table.get(owner) ?? BUCKET;
+  }
+
+  /** A bucket's state from this process's copy, refreshed as `lookup` does. */
+  async lookupBucket(bucket: string): Promise<BucketState> {
+    await this.#freshEnough();
+    return this.#buckets.get(bucket) ?? FIRST_GENERATION;
   }
 
   /** The routes as the registry holds them now, read fresh; the copy is updated with them. */
   async confirm(owners: readonly string[]): Promise<Map<string, Route>> {
-    const found = new Map<string, Route>();
-    for (let start = 0; start < owners.length; start += PAGE) {
-      const ids = owners.slice(start, start + PAGE);
-      const page = await this.#read({ ids, include: ['metadatas'] });
-      for (const [owner, route] of page) found.set(owner, route);
+    return new Map((await this.confirmAll(owners, [])).owners);
+  }
+
+  /** Owners' routes and buckets' states as the registry holds them now, in one read where they fit a page. */
+  async confirmAll(owners: readonly string[], buckets: readonly string[]): Promise<ConfirmedRoutes> {
+    const wanted = [...owners, ...buckets.map(bucketRecordId)];
+    const found = new Map<string, Readonly<Record<string, unknown>>>();
+    for (let start = 0; start < wanted.length; start += PAGE) {
+      const page = await this.#read({ ids: wanted.slice(start, start + PAGE), include: ['metadatas'] });
+      for (const [id, metadata] of page) found.set(id, metadata);
     }
-    const confirmed = new Map<string, Route>();
+    const confirmedOwners = new Map<string, Route>();
     for (const owner of owners) {
-      const route = found.get(owner) ?? BUCKET;
-      confirmed.set(owner, route);
+      const metadata = found.get(owner);
+      const route = metadata === undefined ? BUCKET : toRoute(metadata);
+      confirmedOwners.set(owner, route);
       if (route.kind === 'bucket') this.#table.delete(owner);
       else this.#table.set(owner, route);
     }
-    return confirmed;
+    const confirmedBuckets = new Map<string, BucketState>();
+    for (const bucket of buckets) {
+      const metadata = found.get(bucketRecordId(bucket));
+      const state = metadata === undefined ? FIRST_GENERATION : toBucketState(metadata);
+      confirmedBuckets.set(bucket, state);
+      this.#buckets.set(bucket, state);
+    }
+    return { owners: confirmedOwners, buckets: confirmedBuckets };
+  }
+
+  async setBucket(bucket: string, state: BucketState): Promise<void> {
+    await this.#write(bucketRecordId(bucket), bucketStateMetadata(state));
+    this.#buckets.set(bucket, state);
+  }
+
+  /** The records reported removed from a bucket, read fresh. */
+  async removals(bucket: string): Promise<BucketRemovals> {
+    const metadata = (await this.#read({ ids: [removalsRecordId(bucket)], include: ['metadatas'] })).get(removalsRecordId(bucket));
+    return metadata === undefined ? { generation: 0, removed: 0 } : toBucketRemovals(metadata);
+  }
+
+  async setRemovals(bucket: string, removals: BucketRemovals): Promise<void> {
+    await this.#write(removalsRecordId(bucket), removalsMetadata(removals));
+  }
+
+  async #write(id: string, metadata: Map<string, string | number | boolean>): Promise<void> {
+    const body = encodeStoredRecords([{ id, embedding: PLACEHOLDER_EMBEDDING, metadata }]);
+    await this.#collections.post(ROUTES_COLLECTION, ROUTES_SPEC, true, 'upsert', body);
   }
 
   async set(owner: string, tenantId: string, userId: string, route: Exclude<Route, { kind: 'bucket' }>): Promise<void> {
@@ -89,8 +153,7 @@ export class OwnerRoutes {
       [TENANT_ID_KEY, tenantId],
       [USER_ID_KEY, userId],
     ]);
-    const body = encodeStoredRecords([{ id: owner, embedding: PLACEHOLDER_EMBEDDING, metadata }]);
-    await this.#collections.post(ROUTES_COLLECTION, ROUTES_SPEC, true, 'upsert', body);
+    await this.#write(owner, metadata);
     this.#table.set(owner, route);
   }
 
@@ -104,12 +167,18 @@ export class OwnerRoutes {
     this.#refreshing ??= (async () => {
       try {
         const table = new Map<string, Route>();
+        const buckets = new Map<string, BucketState>();
         for (let offset = 0; ; offset += PAGE - PAGE_OVERLAP) {
           const page = await this.#read({ include: ['metadatas'], limit: PAGE, offset });
-          for (const [owner, route] of page) table.set(owner, route);
+          for (const [id, metadata] of page) {
+            const kind = registryRecordKind(id);
+            if (kind === 'owner') table.set(id, toRoute(metadata));
+            else if (kind === 'bucket') buckets.set(bucketOfRecord(id), toBucketState(metadata));
+          }
           if (page.size < PAGE) break;
         }
         this.#table = table;
+        this.#buckets = buckets;
         this.#loadedAt = performance.now();
       } finally {
         this.#refreshing = null;
@@ -118,13 +187,14 @@ export class OwnerRoutes {
     return this.#refreshing;
   }
 
-  async #read(body: Record<string, unknown>): Promise<Map<string, Route>> {
+  /** Registry records by id, with their metadata. */
+  async #read(body: Record<string, unknown>): Promise<Map<string, Readonly<Record<string, unknown>>>> {
     const answer = await this.#collections.post(ROUTES_COLLECTION, ROUTES_SPEC, false, 'get', body);
-    const routes = new Map<string, Route>();
-    if (answer === null) return routes;
+    const records = new Map<string, Readonly<Record<string, unknown>>>();
+    if (answer === null) return records;
     const { ids, metadatas } = parseGetAnswer(answer);
-    ids.forEach((owner, index) => routes.set(owner, toRoute(metadatas[index] ?? {})));
-    return routes;
+    ids.forEach((id, index) => records.set(id, metadatas[index] ?? {}));
+    return records;
   }
 }
 
