@@ -10,17 +10,17 @@ import { VectorStoreError } from './errors.js';
 /** Where records are read from and written to during a copy. */
 export interface CopyEnds {
   readonly http: Pick<ChromaHttp, 'send'>;
-  /** The bucket's collection path: the owner's records are read there. */
+  /** The path of the collection copied from: a bucket, or a bucket's generation being rebuilt. */
   readonly sourcePath: string;
   /** The owner's records of the source; null for all of them (a bucket rebuilt, see BucketState). */
   readonly ownerWhere: Readonly<Record<string, unknown>> | null;
-  /** The dedicated collection's path: records are added, replaced, looked up and deleted there. */
+  /** The path of the collection copied to (an owner's own, or the next generation): records are added, replaced, looked up and deleted there. */
   readonly targetPath: string;
   /** Records per request. */
   readonly pageSize: number;
-  /** Copy passes at most: a copy whose last pass still found changes gives up (see copyOwnerRecords). */
+  /** Copy passes at most: a copy whose last pass still found changes gives up (see copyOwnerRecords, copyToNewCollection). */
   readonly maxPasses: number;
-  /** Whether the owner's route still says migrating: read before each pass, which is skipped otherwise. */
+  /** Whether the owner's route still says migrating (the bucket's state, rebuilding): read before each pass, which is skipped otherwise. */
   readonly stillMigrating: () => Promise<boolean>;
 }
 
@@ -33,7 +33,7 @@ export interface MigrationEnds extends CopyEnds {
 /** A copy that ended its passes with records still changing: the move starts again later. */
 export class MigrationUnsettledError extends VectorStoreError {
   constructor(passes: number) {
-    super(`the owner's records still changed after ${passes} copy passes; the move starts again at their next write`, { retryable: true });
+    super(`records still changed after ${passes} copy passes; the move or rebuild starts again at the next write`, { retryable: true });
   }
 }
 
