@@ -76,36 +76,37 @@ describe('A bucket rebuilt without its removed records', () => {
     chroma = await startTestChroma();
   };
 
-  it('copies the live records to the next generation once more were removed than it holds, then drops the old one after the grace', async () => {
+  it('copies the live records to the next generation once four times as many were removed, then drops the old one after the grace', async () => {
     await fresh();
     const store = await open();
     const keeper = newOwner();
     const leaver = newOwner();
-    await write(store, keeper, 'k', 10);
-    await write(store, leaver, 'l', 40);
-    // 19 removed from 50 is under the threshold; 30 from 50 passes it and what is left (20).
+    await write(store, keeper, 'k', 5);
+    await write(store, leaver, 'l', 45);
+    // 19 removed is under the threshold (20); 36 is not over four times the 14 left; 41 is over 4 × 9.
     await store.remove(leaver.tenantId, leaver.userId, ids('l', 19));
+    await store.remove(leaver.tenantId, leaver.userId, ids('l', 17, 19));
     await store.settle();
     assert.equal(await exists(`${BUCKET}_g1`), false);
-    await store.remove(leaver.tenantId, leaver.userId, ids('l', 11, 19));
+    await store.remove(leaver.tenantId, leaver.userId, ids('l', 5, 36));
     await store.settle();
 
     assert.equal((await bucketState())?.['state'], 'rebuilt');
-    assert.deepEqual(await heldIn(`${BUCKET}_g1`), sorted([...ids('k', 10), ...ids('l', 10, 30)]));
-    assert.deepEqual(sorted(await store.listIds(keeper.tenantId, keeper.userId)), sorted(ids('k', 10)));
-    const best = await store.query({ scope: leaver, embedding: direction(1, 35 / 7), topK: 1 });
-    assert.deepEqual(best.map((match) => match.id), ['l35']);
-    const named = await store.query({ scope: keeper, embedding: direction(1), topK: 3, ids: ids('k', 10) });
+    assert.deepEqual(await heldIn(`${BUCKET}_g1`), sorted([...ids('k', 5), ...ids('l', 4, 41)]));
+    assert.deepEqual(sorted(await store.listIds(keeper.tenantId, keeper.userId)), sorted(ids('k', 5)));
+    const best = await store.query({ scope: leaver, embedding: direction(1, 43 / 7), topK: 1 });
+    assert.deepEqual(best.map((match) => match.id), ['l43']);
+    const named = await store.query({ scope: keeper, embedding: direction(1), topK: 3, ids: ids('k', 5) });
     assert.deepEqual(named.map((match) => match.id), ['k0', 'k1', 'k2']);
 
     // Within the grace the old generation still takes writes; after it, a write drops it.
-    await write(store, keeper, 'k', 1, 10);
-    assert.ok((await heldIn(BUCKET)).includes('k10'));
+    await write(store, keeper, 'k', 1, 5);
+    assert.ok((await heldIn(BUCKET)).includes('k5'));
     await pause(300);
-    await write(store, keeper, 'k', 1, 11);
+    await write(store, keeper, 'k', 1, 6);
     assert.equal(await exists(BUCKET), false);
     assert.equal((await bucketState())?.['cleared'], true);
-    assert.deepEqual(sorted(await store.listIds(keeper.tenantId, keeper.userId)), sorted(ids('k', 12)));
+    assert.deepEqual(sorted(await store.listIds(keeper.tenantId, keeper.userId)), sorted(ids('k', 7)));
     await store.close();
   });
 
@@ -134,12 +135,12 @@ describe('A bucket rebuilt without its removed records', () => {
     const stale = await open({ routeRefreshMs: 600_000 });
     const rebuilder = await open({ promotionGraceMs: 0 });
     const owner = newOwner();
-    await write(stale, owner, 'a', 10);
+    await write(stale, owner, 'a', 5);
     const leaver = newOwner();
     await write(rebuilder, leaver, 'l', 30);
     await rebuilder.remove(leaver.tenantId, leaver.userId, ids('l', 30));
     await rebuilder.settle();
-    await write(rebuilder, owner, 'a', 1, 10);
+    await write(rebuilder, owner, 'a', 1, 5);
     assert.equal(await exists(BUCKET), false);
 
     // The stale process writes and removes by the first generation, which it makes again, then
@@ -147,7 +148,7 @@ describe('A bucket rebuilt without its removed records', () => {
     await stale.upsert([vectorRecord(owner, direction(0, 1), { id: 'from-stale' })]);
     await stale.remove(owner.tenantId, owner.userId, ['a0', 'a1']);
     assert.equal(await exists(BUCKET), false);
-    assert.deepEqual(sorted(await rebuilder.listIds(owner.tenantId, owner.userId)), sorted([...ids('a', 9, 2), 'from-stale']));
+    assert.deepEqual(sorted(await rebuilder.listIds(owner.tenantId, owner.userId)), sorted([...ids('a', 4, 2), 'from-stale']));
     const best = await rebuilder.query({ scope: owner, embedding: direction(0, 1), topK: 1 });
     assert.deepEqual(best.map((match) => match.id), ['from-stale']);
     for (const store of [stale, rebuilder]) await store.close();
@@ -155,7 +156,7 @@ describe('A bucket rebuilt without its removed records', () => {
 
   it('keeps every write and removal made by another process while the copy runs', async () => {
     await fresh();
-    const rebuilder = await open({ rebuildAfterRemoved: 500, promotionGraceMs: 100 });
+    const rebuilder = await open({ rebuildAfterRemoved: 500, rebuildAfterRemovedPerHeld: 1, promotionGraceMs: 100 });
     const writer = await open({ routeRefreshMs: 50, promotionGraceMs: 100 });
     const owner = newOwner();
     const leaver = newOwner();

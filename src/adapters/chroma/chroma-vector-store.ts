@@ -70,10 +70,13 @@ export interface ChromaVectorStoreOptions {
    */
   readonly stalledMigrationMs?: number;
   /**
-   * A bucket from which at least this many records were removed, and more than it still holds,
-   * is rebuilt: Chroma keeps removed records in a collection's index for good. Default 5,000.
+   * A bucket from which at least this many records were removed, and `rebuildAfterRemovedPerHeld`
+   * times what it still holds, is rebuilt: Chroma keeps removed records in a collection's index
+   * for good. Default 5,000.
    */
   readonly rebuildAfterRemoved?: number;
+  /** See `rebuildAfterRemoved`. Default 4: a rebuild copies what the bucket holds (see REMOVED_PER_HELD_TO_REBUILD). */
+  readonly rebuildAfterRemovedPerHeld?: number;
 }
 
 /** Well below Chroma's own batch limit (5,461 in 1.0), and a request of a few megabytes at most. */
@@ -124,6 +127,16 @@ const DEFAULT_ROUTE_REFRESH_MS = 2_000;
 /** Most writes an owner gets in this process between two checks of their size. */
 const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
 const MIGRATION_PASSES = 5;
+/**
+ * A bucket is rebuilt once the records removed from it pass this many times those it holds. The
+ * copy costs in proportion to what it holds, and slows Chroma's other writes meanwhile: a bucket
+ * of 10,000 records was copied within 15-19 s, and single writes beside it cost Chroma 56-79 ms of CPU
+ * against 8-13 before. With about as many removed as held (12,000 against 10,000), or ten
+ * times (20,000 against 2,000), writes after a rebuild cost no less than without one, beyond the
+ * spread of runs (random vectors, a scratch driver); with nearly all removed (the benchmark's
+ * heavy user leaving their bucket) they cost half.
+ */
+const REMOVED_PER_HELD_TO_REBUILD = 4;
 /** Most removals a process counts for a bucket before it reports them to the routes collection. */
 const MAX_REMOVALS_BETWEEN_REPORTS = 200;
 
@@ -192,6 +205,7 @@ export class ChromaVectorStore implements VectorStore {
   /** Bucket → records removed here and not yet reported. */
   readonly #unreportedRemovals = new Map<string, number>();
   readonly #rebuildAfterRemoved: number;
+  readonly #rebuildAfterRemovedPerHeld: number;
   readonly #reportRemovalsEvery: number;
   /** Writes of this process that share records of a collection take turns (see addThenReplace). */
   readonly #turns = new RecordTurns();
@@ -214,6 +228,7 @@ export class ChromaVectorStore implements VectorStore {
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
     this.#rebuildAfterRemoved = options.rebuildAfterRemoved ?? DEFAULT_PROMOTE_ABOVE;
+    this.#rebuildAfterRemovedPerHeld = options.rebuildAfterRemovedPerHeld ?? REMOVED_PER_HELD_TO_REBUILD;
     this.#reportRemovalsEvery = Math.max(1, Math.min(MAX_REMOVALS_BETWEEN_REPORTS, Math.floor(this.#rebuildAfterRemoved / 10)));
   }
 
@@ -694,7 +709,7 @@ export class ChromaVectorStore implements VectorStore {
   /**
    * Counts records removed from a bucket, and reports them to the routes collection every few
    * hundred (or at once, `reportNow`) for the generation read. A bucket whose reported removals
-   * pass `rebuildAfterRemoved` and what it still holds is rebuilt.
+   * pass `rebuildAfterRemoved` and `rebuildAfterRemovedPerHeld` times what it still holds is rebuilt.
    */
   async #countRemovals(bucket: string, removed: number, reportNow: boolean): Promise<void> {
     const unreported = (this.#unreportedRemovals.get(bucket) ?? 0) + removed;
@@ -709,7 +724,7 @@ export class ChromaVectorStore implements VectorStore {
     await this.#routes.setRemovals(bucket, { generation: state.generation, removed: total });
     if (total < this.#rebuildAfterRemoved || !rebuildMayStart(state)) return;
     const held = await this.#count(collectionToRead(bucket, state));
-    if (held !== null && total > held) this.#rebuild(bucket);
+    if (held !== null && total > this.#rebuildAfterRemovedPerHeld * held) this.#rebuild(bucket);
   }
 
   /** Drops a rebuilt bucket's previous generation once the grace is over, and starts again a rebuild that stalled or failed here. */
