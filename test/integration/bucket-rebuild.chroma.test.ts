@@ -8,6 +8,7 @@ import { OwnerRoutes } from '../../src/adapters/chroma/owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from '../../src/adapters/chroma/record-id.js';
 import { direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
+import { startChromaProxy } from '../support/chroma-proxy.js';
 import { silentLogger } from '../support/logger.js';
 
 const logger = silentLogger();
@@ -199,6 +200,30 @@ describe('A bucket rebuilt without its removed records', () => {
     for (const [id, vector] of vectors) assert.ok((vector[2] ?? 0) > 0.5, `${id} holds its new vector`);
     assert.ok(((await embeddingsIn(`${BUCKET}_g1`, ['o2999'])).get('o2999')?.[2] ?? 1) < 0.01);
     for (const store of [rebuilder, writer]) await store.close();
+  });
+
+  it('finishes a removal whose report of the removed records fails', async () => {
+    await fresh();
+    // Before Chroma, a proxy answers the next upsert (the report is the removal's only one) with 503.
+    let failNextUpsert = false;
+    const proxy = await startChromaProxy(chroma.url, (request) => {
+      if (!failNextUpsert || request.url?.endsWith('/upsert') !== true) return null;
+      failNextUpsert = false;
+      return { status: 503, body: { error: 'Unavailable', message: 'not now' } };
+    });
+    const proxied = new ChromaVectorStore({ url: proxy.url, logger, buckets: 1, rebuildAfterRemoved: 20 });
+    try {
+      await proxied.bindModel(MODEL);
+      const owner = newOwner();
+      await write(proxied, owner, 'a', 10);
+      failNextUpsert = true;
+      await proxied.remove(owner.tenantId, owner.userId, ids('a', 5));
+      assert.equal(failNextUpsert, false, 'the report was sent and refused');
+      assert.deepEqual(sorted(await proxied.listIds(owner.tenantId, owner.userId)), sorted(ids('a', 5, 5)));
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
   });
 
   it('starts again a rebuild that stalled, on the next write to its bucket', async () => {

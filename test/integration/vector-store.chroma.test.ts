@@ -10,6 +10,7 @@ import { OwnerRoutes } from '../../src/adapters/chroma/owner-routes.js';
 import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
 import { DependencyUnavailableError, isDomainError, VectorStoreInUseError } from '../../src/domain/errors.js';
 import { describeVectorStoreContract, direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
+import { startChromaProxy } from '../support/chroma-proxy.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
@@ -515,27 +516,14 @@ describe('ChromaVectorStore', () => {
     // Before Chroma, a proxy answers the next write with the status it is given, as Chroma does
     // when it runs out of a resource (429), then lets writes through.
     let answerNextWrite: number | null = null;
-    const proxy = createHttpServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const endpoint = request.url?.split('/').pop() ?? '';
-        if (answerNextWrite !== null && (endpoint === 'add' || endpoint === 'upsert')) {
-          response.writeHead(answerNextWrite, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ error: 'ResourceExhausted', message: 'no connection left' }));
-          answerNextWrite = null;
-          return;
-        }
-        const forwarded = httpRequest(`${chroma.url}${request.url ?? ''}`, { method: request.method, headers: request.headers }, (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        });
-        forwarded.end(Buffer.concat(chunks));
-      });
+    const proxy = await startChromaProxy(chroma.url, (request) => {
+      const endpoint = request.url?.split('/').pop() ?? '';
+      if (answerNextWrite === null || (endpoint !== 'add' && endpoint !== 'upsert')) return null;
+      const status = answerNextWrite;
+      answerNextWrite = null;
+      return { status, body: { error: 'ResourceExhausted', message: 'no connection left' } };
     });
-    const port = await freePort();
-    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
-    const proxied = new ChromaVectorStore({ url: `http://127.0.0.1:${port}`, logger });
+    const proxied = new ChromaVectorStore({ url: proxy.url, logger });
     try {
       await proxied.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
       const owner = newOwner();
@@ -550,8 +538,7 @@ describe('ChromaVectorStore', () => {
       assert.deepEqual((await store.query({ scope: owner, embedding: direction(1), topK: 3 })).map((match) => match.id), ['kept']);
     } finally {
       await proxied.close();
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
   });
 

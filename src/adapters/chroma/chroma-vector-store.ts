@@ -608,10 +608,18 @@ export class ChromaVectorStore implements VectorStore {
     if (before !== null && after !== null && before > after) await this.#countRemovals(bucket, before - after, true);
   }
 
-  /** The records a collection holds; null when it does not exist. */
+  /**
+   * The records a collection holds; null when it does not exist or Chroma did not answer. Counts
+   * only serve a rebuild's bookkeeping, which never fails the removal that asks for them.
+   */
   async #count(name: string): Promise<number | null> {
-    const answer = await this.#collections.run(name, this.#bucketSpec(), false, (path) => this.#http.sendUnlessMissing({ method: 'GET', path: `${path}/count` }));
-    return typeof answer === 'number' ? answer : null;
+    try {
+      const answer = await this.#collections.run(name, this.#bucketSpec(), false, (path) => this.#http.sendUnlessMissing({ method: 'GET', path: `${path}/count` }));
+      return typeof answer === 'number' ? answer : null;
+    } catch (error) {
+      this.#logger.debug({ err: error, collection: name }, 'counting a collection failed');
+      return null;
+    }
   }
 
   /**
@@ -718,13 +726,18 @@ export class ChromaVectorStore implements VectorStore {
       return;
     }
     this.#unreportedRemovals.delete(bucket);
-    const state = await this.#confirmedBucket(bucket);
-    const reported = await this.#routes.removals(bucket);
-    const total = (reported.generation === state.generation ? reported.removed : 0) + unreported;
-    await this.#routes.setRemovals(bucket, { generation: state.generation, removed: total });
-    if (total < this.#rebuildAfterRemoved || !rebuildMayStart(state)) return;
-    const held = await this.#count(collectionToRead(bucket, state));
-    if (held !== null && total > this.#rebuildAfterRemovedPerHeld * held) this.#rebuild(bucket);
+    try {
+      const state = await this.#confirmedBucket(bucket);
+      const reported = await this.#routes.removals(bucket);
+      const total = (reported.generation === state.generation ? reported.removed : 0) + unreported;
+      await this.#routes.setRemovals(bucket, { generation: state.generation, removed: total });
+      if (total < this.#rebuildAfterRemoved || !rebuildMayStart(state)) return;
+      const held = await this.#count(collectionToRead(bucket, state));
+      if (held !== null && total > this.#rebuildAfterRemovedPerHeld * held) this.#rebuild(bucket);
+    } catch (error) {
+      // The removal itself is done: a report lost to an outage only delays a rebuild.
+      this.#logger.warn({ err: error, bucket }, 'reporting removed records failed');
+    }
   }
 
   /** Drops a rebuilt bucket's previous generation once the grace is over, and starts again a rebuild that stalled or failed here. */
@@ -755,9 +768,9 @@ export class ChromaVectorStore implements VectorStore {
   /**
    * Copies a bucket's live records to its next generation (see copyToNewCollection): the state
    * says rebuilding first, so every writer puts records in both generations, and the copy undoes
-   * its adds of records that writers removed meanwhile. Then the new generation is
-   * read. A rebuild started again begins with a new collection, as the one an earlier attempt left
-   * may hold records removed since; a rebuild whose state another process changed stops.
+   * its adds of records that writers removed meanwhile. Then the new generation is read. A rebuild
+   * started again begins with a new collection, as the one an earlier attempt left may hold
+   * records removed since; a rebuild whose state another process changed stops.
    */
   async #rebuildBucket(bucket: string): Promise<void> {
     const began = performance.now();

@@ -1,0 +1,47 @@
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { freePort } from './free-port.js';
+
+/** An answer the proxy gives in Chroma's place. */
+export interface ProxyAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** A proxy on a free loopback port before a Chroma server. */
+export interface ChromaProxy {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Forwards every request to the Chroma at `chromaUrl`, except those that `answer` answers itself
+ * (it returns null for the rest).
+ */
+export async function startChromaProxy(chromaUrl: string, answer: (request: IncomingMessage) => ProxyAnswer | null): Promise<ChromaProxy> {
+  const proxy = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const own = answer(request);
+      if (own !== null) {
+        response.writeHead(own.status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(own.body));
+        return;
+      }
+      const forwarded = httpRequest(`${chromaUrl}${request.url ?? ''}`, { method: request.method, headers: request.headers }, (reply) => {
+        response.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(response);
+      });
+      forwarded.end(Buffer.concat(chunks));
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
