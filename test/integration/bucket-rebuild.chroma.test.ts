@@ -22,37 +22,27 @@ describe('A bucket rebuilt without its removed records', () => {
   let chroma: TestChroma;
   const collectionsUrl = (): string => `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
   const exists = async (name: string): Promise<boolean> => (await fetch(`${collectionsUrl()}/${name}`)).status !== 404;
-  /** The memory ids a collection holds for all owners, sorted. */
-  const heldIn = async (name: string): Promise<string[]> => {
+  /** Chroma's answer to a `get` of the collection named `name`. */
+  const getFrom = async <T>(name: string, body: Record<string, unknown>): Promise<T> => {
     const found = (await (await fetch(`${collectionsUrl()}/${name}`)).json()) as { id: string };
     const response = await fetch(`${collectionsUrl()}/${found.id}/get`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ include: [], limit: 100_000 }),
+      body: JSON.stringify(body),
     });
-    return ((await response.json()) as { ids: string[] }).ids.map(memoryIdOfRecord).sort();
+    return (await response.json()) as T;
   };
+  /** The memory ids a collection holds for all owners, sorted. */
+  const heldIn = async (name: string): Promise<string[]> =>
+    (await getFrom<{ ids: string[] }>(name, { include: [], limit: 100_000 })).ids.map(memoryIdOfRecord).sort();
   /** The vectors a collection holds for some memory ids of any owner, by memory id. */
   const embeddingsIn = async (name: string, memoryIds: readonly string[]): Promise<Map<string, readonly number[]>> => {
-    const found = (await (await fetch(`${collectionsUrl()}/${name}`)).json()) as { id: string };
     const wanted = new Set(memoryIds);
-    const response = await fetch(`${collectionsUrl()}/${found.id}/get`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ include: ['embeddings'], limit: 100_000 }),
-    });
-    const answer = (await response.json()) as { ids: string[]; embeddings: number[][] };
+    const answer = await getFrom<{ ids: string[]; embeddings: number[][] }>(name, { include: ['embeddings'], limit: 100_000 });
     return new Map(answer.ids.map((id, index) => [memoryIdOfRecord(id), answer.embeddings[index] ?? []] as const).filter(([id]) => wanted.has(id)));
   };
-  const bucketState = async (): Promise<Record<string, unknown> | undefined> => {
-    const routes = (await (await fetch(`${collectionsUrl()}/${ROUTES_COLLECTION}`)).json()) as { id: string };
-    const response = await fetch(`${collectionsUrl()}/${routes.id}/get`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ids: [`bucket:${BUCKET}`], include: ['metadatas'] }),
-    });
-    return ((await response.json()) as { metadatas: Array<Record<string, unknown>> }).metadatas[0];
-  };
+  const bucketState = async (): Promise<Record<string, unknown> | undefined> =>
+    (await getFrom<{ metadatas: Array<Record<string, unknown>> }>(ROUTES_COLLECTION, { ids: [`bucket:${BUCKET}`], include: ['metadatas'] })).metadatas[0];
   const open = async (options: Partial<ChromaVectorStoreOptions> = {}): Promise<ChromaVectorStore> => {
     const store = new ChromaVectorStore({ url: chroma.url, logger, buckets: 1, rebuildAfterRemoved: 20, promotionGraceMs: 200, ...options });
     await store.bindModel(MODEL);

@@ -495,7 +495,8 @@ export class ChromaVectorStore implements VectorStore {
     missing: Set<string>,
     only: (entry: RoutedGroup, target: WriteTarget) => boolean = () => true,
   ): Promise<void> {
-    const steps = new Map<number, Map<string, { readonly target: WriteTarget; readonly owners: Owner[]; readonly records: VectorRecord[] }>>();
+    // A dedicated collection has one owner: the batch's first is the one its spec is checked against.
+    const steps = new Map<number, Map<string, { readonly target: WriteTarget; readonly owner: Owner; readonly records: VectorRecord[] }>>();
     for (const entry of routed) {
       const targets = this.#writeTargets(entry).filter((target) => only(entry, target));
       if (targets.length === 0) continue;
@@ -509,21 +510,16 @@ export class ChromaVectorStore implements VectorStore {
         let step = steps.get(target.step);
         if (step === undefined) steps.set(target.step, (step = new Map()));
         const batch = step.get(target.name);
-        if (batch === undefined) step.set(target.name, { target, owners: [owner], records: [...records] });
-        else {
-          batch.owners.push(owner);
-          batch.records.push(...records);
-        }
+        if (batch === undefined) step.set(target.name, { target, owner, records: [...records] });
+        else batch.records.push(...records);
       }
     }
-    for (const index of [...steps.keys()].sort((left, right) => left - right)) {
-      await forEachLimited([...(steps.get(index) ?? new Map()).values()], PARALLEL_COLLECTION_WRITES, async ({ target, owners, records }) => {
+    for (const [, step] of [...steps].sort(([left], [right]) => left - right)) {
+      await forEachLimited([...step.values()], PARALLEL_COLLECTION_WRITES, async ({ target, owner, records }) => {
         if (!target.dedicated) {
           await this.#writeTo(target.name, this.#bucketSpec(), target.create, records);
           return;
         }
-        const [owner] = owners;
-        if (owner === undefined) return;
         const written = await this.#writeTo(target.name, this.#dedicatedSpec(owner), false, records);
         if (written) missing.delete(owner.key);
         else missing.add(owner.key);
@@ -537,7 +533,7 @@ export class ChromaVectorStore implements VectorStore {
     if (writesBucket(route)) {
       collectionsToWrite(this.#bucketOf(group.owner), bucket).forEach((generation, step) => targets.push({ ...generation, dedicated: false, step }));
     }
-    if (route.kind !== 'bucket') targets.push({ name: dedicatedCollectionName(group.owner.key), create: false, dedicated: true, step: 2 });
+    if (route.kind !== 'bucket') targets.push(dedicatedTarget(group.owner));
     return targets;
   }
 
@@ -570,7 +566,7 @@ export class ChromaVectorStore implements VectorStore {
    */
   #removalTargets(owner: Owner, route: Route, bucket: BucketState): WriteTarget[] {
     return this.#writeTargets({ group: { owner, records: [] }, route: BUCKET_ROUTE, bucket }).concat(
-      route.kind === 'bucket' ? [] : [{ name: dedicatedCollectionName(owner.key), create: false, dedicated: true, step: 2 }],
+      route.kind === 'bucket' ? [] : [dedicatedTarget(owner)],
     );
   }
 
@@ -868,6 +864,11 @@ function ownerWhere(owner: Owner): Where {
 
 function withOwner(owner: Owner, filters: Where | null): Where {
   return filters === null ? ownerWhere(owner) : { $and: [ownerWhere(owner), filters] };
+}
+
+/** An owner's own collection as a write's last step: only a move makes it. */
+function dedicatedTarget(owner: Owner): WriteTarget {
+  return { name: dedicatedCollectionName(owner.key), create: false, dedicated: true, step: 2 };
 }
 
 /** Whether a bucket may start a rebuild: none is under way, and the last one's old generation is gone. */
