@@ -216,6 +216,39 @@ describe('A bucket rebuilt without its removed records', () => {
     }
   });
 
+  it('reports an erasure in one read of the routes, and counts the bucket around its first sweep only', async () => {
+    await fresh();
+    // A proxy before Chroma notes the requests it forwards while the owner is erased.
+    const seen: string[] = [];
+    let noting = false;
+    const proxy = await startChromaProxy(chroma.url, (request) => {
+      if (noting) seen.push(`${request.method ?? ''} ${(request.url ?? '').split('/').pop() ?? ''}`);
+      return null;
+    });
+    const proxied = new ChromaVectorStore({ url: proxy.url, logger, buckets: 1, rebuildAfterRemoved: 1_000 });
+    try {
+      await proxied.bindModel(MODEL);
+      // A first erasure's report makes the routes collection.
+      const first = newOwner();
+      await write(proxied, first, 'f', 10);
+      await proxied.removeUser(first.tenantId, first.userId);
+      const owner = newOwner();
+      await write(proxied, owner, 'a', 10);
+      noting = true;
+      await proxied.removeUser(owner.tenantId, owner.userId);
+      noting = false;
+      const times = (request: string): number => seen.filter((noted) => noted === request).length;
+      // The report's one read of the bucket's state and removals, and the second sweep's state.
+      assert.equal(times('POST get'), 2, seen.join(', '));
+      assert.equal(times('GET count'), 2, seen.join(', '));
+      assert.equal(times('POST upsert'), 1, seen.join(', '));
+      assert.deepEqual(await proxied.listIds(owner.tenantId, owner.userId), []);
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
+  });
+
   it('starts again a rebuild that stalled, on the next write to its bucket', async () => {
     await fresh();
     const store = await open({ stalledMigrationMs: 60_000 });

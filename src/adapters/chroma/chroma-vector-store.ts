@@ -17,14 +17,9 @@ import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collection
 import { VectorStoreError } from './errors.js';
 import { LruMap } from '../lru-map.js';
 import { addThenReplace, collectionWrites, type InTurn, type SendToCollection } from './add-then-replace.js';
-import {
-  collectionsToWrite,
-  collectionToRead,
-  FIRST_GENERATION,
-  generationCollectionName,
-  type BucketState,
-} from './bucket-generations.js';
-import { copyOwnerRecords, copyToNewCollection } from './owner-migration.js';
+import { collectionsToWrite, collectionToRead, FIRST_GENERATION, type BucketState } from './bucket-generations.js';
+import { BucketRebuilds } from './bucket-rebuilds.js';
+import { copyOwnerRecords } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
@@ -137,8 +132,6 @@ const MIGRATION_PASSES = 5;
  * heavy user leaving their bucket) they cost half.
  */
 const REMOVED_PER_HELD_TO_REBUILD = 4;
-/** Most removals a process counts for a bucket before it reports them to the routes collection. */
-const MAX_REMOVALS_BETWEEN_REPORTS = 200;
 
 const MODEL_ID_KEY = 'engram_model_id';
 const MODEL_DIMENSIONS_KEY = 'engram_model_dimensions';
@@ -198,15 +191,7 @@ export class ChromaVectorStore implements VectorStore {
   readonly #promotions = new Map<string, Promise<void>>();
   /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
   readonly #failedMoves = new Set<string>();
-  /** Bucket rebuilds under way in this process, by bucket. */
-  readonly #rebuilds = new Map<string, Promise<void>>();
-  /** Buckets whose rebuild failed here: their next write starts it again. */
-  readonly #failedRebuilds = new Set<string>();
-  /** Bucket → records removed here and not yet reported. */
-  readonly #unreportedRemovals = new Map<string, number>();
-  readonly #rebuildAfterRemoved: number;
-  readonly #rebuildAfterRemovedPerHeld: number;
-  readonly #reportRemovalsEvery: number;
+  readonly #rebuilds: BucketRebuilds;
   /** Writes of this process that share records of a collection take turns (see addThenReplace). */
   readonly #turns = new RecordTurns();
   /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
@@ -227,9 +212,19 @@ export class ChromaVectorStore implements VectorStore {
     this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
     this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
     this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
-    this.#rebuildAfterRemoved = options.rebuildAfterRemoved ?? DEFAULT_PROMOTE_ABOVE;
-    this.#rebuildAfterRemovedPerHeld = options.rebuildAfterRemovedPerHeld ?? REMOVED_PER_HELD_TO_REBUILD;
-    this.#reportRemovalsEvery = Math.max(1, Math.min(MAX_REMOVALS_BETWEEN_REPORTS, Math.floor(this.#rebuildAfterRemoved / 10)));
+    this.#rebuilds = new BucketRebuilds({
+      http: this.#http,
+      logger: this.#logger,
+      collections: this.#collections,
+      routes: this.#routes,
+      bucketSpec: () => this.#bucketSpec(),
+      rebuildAfterRemoved: options.rebuildAfterRemoved ?? DEFAULT_PROMOTE_ABOVE,
+      rebuildAfterRemovedPerHeld: options.rebuildAfterRemovedPerHeld ?? REMOVED_PER_HELD_TO_REBUILD,
+      graceMs: this.#graceMs,
+      stalledMs: this.#stalledMigrationMs,
+      pageSize: RECORDS_PER_REQUEST,
+      maxPasses: MIGRATION_PASSES,
+    });
   }
 
   async bindModel(model: EmbeddingModelInfo): Promise<void> {
@@ -291,7 +286,7 @@ export class ChromaVectorStore implements VectorStore {
     await this.#dropRetiredGenerations(routed, written);
     await forEachLimited(settled, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#afterWrite(group, route));
     const buckets = new Map(settled.map((entry) => [this.#bucketOf(entry.group.owner), entry.bucket] as const));
-    await forEachLimited([...buckets], PARALLEL_COLLECTION_WRITES, ([bucket, state]) => this.#afterBucketWrite(bucket, state));
+    await forEachLimited([...buckets], PARALLEL_COLLECTION_WRITES, ([bucket, state]) => this.#rebuilds.afterWrite(bucket, state));
   }
 
   /**
@@ -424,20 +419,20 @@ export class ChromaVectorStore implements VectorStore {
       now.filter((target) => !used.some((done) => done.name === target.name)),
     );
     // An owner whose bucket is cleared of them removed nothing there.
-    if (writesBucket(confirmed.owners.get(owner.key) ?? BUCKET_ROUTE)) await this.#countRemovals(bucket, ids.length, false);
+    if (writesBucket(confirmed.owners.get(owner.key) ?? BUCKET_ROUTE)) await this.#rebuilds.countRemovals(bucket, ids.length, false);
   }
 
   async removeUser(tenantId: string, userId: string): Promise<void> {
     const owner = toOwner(tenantId, userId);
     const bucket = this.#bucketOf(owner);
-    await this.#removeFromBucket(owner, await this.#routes.lookupBucket(bucket));
+    await this.#removeFromBucket(owner, await this.#routes.lookupBucket(bucket), true);
     await this.#collections.drop(dedicatedCollectionName(owner.key));
     await this.#routes.remove(owner.key);
     this.#writesSinceCheck.delete(owner.key);
     this.#failedMoves.delete(owner.key);
     // A write that was routed to the dedicated collection just before is caught by its own
     // confirmation; one that went to the bucket meanwhile is removed here.
-    await this.#removeFromBucket(owner, await this.#confirmedBucket(bucket));
+    await this.#removeFromBucket(owner, await this.#routes.confirmBucket(bucket), false);
   }
 
   async listIds(tenantId: string, userId: string): Promise<string[]> {
@@ -472,7 +467,11 @@ export class ChromaVectorStore implements VectorStore {
 
   /** Resolves once the moves this process has started are over, whether they succeeded or failed. */
   async settle(): Promise<void> {
-    while (this.#promotions.size + this.#rebuilds.size > 0) await Promise.allSettled([...this.#promotions.values(), ...this.#rebuilds.values()]);
+    for (;;) {
+      const running = [...this.#promotions.values(), ...this.#rebuilds.running()];
+      if (running.length === 0) return;
+      await Promise.allSettled(running);
+    }
   }
 
   async close(): Promise<void> {
@@ -592,30 +591,17 @@ export class ChromaVectorStore implements VectorStore {
     }
   }
 
-  /** Removes all of an owner's records from each generation of their bucket that `state` writes, counting those the one read held. */
-  async #removeFromBucket(owner: Owner, state: BucketState): Promise<void> {
-    const bucket = this.#bucketOf(owner);
-    const read = collectionToRead(bucket, state);
-    const before = await this.#count(read);
-    for (const { name } of collectionsToWrite(bucket, state)) {
-      await this.#collections.post(name, this.#bucketSpec(), false, 'delete', { where: ownerWhere(owner) });
-    }
-    const after = await this.#count(read);
-    if (before !== null && after !== null && before > after) await this.#countRemovals(bucket, before - after, true);
-  }
-
   /**
-   * The records a collection holds; null when it does not exist or Chroma did not answer. Counts
-   * only serve a rebuild's bookkeeping, which never fails the removal that asks for them.
+   * Removes all of an owner's records from each generation of their bucket that `state` writes;
+   * `counted` reports what they took out of the generation read (see BucketRebuilds.removeCounted).
    */
-  async #count(name: string): Promise<number | null> {
-    try {
-      const answer = await this.#collections.run(name, this.#bucketSpec(), false, (path) => this.#http.sendUnlessMissing({ method: 'GET', path: `${path}/count` }));
-      return typeof answer === 'number' ? answer : null;
-    } catch (error) {
-      this.#logger.debug({ err: error, collection: name }, 'counting a collection failed');
-      return null;
-    }
+  async #removeFromBucket(owner: Owner, state: BucketState, counted: boolean): Promise<void> {
+    const bucket = this.#bucketOf(owner);
+    await this.#rebuilds.removeCounted(bucket, state, counted, async () => {
+      for (const { name } of collectionsToWrite(bucket, state)) {
+        await this.#collections.post(name, this.#bucketSpec(), false, 'delete', { where: ownerWhere(owner) });
+      }
+    });
   }
 
   /**
@@ -626,11 +612,12 @@ export class ChromaVectorStore implements VectorStore {
     const { owner } = group;
     if (route.kind === 'dedicated') {
       if (!route.cleared && Date.now() - route.since > this.#graceMs) {
-        await this.#removeFromBucket(owner, await this.#confirmedBucket(this.#bucketOf(owner)));
+        const bucket = this.#bucketOf(owner);
+        await this.#removeFromBucket(owner, await this.#routes.confirmBucket(bucket), true);
         await this.#routes.set(owner.key, owner.tenantId, owner.userId, { ...route, cleared: true });
         // A write that confirmed the route before it was cleared may have reached the bucket
         // since; one that confirms it after drops its own copies there (#dropLateBucketCopies).
-        await this.#removeFromBucket(owner, await this.#confirmedBucket(this.#bucketOf(owner)));
+        await this.#removeFromBucket(owner, await this.#routes.confirmBucket(bucket), false);
       }
       return;
     }
@@ -710,101 +697,9 @@ export class ChromaVectorStore implements VectorStore {
     );
   }
 
-  /**
-   * Counts records removed from a bucket, and reports them to the routes collection every few
-   * hundred (or at once, `reportNow`) for the generation read. A bucket whose reported removals
-   * pass `rebuildAfterRemoved` and `rebuildAfterRemovedPerHeld` times what it still holds is rebuilt.
-   */
-  async #countRemovals(bucket: string, removed: number, reportNow: boolean): Promise<void> {
-    const unreported = (this.#unreportedRemovals.get(bucket) ?? 0) + removed;
-    if (!reportNow && unreported < this.#reportRemovalsEvery) {
-      this.#unreportedRemovals.set(bucket, unreported);
-      return;
-    }
-    this.#unreportedRemovals.delete(bucket);
-    try {
-      const state = await this.#confirmedBucket(bucket);
-      const reported = await this.#routes.removals(bucket);
-      const total = (reported.generation === state.generation ? reported.removed : 0) + unreported;
-      await this.#routes.setRemovals(bucket, { generation: state.generation, removed: total });
-      if (total < this.#rebuildAfterRemoved || !rebuildMayStart(state)) return;
-      const held = await this.#count(collectionToRead(bucket, state));
-      if (held !== null && total > this.#rebuildAfterRemovedPerHeld * held) this.#rebuild(bucket);
-    } catch (error) {
-      // The removal itself is done: a report lost to an outage only delays a rebuild.
-      this.#logger.warn({ err: error, bucket }, 'reporting removed records failed');
-    }
-  }
-
-  /** Drops a rebuilt bucket's previous generation once the grace is over, and starts again a rebuild that stalled or failed here. */
-  async #afterBucketWrite(bucket: string, state: BucketState): Promise<void> {
-    if (state.kind === 'rebuilt' && !state.cleared && Date.now() - state.since > this.#graceMs) {
-      await this.#routes.setBucket(bucket, { ...state, cleared: true });
-      // Writers that read the state before it was cleared may still make the old generation
-      // again; they drop it themselves once they confirm the state (#dropRetiredGenerations).
-      await this.#collections.drop(generationCollectionName(bucket, state.generation - 1));
-      return;
-    }
-    if (state.kind === 'rebuilding' && (this.#failedRebuilds.has(bucket) || Date.now() - state.since > this.#stalledMigrationMs)) this.#rebuild(bucket);
-  }
-
-  /** Starts a bucket's rebuild unless one is under way here; like a move, it runs beside the writes. */
-  #rebuild(bucket: string): void {
-    if (this.#rebuilds.has(bucket)) return;
-    this.#failedRebuilds.delete(bucket);
-    const running = this.#rebuildBucket(bucket)
-      .catch((error: unknown) => {
-        this.#failedRebuilds.add(bucket);
-        this.#logger.warn({ err: error, bucket }, 'rebuilding a bucket failed; its next write tries again');
-      })
-      .finally(() => this.#rebuilds.delete(bucket));
-    this.#rebuilds.set(bucket, running);
-  }
-
-  /**
-   * Copies a bucket's live records to its next generation (see copyToNewCollection): the state
-   * says rebuilding first, so every writer puts records in both generations, and the copy undoes
-   * its adds of records that writers removed meanwhile. Then the new generation is read. A rebuild
-   * started again begins with a new collection, as the one an earlier attempt left may hold
-   * records removed since; a rebuild whose state another process changed stops.
-   */
-  async #rebuildBucket(bucket: string): Promise<void> {
-    const began = performance.now();
-    const state = await this.#confirmedBucket(bucket);
-    if (!rebuildMayStart(state) && state.kind !== 'rebuilding') return;
-    const { generation } = state;
-    const since = Date.now();
-    await this.#routes.setBucket(bucket, { kind: 'rebuilding', generation, since });
-    const targetName = generationCollectionName(bucket, generation + 1);
-    await this.#collections.drop(targetName);
-    const target = await this.#collections.ensure(targetName, this.#bucketSpec());
-    const source = await this.#collections.ensure(generationCollectionName(bucket, generation), this.#bucketSpec());
-    const stillRebuilding = async (): Promise<boolean> => {
-      const now = await this.#confirmedBucket(bucket);
-      return now.kind === 'rebuilding' && now.generation === generation && now.since === since;
-    };
-    const copied = await copyToNewCollection({
-      http: this.#http,
-      sourcePath: `${COLLECTIONS_PATH}/${source.id}`,
-      ownerWhere: null,
-      targetPath: `${COLLECTIONS_PATH}/${target.id}`,
-      pageSize: RECORDS_PER_REQUEST,
-      maxPasses: MIGRATION_PASSES,
-      stillMigrating: stillRebuilding,
-    });
-    if (copied === null || !(await stillRebuilding())) return;
-    await this.#routes.setBucket(bucket, { kind: 'rebuilt', generation: generation + 1, since: Date.now(), cleared: false });
-    this.#logger.info({ bucket, generation: generation + 1, vectors: copied, ms: Math.round(performance.now() - began) }, 'bucket rebuilt without its removed records');
-  }
-
   /** The bucket an owner's records share with others', named as its first generation. */
   #bucketOf(owner: Owner): string {
     return bucketCollectionName(owner.key, this.#buckets);
-  }
-
-  /** A bucket's state, read fresh. */
-  async #confirmedBucket(bucket: string): Promise<BucketState> {
-    return (await this.#routes.confirmAll([], [bucket])).buckets.get(bucket) ?? FIRST_GENERATION;
   }
 
   /** The collection of the owner's bucket that queries read now. */
@@ -869,11 +764,6 @@ function withOwner(owner: Owner, filters: Where | null): Where {
 /** An owner's own collection as a write's last step: only a move makes it. */
 function dedicatedTarget(owner: Owner): WriteTarget {
   return { name: dedicatedCollectionName(owner.key), create: false, dedicated: true, step: 2 };
-}
-
-/** Whether a bucket may start a rebuild: none is under way, and the last one's old generation is gone. */
-function rebuildMayStart(state: BucketState): boolean {
-  return state.kind === 'stable' || (state.kind === 'rebuilt' && state.cleared);
 }
 
 /** Whether a route writes to the owner's bucket: until a dedicated collection's bucket is cleared. */

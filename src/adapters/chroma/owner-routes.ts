@@ -116,24 +116,35 @@ export class OwnerRoutes {
       else this.#table.set(owner, route);
     }
     const confirmedBuckets = new Map<string, BucketState>();
-    for (const bucket of buckets) {
-      const metadata = found.get(bucketRecordId(bucket));
-      const state = metadata === undefined ? FIRST_GENERATION : toBucketState(metadata);
-      confirmedBuckets.set(bucket, state);
-      this.#buckets.set(bucket, state);
-    }
+    for (const bucket of buckets) confirmedBuckets.set(bucket, this.#keepBucket(bucket, found.get(bucketRecordId(bucket))));
     return { owners: confirmedOwners, buckets: confirmedBuckets };
+  }
+
+  /** A bucket's state as the registry holds it now, read fresh. */
+  async confirmBucket(bucket: string): Promise<BucketState> {
+    return (await this.confirmAll([], [bucket])).buckets.get(bucket) ?? FIRST_GENERATION;
+  }
+
+  /** A bucket's state, read fresh, and the records reported removed from it, in one read. */
+  async confirmBucketRemovals(bucket: string): Promise<{ readonly state: BucketState; readonly removals: BucketRemovals }> {
+    const found = await this.#read({ ids: [bucketRecordId(bucket), removalsRecordId(bucket)], include: ['metadatas'] });
+    const removals = found.get(removalsRecordId(bucket));
+    return {
+      state: this.#keepBucket(bucket, found.get(bucketRecordId(bucket))),
+      removals: removals === undefined ? { generation: 0, removed: 0 } : toBucketRemovals(removals),
+    };
+  }
+
+  /** A bucket's state from its record's metadata (none: its first generation), kept in the copy. */
+  #keepBucket(bucket: string, metadata: Readonly<Record<string, unknown>> | undefined): BucketState {
+    const state = metadata === undefined ? FIRST_GENERATION : toBucketState(metadata);
+    this.#buckets.set(bucket, state);
+    return state;
   }
 
   async setBucket(bucket: string, state: BucketState): Promise<void> {
     await this.#write(bucketRecordId(bucket), bucketStateMetadata(state));
     this.#buckets.set(bucket, state);
-  }
-
-  /** The records reported removed from a bucket, read fresh. */
-  async removals(bucket: string): Promise<BucketRemovals> {
-    const metadata = (await this.#read({ ids: [removalsRecordId(bucket)], include: ['metadatas'] })).get(removalsRecordId(bucket));
-    return metadata === undefined ? { generation: 0, removed: 0 } : toBucketRemovals(metadata);
   }
 
   async setRemovals(bucket: string, removals: BucketRemovals): Promise<void> {
