@@ -249,6 +249,44 @@ describe('A bucket rebuilt without its removed records', () => {
     }
   });
 
+  it('rests after each request of the copy as long as the request took', async () => {
+    await fresh();
+    // A proxy before Chroma holds every add back 200 ms, and notes when requests reach it.
+    const HELD_BACK_MS = 200;
+    const arrivals: Array<{ readonly at: number; readonly request: string }> = [];
+    const proxy = await startChromaProxy(
+      chroma.url,
+      (request) => {
+        arrivals.push({ at: performance.now(), request: `${request.method ?? ''} ${(request.url ?? '').split('/').pop() ?? ''}` });
+        return null;
+      },
+      (request) => (request.url?.endsWith('/add') === true ? HELD_BACK_MS : 0),
+    );
+    const proxied = new ChromaVectorStore({ url: proxy.url, logger, buckets: 1, rebuildAfterRemoved: 20 });
+    try {
+      await proxied.bindModel(MODEL);
+      const keeper = newOwner();
+      const leaver = newOwner();
+      await write(proxied, keeper, 'k', 5);
+      await write(proxied, leaver, 'l', 45);
+      const erasureFrom = arrivals.length;
+      await proxied.removeUser(leaver.tenantId, leaver.userId);
+      await proxied.settle();
+      assert.deepEqual(await heldIn(`${BUCKET}_g1`), sorted(ids('k', 5)));
+      // After the erasure nobody writes: the one add is the copy's, and its next request waits
+      // for the add (held back, then done by Chroma) and as long again.
+      const sinceErasure = arrivals.slice(erasureFrom);
+      const add = sinceErasure.findIndex(({ request }) => request === 'POST add');
+      const next = sinceErasure[add + 1];
+      assert.ok(add >= 0 && next !== undefined, sinceErasure.map(({ request }) => request).join(', '));
+      const gap = next.at - (sinceErasure[add]?.at ?? 0);
+      assert.ok(gap >= 2 * HELD_BACK_MS - 10, `the copy's next request came ${gap.toFixed(0)} ms after its add`);
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
+  });
+
   it('starts again a rebuild that stalled, on the next write to its bucket', async () => {
     await fresh();
     const store = await open({ stalledMigrationMs: 60_000 });

@@ -15,9 +15,13 @@ export interface ChromaProxy {
 
 /**
  * Forwards every request to the Chroma at `chromaUrl`, except those that `answer` answers itself
- * (it returns null for the rest).
+ * (it returns null for the rest), each after the delay `delayMs` gives it (none by default).
  */
-export async function startChromaProxy(chromaUrl: string, answer: (request: IncomingMessage) => ProxyAnswer | null): Promise<ChromaProxy> {
+export async function startChromaProxy(
+  chromaUrl: string,
+  answer: (request: IncomingMessage) => ProxyAnswer | null,
+  delayMs: (request: IncomingMessage) => number = () => 0,
+): Promise<ChromaProxy> {
   const proxy = createHttpServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -28,11 +32,16 @@ export async function startChromaProxy(chromaUrl: string, answer: (request: Inco
         response.end(JSON.stringify(own.body));
         return;
       }
-      const forwarded = httpRequest(`${chromaUrl}${request.url ?? ''}`, { method: request.method, headers: request.headers }, (reply) => {
-        response.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(response);
-      });
-      forwarded.end(Buffer.concat(chunks));
+      const forward = (): void => {
+        const forwarded = httpRequest(`${chromaUrl}${request.url ?? ''}`, { method: request.method, headers: request.headers }, (reply) => {
+          response.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(response);
+        });
+        forwarded.end(Buffer.concat(chunks));
+      };
+      const delay = delayMs(request);
+      if (delay > 0) setTimeout(forward, delay);
+      else forward();
     });
   });
   const port = await freePort();
