@@ -13,18 +13,18 @@ import {
   recordedBuckets,
   STORE_CLAIM_COLLECTION,
 } from './collection-name.js';
-import { Collections, COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
+import { Collections, type CollectionSpec } from './collections.js';
 import { VectorStoreError } from './errors.js';
-import { LruMap } from '../lru-map.js';
 import { addThenReplace, collectionWrites, type InTurn, type SendToCollection } from './add-then-replace.js';
 import { collectionsToWrite, collectionToRead, FIRST_GENERATION, type BucketState } from './bucket-generations.js';
 import { BucketRebuilds } from './bucket-rebuilds.js';
-import { copyOwnerRecords } from './owner-migration.js';
+import { ownerWhere, toOwner, type Owner } from './owner.js';
+import { OwnerMoves } from './owner-moves.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
 import { withDigest } from './record-digest.js';
-import { OWNER_KEY, recordMetadata, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
+import { recordMetadata, TENANT_ID_KEY, USER_ID_KEY } from './record-metadata.js';
 import { parseIds, parseQueryAnswer, type CollectionInfo } from './responses.js';
 import { encodeQueryBody } from './query-body.js';
 import { CURRENT_VECTOR_LAYOUT, VECTOR_LAYOUT_KEY, vectorLayout, type VectorLayout } from './vector-layout.js';
@@ -119,8 +119,6 @@ const DEFAULT_PROMOTE_ABOVE = MAX_QUERY_IDS;
  */
 const PROMOTION_GRACE_IN_REFRESHES = 5;
 const DEFAULT_ROUTE_REFRESH_MS = 2_000;
-/** Most writes an owner gets in this process between two checks of their size. */
-const MAX_WRITES_BETWEEN_SIZE_CHECKS = 500;
 const MIGRATION_PASSES = 5;
 /**
  * A bucket is rebuilt once the records removed from it pass this many times those it holds. The
@@ -141,12 +139,6 @@ const BUCKET_ROUTE: Route = { kind: 'bucket' };
 
 /** Sends a request to one endpoint of the collection a query reads; `null` when it does not exist. */
 type PostToCollection = (endpoint: 'query' | 'get', body: string | Record<string, unknown>) => Promise<unknown>;
-
-interface Owner {
-  readonly key: string;
-  readonly tenantId: string;
-  readonly userId: string;
-}
 
 /** An owner's records with the route, and their bucket's state, they are written by. */
 interface RoutedGroup {
@@ -182,20 +174,10 @@ export class ChromaVectorStore implements VectorStore {
   readonly #logger: Logger;
   readonly #collections: Collections;
   readonly #routes: OwnerRoutes;
-  readonly #promoteAbove: number;
-  readonly #graceMs: number;
-  readonly #stalledMigrationMs: number;
-  /** Owner key → writes seen here since their size was last checked. */
-  readonly #writesSinceCheck: LruMap<string, number>;
-  /** Moves under way in this process, by owner key: they run beside the writes, not inside them. */
-  readonly #promotions = new Map<string, Promise<void>>();
-  /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
-  readonly #failedMoves = new Set<string>();
+  readonly #moves: OwnerMoves;
   readonly #rebuilds: BucketRebuilds;
   /** Writes of this process that share records of a collection take turns (see addThenReplace). */
   readonly #turns = new RecordTurns();
-  /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
-  readonly #checkEvery: number;
   #buckets: number;
   #model: EmbeddingModelInfo | null = null;
   #layout: VectorLayout = vectorLayout(CURRENT_VECTOR_LAYOUT);
@@ -207,11 +189,27 @@ export class ChromaVectorStore implements VectorStore {
     const refreshMs = options.routeRefreshMs ?? DEFAULT_ROUTE_REFRESH_MS;
     this.#routes = new OwnerRoutes(this.#collections, { refreshMs });
     this.#buckets = options.buckets ?? DEFAULT_BUCKETS;
-    this.#promoteAbove = options.promoteAbove ?? DEFAULT_PROMOTE_ABOVE;
-    this.#graceMs = options.promotionGraceMs ?? PROMOTION_GRACE_IN_REFRESHES * refreshMs;
-    this.#stalledMigrationMs = options.stalledMigrationMs ?? 600_000;
-    this.#checkEvery = Math.max(1, Math.min(MAX_WRITES_BETWEEN_SIZE_CHECKS, Math.floor(this.#promoteAbove / 4)));
-    this.#writesSinceCheck = new LruMap(options.collectionCacheSize ?? 10_000);
+    const graceMs = options.promotionGraceMs ?? PROMOTION_GRACE_IN_REFRESHES * refreshMs;
+    const stalledMs = options.stalledMigrationMs ?? 600_000;
+    this.#moves = new OwnerMoves({
+      http: this.#http,
+      logger: this.#logger,
+      collections: this.#collections,
+      routes: this.#routes,
+      turns: this.#turns,
+      steps: {
+        bucketToRead: (owner) => this.#bucketToRead(owner),
+        bucketSpec: () => this.#bucketSpec(),
+        dedicatedSpec: (owner) => this.#dedicatedSpec(owner),
+        clearFromBucket: async (owner, counted) => this.#removeFromBucket(owner, await this.#routes.confirmBucket(this.#bucketOf(owner)), counted),
+      },
+      promoteAbove: options.promoteAbove ?? DEFAULT_PROMOTE_ABOVE,
+      graceMs,
+      stalledMs,
+      ownersRemembered: options.collectionCacheSize ?? 10_000,
+      pageSize: RECORDS_PER_REQUEST,
+      maxPasses: MIGRATION_PASSES,
+    });
     this.#rebuilds = new BucketRebuilds({
       http: this.#http,
       logger: this.#logger,
@@ -220,8 +218,8 @@ export class ChromaVectorStore implements VectorStore {
       bucketSpec: () => this.#bucketSpec(),
       rebuildAfterRemoved: options.rebuildAfterRemoved ?? DEFAULT_PROMOTE_ABOVE,
       rebuildAfterRemovedPerHeld: options.rebuildAfterRemovedPerHeld ?? REMOVED_PER_HELD_TO_REBUILD,
-      graceMs: this.#graceMs,
-      stalledMs: this.#stalledMigrationMs,
+      graceMs,
+      stalledMs,
       pageSize: RECORDS_PER_REQUEST,
       maxPasses: MIGRATION_PASSES,
     });
@@ -284,7 +282,7 @@ export class ChromaVectorStore implements VectorStore {
     const settled = await this.#leaveRoutesToDroppedCollections(routed, missing);
     await this.#dropLateBucketCopies(settled, written);
     await this.#dropRetiredGenerations(routed, written);
-    await forEachLimited(settled, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#afterWrite(group, route));
+    await forEachLimited(settled, PARALLEL_COLLECTION_WRITES, ({ group, route }) => this.#moves.afterWrite(group.owner, group.records.length, route));
     const buckets = new Map(settled.map((entry) => [this.#bucketOf(entry.group.owner), entry.bucket] as const));
     await forEachLimited([...buckets], PARALLEL_COLLECTION_WRITES, ([bucket, state]) => this.#rebuilds.afterWrite(bucket, state));
   }
@@ -428,8 +426,7 @@ export class ChromaVectorStore implements VectorStore {
     await this.#removeFromBucket(owner, await this.#routes.lookupBucket(bucket), true);
     await this.#collections.drop(dedicatedCollectionName(owner.key));
     await this.#routes.remove(owner.key);
-    this.#writesSinceCheck.delete(owner.key);
-    this.#failedMoves.delete(owner.key);
+    this.#moves.forget(owner);
     // A write that was routed to the dedicated collection just before is caught by its own
     // confirmation; one that went to the bucket meanwhile is removed here.
     await this.#removeFromBucket(owner, await this.#routes.confirmBucket(bucket), false);
@@ -468,7 +465,7 @@ export class ChromaVectorStore implements VectorStore {
   /** Resolves once the moves this process has started are over, whether they succeeded or failed. */
   async settle(): Promise<void> {
     for (;;) {
-      const running = [...this.#promotions.values(), ...this.#rebuilds.running()];
+      const running = [...this.#moves.running(), ...this.#rebuilds.running()];
       if (running.length === 0) return;
       await Promise.allSettled(running);
     }
@@ -604,99 +601,6 @@ export class ChromaVectorStore implements VectorStore {
     });
   }
 
-  /**
-   * Promotes an owner who grew too large for a bucket, starts again a move that stalled, and drops
-   * a bucket copy whose grace is over.
-   */
-  async #afterWrite(group: OwnerGroup, route: Route): Promise<void> {
-    const { owner } = group;
-    if (route.kind === 'dedicated') {
-      if (!route.cleared && Date.now() - route.since > this.#graceMs) {
-        const bucket = this.#bucketOf(owner);
-        await this.#removeFromBucket(owner, await this.#routes.confirmBucket(bucket), true);
-        await this.#routes.set(owner.key, owner.tenantId, owner.userId, { ...route, cleared: true });
-        // A write that confirmed the route before it was cleared may have reached the bucket
-        // since; one that confirms it after drops its own copies there (#dropLateBucketCopies).
-        await this.#removeFromBucket(owner, await this.#routes.confirmBucket(bucket), false);
-      }
-      return;
-    }
-    if (route.kind === 'migrating') {
-      // The copy is idempotent, and a move started again records a new start.
-      if (this.#failedMoves.has(owner.key) || Date.now() - route.since > this.#stalledMigrationMs) this.#promote(owner);
-      return;
-    }
-    // Counted per process: an owner growing through another process is checked there, and one
-    // who is already large is checked here after a few more writes.
-    const count = (this.#writesSinceCheck.get(owner.key) ?? 0) + group.records.length;
-    if (count < this.#checkEvery) {
-      this.#writesSinceCheck.set(owner.key, count);
-      return;
-    }
-    this.#writesSinceCheck.set(owner.key, 0);
-    if (await this.#holdsMoreThan(owner, this.#promoteAbove)) this.#promote(owner);
-  }
-
-  async #holdsMoreThan(owner: Owner, limit: number): Promise<boolean> {
-    const answer = await this.#collections.post(await this.#bucketToRead(owner), this.#bucketSpec(), false, 'get', {
-      where: ownerWhere(owner),
-      include: [],
-      limit: 1,
-      offset: limit,
-    });
-    return answer !== null && parseIds(answer).length > 0;
-  }
-
-  /**
-   * Starts an owner's move unless one is under way here; another process may run the same one,
-   * harmlessly. The write that started it does not wait: the copy takes seconds for thousands of
-   * vectors, and the owner's writes meanwhile reach both collections (see `upsert`). A move that
-   * fails is logged and starts again at the owner's next write.
-   */
-  #promote(owner: Owner): void {
-    if (this.#promotions.has(owner.key)) return;
-    this.#failedMoves.delete(owner.key);
-    const running = this.#migrate(owner)
-      .catch((error: unknown) => {
-        this.#failedMoves.add(owner.key);
-        this.#logger.warn({ err: error, owner: owner.key.slice(0, 12) }, 'moving an owner to a dedicated collection failed; their next write tries again');
-      })
-      .finally(() => this.#promotions.delete(owner.key));
-    this.#promotions.set(owner.key, running);
-  }
-
-  async #migrate(owner: Owner): Promise<void> {
-    const began = performance.now();
-    // Another process may have moved the owner since this one read their route.
-    if ((await this.#routes.confirm([owner.key])).get(owner.key)?.kind === 'dedicated') return;
-    await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() });
-    const target = await this.#collections.ensure(dedicatedCollectionName(owner.key), this.#dedicatedSpec(owner));
-    const bucketId = (await this.#collections.ensure(await this.#bucketToRead(owner), this.#bucketSpec())).id;
-    const targetPath = `${COLLECTIONS_PATH}/${target.id}`;
-    const copied = await copyOwnerRecords({
-      http: this.#http,
-      sourcePath: `${COLLECTIONS_PATH}/${bucketId}`,
-      ownerWhere: ownerWhere(owner),
-      targetPath,
-      inTurn: (ids, work) => this.#turns.run(dedicatedCollectionName(owner.key), ids, work),
-      pageSize: RECORDS_PER_REQUEST,
-      maxPasses: MIGRATION_PASSES,
-      stillMigrating: async () => (await this.#routes.confirm([owner.key])).get(owner.key)?.kind === 'migrating',
-    });
-    // The owner may have been erased meanwhile: then the registry no longer holds them. A copy
-    // that stopped (null) leaves the collection to the move that made it stop.
-    const now = (await this.#routes.confirm([owner.key])).get(owner.key);
-    if (copied === null || now?.kind !== 'migrating') {
-      if (now?.kind === 'bucket') await this.#collections.drop(dedicatedCollectionName(owner.key));
-      return;
-    }
-    await this.#routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'dedicated', since: Date.now(), cleared: false });
-    this.#logger.info(
-      { owner: owner.key.slice(0, 12), vectors: copied, ms: Math.round(performance.now() - began) },
-      'owner moved to a dedicated collection',
-    );
-  }
-
   /** The bucket an owner's records share with others', named as its first generation. */
   #bucketOf(owner: Owner): string {
     return bucketCollectionName(owner.key, this.#buckets);
@@ -747,14 +651,6 @@ export async function createChromaVectorStore(options: ChromaVectorStoreOptions)
 async function heldAmong(post: PostToCollection, ids: readonly string[]): Promise<string[]> {
   const answer = await post('get', { ids, include: [] });
   return answer === null ? [] : parseIds(answer);
-}
-
-function toOwner(tenantId: string, userId: string): Owner {
-  return { key: ownerKey(tenantId, userId), tenantId, userId };
-}
-
-function ownerWhere(owner: Owner): Where {
-  return { [OWNER_KEY]: { $eq: owner.key } };
 }
 
 function withOwner(owner: Owner, filters: Where | null): Where {
