@@ -1,4 +1,5 @@
 import type { Logger } from '../../ports/logger.js';
+import { KeyedRuns } from '../../support/keyed-runs.js';
 import { resting } from '../../support/resting.js';
 import type { ChromaHttp, ChromaRequest } from './chroma-http.js';
 import { collectionToRead, generationCollectionName, type BucketState } from './bucket-generations.js';
@@ -48,10 +49,8 @@ const COPY_REST_PER_BUSY = 1;
 export class BucketRebuilds {
   readonly #options: BucketRebuildsOptions;
   readonly #logger: Logger;
-  /** Rebuilds under way in this process, by bucket. */
-  readonly #running = new Map<string, Promise<void>>();
-  /** Buckets whose rebuild failed here: their next write starts it again. */
-  readonly #failed = new Set<string>();
+  /** Rebuilds under way in this process, by bucket; one that failed here starts again at the bucket's next write. */
+  readonly #rebuilds = new KeyedRuns();
   /** Bucket → records removed here and not yet reported. */
   readonly #unreported = new Map<string, number>();
   readonly #reportEvery: number;
@@ -64,7 +63,7 @@ export class BucketRebuilds {
 
   /** The rebuilds under way in this process. */
   running(): Promise<void>[] {
-    return [...this.#running.values()];
+    return this.#rebuilds.running();
   }
 
   /**
@@ -116,20 +115,16 @@ export class BucketRebuilds {
       await this.#options.collections.drop(generationCollectionName(bucket, state.generation - 1));
       return;
     }
-    if (state.kind === 'rebuilding' && (this.#failed.has(bucket) || Date.now() - state.since > this.#options.stalledMs)) this.#start(bucket);
+    if (state.kind === 'rebuilding' && (this.#rebuilds.failed(bucket) || Date.now() - state.since > this.#options.stalledMs)) this.#start(bucket);
   }
 
   /** Starts a bucket's rebuild unless one is under way here. */
   #start(bucket: string): void {
-    if (this.#running.has(bucket)) return;
-    this.#failed.delete(bucket);
-    const running = this.#rebuild(bucket)
-      .catch((error: unknown) => {
-        this.#failed.add(bucket);
-        this.#logger.warn({ err: error, bucket }, 'rebuilding a bucket failed; its next write tries again');
-      })
-      .finally(() => this.#running.delete(bucket));
-    this.#running.set(bucket, running);
+    this.#rebuilds.start(
+      bucket,
+      () => this.#rebuild(bucket),
+      (error) => this.#logger.warn({ err: error, bucket }, 'rebuilding a bucket failed; its next write tries again'),
+    );
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Logger } from '../../ports/logger.js';
+import { KeyedRuns } from '../../support/keyed-runs.js';
 import { LruMap } from '../lru-map.js';
 import type { ChromaHttp } from './chroma-http.js';
 import { dedicatedCollectionName } from './collection-name.js';
@@ -54,10 +55,8 @@ export class OwnerMoves {
   readonly #options: OwnerMovesOptions;
   /** Owner key → writes seen here since their size was last checked. */
   readonly #writesSinceCheck: LruMap<string, number>;
-  /** Moves under way in this process, by owner key. */
-  readonly #running = new Map<string, Promise<void>>();
-  /** Owners whose move failed here: their next write starts it again, without waiting for it to look stalled. */
-  readonly #failed = new Set<string>();
+  /** Moves under way in this process, by owner key; one that failed here starts again at the owner's next write, without waiting for it to look stalled. */
+  readonly #moves = new KeyedRuns();
   /** A size check costs one small request: a few per promotion threshold keep the overshoot small. */
   readonly #checkEvery: number;
 
@@ -69,13 +68,13 @@ export class OwnerMoves {
 
   /** The moves under way in this process. */
   running(): Promise<void>[] {
-    return [...this.#running.values()];
+    return this.#moves.running();
   }
 
   /** Forgets what this process knew of an erased owner. */
   forget(owner: Owner): void {
     this.#writesSinceCheck.delete(owner.key);
-    this.#failed.delete(owner.key);
+    this.#moves.forget(owner.key);
   }
 
   /**
@@ -96,7 +95,7 @@ export class OwnerMoves {
     }
     if (route.kind === 'migrating') {
       // The copy is idempotent, and a move started again records a new start.
-      if (this.#failed.has(owner.key) || Date.now() - route.since > this.#options.stalledMs) this.#start(owner);
+      if (this.#moves.failed(owner.key) || Date.now() - route.since > this.#options.stalledMs) this.#start(owner);
       return;
     }
     // Counted per process: an owner growing through another process is checked there, and one
@@ -127,15 +126,11 @@ export class OwnerMoves {
    * vectors. A move that fails is logged and starts again at the owner's next write.
    */
   #start(owner: Owner): void {
-    if (this.#running.has(owner.key)) return;
-    this.#failed.delete(owner.key);
-    const running = this.#move(owner)
-      .catch((error: unknown) => {
-        this.#failed.add(owner.key);
-        this.#options.logger.warn({ err: error, owner: owner.key.slice(0, 12) }, 'moving an owner to a dedicated collection failed; their next write tries again');
-      })
-      .finally(() => this.#running.delete(owner.key));
-    this.#running.set(owner.key, running);
+    this.#moves.start(
+      owner.key,
+      () => this.#move(owner),
+      (error) => this.#options.logger.warn({ err: error, owner: owner.key.slice(0, 12) }, 'moving an owner to a dedicated collection failed; their next write tries again'),
+    );
   }
 
   async #move(owner: Owner): Promise<void> {
