@@ -8,7 +8,7 @@ import { OwnerRoutes } from '../../src/adapters/chroma/owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from '../../src/adapters/chroma/record-id.js';
 import { direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
-import { startChromaProxy } from '../support/chroma-proxy.js';
+import { msToNextRequest, startChromaProxy, startNotingProxy } from '../support/chroma-proxy.js';
 import { silentLogger } from '../support/logger.js';
 
 const logger = silentLogger();
@@ -218,13 +218,8 @@ describe('A bucket rebuilt without its removed records', () => {
 
   it('reports an erasure in one read of the routes, and counts the bucket around its first sweep only', async () => {
     await fresh();
-    // A proxy before Chroma notes the requests it forwards while the owner is erased.
-    const seen: string[] = [];
-    let noting = false;
-    const proxy = await startChromaProxy(chroma.url, (request) => {
-      if (noting) seen.push(`${request.method ?? ''} ${(request.url ?? '').split('/').pop() ?? ''}`);
-      return null;
-    });
+    // A proxy before Chroma notes the requests it forwards.
+    const { proxy, arrivals } = await startNotingProxy(chroma.url);
     const proxied = new ChromaVectorStore({ url: proxy.url, logger, buckets: 1, rebuildAfterRemoved: 1_000 });
     try {
       await proxied.bindModel(MODEL);
@@ -234,9 +229,9 @@ describe('A bucket rebuilt without its removed records', () => {
       await proxied.removeUser(first.tenantId, first.userId);
       const owner = newOwner();
       await write(proxied, owner, 'a', 10);
-      noting = true;
+      const erasureFrom = arrivals.length;
       await proxied.removeUser(owner.tenantId, owner.userId);
-      noting = false;
+      const seen = arrivals.slice(erasureFrom).map(({ request }) => request);
       const times = (request: string): number => seen.filter((noted) => noted === request).length;
       // The report's one read of the bucket's state and removals, and the second sweep's state.
       assert.equal(times('POST get'), 2, seen.join(', '));
@@ -253,15 +248,7 @@ describe('A bucket rebuilt without its removed records', () => {
     await fresh();
     // A proxy before Chroma holds every add back 200 ms, and notes when requests reach it.
     const HELD_BACK_MS = 200;
-    const arrivals: Array<{ readonly at: number; readonly request: string }> = [];
-    const proxy = await startChromaProxy(
-      chroma.url,
-      (request) => {
-        arrivals.push({ at: performance.now(), request: `${request.method ?? ''} ${(request.url ?? '').split('/').pop() ?? ''}` });
-        return null;
-      },
-      (request) => (request.url?.endsWith('/add') === true ? HELD_BACK_MS : 0),
-    );
+    const { proxy, arrivals } = await startNotingProxy(chroma.url, (request) => (request.url?.endsWith('/add') === true ? HELD_BACK_MS : 0));
     const proxied = new ChromaVectorStore({ url: proxy.url, logger, buckets: 1, rebuildAfterRemoved: 20 });
     try {
       await proxied.bindModel(MODEL);
@@ -275,11 +262,7 @@ describe('A bucket rebuilt without its removed records', () => {
       assert.deepEqual(await heldIn(`${BUCKET}_g1`), sorted(ids('k', 5)));
       // After the erasure nobody writes: the one add is the copy's, and its next request waits
       // for the add (held back, then done by Chroma) and as long again.
-      const sinceErasure = arrivals.slice(erasureFrom);
-      const add = sinceErasure.findIndex(({ request }) => request === 'POST add');
-      const next = sinceErasure[add + 1];
-      assert.ok(add >= 0 && next !== undefined, sinceErasure.map(({ request }) => request).join(', '));
-      const gap = next.at - (sinceErasure[add]?.at ?? 0);
+      const gap = msToNextRequest(arrivals.slice(erasureFrom), 'POST add');
       assert.ok(gap >= 2 * HELD_BACK_MS - 10, `the copy's next request came ${gap.toFixed(0)} ms after its add`);
     } finally {
       await proxied.close();

@@ -10,7 +10,7 @@ import { OwnerRoutes } from '../../src/adapters/chroma/owner-routes.js';
 import { memoryIdOfRecord } from '../../src/adapters/chroma/record-id.js';
 import { DependencyUnavailableError, isDomainError, VectorStoreInUseError } from '../../src/domain/errors.js';
 import { describeVectorStoreContract, direction, newOwner, vectorRecord } from '../contracts/vector-store.contract.js';
-import { startChromaProxy } from '../support/chroma-proxy.js';
+import { msToNextRequest, startChromaProxy, startNotingProxy } from '../support/chroma-proxy.js';
 import { startTestChroma, type TestChroma } from '../support/chroma-server.js';
 import { freePort } from '../support/free-port.js';
 import { silentLogger } from '../support/logger.js';
@@ -167,6 +167,31 @@ describe('ChromaVectorStore', () => {
     assert.deepEqual(await ownerRowsInBucket(owner), []);
     assert.equal((await small.listIds(owner.tenantId, owner.userId)).length, 41);
     await small.close();
+  });
+
+  it("rests after each request of a move's copy as long as the request took", async () => {
+    // A proxy before Chroma holds every add back 200 ms, and notes when requests reach it.
+    const HELD_BACK_MS = 200;
+    const { proxy, arrivals } = await startNotingProxy(chroma.url, (request) => (request.url?.endsWith('/add') === true ? HELD_BACK_MS : 0));
+    const mover = new ChromaVectorStore({ url: proxy.url, logger, promoteAbove: 20 });
+    try {
+      await mover.bindModel({ id: 'chroma-test-model@1', dimensions: 4 });
+      const owner = newOwner();
+      // The third write passes 20 and starts the move; nobody writes after it.
+      for (let batch = 0; batch < 3; batch += 1) {
+        await mover.upsert(Array.from({ length: 10 }, (_, index) => vectorRecord(owner, direction(1, batch + index / 10), { id: `v${batch}-${index}` })));
+      }
+      const moveFrom = arrivals.length;
+      await mover.settle();
+      assert.equal(await routeState(owner), 'dedicated');
+      assert.equal((await rows(userCollectionName(owner.tenantId, owner.userId), {})).length, 30);
+      // The copy's next request waits for its add (held back, then done by Chroma) and as long again.
+      const gap = msToNextRequest(arrivals.slice(moveFrom), 'POST add');
+      assert.ok(gap >= 2 * HELD_BACK_MS - 10, `the copy's next request came ${gap.toFixed(0)} ms after its add`);
+    } finally {
+      await mover.close();
+      await proxy.close();
+    }
   });
 
   it('writes a moved owner to the bucket too for five refreshes of the routes, then drops the copy there', async () => {

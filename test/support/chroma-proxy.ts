@@ -54,3 +54,36 @@ export async function startChromaProxy(
     },
   };
 }
+
+/** A request as it reached a proxy: when, and its method and last path segment (`POST add`). */
+export interface Arrival {
+  readonly at: number;
+  readonly request: string;
+}
+
+/** A proxy that notes every request it forwards, each after the delay `delayMs` gives it. */
+export async function startNotingProxy(
+  chromaUrl: string,
+  delayMs: (request: IncomingMessage) => number = () => 0,
+): Promise<{ readonly proxy: ChromaProxy; readonly arrivals: Arrival[] }> {
+  const arrivals: Arrival[] = [];
+  const proxy = await startChromaProxy(
+    chromaUrl,
+    (request) => {
+      arrivals.push({ at: performance.now(), request: `${request.method ?? ''} ${request.url?.split('/').pop() ?? ''}` });
+      return null;
+    },
+    delayMs,
+  );
+  return { proxy, arrivals };
+}
+
+/** The time from the first `request` among `arrivals` to the request after it, in ms. */
+export function msToNextRequest(arrivals: readonly Arrival[], request: string): number {
+  const index = arrivals.findIndex((arrival) => arrival.request === request);
+  const [first, next] = [arrivals[index], arrivals[index + 1]];
+  if (index < 0 || first === undefined || next === undefined) {
+    throw new Error(`no request after a ${request} among ${arrivals.map((arrival) => arrival.request).join(', ')}`);
+  }
+  return next.at - first.at;
+}

@@ -1,10 +1,9 @@
 import type { Logger } from '../../ports/logger.js';
 import { KeyedRuns } from '../../support/keyed-runs.js';
-import { resting } from '../../support/resting.js';
-import type { ChromaHttp, ChromaRequest } from './chroma-http.js';
+import type { ChromaHttp } from './chroma-http.js';
 import { collectionToRead, generationCollectionName, type BucketState } from './bucket-generations.js';
 import { COLLECTIONS_PATH, type Collections, type CollectionSpec } from './collections.js';
-import { copyToNewCollection } from './owner-migration.js';
+import { besideWrites, copyToNewCollection } from './owner-migration.js';
 import type { OwnerRoutes } from './owner-routes.js';
 
 export interface BucketRebuildsOptions {
@@ -30,15 +29,6 @@ export interface BucketRebuildsOptions {
 
 /** Most removals a process counts for a bucket before it reports them to the routes collection. */
 const MAX_REMOVALS_BETWEEN_REPORTS = 200;
-/**
- * After each of its requests the copy rests as long as the request took, leaving Chroma to the
- * writers beside it half the time. A bucket of 10,000 records rebuilt beside single writes of new
- * owners at 20 a second (scratch driver, two runs each): without rests the copy took 8-9 s, the
- * writes beside it p50 38-43 ms and p95 352-393 (11 a second got through); with them it took
- * 14-15 s, the writes 17-20 and 105-108 (all 20 a second). Resting twice as long gave a p95 of
- * 81-97 ms for a copy of 22-26 s.
- */
-const COPY_REST_PER_BUSY = 1;
 
 /**
  * Keeps buckets free of the records removed from them (see BucketState): counts the removals,
@@ -151,7 +141,7 @@ export class BucketRebuilds {
       return now.kind === 'rebuilding' && now.generation === generation && now.since === since;
     };
     const copied = await copyToNewCollection({
-      http: { send: resting((request: ChromaRequest) => this.#options.http.send(request), COPY_REST_PER_BUSY) },
+      http: besideWrites(this.#options.http),
       sourcePath: `${COLLECTIONS_PATH}/${source.id}`,
       ownerWhere: null,
       targetPath: `${COLLECTIONS_PATH}/${target.id}`,

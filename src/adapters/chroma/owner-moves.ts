@@ -5,7 +5,7 @@ import type { ChromaHttp } from './chroma-http.js';
 import { dedicatedCollectionName } from './collection-name.js';
 import { COLLECTIONS_PATH, type Collections, type CollectionSpec } from './collections.js';
 import { ownerWhere, type Owner } from './owner.js';
-import { copyOwnerRecords } from './owner-migration.js';
+import { besideWrites, copyOwnerRecords } from './owner-migration.js';
 import type { OwnerRoutes, Route } from './owner-routes.js';
 import type { RecordTurns } from './record-turns.js';
 import { parseIds } from './responses.js';
@@ -142,7 +142,7 @@ export class OwnerMoves {
     const target = await collections.ensure(dedicatedCollectionName(owner.key), steps.dedicatedSpec(owner));
     const bucketId = (await collections.ensure(await steps.bucketToRead(owner), steps.bucketSpec())).id;
     const copied = await copyOwnerRecords({
-      http: this.#options.http,
+      http: besideWrites(this.#options.http),
       sourcePath: `${COLLECTIONS_PATH}/${bucketId}`,
       ownerWhere: ownerWhere(owner),
       targetPath: `${COLLECTIONS_PATH}/${target.id}`,
