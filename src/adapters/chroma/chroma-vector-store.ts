@@ -122,9 +122,10 @@ const DEFAULT_ROUTE_REFRESH_MS = 2_000;
 const MIGRATION_PASSES = 5;
 /**
  * A bucket is rebuilt once the records removed from it pass this many times those it holds. The
- * copy costs in proportion to what it holds, and slows Chroma's other writes meanwhile: a bucket
- * of 10,000 records was copied within 15-19 s, and single writes beside it cost Chroma 56-79 ms of CPU
- * against 8-13 before. With about as many removed as held (12,000 against 10,000), or ten
+ * copy costs in proportion to what it holds, and slows Chroma's other writes meanwhile: before it
+ * rested (see COPY_REST_PER_BUSY), a bucket of 10,000 records was copied within 15-19 s, and single
+ * writes beside it cost Chroma 56-79 ms of CPU against 8-13 before. With about as many removed as
+ * held (12,000 against 10,000), or ten
  * times (20,000 against 2,000), writes after a rebuild cost no less than without one, beyond the
  * spread of runs (random vectors, a scratch driver); with nearly all removed (the benchmark's
  * heavy user leaving their bucket) they cost half.
