@@ -16,8 +16,8 @@ import { VectorStoreError } from './errors.js';
  * - a bucket of 10,000 records rebuilt: without rests the copy took 8-9 s, the writes beside it p50
  *   38-43 ms and p95 352-393 (11 a second got through); with them it took 14-15 s, the writes
  *   17-20 and 105-108 (all 20 a second). Resting twice as long: p95 81-97 ms, a copy of 22-26 s;
- * - an owner of 5,600 records moved: without rests 4.8-5.2 s, the writes p50 49-57 ms and p95
- *   482-511 (10 a second); with them 8.4-10.0 s, 9.4-11.7 and 69-85 (20 a second).
+ * - an owner of 5,600 records moved: without rests 5.2-5.6 s, the writes p50 49-57 ms and p95
+ *   482-511 (10 a second); with them 8.6-10.3 s, 9.4-11.7 and 69-85 (20 a second).
  */
 const COPY_REST_PER_BUSY = 1;
 
