@@ -1,30 +1,16 @@
 import type { Logger } from '../../ports/logger.js';
 import { KeyedRuns } from '../../support/keyed-runs.js';
-import type { ChromaHttp } from './chroma-http.js';
 import { collectionToRead, generationCollectionName, type BucketState } from './bucket-generations.js';
-import { COLLECTIONS_PATH, type Collections, type CollectionSpec } from './collections.js';
-import { besideWrites, copyToNewCollection } from './owner-migration.js';
-import type { OwnerRoutes } from './owner-routes.js';
+import { COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
+import { besideWrites, copyToNewCollection, type BackgroundCopyOptions } from './owner-migration.js';
 
-export interface BucketRebuildsOptions {
-  readonly http: ChromaHttp;
-  readonly logger: Logger;
-  readonly collections: Collections;
-  readonly routes: OwnerRoutes;
+export interface BucketRebuildsOptions extends BackgroundCopyOptions {
   /** What every generation of a bucket is made and checked with. */
   readonly bucketSpec: () => CollectionSpec;
   /** A bucket is rebuilt once at least this many records were removed from it... */
   readonly rebuildAfterRemoved: number;
   /** ...and this many times what it still holds. */
   readonly rebuildAfterRemovedPerHeld: number;
-  /** How long a rebuilt bucket's previous generation is still written, for processes whose table is older. */
-  readonly graceMs: number;
-  /** A rebuild still under way this long after it began was cut short: any process's next write starts it again. */
-  readonly stalledMs: number;
-  /** Records per request of the copy. */
-  readonly pageSize: number;
-  /** Copy passes at most (see copyToNewCollection). */
-  readonly maxPasses: number;
 }
 
 /** Most removals a process counts for a bucket before it reports them to the routes collection. */

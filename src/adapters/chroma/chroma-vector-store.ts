@@ -20,6 +20,7 @@ import { collectionsToWrite, collectionToRead, FIRST_GENERATION, type BucketStat
 import { BucketRebuilds } from './bucket-rebuilds.js';
 import { ownerWhere, toOwner, type Owner } from './owner.js';
 import { OwnerMoves } from './owner-moves.js';
+import type { BackgroundCopyOptions } from './owner-migration.js';
 import { OwnerRoutes, type Route } from './owner-routes.js';
 import { memoryIdOfRecord, storedRecordId } from './record-id.js';
 import { RecordTurns } from './record-turns.js';
@@ -125,10 +126,9 @@ const MIGRATION_PASSES = 5;
  * copy costs in proportion to what it holds, and slows Chroma's other writes meanwhile: before it
  * rested (see COPY_REST_PER_BUSY), a bucket of 10,000 records was copied within 15-19 s, and single
  * writes beside it cost Chroma 56-79 ms of CPU against 8-13 before. With about as many removed as
- * held (12,000 against 10,000), or ten
- * times (20,000 against 2,000), writes after a rebuild cost no less than without one, beyond the
- * spread of runs (random vectors, a scratch driver); with nearly all removed (the benchmark's
- * heavy user leaving their bucket) they cost half.
+ * held (12,000 against 10,000), or ten times (20,000 against 2,000), writes after a rebuild cost no
+ * less than without one, beyond the spread of runs (random vectors, a scratch driver); with nearly
+ * all removed (the benchmark's heavy user leaving their bucket) they cost half.
  */
 const REMOVED_PER_HELD_TO_REBUILD = 4;
 
@@ -190,13 +190,18 @@ export class ChromaVectorStore implements VectorStore {
     const refreshMs = options.routeRefreshMs ?? DEFAULT_ROUTE_REFRESH_MS;
     this.#routes = new OwnerRoutes(this.#collections, { refreshMs });
     this.#buckets = options.buckets ?? DEFAULT_BUCKETS;
-    const graceMs = options.promotionGraceMs ?? PROMOTION_GRACE_IN_REFRESHES * refreshMs;
-    const stalledMs = options.stalledMigrationMs ?? 600_000;
-    this.#moves = new OwnerMoves({
+    const copies: BackgroundCopyOptions = {
       http: this.#http,
       logger: this.#logger,
       collections: this.#collections,
       routes: this.#routes,
+      graceMs: options.promotionGraceMs ?? PROMOTION_GRACE_IN_REFRESHES * refreshMs,
+      stalledMs: options.stalledMigrationMs ?? 600_000,
+      pageSize: RECORDS_PER_REQUEST,
+      maxPasses: MIGRATION_PASSES,
+    };
+    this.#moves = new OwnerMoves({
+      ...copies,
       turns: this.#turns,
       steps: {
         bucketToRead: (owner) => this.#bucketToRead(owner),
@@ -205,24 +210,13 @@ export class ChromaVectorStore implements VectorStore {
         clearFromBucket: async (owner, counted) => this.#removeFromBucket(owner, await this.#routes.confirmBucket(this.#bucketOf(owner)), counted),
       },
       promoteAbove: options.promoteAbove ?? DEFAULT_PROMOTE_ABOVE,
-      graceMs,
-      stalledMs,
       ownersRemembered: options.collectionCacheSize ?? 10_000,
-      pageSize: RECORDS_PER_REQUEST,
-      maxPasses: MIGRATION_PASSES,
     });
     this.#rebuilds = new BucketRebuilds({
-      http: this.#http,
-      logger: this.#logger,
-      collections: this.#collections,
-      routes: this.#routes,
+      ...copies,
       bucketSpec: () => this.#bucketSpec(),
       rebuildAfterRemoved: options.rebuildAfterRemoved ?? DEFAULT_PROMOTE_ABOVE,
       rebuildAfterRemovedPerHeld: options.rebuildAfterRemovedPerHeld ?? REMOVED_PER_HELD_TO_REBUILD,
-      graceMs,
-      stalledMs,
-      pageSize: RECORDS_PER_REQUEST,
-      maxPasses: MIGRATION_PASSES,
     });
   }
 

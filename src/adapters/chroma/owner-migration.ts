@@ -1,6 +1,9 @@
 import type { MetadataValue } from '../../domain/memory.js';
+import type { Logger } from '../../ports/logger.js';
 import { resting } from '../../support/resting.js';
 import type { ChromaHttp, ChromaRequest } from './chroma-http.js';
+import type { Collections } from './collections.js';
+import type { OwnerRoutes } from './owner-routes.js';
 import { addThenReplace, collectionWrites, type InTurn } from './add-then-replace.js';
 import { withDigest } from './record-digest.js';
 import { parseGetAnswer } from './responses.js';
@@ -24,6 +27,22 @@ const COPY_REST_PER_BUSY = 1;
 /** `http` for a copy that runs beside writes: each request, once answered, rests as long as it took. */
 export function besideWrites(http: Pick<ChromaHttp, 'send'>): Pick<ChromaHttp, 'send'> {
   return { send: resting((request: ChromaRequest) => http.send(request), COPY_REST_PER_BUSY) };
+}
+
+/** What the store's copies beside its writes (an owner's move, a bucket's rebuild) share with it. */
+export interface BackgroundCopyOptions {
+  readonly http: ChromaHttp;
+  readonly logger: Logger;
+  readonly collections: Collections;
+  readonly routes: OwnerRoutes;
+  /** How long writes still reach the collection copied from once the copy is read, for processes whose table is older. */
+  readonly graceMs: number;
+  /** A copy still unfinished this long after it began was cut short: a later write starts it again. */
+  readonly stalledMs: number;
+  /** Records per request of the copy. */
+  readonly pageSize: number;
+  /** Copy passes at most (see copyOwnerRecords, copyToNewCollection). */
+  readonly maxPasses: number;
 }
 
 /** Where records are read from and written to during a copy. */

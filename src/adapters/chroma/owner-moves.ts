@@ -1,12 +1,10 @@
-import type { Logger } from '../../ports/logger.js';
 import { KeyedRuns } from '../../support/keyed-runs.js';
 import { LruMap } from '../lru-map.js';
-import type { ChromaHttp } from './chroma-http.js';
 import { dedicatedCollectionName } from './collection-name.js';
-import { COLLECTIONS_PATH, type Collections, type CollectionSpec } from './collections.js';
+import { COLLECTIONS_PATH, type CollectionSpec } from './collections.js';
 import { ownerWhere, type Owner } from './owner.js';
-import { besideWrites, copyOwnerRecords } from './owner-migration.js';
-import type { OwnerRoutes, Route } from './owner-routes.js';
+import { besideWrites, copyOwnerRecords, type BackgroundCopyOptions } from './owner-migration.js';
+import type { Route } from './owner-routes.js';
 import type { RecordTurns } from './record-turns.js';
 import { parseIds } from './responses.js';
 
@@ -20,26 +18,14 @@ export interface OwnerMoveSteps {
   clearFromBucket(owner: Owner, counted: boolean): Promise<void>;
 }
 
-export interface OwnerMovesOptions {
-  readonly http: ChromaHttp;
-  readonly logger: Logger;
-  readonly collections: Collections;
-  readonly routes: OwnerRoutes;
+export interface OwnerMovesOptions extends BackgroundCopyOptions {
   /** The turns that the store's writes of a collection's records take (see addThenReplace). */
   readonly turns: RecordTurns;
   readonly steps: OwnerMoveSteps;
   /** An owner holding more vectors than this moves to a collection of their own. */
   readonly promoteAbove: number;
-  /** After a move, how long writes still go to the bucket too; then the owner is cleared from it. */
-  readonly graceMs: number;
-  /** A move still unfinished this long after it began was cut short: the owner's next write starts it again. */
-  readonly stalledMs: number;
   /** Owners whose writes since their last size check are remembered. */
   readonly ownersRemembered: number;
-  /** Records per request of the copy. */
-  readonly pageSize: number;
-  /** Copy passes at most (see copyOwnerRecords). */
-  readonly maxPasses: number;
 }
 
 /** Most writes an owner gets in this process between two checks of their size. */
