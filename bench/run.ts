@@ -71,6 +71,8 @@ interface ScaleResult {
   diskBytesPerMemory: number;
   floor: Floor;
   overFloor: number;
+  /** One client's round trips of `GET /healthz`, taken beside its searches: the way to Engram and back. */
+  roundTripMs: Latencies;
 }
 
 const random = new Random(20_251_124);
@@ -172,11 +174,18 @@ async function searches(client: EngramClient, users: readonly string[], clients:
  * drifts by half within minutes (timed minutes apart, the ratio measured the drift), and the same
  * state of Chroma. Within a block the searches go back to back, as they did before the floor was
  * interleaved: a floor sample after every search left Engram idle between searches, about 0.5 ms
- * slower each (distributed, 10k).
+ * slower each (distributed, 10k). Between each block's searches and its floor go as many round
+ * trips of `GET /healthz`, back to back: the way from this client to Engram's routes and back,
+ * which a search holds and its floor does not.
  */
-async function searchesOverFloor(engram: EngramUnderTest, client: EngramClient, users: readonly string[]): Promise<{ ms: Latencies; probe: FloorProbe }> {
+async function searchesOverFloor(
+  engram: EngramUnderTest,
+  client: EngramClient,
+  users: readonly string[],
+): Promise<{ ms: Latencies; roundTripMs: Latencies; probe: FloorProbe }> {
   const probe = await FloorProbe.open(engram);
   const times: number[] = [];
+  const roundTrips: number[] = [];
   try {
     for (let block = 0; block <= phase.oneClientBlocks; block += 1) {
       // The first block warms both up and is not counted.
@@ -186,12 +195,24 @@ async function searchesOverFloor(engram: EngramUnderTest, client: EngramClient, 
         const time = await timedSearch(client, user, query);
         if (counted) times.push(time);
       }
+      for (let trip = 0; trip < queries.length; trip += 1) {
+        const time = await timedRoundTrip(client);
+        if (counted) roundTrips.push(time);
+      }
       for (const { user, query } of queries) await probe.sample(user, query, counted);
     }
   } finally {
     await probe.close();
   }
-  return { ms: latencies(times), probe };
+  return { ms: latencies(times), roundTripMs: latencies(roundTrips), probe };
+}
+
+/** One `GET /healthz` (the app's own hooks, but no key, body or store); its time in ms. */
+async function timedRoundTrip(client: EngramClient): Promise<number> {
+  const started = performance.now();
+  const { status } = await client.get('/healthz');
+  if (status !== 200) throw new Error(`healthz answered ${status}`);
+  return performance.now() - started;
 }
 
 /** Writes a second in the steady phase, and one in how many of them is followed to searchable. */
@@ -326,6 +347,7 @@ async function measureAt(engram: EngramUnderTest, client: EngramClient, scale: s
     diskBytesPerMemory: disk / memoriesStored,
     floor,
     overFloor: oneClient.ms.p50 / floor.totalMs.p50,
+    roundTripMs: oneClient.roundTripMs,
   };
 }
 
@@ -374,6 +396,7 @@ function table(results: readonly ScaleResult[]): string {
     ['search, 1 client p50/p95/p99 (ms)', (r) => lat(r.searchOneClientMs)],
     ['floor p50: embed + chroma + sql (ms)', (r) => `${f(r.floor.totalMs.p50, 2)} = ${f(r.floor.embedMs.p50, 2)} + ${f(r.floor.chromaMs.p50, 2)} + ${f(r.floor.sqlMs.p50, 2)}`],
     ['search p50 over floor (1 client)', (r) => `${f(r.overFloor, 2)}x`],
+    ['HTTP round trip p50, GET /healthz (ms)', (r) => f(r.roundTripMs.p50, 2)],
     ['202 to searchable p50/p95 at 50/s (ms)', (r) => `${f(r.searchableMs.p50, 0)} / ${f(r.searchableMs.p95, 0)}${r.searchableLostOrLate > 0 ? ` (${r.searchableLostOrLate} over 10 s or failed)` : ''}`],
     ['RSS engram + chroma (MiB)', (r) => `${f(r.rssEngramMiB, 0)} + ${f(r.rssChromaMiB, 0)}`],
     ['disk per memory (bytes)', (r) => f(r.diskBytesPerMemory, 0)],
