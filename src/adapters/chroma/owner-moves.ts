@@ -123,7 +123,7 @@ export class OwnerMoves {
     const { routes, collections, steps } = this.#options;
     const began = performance.now();
     // Another process may have moved the owner since this one read their route.
-    if ((await routes.confirm([owner.key])).get(owner.key)?.kind === 'dedicated') return;
+    if ((await routes.confirmOwner(owner.key)).kind === 'dedicated') return;
     await routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'migrating', since: Date.now() });
     const target = await collections.ensure(dedicatedCollectionName(owner.key), steps.dedicatedSpec(owner));
     const bucketId = (await collections.ensure(await steps.bucketToRead(owner), steps.bucketSpec())).id;
@@ -135,13 +135,13 @@ export class OwnerMoves {
       inTurn: (ids, work) => this.#options.turns.run(dedicatedCollectionName(owner.key), ids, work),
       pageSize: this.#options.pageSize,
       maxPasses: this.#options.maxPasses,
-      stillMigrating: async () => (await routes.confirm([owner.key])).get(owner.key)?.kind === 'migrating',
+      stillMigrating: async () => (await routes.confirmOwner(owner.key)).kind === 'migrating',
     });
     // The owner may have been erased meanwhile: then the registry no longer holds them. A copy
     // that stopped (null) leaves the collection to the move that made it stop.
-    const now = (await routes.confirm([owner.key])).get(owner.key);
-    if (copied === null || now?.kind !== 'migrating') {
-      if (now?.kind === 'bucket') await collections.drop(dedicatedCollectionName(owner.key));
+    const now = await routes.confirmOwner(owner.key);
+    if (copied === null || now.kind !== 'migrating') {
+      if (now.kind === 'bucket') await collections.drop(dedicatedCollectionName(owner.key));
       return;
     }
     await routes.set(owner.key, owner.tenantId, owner.userId, { kind: 'dedicated', since: Date.now(), cleared: false });

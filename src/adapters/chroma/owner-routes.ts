@@ -94,9 +94,9 @@ export class OwnerRoutes {
     return this.#buckets.get(bucket) ?? FIRST_GENERATION;
   }
 
-  /** The routes as the registry holds them now, read fresh; the copy is updated with them. */
-  async confirm(owners: readonly string[]): Promise<Map<string, Route>> {
-    return new Map((await this.confirmAll(owners, [])).owners);
+  /** An owner's route as the registry holds it now, read fresh; the copy is updated with it. */
+  async confirmOwner(owner: string): Promise<Route> {
+    return (await this.confirmAll([owner], [])).owners.get(owner) ?? BUCKET;
   }
 
   /** Owners' routes and buckets' states as the registry holds them now, in one read where they fit a page. */
